@@ -1,0 +1,154 @@
+// Command-line flags, Ansible's names. Pure: argv in, options out; an unknown flag is an error.
+import { UsageError } from './errors.ts'
+
+export type Flags = {
+  inventory: string
+  limit?: string
+  tags: string[]
+  skipTags: string[]
+  startAt?: string
+  check: boolean
+  diff: boolean
+  extraVars: string[]
+  verbose: number
+  json: boolean
+  forks: number
+  listHosts: boolean
+  listTasks: boolean
+  askBecomePass: boolean
+  become: boolean
+  /** seconds to wait for a connection */
+  timeout: number
+  logDir: string
+  help: boolean
+}
+
+type Spec = { key: keyof Flags; value?: 'string' | 'list' | 'int' | 'append' }
+const SPECS: Record<string, Spec> = {
+  '-i': { key: 'inventory', value: 'string' },
+  '--inventory': { key: 'inventory', value: 'string' },
+  '-l': { key: 'limit', value: 'string' },
+  '--limit': { key: 'limit', value: 'string' },
+  '-t': { key: 'tags', value: 'list' },
+  '--tags': { key: 'tags', value: 'list' },
+  '--skip-tags': { key: 'skipTags', value: 'list' },
+  '--start-at': { key: 'startAt', value: 'string' },
+  '--start-at-task': { key: 'startAt', value: 'string' },
+  '-C': { key: 'check' },
+  '--check': { key: 'check' },
+  '-D': { key: 'diff' },
+  '--diff': { key: 'diff' },
+  '-e': { key: 'extraVars', value: 'append' },
+  '--extra-vars': { key: 'extraVars', value: 'append' },
+  '-v': { key: 'verbose' },
+  '--verbose': { key: 'verbose' },
+  '--json': { key: 'json' },
+  '-f': { key: 'forks', value: 'int' },
+  '--forks': { key: 'forks', value: 'int' },
+  '--list-hosts': { key: 'listHosts' },
+  '--list-tasks': { key: 'listTasks' },
+  '-K': { key: 'askBecomePass' },
+  '--ask-become-pass': { key: 'askBecomePass' },
+  '-b': { key: 'become' },
+  '--become': { key: 'become' },
+  '-T': { key: 'timeout', value: 'int' },
+  '--timeout': { key: 'timeout', value: 'int' },
+  '--log-dir': { key: 'logDir', value: 'string' },
+  '-h': { key: 'help' },
+  '--help': { key: 'help' },
+}
+
+export const defaultFlags = (): Flags => ({
+  inventory: 'inventory.yaml',
+  tags: [],
+  skipTags: [],
+  check: false,
+  diff: false,
+  extraVars: [],
+  verbose: 0,
+  json: false,
+  forks: 20,
+  listHosts: false,
+  listTasks: false,
+  askBecomePass: false,
+  become: false,
+  timeout: 10,
+  logDir: 'logs',
+  help: false,
+})
+
+/** Parse flags; positionals (and everything after `--`) come back in `rest`. */
+export function parseFlags(argv: string[]): { flags: Flags; rest: string[] } {
+  const flags = defaultFlags()
+  const set = flags as unknown as Record<keyof Flags, unknown>
+  const rest: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!
+    if (arg === '--') {
+      rest.push(...argv.slice(i + 1))
+      break
+    }
+    if (/^-v+$/.test(arg)) {
+      flags.verbose += arg.length - 1
+      continue
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      rest.push(arg)
+      continue
+    }
+    let inline: string | undefined
+    const eq = arg.indexOf('=')
+    if (arg.startsWith('--') && eq > 0) {
+      inline = arg.slice(eq + 1)
+      arg = arg.slice(0, eq)
+    }
+    const spec = SPECS[arg]
+    if (!spec) throw new UsageError(`unknown flag '${arg}' (zxplay --help lists them)`)
+    if (!spec.value) {
+      if (inline !== undefined) throw new UsageError(`flag '${arg}' takes no value`)
+      if (spec.key === 'verbose') flags.verbose += 1
+      else set[spec.key] = true
+      continue
+    }
+    const value = inline ?? argv[++i]
+    if (value === undefined) throw new UsageError(`flag '${arg}' needs a value`)
+    if (spec.value === 'string') set[spec.key] = value
+    else if (spec.value === 'append') (set[spec.key] as string[]).push(value)
+    else if (spec.value === 'list') (set[spec.key] as string[]).push(...value.split(',').map((s) => s.trim()).filter(Boolean))
+    else {
+      const n = Number(value)
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`flag '${arg}' needs a whole number ≥ 1, got '${value}'`)
+      set[spec.key] = n
+    }
+  }
+  return { flags, rest }
+}
+
+export const USAGE = `zxplay — Ansible-style playbooks in TypeScript, over SSH
+
+usage:
+  zxplay run <site|playbook|file.mts> [flags]     run playbooks (also: npx zx playbooks/site.mts [flags])
+  zxplay ping [pattern] [-i inventory]            connect to each host and report it
+  zxplay sh <pattern> [flags] -- <command>        run a shell command on hosts, output per host
+
+flags:
+  -i, --inventory FILE     inventory (default inventory.yaml)
+  -l, --limit PATTERN      only these hosts (names, groups, globs, a:b, !x, &x)
+  -t, --tags A,B           only tasks with these tags (always-tagged tasks too)
+      --skip-tags A,B      leave out tasks with these tags
+      --start-at NAME      begin at this playbook (file name or title) or task
+  -C, --check              dry run: read-only probes run, mutations are listed, nothing changes
+  -D, --diff               show a unified diff for files that change (or would)
+  -e, --extra-vars K=V     set a variable (highest precedence); also @file.yaml or '{"k":1}'
+  -v, --verbose            stream each command's stdout/stderr
+      --json               print one JSON object (hosts and tasks) instead of text
+  -f, --forks N            hosts in parallel per task (default 20)
+      --list-hosts         list the hosts each playbook would run on, then stop
+      --list-tasks         list the tasks that would run, then stop
+  -K, --ask-become-pass    ask once for the sudo password (sent over stdin, never argv)
+  -b, --become             run every command with sudo
+  -T, --timeout S          seconds to wait for a connection (default 10)
+      --log-dir DIR        where the run's log goes (default logs/)
+  -h, --help               this text
+
+exit codes: 0 all ok, 2 a host failed, 4 a host was unreachable, 5 bad input, 130 interrupted`

@@ -1,0 +1,181 @@
+// The one place where argv becomes a run and errors become exit codes (zx's autorun, ni's runCli).
+import fs from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { parseFlags, USAGE, type Flags } from './args.ts'
+import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
+import { emitter, type Counts } from './events.ts'
+import { loadInventory, parseExtraVars, type Inventory } from './inventory.ts'
+import { logPath, logSink } from './logfile.ts'
+import { plan, tagsOf } from './plan.ts'
+import { ok, playbook, runtime, task, type Playbook } from './playbook.ts'
+import { askSecret } from './prompt.ts'
+import { colorWanted, reporter } from './report.ts'
+import { runPlan } from './run.ts'
+import { Secrets } from './secrets.ts'
+import { HostSession } from './session.ts'
+
+export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, input: 5, interrupted: 130 } as const
+
+/** `bin/zxplay`: run | ping | sh. */
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  runtime.cli = true
+  await guard(async () => {
+    const [cmd, ...args] = argv
+    if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') return void console.log(USAGE)
+    const { flags, rest } = parseFlags(args)
+    if (flags.help) return void console.log(USAGE)
+    if (cmd === 'run') {
+      if (rest.length !== 1) throw new UsageError(`zxplay run takes one playbook (site, a playbook name, or a file), got ${rest.length ? rest.join(' ') : 'none'}`)
+      return execute(await loadPlaybooks(rest[0]!), flags)
+    }
+    if (cmd === 'ping') {
+      if (rest.length > 1) throw new UsageError('zxplay ping takes at most one host pattern')
+      return execute([pingPlaybook(rest[0] ?? 'all')], flags)
+    }
+    if (cmd === 'sh') {
+      const dash = args.indexOf('--')
+      if (dash < 0 || rest.length < 2) throw new UsageError('usage: zxplay sh <pattern> [flags] -- <command>')
+      return execute([shPlaybook(rest[0]!, args.slice(dash + 1).join(' '))], flags)
+    }
+    throw new UsageError(`unknown command '${cmd}': use run, ping or sh`)
+  })
+}
+
+/** `npx zx playbooks/x.mts [flags]`: the playbook module called this through playbook(def, import.meta). */
+export async function runFromScript(playbooks: Playbook[], argv: string[]): Promise<void> {
+  if (runtime.cli) return
+  await guard(async () => {
+    const { flags, rest } = parseFlags(argv)
+    if (flags.help) return void console.log(USAGE)
+    if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`)
+    await execute(playbooks, flags)
+  })
+}
+
+async function guard(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch (err) {
+    const input = err instanceof UsageError || err instanceof InventoryError || err instanceof PatternError || err instanceof TemplateError
+    console.error(`✗ ${input ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+    process.exitCode = input ? EXIT.input : EXIT.error
+  }
+}
+
+export async function loadPlaybooks(name: string): Promise<Playbook[]> {
+  const file = resolvePlaybookFile(name)
+  const mod = (await import(pathToFileURL(file).href)) as { default?: Playbook | Playbook[] }
+  const def = mod.default
+  if (!def) throw new UsageError(`${file} has no default export (export default playbook({...}, import.meta))`)
+  return Array.isArray(def) ? def : [def]
+}
+
+function resolvePlaybookFile(name: string): string {
+  if (fs.existsSync(name) && fs.statSync(name).isFile()) return path.resolve(name)
+  const dir = path.resolve('playbooks')
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.m?ts$/.test(f)) : []
+  const exact = files.find((f) => f.replace(/\.m?ts$/, '') === name)
+  const prefixed = files.filter((f) => f.startsWith(`${name}-`) || f.replace(/^\d+-/, '').replace(/\.m?ts$/, '') === name)
+  const hit = exact ?? (prefixed.length === 1 ? prefixed[0] : undefined)
+  if (!hit) throw new UsageError(`no playbook '${name}' in ${dir}${files.length ? ` (there are: ${files.map((f) => f.replace(/\.m?ts$/, '')).join(', ')})` : ''}`)
+  return path.join(dir, hit)
+}
+
+async function execute(playbooks: Playbook[], flags: Flags): Promise<void> {
+  const extra = parseExtraVars(flags.extraVars, process.cwd())
+  const inventory = await loadInventory(flags.inventory, extra)
+  if (flags.become) for (const h of inventory.hosts) h.become = true
+  const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit: flags.limit, startAt: flags.startAt })
+  if (flags.listHosts || flags.listTasks) return void console.log(listing(planned, flags))
+
+  const secrets = new Secrets()
+  const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
+  if (becomePassword !== undefined) secrets.add(becomePassword)
+  const log = logPath(path.resolve(flags.logDir))
+  const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
+  const sessions = sessionsFor(planned.flatMap((p) => p.hosts), inventory, flags)
+
+  let interrupted = false
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.interrupted)
+    interrupted = true
+    console.error('\ninterrupted: closing connections (Ctrl-C again to quit at once)')
+    for (const s of sessions.values()) void s.close()
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    emit({ kind: 'start', inventory: inventory.file, check: flags.check, log })
+    const recap = await runPlan(planned, sessions, {
+      check: flags.check,
+      diff: flags.diff,
+      verbose: flags.verbose > 0,
+      forks: flags.forks,
+      becomePassword,
+      taskTimeoutMs: 900_000,
+      templatesDir: path.resolve('templates'),
+      secrets,
+      emit,
+      interrupted: () => interrupted,
+    })
+    emit({ kind: 'recap', hosts: recap.hosts, ms: recap.ms })
+    if (!flags.json) console.log(`log: ${path.relative(process.cwd(), log)}`)
+    process.exitCode = exitCode(recap.hosts, interrupted)
+  } finally {
+    process.off('SIGINT', onSigint)
+    await Promise.all([...sessions.values()].map((s) => s.close()))
+  }
+}
+
+function sessionsFor(hosts: Inventory['hosts'], _inv: Inventory, flags: Flags): Map<string, HostSession> {
+  const sessions = new Map<string, HostSession>()
+  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000 }))
+  return sessions
+}
+
+export function exitCode(hosts: Record<string, Counts>, interrupted: boolean): number {
+  const all = Object.values(hosts)
+  if (interrupted) return EXIT.interrupted
+  if (all.some((c) => c.failed)) return EXIT.failed
+  if (all.some((c) => c.unreachable)) return EXIT.unreachable
+  return EXIT.ok
+}
+
+function listing(planned: ReturnType<typeof plan>, flags: Flags): string {
+  return planned
+    .map(({ playbook: pb, hosts, tasks }) => {
+      const head = `${pb.id}: ${pb.name} [${pb.hosts}]`
+      const body = flags.listHosts
+        ? hosts.map((h) => `  ${h.name}`)
+        : tasks.map((t) => `  ${t.name}${tagsOf(pb, t).length ? `  [tags: ${tagsOf(pb, t).join(', ')}]` : ''}`)
+      return [head, ...body].join('\n')
+    })
+    .join('\n')
+}
+
+function pingPlaybook(pattern: string): Playbook {
+  return playbook({
+    name: 'Hosts answer',
+    hosts: pattern,
+    tasks: [
+      task('host answers', async ({ facts }) => {
+        const f = await facts()
+        return ok(`${f.hostname}, ${f.distro} ${f.distroVersion}, ${f.arch}, user ${f.user}`)
+      }),
+    ],
+  })
+}
+
+function shPlaybook(pattern: string, command: string): Playbook {
+  const raw = Object.assign([command], { raw: [command] }) as TemplateStringsArray
+  return playbook({
+    name: `sh: ${command}`,
+    hosts: pattern,
+    tasks: [
+      task('command', async ({ $, log }) => {
+        const out = await $(raw)
+        for (const line of out.lines()) log(line)
+      }),
+    ],
+  })
+}

@@ -1,0 +1,115 @@
+// One connection per host, and the one way commands run over it. The transports (ssh.ts,
+// local.ts) only start a process; how input, output, sudo's prompt and timeouts are handled
+// lives here once, so both behave the same.
+import type { Readable, Writable } from 'node:stream'
+import { BECOME_OK, SUDO_PROMPT } from './shell.ts'
+
+/** A started command: its streams, how it ends, and how to stop it. */
+export type Proc = {
+  stdin: Writable
+  stdout: Readable
+  stderr: Readable
+  /** exitCode null + signal null means the transport went away before the command said how it ended. */
+  done: Promise<{ exitCode: number | null; signal: string | null }>
+  kill(): void
+}
+
+export interface Connection {
+  readonly host: string
+  spawn(command: string): Promise<Proc>
+  close(): Promise<void>
+}
+
+export type ExecOptions = {
+  input?: string | Buffer
+  /** answered once if sudo shows our prompt; never written otherwise */
+  becomePassword?: string
+  timeoutMs?: number
+  onStdout?: (text: string) => void
+  onStderr?: (text: string) => void
+}
+
+export type ExecResult = {
+  stdout: string
+  stderr: string
+  exitCode: number | null
+  signal: string | null
+  ms: number
+  timedOut: boolean
+  /** the transport closed before the command ended */
+  lost: boolean
+}
+
+/** Run one command to its end. Never throws for a failing command: the caller decides what failure means. */
+export async function exec(conn: Connection, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  const started = performance.now()
+  const proc = await conn.spawn(command)
+  let stdout = ''
+  let stderr = ''
+  let timedOut = false
+  // With a become password we hold stdin until sudo has either prompted or let us through.
+  let gate = opts.becomePassword !== undefined
+  let stderrBuf = ''
+  let answered = false
+
+  const sendInput = () => {
+    if (opts.input !== undefined) proc.stdin.write(opts.input)
+    proc.stdin.end()
+  }
+  proc.stdin.on('error', () => {}) // the command may exit without reading its input
+  proc.stdout.setEncoding('utf8')
+  proc.stderr.setEncoding('utf8')
+  proc.stdout.on('data', (s: string) => {
+    stdout += s
+    opts.onStdout?.(s)
+  })
+  proc.stderr.on('data', (s: string) => {
+    if (!gate) {
+      stderr += s
+      opts.onStderr?.(s)
+      return
+    }
+    stderrBuf += s
+    if (stderrBuf.includes(SUDO_PROMPT)) {
+      stderrBuf = stderrBuf.replace(SUDO_PROMPT, '')
+      // A second prompt means the password was refused: stop rather than let sudo ask again.
+      if (answered) {
+        stderrBuf += 'sudo: the become password was refused\n'
+        proc.kill()
+        return
+      }
+      answered = true
+      proc.stdin.write(`${opts.becomePassword}\n`)
+    }
+    const at = stderrBuf.indexOf(`${BECOME_OK}\n`)
+    if (at >= 0) {
+      gate = false
+      const rest = stderrBuf.slice(0, at) + stderrBuf.slice(at + BECOME_OK.length + 1)
+      stderrBuf = ''
+      stderr += rest
+      if (rest) opts.onStderr?.(rest)
+      sendInput()
+    }
+  })
+  if (!gate) sendInput()
+
+  const timer =
+    opts.timeoutMs && opts.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true
+          proc.kill()
+        }, opts.timeoutMs)
+      : undefined
+  const end = await proc.done
+  if (timer) clearTimeout(timer)
+  if (gate) stderr += stderrBuf // sudo never let us through: its complaint is the error
+  return {
+    stdout,
+    stderr,
+    exitCode: end.exitCode,
+    signal: end.signal,
+    ms: Math.round(performance.now() - started),
+    timedOut,
+    lost: !timedOut && end.exitCode === null && end.signal === null,
+  }
+}

@@ -1,0 +1,190 @@
+// What a task gets: its host, vars and facts, a mutating `$`, a read-only `probe`, template
+// rendering and upload. Under --check, `$` plans instead of running, and everything that only
+// reads still runs, so the plan is true.
+import { exec } from './connection.ts'
+import { diffText } from './diff.ts'
+import { CommandError } from './errors.ts'
+import type { Emit } from './events.ts'
+import type { Facts } from './facts.ts'
+import type { Host, Vars } from './inventory.ts'
+import { ok as okResult, skip as skipResult, type Ok, type Skip } from './playbook.ts'
+import type { Secrets } from './secrets.ts'
+import type { HostSession } from './session.ts'
+import { buildCommand, sudoNeedsPassword, wrapCommand } from './shell.ts'
+import { renderFile } from './template.ts'
+import { normalizeMode, parseUploadAnswer, uploadScript } from './upload.ts'
+
+export type Output = {
+  stdout: string
+  stderr: string
+  exitCode: number | null
+  ok: boolean
+  ms: number
+  /** stdout without its last newline, as zx's ProcessOutput does */
+  toString(): string
+  lines(): string[]
+}
+
+export type CmdOptions = {
+  /** written to the command's stdin: the way to pass secrets, never argv */
+  input?: string | Buffer
+  /** a non-zero exit is returned, not thrown */
+  nothrow?: boolean
+  /** override the host's `become` for this command */
+  become?: boolean
+}
+
+type Template = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<Output>
+export type Shell = Template & ((opts: CmdOptions) => Template)
+
+export type UploadOptions = { mode?: string | number; owner?: string; group?: string; secret?: boolean }
+
+export type Context = {
+  host: Host
+  vars: Vars
+  check: boolean
+  /** values registered by earlier tasks on this host (or by a `once` task for every host) */
+  registered: Record<string, unknown>
+  /** a mutation: run (counts the task as changed), or only listed under --check */
+  $: Shell
+  /** a read-only command: runs under --check too, never counts as a change */
+  probe: Shell
+  /** a read-only check: exit 0 → true, any other exit → false */
+  test: (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<boolean>
+  /** render templates/<file> (or a path) with this host's vars (+ extra) */
+  render: (file: string, extra?: Vars) => Promise<string>
+  /** put content at dest, only if it differs (content, mode, owner); true when it changed (or would) */
+  upload: (dest: string, content: string | Buffer, opts?: UploadOptions) => Promise<boolean>
+  facts: () => Promise<Facts>
+  register: (key: string, value: unknown) => void
+  /** mark a value secret: redacted from output, log and errors from now on */
+  secret: <T extends string>(value: T) => T
+  /** a line under this task in the output and the log */
+  log: (text: string) => void
+  ok: (reason: string) => Ok
+  skip: (reason: string) => Skip
+}
+
+export type TaskScope = {
+  playbook: string
+  task: string
+  session: HostSession
+  check: boolean
+  diff: boolean
+  verbose: boolean
+  becomePassword?: string
+  deadline: number
+  timeoutMs: number
+  secrets: Secrets
+  emit: Emit
+  templatesDir: string
+  /** set once a mutation ran (or was planned): the task is `changed` unless it returns ok() */
+  mutated: boolean
+}
+
+export function createContext(scope: TaskScope): Context {
+  const { session, emit } = scope
+  const host = session.host
+  const name = host.name
+
+  async function run(script: string, opts: CmdOptions, mutation: boolean): Promise<Output> {
+    const become = opts.become ?? host.become
+    if (mutation) {
+      scope.mutated = true
+      if (scope.check) {
+        emit({ kind: 'cmd', host: name, task: scope.task, cmd: script, planned: true, probe: false })
+        return output('', '', 0, 0)
+      }
+    }
+    emit({ kind: 'cmd', host: name, task: scope.task, cmd: script, planned: false, probe: !mutation })
+    const conn = await session.connection()
+    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: scope.becomePassword !== undefined } : undefined)
+    const remaining = scope.deadline - Date.now()
+    if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: 'task timed out' })
+    const stream = (stream: 'stdout' | 'stderr') => (scope.verbose ? (text: string) => emit({ kind: 'output', host: name, stream, text }) : undefined)
+    const r = await exec(conn, command, {
+      input: opts.input,
+      becomePassword: become ? scope.becomePassword : undefined,
+      timeoutMs: remaining,
+      onStdout: stream('stdout'),
+      onStderr: stream('stderr'),
+    })
+    emit({ kind: 'cmd-end', host: name, task: scope.task, cmd: script, exitCode: r.exitCode, ms: r.ms, stdout: r.stdout, stderr: r.stderr })
+    const fail = (reason: string) => new CommandError({ host: name, cmd: script, exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, reason })
+    if (r.lost) {
+      await session.close()
+      throw Object.assign(fail('connection lost while the command ran'), { lost: true })
+    }
+    if (r.timedOut) throw fail(`timed out after ${scope.timeoutMs / 1000}s (the task's time limit); the command was killed`)
+    if (become && r.exitCode !== 0 && sudoNeedsPassword(r.stderr)) {
+      throw fail(`sudo on ${name} asks for a password: run again with --ask-become-pass (-K), or allow NOPASSWD for ${host.user ?? 'this user'}`)
+    }
+    if (r.exitCode !== 0 && !opts.nothrow) throw fail(`command failed with exit code ${r.exitCode ?? r.signal}`)
+    return output(r.stdout, r.stderr, r.exitCode, r.ms)
+  }
+
+  const shell = (mutation: boolean): Shell =>
+    ((first: TemplateStringsArray | CmdOptions, ...args: unknown[]) => {
+      if (isTemplate(first)) return run(buildCommand(first, args), {}, mutation)
+      return (pieces: TemplateStringsArray, ...a: unknown[]) => run(buildCommand(pieces, a), first, mutation)
+    }) as Shell
+
+  const probe = shell(false)
+
+  return {
+    host,
+    vars: host.vars,
+    check: scope.check,
+    registered: session.registered,
+    $: shell(true),
+    probe,
+    test: async (pieces, ...args) => (await probe({ nothrow: true })(pieces, ...args)).exitCode === 0,
+    render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { inventory_hostname: host.name, ...host.vars, ...extra }),
+    async upload(dest, content, opts = {}) {
+      const body = typeof content === 'string' ? Buffer.from(content) : content
+      if (opts.secret) scope.secrets.add(body.toString())
+      const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group }
+      // One round trip: compare and (unless --check) write in the same command.
+      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff }), { input: scope.check ? undefined : body }, false)
+      const answer = parseUploadAnswer(r.stdout)
+      if (answer.state === 'same') return false
+      scope.mutated = true
+      if (scope.check) emit({ kind: 'cmd', host: name, task: scope.task, cmd: `upload ${dest} (mode ${spec.mode}${opts.owner ? `, owner ${opts.owner}` : ''})`, planned: true, probe: false })
+      if (scope.diff) {
+        const diff = opts.secret ? `(content of ${dest} is secret: diff hidden)` : await diffText(answer.old?.toString() ?? '', body.toString(), dest, answer.existed)
+        emit({ kind: 'diff', host: name, task: scope.task, file: dest, diff })
+      }
+      return true
+    },
+    facts: () => session.gatherFacts(),
+    register(key, value) {
+      session.registered[key] = value
+    },
+    secret(value) {
+      scope.secrets.add(value)
+      return value
+    },
+    log: (text) => emit({ kind: 'note', host: name, task: scope.task, text }),
+    ok: okResult,
+    skip: skipResult,
+  }
+}
+
+const isTemplate = (x: unknown): x is TemplateStringsArray => Array.isArray(x) && 'raw' in x
+
+function output(stdout: string, stderr: string, exitCode: number | null, ms: number): Output {
+  return {
+    stdout,
+    stderr,
+    exitCode,
+    ok: exitCode === 0,
+    ms,
+    toString: () => stdout.replace(/\n$/, ''),
+    lines: () => stdout.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1),
+  }
+}
+
+function resolveTemplate(dir: string, file: string): string {
+  return file.startsWith('/') || file.startsWith('.') ? file : `${dir}/${file.replace(/^templates\//, '')}`
+}
+

@@ -1,0 +1,45 @@
+// Per-host state for one run: its connection (opened on first use, then reused for every task),
+// its facts (gathered once), what its tasks registered, and whether it is still in play.
+import { exec, type Connection } from './connection.ts'
+import { UnreachableError } from './errors.ts'
+import { FACTS_COMMAND, parseFacts, type Facts } from './facts.ts'
+import type { Host } from './inventory.ts'
+import { connectLocal } from './local.ts'
+import { wrapCommand } from './shell.ts'
+import { connectSsh, type SshOptions } from './ssh.ts'
+
+export type HostState = 'active' | 'failed' | 'unreachable'
+
+export class HostSession {
+  host: Host
+  state: HostState = 'active'
+  registered: Record<string, unknown> = {}
+  private ssh: SshOptions
+  private conn?: Promise<Connection>
+  private facts?: Promise<Facts>
+
+  constructor(host: Host, ssh: SshOptions) {
+    this.host = host
+    this.ssh = ssh
+  }
+
+  connection(): Promise<Connection> {
+    this.conn ??= this.host.connection === 'local' ? Promise.resolve(connectLocal(this.host.name)) : connectSsh(this.host, this.ssh)
+    return this.conn
+  }
+
+  gatherFacts(): Promise<Facts> {
+    this.facts ??= (async () => {
+      const r = await exec(await this.connection(), wrapCommand(FACTS_COMMAND), { timeoutMs: this.ssh.connectTimeoutMs * 3 })
+      if (r.exitCode !== 0) throw new UnreachableError(this.host.name, `gathering facts failed: ${r.stderr.trim() || `exit code ${r.exitCode}`}`)
+      return parseFacts(r.stdout)
+    })()
+    return this.facts
+  }
+
+  async close(): Promise<void> {
+    const c = this.conn
+    this.conn = undefined
+    if (c) await c.then((x) => x.close()).catch(() => {})
+  }
+}

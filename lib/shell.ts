@@ -1,0 +1,58 @@
+// Building the command lines that run on a host. Pure: no I/O.
+//
+// Interpolated values are quoted with zx's `quote` (bash `$'…'`), so a task's `${value}` behaves
+// exactly as in zx locally. The script then runs under `bash -c`, wrapped in POSIX single quotes so
+// that whatever login shell the account has (sh, dash, bash) passes it through untouched.
+import { quote } from 'zx'
+
+/** Build a command from a tagged template, quoting every interpolated value (arrays item by item). */
+export function buildCommand(pieces: TemplateStringsArray, args: unknown[]): string {
+  let cmd = pieces[0] ?? ''
+  args.forEach((arg, i) => {
+    const q = Array.isArray(arg) ? arg.map((a) => quote(stringify(a))).join(' ') : quote(stringify(arg))
+    cmd += q + (pieces[i + 1] ?? '')
+  })
+  return cmd
+}
+
+function stringify(v: unknown): string {
+  if (v == null) throw new TypeError(`cannot interpolate ${v} into a command`)
+  if (typeof v === 'object' && 'stdout' in v && typeof v.stdout === 'string') return v.stdout.replace(/\n$/, '')
+  return String(v)
+}
+
+/** POSIX single-quoting: safe in every Bourne-style shell, including for newlines. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+/** Printed by the become wrapper once sudo has let us through, so we know when stdin belongs to the command. */
+export const BECOME_OK = 'ZXPLAY-BECOME-OK-7f3a'
+/** The sudo prompt we ask for, so we can recognise it on stderr and answer it. */
+export const SUDO_PROMPT = '[zxplay-sudo-password-7f3a]'
+
+export type Become = {
+  user: string
+  /** true when a become password will be offered on stdin (from --ask-become-pass) */
+  withPassword: boolean
+}
+
+/**
+ * The exact string handed to the SSH exec request (or to the local shell).
+ * Without a password, `sudo -n` fails at once instead of hanging on a prompt.
+ * With one, sudo prompts with our marker on stderr and we answer it (see run-command),
+ * and the marker line BECOME_OK tells us when sudo is done, so the password never reaches the command.
+ */
+export function wrapCommand(script: string, become?: Become): string {
+  const body = `set -euo pipefail\n${script}`
+  if (!become) return `bash -c ${shq(body)}`
+  const user = shq(become.user)
+  if (!become.withPassword) return `sudo -n -H -u ${user} -- bash -c ${shq(body)}`
+  const announced = `printf '%s\\n' ${BECOME_OK} >&2\n${body}`
+  return `sudo -S -p ${shq(SUDO_PROMPT)} -H -u ${user} -- bash -c ${shq(announced)}`
+}
+
+/** sudo's own words when it would need a password but may not ask (`-n`). */
+export function sudoNeedsPassword(stderr: string): boolean {
+  return /sudo: (a password is required|a terminal is required)/.test(stderr)
+}

@@ -1,0 +1,198 @@
+// The SSH transport: one ssh2 connection per host, reused for every command. The only module
+// that imports ssh2.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Duplex } from 'node:stream'
+import ssh2 from 'ssh2'
+import type { ConnectConfig } from 'ssh2'
+import type { Connection, Proc } from './connection.ts'
+import { UnreachableError } from './errors.ts'
+import type { Host } from './inventory.ts'
+import { appendKnownHost, fingerprint, hostKeyName, knownAlgorithms, readKnownHosts, verify } from './known-hosts.ts'
+import { askSecret } from './prompt.ts'
+import { defaultIdentityFiles, readSshConfig, resolveJump, resolveTarget, type SshTarget } from './ssh-config.ts'
+
+export type SshOptions = {
+  connectTimeoutMs: number
+  /** ask for a key's passphrase; default: the terminal, or a line of stdin */
+  askPassphrase?: (question: string) => Promise<string>
+}
+
+const passphrases = new Map<string, string>()
+
+/** A usable private key for the target: the first identity file that exists, decrypted if need be. */
+async function loadKey(t: SshTarget, opts: SshOptions, explicit: boolean): Promise<{ privateKey?: Buffer; passphrase?: string }> {
+  const files = t.identityFiles.length ? t.identityFiles : defaultIdentityFiles()
+  for (const file of files) {
+    let privateKey: Buffer
+    try {
+      privateKey = fs.readFileSync(file)
+    } catch (e) {
+      if (explicit) throw new UnreachableError(t.label, `key file ${file} cannot be read: ${(e as Error).message}`)
+      continue
+    }
+    const parsed = ssh2.utils.parseKey(privateKey)
+    if (!(parsed instanceof Error)) return { privateKey }
+    if (!/passphrase|encrypted/i.test(parsed.message)) throw new UnreachableError(t.label, `key file ${file} is not a private key: ${parsed.message}`)
+    let passphrase = passphrases.get(file)
+    if (passphrase === undefined) {
+      const ask = opts.askPassphrase ?? askSecret
+      passphrase = await ask(`Enter passphrase for key '${file}': `)
+      const check = ssh2.utils.parseKey(privateKey, passphrase)
+      if (check instanceof Error) throw new UnreachableError(t.label, `wrong passphrase for key ${file}`)
+      passphrases.set(file, passphrase)
+    }
+    return { privateKey, passphrase }
+  }
+  return {}
+}
+
+function knownHostsFiles(host: Host): string[] {
+  return [host.knownHosts ?? path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']
+}
+
+/** Open an ssh2 client to one hop, over `sock` when it is reached through a jump host. */
+async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: boolean, sock?: Duplex): Promise<ssh2.Client> {
+  const files = knownHostsFiles(host)
+  const known = readKnownHosts(files)
+  const names = [hostKeyName(t.hostname, t.port)]
+  let refusal = ''
+  const hostVerifier = (blob: Buffer): boolean => {
+    const v = verify(known, names, blob)
+    if (v.status === 'known') return true
+    if (v.status === 'unknown' && host.hostKeyChecking === 'accept-new') {
+      appendKnownHost(files[0]!, names[0]!, blob)
+      return true
+    }
+    refusal =
+      v.status === 'unknown'
+        ? `host key of ${names[0]} (${fingerprint(blob)}) is not in ${files[0]}; add it (ssh-keyscan) or set host_key_checking: accept-new`
+        : v.status === 'revoked'
+          ? `host key of ${names[0]} is revoked in ${v.known.file}:${v.known.line}`
+          : `HOST KEY CHANGED for ${names[0]}: it now offers ${fingerprint(blob)}, but ${v.known[0]!.file}:${v.known[0]!.line} lists another key. Someone may be intercepting the connection; if the host was rebuilt, remove that line.`
+    return false
+  }
+  const auth = await loadKey(t, opts, isTarget && host.key !== undefined)
+  const algorithms = knownAlgorithms(known, names)
+  const config: ConnectConfig = {
+    host: t.hostname,
+    port: t.port,
+    username: t.user,
+    ...auth,
+    agent: process.env.SSH_AUTH_SOCK || undefined,
+    sock: sock as ConnectConfig['sock'],
+    readyTimeout: opts.connectTimeoutMs,
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 3,
+    hostVerifier,
+    ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as never } } : {}),
+  }
+  const client = new ssh2.Client()
+  return await new Promise((resolve, reject) => {
+    const where = `${t.user}@${t.hostname}:${t.port}`
+    client.once('ready', () => {
+      // Without this each command waits ~40 ms for a delayed ACK (Nagle); see lab-notes.md.
+      client.setNoDelay(true)
+      client.removeAllListeners('error')
+      client.on('error', () => {}) // later errors surface as lost channels
+      resolve(client)
+    })
+    client.once('error', (err: Error & { level?: string }) => {
+      const why = refusal || describeConnectError(err, opts.connectTimeoutMs)
+      reject(new UnreachableError(host.name, `${where}${isTarget ? '' : ` (jump host ${t.label})`}: ${why}`))
+    })
+    client.connect(config)
+  })
+}
+
+function describeConnectError(err: Error & { level?: string; code?: string }, timeoutMs: number): string {
+  if (/handshake|timed out/i.test(err.message)) return `connect timed out after ${timeoutMs / 1000}s`
+  if (err.level === 'client-authentication') return `authentication failed: ${err.message}`
+  if (err.code === 'ECONNREFUSED') return 'connection refused (is sshd running?)'
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return `no route to host (${err.code})`
+  return err.message
+}
+
+function forward(client: ssh2.Client, t: SshTarget): Promise<Duplex> {
+  return new Promise((resolve, reject) =>
+    client.forwardOut('127.0.0.1', 0, t.hostname, t.port, (err, stream) => (err ? reject(err) : resolve(stream)))
+  )
+}
+
+export async function connectSsh(host: Host, opts: SshOptions): Promise<Connection> {
+  const config = readSshConfig()
+  const target = resolveTarget(host, config)
+  // ProxyJump: each hop is reached through the previous one; all hops are closed with the host.
+  const hops: SshTarget[] = []
+  for (let t: SshTarget | undefined = target; t?.proxyJump; ) {
+    const chain: SshTarget[] = t.proxyJump.split(',').map((s) => resolveJump(s, config))
+    hops.unshift(...chain)
+    t = chain[0]
+    if (hops.length > 8) throw new UnreachableError(host.name, 'ProxyJump chain longer than 8 hops')
+  }
+  const clients: ssh2.Client[] = []
+  let sock: Duplex | undefined
+  for (const hop of [...hops, target]) {
+    if (clients.length) {
+      try {
+        sock = await forward(clients.at(-1)!, hop)
+      } catch (e) {
+        clients.forEach((c) => c.end())
+        throw new UnreachableError(host.name, `jump to ${hop.hostname}:${hop.port} failed: ${(e as Error).message}`)
+      }
+    }
+    try {
+      clients.push(await connectHop(hop, host, opts, hop === target, sock))
+    } catch (e) {
+      clients.forEach((c) => c.end())
+      throw e
+    }
+  }
+  const client = clients.at(-1)!
+  let closed = false
+  const lost = new Set<() => void>()
+  client.on('close', () => {
+    closed = true
+    lost.forEach((f) => f())
+  })
+
+  return {
+    host: host.name,
+    spawn(command: string): Promise<Proc> {
+      if (closed) return Promise.reject(new UnreachableError(host.name, 'connection lost'))
+      return new Promise((resolve, reject) => {
+        client.exec(command, (err, ch) => {
+          if (err) return reject(new UnreachableError(host.name, `cannot open a channel: ${err.message}`))
+          let exit: { exitCode: number | null; signal: string | null } = { exitCode: null, signal: null }
+          const done = new Promise<typeof exit>((res) => {
+            const onLost = () => res(exit)
+            lost.add(onLost)
+            ch.on('exit', (code: number | null, signal?: string) => {
+              exit = { exitCode: code ?? null, signal: signal ?? null }
+            })
+            ch.on('close', () => {
+              lost.delete(onLost)
+              res(exit)
+            })
+          })
+          resolve({
+            stdin: ch,
+            stdout: ch,
+            stderr: ch.stderr,
+            done,
+            kill() {
+              try {
+                ch.signal('KILL')
+              } catch {}
+              ch.close()
+            },
+          })
+        })
+      })
+    },
+    async close() {
+      for (const c of clients.reverse()) c.end()
+    },
+  }
+}

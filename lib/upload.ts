@@ -1,0 +1,58 @@
+// Uploading a file in one round trip: the content goes on stdin to a script that compares the
+// SHA-256, mode and owner first and only writes (to a temporary name, then rename) when they
+// differ. Pure: builds the script and reads its answer.
+import { createHash } from 'node:crypto'
+import { quote } from 'zx'
+
+export type UploadSpec = {
+  dest: string
+  content: Buffer
+  mode: string // octal, e.g. '644'
+  owner?: string
+  group?: string
+  /** only report what would happen (--check) */
+  dryRun: boolean
+  /** also send back the current content, base64, when it differs (--diff) */
+  wantOld: boolean
+}
+
+export type UploadAnswer = { state: 'same' | 'differs'; existed: boolean; old?: Buffer }
+
+export function normalizeMode(mode: string | number | undefined, fallback = '644'): string {
+  const m = mode === undefined ? fallback : typeof mode === 'number' ? mode.toString(8) : mode
+  if (!/^0?[0-7]{3,4}$/.test(m)) throw new TypeError(`mode '${mode}' is not an octal file mode like '0644'`)
+  return String(parseInt(m, 8).toString(8))
+}
+
+export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+export function uploadScript(s: UploadSpec): string {
+  const want = `${s.mode}${s.owner ? ` ${s.owner}` : ''}${s.group ? `:${s.group}` : ''}`
+  const fmt = `%a${s.owner ? ' %U' : ''}${s.group ? ':%G' : ''}`
+  return [
+    `d=${quote(s.dest)}`,
+    `cur=; meta=; existed=0`,
+    `if [ -f "$d" ]; then existed=1; cur=$(sha256sum < "$d"); cur=\${cur%% *}; meta=$(stat -c ${quote(fmt)} "$d"); fi`,
+    `if [ "$cur" = ${s.content.length ? sha256(s.content) : 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'} ] && [ "$meta" = ${quote(want)} ]; then echo "same $existed"; exit 0; fi`,
+    `echo "differs $existed"`,
+    s.wantOld ? `if [ "$existed" = 1 ]; then base64 -w0 < "$d"; echo; fi` : '',
+    s.dryRun
+      ? 'exit 0'
+      : [
+          `tmp=$(mktemp "$(dirname "$d")/.zxplay.XXXXXX")`,
+          `trap 'rm -f "$tmp"' EXIT`,
+          `cat > "$tmp"`,
+          `chmod ${s.mode} "$tmp"`,
+          s.owner || s.group ? `chown ${quote(`${s.owner ?? ''}${s.group ? `:${s.group}` : ''}`)} "$tmp"` : '',
+          `mv -f "$tmp" "$d"`,
+          `trap - EXIT`,
+        ].join('\n'),
+  ].join('\n')
+}
+
+export function parseUploadAnswer(stdout: string): UploadAnswer {
+  const [head = '', old] = stdout.split('\n')
+  const [state, existed] = head.split(' ')
+  if (state !== 'same' && state !== 'differs') throw new Error(`unexpected answer from the upload script: ${head}`)
+  return { state, existed: existed === '1', old: old ? Buffer.from(old, 'base64') : undefined }
+}

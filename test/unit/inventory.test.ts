@@ -1,0 +1,380 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { InventoryError, UsageError } from '../../lib/errors.ts'
+import { loadInventory, parseExtraVars, parseInventory } from '../../lib/inventory.ts'
+import type { Host, Inventory, Vars } from '../../lib/inventory.ts'
+
+const FILE = '/srv/infra/inventory.yaml'
+const parse = (yaml: string, extra?: Vars) => parseInventory(yaml, FILE, extra)
+
+function hostOf(inv: Inventory, name: string): Host {
+  const host = inv.hosts.find((h) => h.name === name)
+  if (!host) throw new Error(`no host ${name} in ${inv.hosts.map((h) => h.name)}`)
+  return host
+}
+
+function errorOf(run: () => unknown): Error {
+  try {
+    run()
+  } catch (e) {
+    if (e instanceof Error) return e
+  }
+  throw new Error('expected an error')
+}
+
+/** The inventory fails with its first error at `keyPath`, saying `message`. */
+function fails(yaml: string, keyPath: string, message: string) {
+  return () => {
+    const e = errorOf(() => parse(yaml))
+    assert.instance(e, InventoryError)
+    assert.is((e as InventoryError).file, FILE)
+    assert.is((e as InventoryError).path, keyPath)
+    const [first = ''] = e.message.split('\n')
+    assert.ok(first.startsWith(`${FILE}${keyPath ? `: ${keyPath}` : ''}: `) && first.includes(message), e.message)
+  }
+}
+
+// A Kubespray-style inventory, as an Ansible user already has it.
+const ANSIBLE_INVENTORY = `
+all:
+  vars:
+    ansible_user: deploy
+    ansible_ssh_private_key_file: ~/.ssh/deploy_ed25519
+    ansible_python_interpreter: /usr/bin/python3
+  children:
+    k8s_cluster:
+      children:
+        kube_control_plane:
+          hosts:
+            cp1:
+              ansible_host: 10.0.0.10
+        kube_node:
+          hosts:
+            node1:
+              ansible_host: 10.0.0.11
+              ansible_port: 2222
+            node2:
+              ansible_host: 10.0.0.12
+              ansible_connection: paramiko
+          vars:
+            ansible_become: yes
+            ansible_become_user: root
+    local:
+      hosts:
+        localhost:
+          ansible_connection: local
+`
+
+test('an Ansible inventory loads unchanged, its names read as ours', () => {
+  const inv = parse(ANSIBLE_INVENTORY)
+  assert.equal(
+    inv.hosts.map((h) => h.name),
+    ['cp1', 'node1', 'node2', 'localhost']
+  )
+  const node1 = hostOf(inv, 'node1')
+  assert.equal(
+    { ...node1, vars: undefined },
+    {
+      name: 'node1',
+      connection: 'ssh',
+      address: '10.0.0.11',
+      port: 2222,
+      user: 'deploy',
+      key: path.join(os.homedir(), '.ssh/deploy_ed25519'),
+      hostKeyChecking: 'strict',
+      become: true,
+      becomeUser: 'root',
+      groups: ['all', 'k8s_cluster', 'kube_node'],
+      vars: undefined,
+    }
+  )
+  assert.is(node1.vars.ansible_python_interpreter, '/usr/bin/python3')
+  assert.is(node1.vars.address, '10.0.0.11')
+  assert.is(node1.vars.ansible_host, undefined)
+  assert.is(hostOf(inv, 'cp1').become, false)
+  assert.is(hostOf(inv, 'cp1').port, 22)
+  assert.is(hostOf(inv, 'node2').connection, 'ssh')
+  assert.is(hostOf(inv, 'localhost').connection, 'local')
+  assert.is(hostOf(inv, 'localhost').address, 'localhost')
+  assert.equal(inv.groups.get('k8s_cluster'), { name: 'k8s_cluster', parents: ['all'], hosts: ['cp1', 'node1', 'node2'] })
+  assert.equal(inv.groups.get('kube_node')?.parents, ['k8s_cluster'])
+})
+
+test('the older ansible_ssh_* names work too', () => {
+  const h = parse(`all: {hosts: {a: {ansible_ssh_host: 10.0.0.1, ansible_ssh_port: 2200, ansible_ssh_user: u}}}`).hosts[0]
+  assert.equal([h?.address, h?.port, h?.user], ['10.0.0.1', 2200, 'u'])
+})
+
+test('YAML merge keys work, as in PyYAML', () => {
+  const yaml = `
+all:
+  hosts:
+    a: &node {address: 10.0.0.1, port: 2222, user: ops}
+    b: {<<: *node, address: 10.0.0.2}`
+  const b = parse(yaml).hosts[1]
+  assert.equal([b?.address, b?.port, b?.user], ['10.0.0.2', 2222, 'ops'])
+})
+
+const TREE = `
+all:
+  vars: {v: all, from_all: 1, cfg: {a: 1, b: 2}}
+  children:
+    rack:                      # deepest group, declared first: depth decides, not order
+      vars: {v: rack}
+    region:
+      vars: {v: region, from_region: 1}
+      children:
+        zone:
+          vars: {v: zone}
+          children:
+            rack:
+              hosts:
+                h1: {address: 10.0.0.1, v: host, cfg: {a: 9}}
+                h2: {address: 10.0.0.2}
+`
+
+test('precedence: all < parent group < child group < host < extra vars', () => {
+  const inv = parse(TREE)
+  assert.is(hostOf(inv, 'h2').vars.v, 'rack')
+  assert.is(hostOf(inv, 'h1').vars.v, 'host')
+  assert.is(hostOf(inv, 'h1').vars.from_all, 1)
+  assert.is(hostOf(inv, 'h1').vars.from_region, 1)
+  assert.equal(hostOf(inv, 'h1').groups, ['all', 'region', 'zone', 'rack'])
+  assert.is(hostOf(parse(TREE, { v: 'extra' }), 'h1').vars.v, 'extra')
+})
+
+test('zone vars beat region vars when rack has none', () => {
+  const inv = parse(TREE.replace('vars: {v: rack}', 'vars: {}'))
+  assert.is(hostOf(inv, 'h2').vars.v, 'zone')
+})
+
+test('a host var replaces the whole top-level key (hash_behaviour=replace)', () => {
+  assert.equal(hostOf(parse(TREE), 'h1').vars.cfg, { a: 9 })
+})
+
+test('a dotted extra var replaces only that nested value', () => {
+  const inv = parse(TREE, parseExtraVars(['cfg.b=3'], '/'))
+  assert.equal(hostOf(inv, 'h1').vars.cfg, { a: 9, b: 3 })
+  assert.equal(hostOf(inv, 'h2').vars.cfg, { a: 1, b: 3 })
+  assert.equal(hostOf(parse(TREE, parseExtraVars(['{"cfg": {"b": 3}}'], '/')), 'h1').vars.cfg, { b: 3 })
+})
+
+test('extra vars may set connection settings, by either name', () => {
+  const h = hostOf(parse(TREE, parseExtraVars(['ansible_user=ops', 'port=2222'], '/')), 'h1')
+  assert.equal([h.user, h.port, h.vars.user], ['ops', 2222, 'ops'])
+})
+
+test('groups at the same depth apply by name: later in the alphabet wins', () => {
+  const yaml = `
+all:
+  children:
+    web: {vars: {v: web}, hosts: {x: {address: 10.0.0.1}}}
+    db: {vars: {v: db}, hosts: {x: }}
+    app: {vars: {v: app}, hosts: {x: }}`
+  const x = hostOf(parse(yaml), 'x')
+  assert.is(x.vars.v, 'web')
+  assert.equal(x.groups, ['all', 'app', 'db', 'web'])
+})
+
+test('a group listed under several parents has depth of its longest path', () => {
+  const yaml = `
+all:
+  children:
+    zz: {vars: {v: zz}, hosts: {x: {address: a}}}
+    prod: {children: {zz: }}
+    aa: {vars: {v: aa}, children: {prod: }}`
+  // zz is all→aa→prod→zz (depth 3), deeper than aa (depth 1): zz wins despite its name
+  assert.is(hostOf(parse(yaml), 'x').vars.v, 'zz')
+})
+
+test('top-level groups besides all are children of all', () => {
+  const inv = parse(`web: {hosts: {w1: {address: 10.0.0.1}}}\nprod: {children: {web: }}`)
+  assert.equal(inv.groups.get('web'), { name: 'web', parents: ['all', 'prod'], hosts: ['w1'] })
+  assert.equal(inv.groups.get('all')?.hosts, ['w1'])
+  assert.equal(hostOf(inv, 'w1').groups, ['all', 'prod', 'web'])
+})
+
+test('a host in two groups: entries merge, later non-empty values win', () => {
+  const inv = parse(`all: {children: {a: {hosts: {x: {address: 10.0.0.1, port: 2200, v: 1}}}, b: {hosts: {x: {v: 2}}}}}`)
+  const x = hostOf(inv, 'x')
+  assert.equal([x.address, x.port, x.vars.v, x.groups], ['10.0.0.1', 2200, 2, ['all', 'a', 'b']])
+  assert.is(inv.hosts.length, 1)
+})
+
+test("a host's vars: map holds host vars, its own keys win", () => {
+  const x = parse(`all: {hosts: {x: {address: a, v: own, vars: {v: nested, w: nested, user: u}}}}`).hosts[0]
+  assert.equal([x?.vars.v, x?.vars.w, x?.user], ['own', 'nested', 'u'])
+})
+
+test('key and known_hosts: ~ expanded, relative to the inventory folder', () => {
+  const at = (value: string) => {
+    const h = parse(`all: {hosts: {x: {address: a, key: "${value}", known_hosts: "${value}"}}}`).hosts[0]
+    return [h?.key, h?.knownHosts]
+  }
+  assert.equal(at('keys/id_ed25519'), ['/srv/infra/keys/id_ed25519', '/srv/infra/keys/id_ed25519'])
+  assert.equal(at('../id'), ['/srv/id', '/srv/id'])
+  assert.equal(at('/etc/ssh/id'), ['/etc/ssh/id', '/etc/ssh/id'])
+  assert.equal(at('~/.ssh/id'), [path.join(os.homedir(), '.ssh/id'), path.join(os.homedir(), '.ssh/id')])
+})
+
+test('local hosts need no address; defaults stay out of vars', () => {
+  const h = parse(`all: {hosts: {me: {connection: local}}}`).hosts[0]
+  assert.equal([h?.connection, h?.address, h?.port, h?.vars.address, h?.vars.port], ['local', 'localhost', 22, undefined, undefined])
+})
+
+test('settings: become from yes/no, port from "22", defaults', () => {
+  const h = parse(`all: {vars: {become: "no"}, hosts: {x: {address: a, port: "2222", become: yes, host_key_checking: accept-new}}}`).hosts[0]
+  assert.equal([h?.port, h?.become, h?.becomeUser, h?.hostKeyChecking], [2222, true, 'root', 'accept-new'])
+})
+
+// ---- validation: one case per line: inventory → key path, message ----
+
+test('YAML syntax error: line and column', fails('all:\n  hosts:\n    a: [1\n', '', 'line 4, column 1: '))
+test('duplicate host in one map', fails('all:\n  hosts:\n    a:\n    a:\n', '', "line 4, column 5: duplicated mapping key 'a'"))
+test('empty file', fails('', '', 'expected a map with all: or group names at the top level, got nothing'))
+test('top level is a list', fails('- a\n- b\n', '', 'expected a map with all: or group names at the top level, got a list'))
+test('hosts: at the top level', fails('hosts: {a: }', 'hosts', "'hosts:' at the top level would be a group name; put it under all:"))
+test('group is a list', fails('all: {children: {web: [a, b]}}', 'all.children.web', 'expected a group (a map with hosts:, vars: or children:), got a list'))
+test('unknown key in a group', fails('all: {children: {web: {host: {a: }}}}', 'all.children.web.host', "unknown key 'host' in group 'web' (expected hosts, vars or children)"))
+test('hosts is a list', fails('all: {hosts: [a, b]}', 'all.hosts', 'expected a map of host names (name: or name: {address: ...}), got a list'))
+test('children is a list', fails('all: {children: [web]}', 'all.children', 'expected a map of group names, got a list'))
+test('vars is a string', fails('all: {vars: x}', 'all.vars', "expected a map of variables, got 'x'"))
+test('host vars: is a list', fails('all: {hosts: {a: {address: a, vars: [1]}}}', 'all.hosts.a.vars', 'expected a map of variables, got a list'))
+test('host entry is a string', fails('all: {hosts: {a: 10.0.0.1}}', 'all.hosts.a', "expected a map of host variables (address:, port:, ...) or nothing, got '10.0.0.1'"))
+test('invalid host name', fails('all: {hosts: {"web 1": {address: a}}}', 'all.hosts.web 1', "invalid host name 'web 1' (use letters, digits, '.', '_' or '-')"))
+test('host range', fails('all: {hosts: {"www[01:50].example.com": }}', 'all.hosts.www[01:50].example.com', 'host ranges like [01:09] are not supported'))
+test('invalid group name', fails('all: {children: {"web&db": }}', 'all.children.web&db', "invalid group name 'web&db'"))
+test('typo: adress', fails('all: {hosts: {a: {adress: 10.0.0.1}}}', 'all.hosts.a.adress', "unknown key 'adress' (did you mean 'address'?)"))
+test('typo: prot', fails('all: {hosts: {a: {address: a, prot: 22}}}', 'all.hosts.a.prot', "unknown key 'prot' (did you mean 'port'?)"))
+test('typo: usr', fails('all: {hosts: {a: {address: a, usr: me}}}', 'all.hosts.a.usr', "unknown key 'usr' (did you mean 'user'?)"))
+test('typo: ansible_hots', fails('all: {hosts: {a: {ansible_hots: a}}}', 'all.hosts.a.ansible_hots', "unknown key 'ansible_hots' (did you mean 'ansible_host'?)"))
+test('no address', fails('all: {hosts: {a: {port: 22}}}', 'all.hosts.a', "host 'a' has no address (set address: or connection: local)"))
+test('no address, null entry', fails('all: {children: {web: {hosts: {a: }}}}', 'all.children.web.hosts.a', "host 'a' has no address"))
+test('two addresses', fails('all: {children: {a: {hosts: {x: {address: 10.0.0.1}}}, b: {hosts: {x: {ansible_host: 10.0.0.2}}}}}', 'all.children.b.hosts.x', "duplicate host 'x' with different addresses: '10.0.0.2' here, '10.0.0.1' at all.children.a.hosts.x"))
+test('both address and ansible_host', fails('all: {hosts: {x: {address: a, ansible_host: b}}}', 'all.hosts.x.ansible_host', "'address' and 'ansible_host' set the same thing to different values; keep one"))
+test('port word', fails('all: {hosts: {a: {address: a, port: ssh}}}', 'all.hosts.a.port', "expected a port number from 1 to 65535, got 'ssh'"))
+test('port 0', fails('all: {hosts: {a: {address: a, port: 0}}}', 'all.hosts.a.port', 'expected a port number from 1 to 65535, got 0'))
+test('port 65536', fails('all: {hosts: {a: {address: a, port: 65536}}}', 'all.hosts.a.port', 'got 65536'))
+test('port 22.5', fails('all: {hosts: {a: {address: a, port: 22.5}}}', 'all.hosts.a.port', 'got 22.5'))
+test('port in group vars', fails('all: {children: {web: {vars: {ansible_port: -1}}}}', 'all.children.web.vars.ansible_port', 'expected a port number from 1 to 65535, got -1'))
+test('become not boolean', fails('all: {hosts: {a: {address: a, become: maybe}}}', 'all.hosts.a.become', "expected true or false, got 'maybe'"))
+test('connection unknown', fails('all: {hosts: {a: {address: a, connection: docker}}}', 'all.hosts.a.connection', "expected 'ssh' or 'local', got 'docker'"))
+test('host_key_checking unknown', fails('all: {vars: {host_key_checking: false}}', 'all.vars.host_key_checking', "expected 'strict' or 'accept-new', got false"))
+test('address with a space', fails('all: {hosts: {a: {address: "10.0.0.1 x"}}}', 'all.hosts.a.address', "expected a host name or IP address without spaces or shell characters, got '10.0.0.1 x'"))
+test('an invalid address is not also reported missing', () => {
+  const e = errorOf(() => parse('all: {hosts: {a: {address: "a;reboot"}}, children: {g: {hosts: {b: {adress: x}}}}}'))
+  assert.is(e.message.split('\n').length, 2, e.message)
+})
+test('address with ;', fails('all: {hosts: {a: {address: "a;reboot"}}}', 'all.hosts.a.address', 'without spaces or shell characters'))
+test('address empty', fails('all: {hosts: {a: {address: ""}}}', 'all.hosts.a.address', "expected a host name or IP address, got ''"))
+test('address a number', fails('all: {hosts: {a: {address: 10}}}', 'all.hosts.a.address', 'expected a host name or IP address, got 10'))
+test('key not a string', fails('all: {vars: {key: [a]}}', 'all.vars.key', 'expected a file path, got a list'))
+test('group named like a host', fails('all: {children: {web: {hosts: {web: {address: a}}}}}', 'all.children.web', "group 'web' has the same name as the host at all.children.web.hosts.web"))
+test('cycle in children', fails('all: {children: {a: {children: {b: {children: {a: }}}}}}', 'all.children.a.children.b.children.a', 'cycle in children: a → b → a'))
+test('all as a child', fails('all: {children: {web: {children: {all: }}}}', 'all.children.web.children.all', 'cycle in children: all → web → all'))
+test('extra vars are checked too', () => {
+  const e = errorOf(() => parse('all: {hosts: {a: {address: a}}}', { port: 'x' }))
+  assert.is((e as InventoryError).path, 'extra vars.port')
+  assert.ok(e.message.endsWith("extra vars.port: expected a port number from 1 to 65535, got 'x'"), e.message)
+})
+
+test('every error is reported at once, one per line, the first one in .path', () => {
+  const e = errorOf(() =>
+    parse(`
+all:
+  hosts:
+    a: {adress: 10.0.0.1}
+    b: {address: 10.0.0.2, port: 99999}
+  children:
+    web: {hots: {c: }}
+`)
+  ) as InventoryError
+  assert.is(e.path, 'all.hosts.a.adress')
+  assert.equal(e.message.split('\n'), [
+    `${FILE}: all.hosts.a.adress: unknown key 'adress' (did you mean 'address'?); a variable with this name goes under vars:`,
+    `${FILE}: all.hosts.b.port: expected a port number from 1 to 65535, got 99999`,
+    `${FILE}: all.children.web.hots: unknown key 'hots' in group 'web' (expected hosts, vars or children)`,
+  ])
+})
+
+test('ordinary short variables are not taken for typos', () => {
+  const h = parse('all: {hosts: {a: {address: a, dev: sda, host: x, ip: 1, id: 2}}}').hosts[0]
+  assert.equal([h?.vars.dev, h?.vars.host], ['sda', 'x'])
+})
+
+// ---- files ----
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-inventory-'))
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+test('loadInventory reads the file; keys resolve against its folder', async () => {
+  const file = path.join(tmp, 'inventory.yaml')
+  fs.writeFileSync(file, 'all: {hosts: {a: {address: 10.0.0.1, key: id_ed25519}}}\n')
+  const inv = await loadInventory(file, { v: 1 })
+  assert.equal([inv.file, inv.hosts[0]?.key, inv.hosts[0]?.vars.v], [file, path.join(tmp, 'id_ed25519'), 1])
+})
+
+test('loadInventory: a missing file names it', async () => {
+  const file = path.join(tmp, 'nope.yaml')
+  const e = await loadInventory(file).catch((e: unknown) => e)
+  assert.instance(e, InventoryError)
+  assert.is((e as InventoryError).message, `${file}: cannot read the inventory: no such file`)
+})
+
+// ---- -e ----
+
+const _ = (args: string[], expected: Vars) => () => assert.equal(parseExtraVars(args, tmp), expected)
+
+test('-e key=value', _(['name=web'], { name: 'web' }))
+test('-e typed: true', _(['on=true'], { on: true }))
+test('-e typed: 3', _(['n=3'], { n: 3 }))
+test('-e typed: null', _(['n=null'], { n: null }))
+test('-e quoted stays a string', _(["n='3'"], { n: '3' }))
+test('-e double-quoted', _(['v="1.30"'], { v: '1.30' }))
+test('-e empty value', _(['v='], { v: '' }))
+test('-e value with = and spaces', _(['cmd=a=b c'], { cmd: 'a=b c' }))
+test('-e value that would be a map stays text', _(['msg=hello: world'], { msg: 'hello: world' }))
+test('-e value that would be a list stays text', _(['v=[1, 2]'], { v: '[1, 2]' }))
+test('-e dotted', _(['aws.region=eu-west-1', 'aws.zone=b'], { aws: { region: 'eu-west-1', zone: 'b' } }))
+test('-e JSON', _(['{"a": 1, "b": [true, "x"]}'], { a: 1, b: [true, 'x'] }))
+test('-e YAML flow map', _(['{a: 1, b: x}'], { a: 1, b: 'x' }))
+test('-e later wins', _(['a=1', '{"a": 2}', 'b=1', 'b=2'], { a: 2, b: 2 }))
+test('-e whole map then dotted', _(['{"aws": {"zone": "a"}}', 'aws.region=x'], { aws: { zone: 'a', region: 'x' } }))
+
+test('-e @file.yaml, relative to cwd', () => {
+  fs.writeFileSync(path.join(tmp, 'vars.yaml'), 'region: eu\nreplicas: 3\n')
+  assert.equal(parseExtraVars(['@vars.yaml', 'replicas=5'], tmp), { region: 'eu', replicas: 5 })
+  fs.writeFileSync(path.join(tmp, 'empty.yaml'), '# nothing yet\n')
+  assert.equal(parseExtraVars(['@empty.yaml'], tmp), {})
+})
+
+/** -e args that fail with a UsageError saying `message`. */
+const usage = (args: string[], message: string) => () => {
+  const e = errorOf(() => parseExtraVars(args, tmp))
+  assert.instance(e, UsageError)
+  assert.ok(e.message.includes(message), e.message)
+}
+
+test('-e missing @file', usage(['@missing.yaml'], `-e @missing.yaml: cannot read ${path.join(tmp, 'missing.yaml')}: no such file`))
+test('-e @file with bad YAML', () => {
+  fs.writeFileSync(path.join(tmp, 'bad.yaml'), 'a: 1\n  b: 2\n')
+  usage(['@bad.yaml'], '-e @bad.yaml: invalid YAML: line 2, column')()
+})
+test('-e @file with a list', () => {
+  fs.writeFileSync(path.join(tmp, 'list.yaml'), '- a\n')
+  usage(['@list.yaml'], '-e @list.yaml: expected a map of variables, got a list')()
+})
+test('-e no =', usage(['verbose'], `-e 'verbose': expected key=value, @file.yaml or a {"json": "map"}`))
+test('-e bad JSON', usage(['{"a": '], `-e '{"a": ': invalid map:`))
+test('-e JSON list', usage(['[1]'], `-e '[1]': expected key=value`))
+test('-e empty name', usage(['=1'], "-e '=1': invalid variable name ''"))
+test('-e empty segment', usage(['a..b=1'], "invalid variable name 'a..b'"))
+test('-e __proto__', () => {
+  usage(['__proto__.polluted=1'], 'invalid variable name')()
+  assert.is(({} as Vars).polluted, undefined)
+})
+
+test.run()
