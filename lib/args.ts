@@ -112,12 +112,17 @@ export function parseFlags(argv: string[]): { flags: Flags; rest: string[] } {
     }
     const value = inline ?? argv[++i]
     if (value === undefined) throw new UsageError(`flag '${arg}' needs a value`)
+    // `--log-dir --check` must not swallow --check: a separate value may not look like a flag.
+    if (inline === undefined && /^-[^\d]/.test(value)) {
+      const long = Object.keys(SPECS).find((k) => k.startsWith('--') && SPECS[k]?.key === spec.key) ?? arg
+      throw new UsageError(`flag '${arg}' needs a value, got the flag '${value}' (for a value that starts with '-', write ${long}=${value})`)
+    }
     if (spec.value === 'string') set[spec.key] = value
     else if (spec.value === 'append') (set[spec.key] as string[]).push(value)
     else if (spec.value === 'list') (set[spec.key] as string[]).push(...value.split(',').map((s) => s.trim()).filter(Boolean))
     else {
-      const n = Number(value)
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`flag '${arg}' needs a whole number ≥ 1, got '${value}'`)
+      const n = /^[0-9]+$/.test(value) ? Number(value) : NaN
+      if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`flag '${arg}' needs a whole number ≥ 1, got '${value}'`)
       set[spec.key] = n
     }
   }

@@ -102,6 +102,8 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
       : undefined
   const end = await proc.done
   if (timer) clearTimeout(timer)
+  // `done` may come first (a child process's 'exit', an SSH exit-status): let the output arrive.
+  await Promise.all([drained(proc.stdout), drained(proc.stderr)])
   if (gate) stderr += stderrBuf // sudo never let us through: its complaint is the error
   return {
     stdout,
@@ -112,4 +114,17 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
     timedOut,
     lost: !timedOut && end.exitCode === null && end.signal === null,
   }
+}
+
+/** Resolves when the stream has ended or closed, or after `graceMs` for a transport that went away without ending it. */
+function drained(stream: Readable, graceMs = 1000): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, graceMs)
+    const done = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    stream.once('end', done).once('close', done).once('error', done)
+  })
 }

@@ -11,7 +11,7 @@ export type Facts = {
 }
 
 export const FACTS_COMMAND = [
-  'echo "hostname=$(hostname)"',
+  'echo "hostname=$(uname -n)"', // not `hostname`: missing on minimal images (Arch, Fedora containers)
   '. /etc/os-release 2>/dev/null || true',
   'echo "distro=${ID:-unknown}"',
   'echo "distroVersion=${VERSION_ID:-unknown}"',

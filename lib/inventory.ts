@@ -1,6 +1,5 @@
 // The inventory: Ansible's YAML shape (all: { vars, hosts, children }), checked in one pass
-// before anything connects. Pure, except loadInventory's read of the file and the reads of
-// @file arguments in parseExtraVars.
+// before anything connects. Pure, except loadInventory's read of the file.
 //
 // Variable precedence, lowest to highest; a later source replaces a whole top-level key
 // (Ansible's default hash_behaviour=replace):
@@ -8,16 +7,18 @@
 //   2. group vars: parents before children, by depth (a group's longest path from all);
 //      groups at the same depth by name, so 'web' overrides 'db' (Ansible's rule)
 //   3. host vars: the host's own keys and its vars: map (the own keys win)
-//   4. extra vars (-e); a dotted key (-e aws.region=x) replaces only that nested value
+//   4. extra vars (-e, see extra-vars.ts); a dotted key (-e aws.region=x) replaces only that nested value
 // Connection settings (address, port, user, ...) are ordinary vars resolved after the merge,
 // so `user:` or `ansible_user:` in group vars applies to every host of the group.
 
-import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { CORE_SCHEMA, loadAll, mergeTag, YAMLException } from 'js-yaml'
-import { InventoryError, UsageError } from './errors.ts'
+import { loadAll, YAMLException } from 'js-yaml'
+import { InventoryError } from './errors.ts'
+import { applyExtraVars, dottedPathsOf, type DottedPaths } from './extra-vars.ts'
+import { closestNames } from './suggest.ts'
+import { describeFsError, describeYamlError, isMap, show, YAML_SCHEMA } from './yaml.ts'
 
 export type Vars = Record<string, unknown>
 
@@ -81,9 +82,6 @@ const DEFAULTS = {
 // Host and group names also appear in patterns, where ':', ',', '&', '!', '*', '?', '[' are operators.
 const VALID_NAME = /^[A-Za-z0-9._-]+$/
 const UNSAFE_IN_ADDRESS = /[\s;&|$`'"<>(){}[\]*?!#\\]/
-
-// Merge keys (<<: *defaults) are common in Ansible inventories, and PyYAML reads them.
-const YAML_SCHEMA = CORE_SCHEMA.withTags(mergeTag)
 
 type Problem = { path: string; message: string }
 
@@ -153,7 +151,7 @@ export function parseInventory(text: string, file: string, extraVars: Vars = {})
 
   const extra = readVars(d, extraVars, 'extra vars')
   const order = precedenceOrder(d)
-  const hosts = [...d.hosts.values()].map((h) => resolveHost(d, h, order, extra, dottedPaths.get(extraVars)))
+  const hosts = [...d.hosts.values()].map((h) => resolveHost(d, h, order, extra, dottedPathsOf(extraVars)))
   const groups = new Map<string, Group>()
   for (const g of d.groups.values()) {
     const members = hosts.filter((h) => h.groups.includes(g.name)).map((h) => h.name)
@@ -412,7 +410,7 @@ function resolveHost(
   h: HostDraft,
   order: string[],
   extra: Vars,
-  dotted: Map<string, string[][]> | undefined
+  dotted: DottedPaths | undefined
 ): Host {
   const memberOf = new Set<string>(['all'])
   const addWithParents = (name: string) => {
@@ -426,10 +424,7 @@ function resolveHost(
   const vars: Vars = {}
   for (const g of groups) Object.assign(vars, d.groups.get(g)?.vars)
   Object.assign(vars, h.vars)
-  for (const [key, value] of Object.entries(extra)) {
-    const paths = dotted?.get(key)
-    vars[key] = paths ? withNestedValues(vars[key], value, paths) : value
-  }
+  applyExtraVars(vars, extra, dotted)
   for (const key of CONNECTION_KEYS) if (vars[key] === null) delete vars[key]
   // Defaults stay out of vars, so later code can tell a port that was set from the default.
   const setting = <K extends keyof typeof DEFAULTS>(key: K) => (vars[key] ?? DEFAULTS[key]) as (typeof DEFAULTS)[K]
@@ -454,167 +449,4 @@ function resolveHost(
   if (typeof vars.key === 'string') host.key = vars.key
   if (typeof vars.known_hosts === 'string') host.knownHosts = vars.known_hosts
   return host
-}
-
-// ---- extra vars (-e) ----
-
-// Which top-level extra vars were set only through dotted keys, and at which nested paths:
-// those replace only the nested values when merged over the inventory's vars.
-const dottedPaths = new WeakMap<Vars, Map<string, string[][]>>()
-
-/** Parses the values of -e flags: key=value, @file.yaml, or a {"json": "map"}. Later ones win. */
-export function parseExtraVars(args: string[], cwd: string): Vars {
-  const vars: Vars = {}
-  const dotted = new Map<string, string[][]>()
-  const setWhole = (entries: Vars) => {
-    for (const [key, value] of Object.entries(entries)) {
-      vars[key] = value
-      dotted.delete(key)
-    }
-  }
-  for (const arg of args) {
-    if (arg.startsWith('@')) setWhole(readVarsFile(arg.slice(1), cwd))
-    else if (arg.trimStart().startsWith('{')) setWhole(parseFlowMap(arg))
-    else {
-      const eq = arg.indexOf('=')
-      if (eq < 0) throw new UsageError(`-e '${arg}': expected key=value, @file.yaml or a {"json": "map"}`)
-      const [top, ...nested] = parseVarName(arg.slice(0, eq), arg)
-      const value = parseScalar(arg.slice(eq + 1))
-      if (!nested.length) {
-        setWhole({ [top]: value })
-        continue
-      }
-      const setAsWhole = Object.hasOwn(vars, top) && !dotted.has(top)
-      vars[top] = withNestedValue(vars[top], nested, value)
-      if (!setAsWhole) dotted.set(top, [...(dotted.get(top) ?? []), nested])
-    }
-  }
-  if (dotted.size) dottedPaths.set(vars, dotted)
-  return vars
-}
-
-function parseVarName(name: string, arg: string): [string, ...string[]] {
-  const [top = '', ...nested] = name.trim().split('.')
-  const bad = [top, ...nested].find((part) => !/^[A-Za-z0-9_-]+$/.test(part) || part === '__proto__')
-  if (bad !== undefined) {
-    throw new UsageError(`-e '${arg}': invalid variable name '${name}' (use letters, digits, '_' or '-', and '.' between nested keys)`)
-  }
-  return [top, ...nested]
-}
-
-// YAML typing for the value (true, 3, null), but anything that is not a scalar stays the text given.
-function parseScalar(text: string): unknown {
-  if (text === '') return ''
-  try {
-    const [value, ...more] = loadAll(text)
-    return more.length || (typeof value === 'object' && value !== null) || value === undefined ? text : value
-  } catch {
-    return text
-  }
-}
-
-function parseFlowMap(arg: string): Vars {
-  let value: unknown
-  try {
-    value = loadAll(arg)[0]
-  } catch (e) {
-    throw new UsageError(`-e '${arg}': invalid map: ${e instanceof YAMLException ? describeYamlError(e) : String(e)}`)
-  }
-  if (!isMap(value)) throw new UsageError(`-e '${arg}': expected a map like {"key": "value"}, got ${show(value)}`)
-  return value
-}
-
-function readVarsFile(file: string, cwd: string): Vars {
-  const full = path.resolve(cwd, file)
-  let docs: unknown[]
-  try {
-    docs = loadAll(readFileSync(full, 'utf8'), { schema: YAML_SCHEMA })
-  } catch (e) {
-    if (e instanceof YAMLException) throw new UsageError(`-e @${file}: invalid YAML: ${describeYamlError(e)}`)
-    throw new UsageError(`-e @${file}: cannot read ${full}: ${describeFsError(e)}`)
-  }
-  const [value = {}, ...more] = docs
-  if (more.length) throw new UsageError(`-e @${file}: expected one YAML document, found several (---)`)
-  if (!isMap(value)) throw new UsageError(`-e @${file}: expected a map of variables, got ${show(value)}`)
-  return value
-}
-
-function withNestedValue(target: unknown, keys: string[], value: unknown): Vars {
-  const copy: Vars = isMap(target) ? { ...target } : {}
-  const [key, ...rest] = keys
-  if (key === undefined) return copy
-  copy[key] = rest.length ? withNestedValue(copy[key], rest, value) : value
-  return copy
-}
-
-function withNestedValues(target: unknown, source: unknown, paths: string[][]): unknown {
-  let result = target
-  for (const keys of paths) result = withNestedValue(result, keys, valueAt(source, keys))
-  return result
-}
-
-function valueAt(source: unknown, keys: string[]): unknown {
-  return keys.reduce<unknown>((value, key) => (isMap(value) ? value[key] : undefined), source)
-}
-
-// ---- small shared helpers ----
-
-function isMap(value: unknown): value is Vars {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** A value as it would read in an error message: 'text', 3, a list, a map, nothing. */
-function show(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing'
-  if (Array.isArray(value)) return 'a list'
-  if (typeof value === 'object') return 'a map'
-  if (typeof value === 'string') return `'${value}'`
-  return String(value)
-}
-
-function describeYamlError(e: YAMLException): string {
-  const mark = e.mark
-  if (!mark) return e.reason
-  let reason = e.reason
-  if (reason === 'duplicated mapping key') {
-    const key = /^[^\s:]+/.exec(mark.buffer.slice(mark.position))?.[0]
-    if (key) reason = `duplicated mapping key '${key}'`
-  }
-  return `line ${mark.line + 1}, column ${mark.column + 1}: ${reason}`
-}
-
-function describeFsError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code
-  if (code === 'ENOENT') return 'no such file'
-  if (code === 'EACCES') return 'permission denied'
-  if (code === 'EISDIR') return 'is a directory'
-  return e instanceof Error ? e.message : String(e)
-}
-
-/**
- * Candidates within `max` edits of `name` (a swap of neighbours counts as one), nearest first:
- * the "did you mean" hints of inventory, pattern and template errors.
- */
-export function closestNames(name: string, candidates: Iterable<string>, max = 2): string[] {
-  const scored = [...new Set(candidates)].map((c) => ({ c, d: editDistance(name, c) }))
-  return scored
-    .filter((s) => s.d <= max)
-    .sort((a, b) => a.d - b.d)
-    .map((s) => s.c)
-}
-
-function editDistance(a: string, b: string): number {
-  const width = b.length + 1
-  const d = new Array<number>((a.length + 1) * width).fill(0)
-  const at = (i: number, j: number) => d[i * width + j] ?? 0
-  for (let i = 0; i <= a.length; i++) d[i * width] = i
-  for (let j = 0; j <= b.length; j++) d[j] = j
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1))
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1)
-      d[i * width + j] = best
-    }
-  }
-  return at(a.length, b.length)
 }

@@ -2,6 +2,7 @@
 // and decide whether a host key is known, unknown or changed. Pure except read/append of the file.
 import { createHash, createHmac } from 'node:crypto'
 import fs from 'node:fs'
+import path from 'node:path'
 
 export type KnownHost = { file: string; line: number; marker?: string; patterns: string[]; type: string; key: string }
 export type Verdict = { status: 'known' } | { status: 'unknown' } | { status: 'changed'; known: KnownHost[] } | { status: 'revoked'; known: KnownHost }
@@ -34,7 +35,8 @@ function matchOne(pattern: string, name: string): boolean {
   if (pattern.startsWith('|1|')) {
     const [, , salt, hash] = pattern.split('|')
     if (!salt || !hash) return false
-    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64')
+    // OpenSSH hashes host names lowercased (as it matches plain ones case-insensitively).
+    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name.toLowerCase()).digest('base64')
     return mac === hash
   }
   return globToRegExp(pattern).test(name)
@@ -90,5 +92,9 @@ export function readKnownHosts(files: string[]): KnownHost[] {
 }
 
 export function appendKnownHost(file: string, name: string, blob: Buffer): void {
-  fs.appendFileSync(file, `${name} ${keyType(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 })
+  // Like ssh: create ~/.ssh if needed, and never glue the entry to a last line that has no newline.
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+  const last = fs.existsSync(file) ? fs.readFileSync(file).at(-1) : undefined
+  const sep = last !== undefined && last !== 0x0a ? '\n' : ''
+  fs.appendFileSync(file, `${sep}${name} ${keyType(blob)} ${blob.toString('base64')}\n`, { mode: 0o600 })
 }

@@ -9,7 +9,7 @@
 // order written; a pattern with only & and ! terms starts from all.
 
 import { PatternError } from './errors.ts'
-import { closestNames } from './inventory.ts'
+import { closestNames } from './suggest.ts'
 import type { Host, Inventory } from './inventory.ts'
 
 export function selectHosts(inv: Inventory, pattern: string): Host[] {

@@ -23,7 +23,8 @@ export function plan(playbooks: Playbook[], inv: Inventory, sel: Selection): Pla
       throw new UsageError(`unknown tag '${t}': the selected playbooks have ${known.size ? [...known].sort().join(', ') : 'no tags'}`)
     }
   }
-  const limit = sel.limit ? new Set(selectHosts(inv, sel.limit).map((h) => h.name)) : undefined
+  // An empty --limit (say, from an unset shell variable) is an error, never "all hosts".
+  const limit = sel.limit !== undefined ? new Set(selectHosts(inv, sel.limit).map((h) => h.name)) : undefined
 
   // --start-at: a playbook (id or name) or a task name; everything before it is left out.
   let started = !sel.startAt

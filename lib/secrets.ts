@@ -11,13 +11,24 @@ export class Secrets {
     for (const v of [value, Buffer.from(value).toString('base64')]) {
       if (!this.values.includes(v)) this.values.push(v)
     }
-    this.values.sort((a, b) => b.length - a.length)
   }
 
   redact(text: string): string {
-    let out = text
-    for (const v of this.values) if (out.includes(v)) out = out.split(v).join(REDACTED)
-    return out
+    // Every occurrence of every secret, then each run of them hidden as one: overlapping secrets
+    // leave no visible part of either (replacing one after the other would show the other's tail).
+    const found: [number, number][] = []
+    for (const v of this.values) {
+      for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) found.push([at, at + v.length])
+    }
+    if (!found.length) return text
+    found.sort((a, b) => a[0] - b[0])
+    let out = ''
+    let hiddenTo = -1
+    for (const [start, end] of found) {
+      if (start > hiddenTo) out += text.slice(Math.max(hiddenTo, 0), start) + REDACTED
+      hiddenTo = Math.max(hiddenTo, end)
+    }
+    return out + text.slice(hiddenTo)
   }
 
   /** Redact every string inside a plain object or array (events are plain data). */

@@ -11,7 +11,7 @@
 
 import { readFile } from 'node:fs/promises'
 import { TemplateError } from './errors.ts'
-import { closestNames } from './inventory.ts'
+import { closestNames } from './suggest.ts'
 import type { Vars } from './inventory.ts'
 
 const MISSING = Symbol('missing')

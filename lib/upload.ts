@@ -27,11 +27,16 @@ export function normalizeMode(mode: string | number | undefined, fallback = '644
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 export function uploadScript(s: UploadSpec): string {
-  const want = `${s.mode}${s.owner ? ` ${s.owner}` : ''}${s.group ? `:${s.group}` : ''}`
+  // stat prints 644, not 0644: compare (and chmod) in that form, whatever the caller passed.
+  if (!/^[0-7]{1,5}$/.test(s.mode)) throw new TypeError(`mode '${s.mode}' is not an octal file mode like '0644'`)
+  const mode = s.mode.replace(/^0+(?=.)/, '')
+  const want = `${mode}${s.owner ? ` ${s.owner}` : ''}${s.group ? `:${s.group}` : ''}`
   const fmt = `%a${s.owner ? ' %U' : ''}${s.group ? ':%G' : ''}`
   return [
     `d=${quote(s.dest)}`,
     `cur=; meta=; existed=0`,
+    // mv onto a folder would move the file into it, and report a change on every run.
+    `if [ -d "$d" ]; then echo "$d is a directory" >&2; exit 1; fi`,
     `if [ -f "$d" ]; then existed=1; cur=$(sha256sum < "$d"); cur=\${cur%% *}; meta=$(stat -c ${quote(fmt)} "$d"); fi`,
     `if [ "$cur" = ${s.content.length ? sha256(s.content) : 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'} ] && [ "$meta" = ${quote(want)} ]; then echo "same $existed"; exit 0; fi`,
     `echo "differs $existed"`,
@@ -42,7 +47,7 @@ export function uploadScript(s: UploadSpec): string {
           `tmp=$(mktemp "$(dirname "$d")/.zxplay.XXXXXX")`,
           `trap 'rm -f "$tmp"' EXIT`,
           `cat > "$tmp"`,
-          `chmod ${s.mode} "$tmp"`,
+          `chmod ${mode} "$tmp"`,
           s.owner || s.group ? `chown ${quote(`${s.owner ?? ''}${s.group ? `:${s.group}` : ''}`)} "$tmp"` : '',
           `mv -f "$tmp" "$d"`,
           `trap - EXIT`,
@@ -51,8 +56,10 @@ export function uploadScript(s: UploadSpec): string {
 }
 
 export function parseUploadAnswer(stdout: string): UploadAnswer {
-  const [head = '', old] = stdout.split('\n')
+  const [head = '', ...rest] = stdout.split('\n')
   const [state, existed] = head.split(' ')
   if (state !== 'same' && state !== 'differs') throw new Error(`unexpected answer from the upload script: ${head}`)
-  return { state, existed: existed === '1', old: old ? Buffer.from(old, 'base64') : undefined }
+  // With wantOld, an existing file's content follows as one base64 line: an empty line for an empty file.
+  const old = rest.length > 1 ? Buffer.from(rest[0] ?? '', 'base64') : undefined
+  return { state, existed: existed === '1', old }
 }

@@ -3,9 +3,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InventoryError, UsageError } from '../../lib/errors.ts'
-import { loadInventory, parseExtraVars, parseInventory } from '../../lib/inventory.ts'
+import { InventoryError } from '../../lib/errors.ts'
+import { loadInventory, parseInventory } from '../../lib/inventory.ts'
 import type { Host, Inventory, Vars } from '../../lib/inventory.ts'
+import { errorOf } from './_helpers.ts'
 
 const FILE = '/srv/infra/inventory.yaml'
 const parse = (yaml: string, extra?: Vars) => parseInventory(yaml, FILE, extra)
@@ -14,15 +15,6 @@ function hostOf(inv: Inventory, name: string): Host {
   const host = inv.hosts.find((h) => h.name === name)
   if (!host) throw new Error(`no host ${name} in ${inv.hosts.map((h) => h.name)}`)
   return host
-}
-
-function errorOf(run: () => unknown): Error {
-  try {
-    run()
-  } catch (e) {
-    if (e instanceof Error) return e
-  }
-  throw new Error('expected an error')
 }
 
 /** The inventory fails with its first error at `keyPath`, saying `message`. */
@@ -153,18 +145,6 @@ test('zone vars beat region vars when rack has none', () => {
 
 test('a host var replaces the whole top-level key (hash_behaviour=replace)', () => {
   assert.equal(hostOf(parse(TREE), 'h1').vars.cfg, { a: 9 })
-})
-
-test('a dotted extra var replaces only that nested value', () => {
-  const inv = parse(TREE, parseExtraVars(['cfg.b=3'], '/'))
-  assert.equal(hostOf(inv, 'h1').vars.cfg, { a: 9, b: 3 })
-  assert.equal(hostOf(inv, 'h2').vars.cfg, { a: 1, b: 3 })
-  assert.equal(hostOf(parse(TREE, parseExtraVars(['{"cfg": {"b": 3}}'], '/')), 'h1').vars.cfg, { b: 3 })
-})
-
-test('extra vars may set connection settings, by either name', () => {
-  const h = hostOf(parse(TREE, parseExtraVars(['ansible_user=ops', 'port=2222'], '/')), 'h1')
-  assert.equal([h.user, h.port, h.vars.user], ['ops', 2222, 'ops'])
 })
 
 test('groups at the same depth apply by name: later in the alphabet wins', () => {
@@ -322,59 +302,6 @@ test('loadInventory: a missing file names it', async () => {
   const e = await loadInventory(file).catch((e: unknown) => e)
   assert.instance(e, InventoryError)
   assert.is((e as InventoryError).message, `${file}: cannot read the inventory: no such file`)
-})
-
-// ---- -e ----
-
-const _ = (args: string[], expected: Vars) => () => assert.equal(parseExtraVars(args, tmp), expected)
-
-test('-e key=value', _(['name=web'], { name: 'web' }))
-test('-e typed: true', _(['on=true'], { on: true }))
-test('-e typed: 3', _(['n=3'], { n: 3 }))
-test('-e typed: null', _(['n=null'], { n: null }))
-test('-e quoted stays a string', _(["n='3'"], { n: '3' }))
-test('-e double-quoted', _(['v="1.30"'], { v: '1.30' }))
-test('-e empty value', _(['v='], { v: '' }))
-test('-e value with = and spaces', _(['cmd=a=b c'], { cmd: 'a=b c' }))
-test('-e value that would be a map stays text', _(['msg=hello: world'], { msg: 'hello: world' }))
-test('-e value that would be a list stays text', _(['v=[1, 2]'], { v: '[1, 2]' }))
-test('-e dotted', _(['aws.region=eu-west-1', 'aws.zone=b'], { aws: { region: 'eu-west-1', zone: 'b' } }))
-test('-e JSON', _(['{"a": 1, "b": [true, "x"]}'], { a: 1, b: [true, 'x'] }))
-test('-e YAML flow map', _(['{a: 1, b: x}'], { a: 1, b: 'x' }))
-test('-e later wins', _(['a=1', '{"a": 2}', 'b=1', 'b=2'], { a: 2, b: 2 }))
-test('-e whole map then dotted', _(['{"aws": {"zone": "a"}}', 'aws.region=x'], { aws: { zone: 'a', region: 'x' } }))
-
-test('-e @file.yaml, relative to cwd', () => {
-  fs.writeFileSync(path.join(tmp, 'vars.yaml'), 'region: eu\nreplicas: 3\n')
-  assert.equal(parseExtraVars(['@vars.yaml', 'replicas=5'], tmp), { region: 'eu', replicas: 5 })
-  fs.writeFileSync(path.join(tmp, 'empty.yaml'), '# nothing yet\n')
-  assert.equal(parseExtraVars(['@empty.yaml'], tmp), {})
-})
-
-/** -e args that fail with a UsageError saying `message`. */
-const usage = (args: string[], message: string) => () => {
-  const e = errorOf(() => parseExtraVars(args, tmp))
-  assert.instance(e, UsageError)
-  assert.ok(e.message.includes(message), e.message)
-}
-
-test('-e missing @file', usage(['@missing.yaml'], `-e @missing.yaml: cannot read ${path.join(tmp, 'missing.yaml')}: no such file`))
-test('-e @file with bad YAML', () => {
-  fs.writeFileSync(path.join(tmp, 'bad.yaml'), 'a: 1\n  b: 2\n')
-  usage(['@bad.yaml'], '-e @bad.yaml: invalid YAML: line 2, column')()
-})
-test('-e @file with a list', () => {
-  fs.writeFileSync(path.join(tmp, 'list.yaml'), '- a\n')
-  usage(['@list.yaml'], '-e @list.yaml: expected a map of variables, got a list')()
-})
-test('-e no =', usage(['verbose'], `-e 'verbose': expected key=value, @file.yaml or a {"json": "map"}`))
-test('-e bad JSON', usage(['{"a": '], `-e '{"a": ': invalid map:`))
-test('-e JSON list', usage(['[1]'], `-e '[1]': expected key=value`))
-test('-e empty name', usage(['=1'], "-e '=1': invalid variable name ''"))
-test('-e empty segment', usage(['a..b=1'], "invalid variable name 'a..b'"))
-test('-e __proto__', () => {
-  usage(['__proto__.polluted=1'], 'invalid variable name')()
-  assert.is(({} as Vars).polluted, undefined)
 })
 
 test.run()

@@ -1,0 +1,69 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Event } from '../../lib/events.ts'
+import { REDACTED, Secrets } from '../../lib/secrets.ts'
+import { errorOf } from './_helpers.ts'
+
+const secrets = (...values: string[]) => {
+  const s = new Secrets()
+  for (const v of values) s.add(v)
+  return s
+}
+const R = REDACTED
+
+/** secrets → text → redacted text */
+const _ = (values: string[], text: string, expected: string) => () => assert.is(secrets(...values).redact(text), expected)
+
+test('a secret', _(['hunter22'], 'password: hunter22', `password: ${R}`))
+test('every occurrence', _(['hunter22'], 'hunter22 hunter22\nhunter22', `${R} ${R}\n${R}`))
+test('inside a word', _(['hunter22'], 'xhunter22x', `x${R}x`))
+test('its base64 form', _(['hunter22'], `echo ${Buffer.from('hunter22').toString('base64')} | base64 -d`, `echo ${R} | base64 -d`))
+test('several secrets', _(['hunter22', 's3cr3t-token'], 'u=hunter22 t=s3cr3t-token', `u=${R} t=${R}`))
+test('longest first: no tail of a longer secret left', _(['hunter22', 'hunter22-admin'], 'p=hunter22-admin', `p=${R}`))
+test('longest first, added in any order', _(['hunter22-admin', 'hunter22'], 'a=hunter22 b=hunter22-admin', `a=${R} b=${R}`))
+test('overlapping secrets: hidden as one', _(['abcdef', 'defghi'], 'abcdefghi!', `${R}!`))
+test('a secret overlapping itself', _(['aaaa'], 'baaaaab', `b${R}b`))
+test('adjacent occurrences: one mask', _(['abcd'], 'abcdabcd', R))
+test('regex characters are literal', _(['p@$$.*w0rd'], 'x p@$$.*w0rd y p@$$xxw0rd', `x ${R} y p@$$xxw0rd`))
+test('unicode', _(['pässwörd✓'], 'pw: pässwörd✓', `pw: ${R}`))
+test('other text untouched', _(['hunter22'], 'hunter2 hunter 22', 'hunter2 hunter 22'))
+test('no secrets: unchanged', _([], 'anything', 'anything'))
+test('adding twice is harmless', _(['hunter22', 'hunter22'], 'hunter22', R))
+
+test('a secret shorter than 4 characters is refused', () => {
+  assert.is(errorOf(() => new Secrets().add('abc')).message, 'a secret must be at least 4 characters long')
+  assert.is(errorOf(() => new Secrets().add('')).message, 'a secret must be at least 4 characters long')
+  assert.is(secrets('abcd').redact('abcd'), R)
+})
+
+test('redactDeep: every string of a nested event, other values kept', () => {
+  const s = secrets('hunter22')
+  const event: Event = {
+    kind: 'result',
+    playbook: 'p',
+    task: 'set password hunter22',
+    host: 'web1',
+    status: 'failed',
+    ms: 12,
+    failure: { message: 'boom', cmd: "echo 'hunter22' | chpasswd", exitCode: 1, stderr: 'bad: hunter22\n' },
+  }
+  assert.equal(s.redactDeep(event), {
+    ...event,
+    task: `set password ${R}`,
+    failure: { message: 'boom', cmd: `echo '${R}' | chpasswd`, exitCode: 1, stderr: `bad: ${R}\n` },
+  })
+  assert.is(event.task, 'set password hunter22', 'the original is not changed')
+})
+
+test('redactDeep: arrays, null, numbers, booleans', () => {
+  const s = secrets('hunter22')
+  assert.equal(s.redactDeep({ a: ['x', 'hunter22', 1, null, true, { b: ['hunter22'] }], n: null, u: undefined }), {
+    a: ['x', R, 1, null, true, { b: [R] }],
+    n: null,
+    u: undefined,
+  })
+  assert.is(s.redactDeep('hunter22'), R)
+  assert.is(s.redactDeep(42), 42)
+})
+
+test.run()

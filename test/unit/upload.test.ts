@@ -1,0 +1,193 @@
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { normalizeMode, parseUploadAnswer, sha256, uploadScript, type UploadAnswer, type UploadSpec } from '../../lib/upload.ts'
+import { errorOf, tempDir } from './_helpers.ts'
+
+const { dir: tmp, remove } = tempDir('upload')
+test.after(remove)
+
+/** Run the upload script as the engine does (bash, strict mode) with `content` on stdin. */
+function upload(dest: string, content: string | Buffer, opts: Partial<UploadSpec> = {}) {
+  const spec: UploadSpec = { dest, content: Buffer.from(content), mode: '644', dryRun: false, wantOld: false, ...opts }
+  const r = spawnSync('bash', ['-c', `set -euo pipefail\n${uploadScript(spec)}`], { input: opts.dryRun ? '' : spec.content })
+  const stdout = r.stdout.toString()
+  return { status: r.status, stderr: r.stderr.toString(), answer: r.status === 0 ? parseUploadAnswer(stdout) : undefined }
+}
+
+const at = (name: string) => path.join(tmp, name)
+const leftovers = (dir = tmp) => fs.readdirSync(dir).filter((f) => f.startsWith('.zxplay.'))
+const modeOf = (file: string) => (fs.statSync(file).mode & 0o7777).toString(8)
+const answer = (state: UploadAnswer['state'], existed: boolean, old?: string | Buffer): UploadAnswer => ({
+  state,
+  existed,
+  old: old === undefined ? undefined : Buffer.from(old),
+})
+
+test('a new file: written with its mode', () => {
+  const r = upload(at('new.conf'), 'a=1\n', { mode: '600' })
+  assert.equal(r.answer, answer('differs', false))
+  assert.is(fs.readFileSync(at('new.conf'), 'utf8'), 'a=1\n')
+  assert.is(modeOf(at('new.conf')), '600')
+  assert.equal(leftovers(), [])
+})
+
+test('same content and mode: same, the file is not touched', () => {
+  upload(at('same.conf'), 'a=1\n')
+  const before = fs.statSync(at('same.conf'))
+  const r = upload(at('same.conf'), 'a=1\n')
+  const after = fs.statSync(at('same.conf'))
+  assert.equal(r.answer, answer('same', true))
+  assert.equal([after.ino, after.mtimeMs, after.ctimeMs], [before.ino, before.mtimeMs, before.ctimeMs])
+})
+
+test('content drift: differs, replaced by rename (a new inode), no temp file left', () => {
+  upload(at('drift.conf'), 'a=1\n')
+  const before = fs.statSync(at('drift.conf'))
+  const r = upload(at('drift.conf'), 'a=2\n')
+  assert.equal(r.answer, answer('differs', true))
+  assert.is(fs.readFileSync(at('drift.conf'), 'utf8'), 'a=2\n')
+  assert.is.not(fs.statSync(at('drift.conf')).ino, before.ino)
+  assert.equal(leftovers(), [])
+  assert.equal(upload(at('drift.conf'), 'a=2\n').answer, answer('same', true))
+})
+
+test('mode drift: differs, mode fixed', () => {
+  upload(at('mode.sh'), 'echo\n', { mode: '755' })
+  fs.chmodSync(at('mode.sh'), 0o700)
+  assert.equal(upload(at('mode.sh'), 'echo\n', { mode: '755' }).answer, answer('differs', true))
+  assert.is(modeOf(at('mode.sh')), '755')
+  assert.equal(upload(at('mode.sh'), 'echo\n', { mode: '755' }).answer, answer('same', true))
+})
+
+test('setuid and unusual modes', () => {
+  assert.equal(upload(at('suid'), 'x', { mode: '4755' }).answer, answer('differs', false))
+  assert.is(modeOf(at('suid')), '4755')
+  assert.equal(upload(at('suid'), 'x', { mode: '4755' }).answer, answer('same', true))
+  upload(at('none'), 'x', { mode: normalizeMode('0000') })
+  assert.is(modeOf(at('none')), '0')
+  assert.equal(upload(at('none'), 'x', { mode: '0' }).answer, answer('same', true))
+  upload(at('low'), 'x', { mode: normalizeMode('0040') })
+  assert.equal(upload(at('low'), 'x', { mode: '040' }).answer, answer('same', true))
+})
+
+test('uploadScript refuses a mode that is not octal', () => {
+  assert.instance(
+    errorOf(() => uploadScript({ dest: '/x', content: Buffer.from(''), mode: '644; reboot', dryRun: true, wantOld: false })),
+    TypeError
+  )
+})
+
+test('an unnormalized mode still compares equal', () => {
+  upload(at('zero.conf'), 'x', { mode: '0640' })
+  assert.is(modeOf(at('zero.conf')), '640')
+  assert.equal(upload(at('zero.conf'), 'x', { mode: '0640' }).answer, answer('same', true))
+})
+
+test('empty content', () => {
+  assert.equal(upload(at('empty'), '').answer, answer('differs', false))
+  assert.is(fs.readFileSync(at('empty'), 'utf8'), '')
+  assert.equal(upload(at('empty'), '').answer, answer('same', true))
+  assert.equal(upload(at('empty'), 'now some').answer, answer('differs', true))
+})
+
+test('binary content, byte for byte', () => {
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+  upload(at('bin'), bytes)
+  assert.equal(fs.readFileSync(at('bin')), bytes)
+  assert.equal(upload(at('bin'), bytes).answer, answer('same', true))
+})
+
+test('dryRun: answers, never writes', () => {
+  assert.equal(upload(at('dry'), 'x', { dryRun: true }).answer, answer('differs', false))
+  assert.not.ok(fs.existsSync(at('dry')))
+  fs.writeFileSync(at('dry'), 'old')
+  assert.equal(upload(at('dry'), 'new', { dryRun: true, wantOld: true }).answer, answer('differs', true, 'old'))
+  assert.is(fs.readFileSync(at('dry'), 'utf8'), 'old')
+  assert.equal(leftovers(), [])
+})
+
+test('wantOld: the old content, text, binary or empty', () => {
+  fs.writeFileSync(at('old.txt'), 'line 1\nline 2\n')
+  assert.equal(upload(at('old.txt'), 'new', { wantOld: true }).answer, answer('differs', true, 'line 1\nline 2\n'))
+  const bytes = Buffer.from([0, 10, 255, 13, 10])
+  fs.writeFileSync(at('old.bin'), bytes)
+  assert.equal(upload(at('old.bin'), 'new', { wantOld: true }).answer, answer('differs', true, bytes))
+  fs.writeFileSync(at('old.empty'), '')
+  assert.equal(upload(at('old.empty'), 'new', { wantOld: true }).answer, answer('differs', true, ''))
+  assert.equal(upload(at('old.none'), 'new', { wantOld: true }).answer, answer('differs', false))
+  assert.equal(upload(at('old.none'), 'new', { wantOld: true }).answer, answer('same', true))
+  assert.is(fs.readFileSync(at('old.txt'), 'utf8'), 'new')
+})
+
+test('missing parent folder: fails, nothing left behind', () => {
+  const r = upload(at('no/such/dir/file'), 'x')
+  assert.is.not(r.status, 0)
+  assert.not.ok(fs.existsSync(at('no')))
+  assert.equal(leftovers(), [])
+})
+
+test('a folder at dest: fails, writes nothing into it', () => {
+  fs.mkdirSync(at('adir'))
+  const r = upload(at('adir'), 'x')
+  assert.is.not(r.status, 0)
+  assert.ok(r.stderr.includes('is a directory'), r.stderr)
+  assert.equal(fs.readdirSync(at('adir')), [])
+  assert.equal(leftovers(), [])
+})
+
+test('dest names with spaces, quotes, $() and newlines', () => {
+  const names = ['with space', "it's", '"dq"', '$(touch canary)', '`touch canary`', 'new\nline', 'ü ✓', '-rf']
+  for (const name of names) {
+    assert.equal(upload(at(name), name).answer, answer('differs', false), name)
+    assert.is(fs.readFileSync(at(name), 'utf8'), name)
+    assert.equal(upload(at(name), name).answer, answer('same', true), name)
+  }
+  assert.not.ok(fs.existsSync('canary') || fs.existsSync(at('canary')))
+  assert.equal(leftovers(), [])
+})
+
+test('a failed write keeps the old file and leaves no temp file', () => {
+  fs.writeFileSync(at('keep'), 'old')
+  // an owner that does not exist: chown fails after the temp file was written
+  const r = upload(at('keep'), 'new', { owner: 'zxplay-no-such-user' })
+  assert.is.not(r.status, 0)
+  assert.is(fs.readFileSync(at('keep'), 'utf8'), 'old')
+  assert.equal(leftovers(), [])
+})
+
+// ---- normalizeMode: input → mode ----
+
+const mode = (input: string | number | undefined, expected: string) => () => assert.is(normalizeMode(input), expected)
+test('mode 0644', mode('0644', '644'))
+test('mode 644', mode('644', '644'))
+test('mode 0o600', mode(0o600, '600'))
+test('mode 4755', mode('4755', '4755'))
+test('mode 04755', mode('04755', '4755'))
+test('mode 0000', mode('0000', '0'))
+test('mode default', mode(undefined, '644'))
+test('mode fallback', () => assert.is(normalizeMode(undefined, '0755'), '755'))
+
+const badMode = (input: string | number) => () => {
+  const e = errorOf(() => normalizeMode(input))
+  assert.instance(e, TypeError)
+  assert.is(e.message, `mode '${input}' is not an octal file mode like '0644'`)
+}
+test('mode rw', badMode('rw'))
+test('mode u+x', badMode('u+x'))
+test('mode 8 in it', badMode('0688'))
+test('mode too short', badMode('64'))
+test('mode too long', badMode('104755'))
+test('mode past 0o7777', badMode(0o10000))
+test('mode with spaces', badMode(' 644'))
+test('mode with a shell command', badMode('644; reboot'))
+
+test('parseUploadAnswer: rejects anything else', () => {
+  assert.is(errorOf(() => parseUploadAnswer('bash: stat: not found\n')).message, 'unexpected answer from the upload script: bash: stat: not found')
+})
+
+test('sha256', () => assert.is(sha256(Buffer.from('')), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'))
+
+test.run()
