@@ -2,7 +2,9 @@
 // local.ts) only start a process; how input, output, sudo's prompt and timeouts are handled
 // lives here once, so both behave the same.
 import type { Readable, Writable } from 'node:stream'
-import { BECOME_OK, SUDO_PROMPT } from './shell.ts'
+import { BECOME_OK, SUDO_PROMPT, TIMED_OUT_EXIT } from './shell.ts'
+
+const BACKSTOP_MS = 3000
 
 /** A started command: its streams, how it ends, and how to stop it. */
 export type Proc = {
@@ -93,15 +95,22 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
   })
   if (!gate) sendInput()
 
+  // The command itself is expected to enforce the limit (shell.ts puts `timeout` in front); this
+  // timer is the backstop for a host that stopped answering, so it waits a little longer.
+  let killed: (() => void) | undefined
   const timer =
     opts.timeoutMs && opts.timeoutMs > 0
       ? setTimeout(() => {
           timedOut = true
           proc.kill()
-        }, opts.timeoutMs)
+          setTimeout(() => killed?.(), 2000).unref()
+        }, opts.timeoutMs + BACKSTOP_MS)
       : undefined
-  const end = await proc.done
+  const gone = new Promise<{ exitCode: null; signal: string }>((res) => (killed = () => res({ exitCode: null, signal: 'KILL' })))
+  const end = await Promise.race([proc.done, gone])
   if (timer) clearTimeout(timer)
+  const elapsed = performance.now() - started
+  if (end.exitCode === TIMED_OUT_EXIT && opts.timeoutMs && elapsed >= opts.timeoutMs - 50) timedOut = true
   // `done` may come first (a child process's 'exit', an SSH exit-status): let the output arrive.
   await Promise.all([drained(proc.stdout), drained(proc.stderr)])
   if (gate) stderr += stderrBuf // sudo never let us through: its complaint is the error

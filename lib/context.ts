@@ -98,9 +98,9 @@ export function createContext(scope: TaskScope): Context {
     }
     emit({ kind: 'cmd', host: name, task: scope.task, cmd: script, planned: false, probe: !mutation })
     const conn = await session.connection()
-    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: scope.becomePassword !== undefined } : undefined)
     const remaining = scope.deadline - Date.now()
-    if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: 'task timed out' })
+    if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: `timed out after ${scope.timeoutMs / 1000}s (the task's time limit)` })
+    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: scope.becomePassword !== undefined } : undefined, remaining)
     const stream = (stream: 'stdout' | 'stderr') => (scope.verbose ? (text: string) => emit({ kind: 'output', host: name, stream, text }) : undefined)
     const r = await exec(conn, command, {
       input: opts.input,

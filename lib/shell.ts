@@ -43,14 +43,20 @@ export type Become = {
  * With one, sudo prompts with our marker on stderr and we answer it (see run-command),
  * and the marker line BECOME_OK tells us when sudo is done, so the password never reaches the command.
  */
-export function wrapCommand(script: string, become?: Become): string {
+export function wrapCommand(script: string, become?: Become, timeoutMs?: number): string {
   const body = `set -euo pipefail\n${script}`
-  if (!become) return `bash -c ${shq(body)}`
+  // coreutils `timeout` signals the whole process group it leads, so a hung pipeline dies with it;
+  // a signal sent over SSH would reach only the first process.
+  const limit = timeoutMs && timeoutMs > 0 ? `timeout -k 2 ${(timeoutMs / 1000).toFixed(3)} ` : ''
+  if (!become) return `${limit}bash -c ${shq(body)}`
   const user = shq(become.user)
-  if (!become.withPassword) return `sudo -n -H -u ${user} -- bash -c ${shq(body)}`
+  if (!become.withPassword) return `sudo -n -H -u ${user} -- ${limit}bash -c ${shq(body)}`
   const announced = `printf '%s\\n' ${BECOME_OK} >&2\n${body}`
-  return `sudo -S -p ${shq(SUDO_PROMPT)} -H -u ${user} -- bash -c ${shq(announced)}`
+  return `sudo -S -p ${shq(SUDO_PROMPT)} -H -u ${user} -- ${limit}bash -c ${shq(announced)}`
 }
+
+/** The exit status of `timeout` when the time ran out. */
+export const TIMED_OUT_EXIT = 124
 
 /** sudo's own words when it would need a password but may not ask (`-n`). */
 export function sudoNeedsPassword(stderr: string): boolean {

@@ -165,7 +165,7 @@ test('a hung command is ended by the task time limit and reported', async () => 
   assert.is(r.code, 2)
   assert.match(r.stdout, /timed out after 1\.5s/)
   assert.ok(r.ms < 10_000)
-  const left = await onHost(lab, 'node1', 'pgrep -f "sleep 600" || true')
+  const left = await onHost(lab, 'node1', 'pgrep -fx "sleep 600" || true')
   assert.is(left.stdout.trim(), '', 'the remote command was killed')
 })
 
@@ -182,7 +182,10 @@ test('the log holds every command and result, and no secret; secrets never reach
       for (const h of lab.hosts) seen.push((await onHost(lab, h.name, 'ps -eo args')).stdout)
     }
   })()
-  const r = await runCli(['run', playbookFile('secret'), ...inv(), ...DEMO, '-e', `api_token=${token}`, '--log-dir', logDir, '-v'])
+  // the token comes from a vars file: on the command line it would be in this machine's process list
+  const varsFile = path.join(logDir, 'secret-vars.yaml')
+  fs.writeFileSync(varsFile, `api_token: ${token}\n`, { mode: 0o600 })
+  const r = await runCli(['run', playbookFile('secret'), ...inv(), ...DEMO, '-e', `@${varsFile}`, '--log-dir', logDir, '-v'])
   watching = false
   await watcher
   assert.is(r.code, 2, r.stdout + r.stderr) // the last task fails on purpose
@@ -190,7 +193,9 @@ test('the log holds every command and result, and no secret; secrets never reach
   assert.match(log, /cat > \/tmp\/zxplay-demo\/token.copy/)
   assert.match(log, /exit=0/)
   assert.match(log, /failed secret › a failing command echoes it/)
-  for (const where of [r.stdout, r.stderr, log, seen.join('\n')]) assert.not.match(where, token)
+  const places = { stdout: r.stdout, stderr: r.stderr, log, 'process lists': seen.join('\n') }
+  for (const [where, text] of Object.entries(places)) assert.not.ok(text.includes(token), `the token leaked into ${where}`)
+  assert.ok(seen.length > 3, 'process lists were sampled during the run')
   assert.match(r.stdout, /\*\*\*\*\*\*\*\*/)
   for (const h of lab.hosts) {
     const f = hostPath(lab, h.name, '/tmp/zxplay-demo/token')

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import yaml from 'js-yaml'
+import * as yaml from 'js-yaml'
 import { REPO, type Lab } from '../lab/lab.ts'
 
 export const BIN = path.join(REPO, 'bin/zxplay.mjs')
