@@ -139,7 +139,7 @@ export function createContext(scope: TaskScope): Context {
     $: shell(true),
     probe,
     test: async (pieces, ...args) => (await probe({ nothrow: true })(pieces, ...args)).exitCode === 0,
-    render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { inventory_hostname: host.name, ...host.vars, ...extra }),
+    render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { ...connectionVars(host), ...host.vars, ...extra }),
     async upload(dest, content, opts = {}) {
       const body = typeof content === 'string' ? Buffer.from(content) : content
       if (opts.secret) scope.secrets.add(body.toString())
@@ -169,6 +169,9 @@ export function createContext(scope: TaskScope): Context {
     skip: skipResult,
   }
 }
+
+/** What templates may always use, defaults included (Ansible's inventory_hostname and ansible_host). */
+const connectionVars = (h: Host): Vars => ({ inventory_hostname: h.name, address: h.address, port: h.port, ...(h.user ? { user: h.user } : {}) })
 
 const isTemplate = (x: unknown): x is TemplateStringsArray => Array.isArray(x) && 'raw' in x
 

@@ -19,7 +19,7 @@ export type SshOptions = {
   askPassphrase?: (question: string) => Promise<string>
 }
 
-const passphrases = new Map<string, string>()
+const passphrases = new Map<string, Promise<string>>()
 
 /** A usable private key for the target: the first identity file that exists, decrypted if need be. */
 async function loadKey(t: SshTarget, opts: SshOptions, explicit: boolean): Promise<{ privateKey?: Buffer; passphrase?: string }> {
@@ -35,14 +35,20 @@ async function loadKey(t: SshTarget, opts: SshOptions, explicit: boolean): Promi
     const parsed = ssh2.utils.parseKey(privateKey)
     if (!(parsed instanceof Error)) return { privateKey }
     if (!/passphrase|encrypted/i.test(parsed.message)) throw new UnreachableError(t.label, `key file ${file} is not a private key: ${parsed.message}`)
-    let passphrase = passphrases.get(file)
-    if (passphrase === undefined) {
+    // Hosts connect in parallel but share keys: ask once per key file, and let the others wait for it.
+    let pending = passphrases.get(file)
+    if (!pending) {
       const ask = opts.askPassphrase ?? askSecret
-      passphrase = await ask(`Enter passphrase for key '${file}': `)
-      const check = ssh2.utils.parseKey(privateKey, passphrase)
-      if (check instanceof Error) throw new UnreachableError(t.label, `wrong passphrase for key ${file}`)
-      passphrases.set(file, passphrase)
+      pending = ask(`Enter passphrase for key '${file}': `)
+      passphrases.set(file, pending)
     }
+    let passphrase: string
+    try {
+      passphrase = await pending
+    } catch (e) {
+      throw new UnreachableError(t.label, `key ${file} is encrypted and no passphrase was given: ${(e as Error).message}`)
+    }
+    if (ssh2.utils.parseKey(privateKey, passphrase) instanceof Error) throw new UnreachableError(t.label, `wrong passphrase for key ${file}`)
     return { privateKey, passphrase }
   }
   return {}

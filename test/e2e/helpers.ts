@@ -10,6 +10,12 @@ export const BIN = path.join(REPO, 'bin/zxplay.mjs')
 export const FIXTURES = path.join(REPO, 'test/fixtures')
 export const playbookFile = (name: string) => path.join(FIXTURES, 'playbooks', `${name}.mts`)
 
+/** uvu's runner sets FORCE_COLOR; a user's terminal would not, and Node warns when both are set. */
+function withoutForceColor(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { FORCE_COLOR: _, ...rest } = env
+  return rest
+}
+
 export type CliResult = { code: number | null; stdout: string; stderr: string; ms: number }
 
 export function runCli(
@@ -21,7 +27,7 @@ export function runCli(
     // detached: a new session without a controlling terminal, as in CI
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? REPO,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      env: { ...withoutForceColor(process.env), NO_COLOR: '1', ...opts.env },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     })
