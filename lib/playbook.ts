@@ -16,6 +16,8 @@ export type TaskOptions = {
   when?: (ctx: Pick<Context, 'host' | 'vars' | 'registered' | 'check'>) => boolean | Promise<boolean>
   /** run again after a failure, up to this many more times */
   retries?: number
+  /** after a run that did not throw, retry while this says false (needs `retries`) */
+  until?: (ctx: Pick<Context, 'host' | 'vars' | 'registered' | 'check'>) => boolean | Promise<boolean>
   /** milliseconds between attempts (default 1000) */
   delay?: number
   /** the whole task (all its commands) must end within this many milliseconds (default: var task_timeout s, else 900 s) */

@@ -91,6 +91,7 @@ async function runTask(playbook: string, task: Task, session: HostSession, opts:
       await session.connection()
       if (task.when && !(await task.when(ctx))) return { status: 'skipped', reason: 'condition is false', ms: ms() }
       const result = await task.run(ctx)
+      if (task.until && !(await task.until(ctx))) throw new Error(`condition not met after attempt ${attempt}/${attempts}`)
       if (result?.kind === 'skip') return { status: 'skipped', reason: result.reason, ms: ms() }
       if (result?.kind === 'ok') return { status: 'ok', reason: result.reason, ms: ms() }
       return { status: scope.mutated ? 'changed' : 'ok', ms: ms() }

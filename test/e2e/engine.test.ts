@@ -236,4 +236,51 @@ test('npx zx runs a playbook file alone, with flags', async () => {
   assert.match(r.stdout, /whoami with become {2}\[tags: become\]/)
 })
 
+test('once + register, retries/until, when, and anyErrorsFatal', async () => {
+  const r = await runJson(['run', playbookFile('semantics'), ...inv()])
+  const runs = (task: string) => r.report.tasks.filter((t) => t.task === task)
+  assert.equal(runs('a token is made once').map((t) => t.host), ['node1'])
+  assert.equal(runs('every host sees the token').map((t) => t.status), ['ok', 'ok', 'ok'])
+  assert.equal(runs('succeeds on the third attempt').map((t) => t.status), ['ok', 'ok', 'ok'])
+  assert.equal(runs('gives up after its retries').map((t) => `${t.host}:${t.status}`), ['node1:skipped', 'node2:skipped', 'node3:failed'])
+  assert.equal(runs('only on workers').map((t) => `${t.host}:${t.status}`), ['node1:skipped', 'node2:ok'])
+  // the fatal playbook: node1 fails, so nobody runs the next task
+  assert.equal(runs('fails on node1').map((t) => t.host), ['node1', 'node2'])
+  assert.equal(runs('never runs'), [])
+  assert.is(r.code, 2)
+  const text = await runCli(['run', playbookFile('semantics'), ...inv(), '--limit', 'node2'])
+  assert.match(text.stdout, /node2\s+· token=made-on-node2/)
+  assert.match(text.stdout, /node2\s+· attempt 1\/4 failed: condition not met after attempt 1\/4; retrying/)
+})
+
+test('-v streams output; --list-hosts and --list-tasks connect to nothing; no colour without a terminal', async () => {
+  const v = await runCli(['run', playbookFile('parallel'), ...inv(), '-v', '--limit', 'node1', '--skip-tags', 'become'], { env: { NO_COLOR: '' } })
+  assert.match(v.stdout, /node1\s+\$ sleep 1; hostname; id -un/)
+  assert.match(v.stdout, /node1\s+\| zxlab/)
+  assert.not.match(v.stdout, /\x1b\[/)
+  await stopSshd(lab, 'node1')
+  try {
+    const hosts = await runCli(['run', playbookFile('demo'), ...inv(), '--list-hosts', '--limit', 'control_plane'])
+    assert.is(hosts.code, 0)
+    assert.is(hosts.stdout.trim(), 'demo: Demo: an idempotent sample [all]\n  node1')
+    const tasks = await runCli(['run', playbookFile('demo'), ...inv(), '--list-tasks', '--tags', 'lines'])
+    assert.is(tasks.stdout.trim(), 'demo: Demo: an idempotent sample [all]\n  greeting line is present  [tags: lines]')
+  } finally {
+    await startSshd(lab, 'node1')
+  }
+})
+
+test('site.mts runs every playbook in order, through npx zx and through zxplay run', async () => {
+  const { $ } = await import('zx')
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
+  delete env.FORCE_COLOR
+  const zx = await $({ nothrow: true, quiet: true, env })`npx zx playbooks/site.mts -i ${lab.inventory}`
+  assert.is(zx.exitCode, 0, zx.stdout + zx.stderr)
+  assert.match(zx.stdout, /==> 00-reachable: Hosts answer/)
+  assert.match(zx.stdout, /node3\s+ok\s+host answers and reports its facts \(node3: debian 12/)
+  const run = await runJson(['run', 'site', ...inv()])
+  assert.is(run.code, 0)
+  assert.is(run.report.tasks.length, 3)
+})
+
 test.run()
