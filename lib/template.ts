@@ -56,11 +56,11 @@ function lineAt(text: string, index: number): number {
   return text.slice(0, index).split('\n').length
 }
 
-/** Index of the `}}` that ends an expression, skipping any inside "strings" or (arguments). */
-function closingBraces(text: string, from: number): number {
+/** The characters outside "strings" and (arguments), with their index. */
+function* topLevel(text: string, from = 0): Generator<[number, string]> {
   let depth = 0
   let inString = false
-  for (let i = from; i < text.length - 1; i++) {
+  for (let i = from; i < text.length; i++) {
     const c = text.charAt(i)
     if (inString) {
       if (c === '\\') i++
@@ -68,29 +68,24 @@ function closingBraces(text: string, from: number): number {
     } else if (c === '"') inString = true
     else if (c === '(') depth++
     else if (c === ')') depth--
-    else if (c === '}' && text.charAt(i + 1) === '}' && depth <= 0) return i
+    else if (depth <= 0) yield [i, c]
   }
+}
+
+/** Index of the `}}` that ends an expression, skipping any inside "strings" or (arguments). */
+function closingBraces(text: string, from: number): number {
+  for (const [i, c] of topLevel(text, from)) if (c === '}' && text.charAt(i + 1) === '}') return i
   return -1
 }
 
 /** Splits on `|` outside "strings" and (arguments). */
 function splitPipes(expression: string): string[] {
   const parts: string[] = []
-  let depth = 0
-  let inString = false
   let start = 0
-  for (let i = 0; i < expression.length; i++) {
-    const c = expression.charAt(i)
-    if (inString) {
-      if (c === '\\') i++
-      else if (c === '"') inString = false
-    } else if (c === '"') inString = true
-    else if (c === '(') depth++
-    else if (c === ')') depth--
-    else if (c === '|' && depth === 0) {
-      parts.push(expression.slice(start, i).trim())
-      start = i + 1
-    }
+  for (const [i, c] of topLevel(expression)) {
+    if (c !== '|') continue
+    parts.push(expression.slice(start, i).trim())
+    start = i + 1
   }
   return [...parts, expression.slice(start).trim()]
 }
