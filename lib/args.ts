@@ -20,6 +20,10 @@ export type Flags = {
   /** seconds to wait for a connection */
   timeout: number
   logDir: string
+  /** zxplay render: the host to render for */
+  host?: string
+  /** confirm destructive playbooks (reset) without being asked */
+  force: boolean
   help: boolean
 }
 
@@ -54,6 +58,8 @@ const SPECS: Record<string, Spec> = {
   '-T': { key: 'timeout', value: 'int' },
   '--timeout': { key: 'timeout', value: 'int' },
   '--log-dir': { key: 'logDir', value: 'string' },
+  '--force': { key: 'force' },
+  '--host': { key: 'host', value: 'string' },
   '-h': { key: 'help' },
   '--help': { key: 'help' },
 }
@@ -74,6 +80,7 @@ export const defaultFlags = (): Flags => ({
   become: false,
   timeout: 10,
   logDir: 'logs',
+  force: false,
   help: false,
 })
 
@@ -135,6 +142,7 @@ usage:
   zxplay run <site|playbook|file.mts> [flags]     run playbooks (also: npx zx playbooks/site.mts [flags])
   zxplay ping [pattern] [-i inventory]            connect to each host and report it
   zxplay sh <pattern> [flags] -- <command>        run a shell command on hosts, output per host
+  zxplay render <template> --host NAME [-i inv]    print a template as the playbooks render it for a host
 
 flags:
   -i, --inventory FILE     inventory (default inventory.yaml)
@@ -154,6 +162,7 @@ flags:
   -b, --become             run every command with sudo
   -T, --timeout S          seconds to wait for a connection (default 10)
       --log-dir DIR        where the run's log goes (default logs/)
+      --force              run destructive playbooks (reset) without asking
   -h, --help               this text
 
 exit codes: 0 all ok, 2 a host failed, 4 a host was unreachable, 5 bad input, 130 interrupted`

@@ -1,6 +1,7 @@
 // The one place where argv becomes a run and errors become exit codes (zx's autorun, ni's runCli).
 import fs from 'node:fs'
 import path from 'node:path'
+import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
 import { parseFlags, USAGE, type Flags } from './args.ts'
 import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
@@ -9,12 +10,15 @@ import { parseExtraVars } from './extra-vars.ts'
 import { loadInventory, type Inventory } from './inventory.ts'
 import { logPath, logSink } from './logfile.ts'
 import { plan, tagsOf } from './plan.ts'
-import { ok, playbook, runtime, task, type Playbook } from './playbook.ts'
+import { ok, playbook, playbookVars, runtime, task, type Playbook } from './playbook.ts'
+import { connectionVars, resolveTemplate } from './context.ts'
+import { renderFile } from './template.ts'
 import { askSecret } from './prompt.ts'
 import { colorWanted, reporter } from './report.ts'
 import { runPlan } from './run.ts'
 import { Secrets } from './secrets.ts'
 import { HostSession } from './session.ts'
+import { raw } from './shell.ts'
 
 export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, input: 5, interrupted: 130 } as const
 
@@ -39,7 +43,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       if (dash < 0 || rest.length < 2) throw new UsageError('usage: zxplay sh <pattern> [flags] -- <command>')
       return execute([shPlaybook(rest[0]!, args.slice(dash + 1).join(' '))], flags)
     }
-    throw new UsageError(`unknown command '${cmd}': use run, ping or sh`)
+    if (cmd === 'render') {
+      if (rest.length !== 1 || !flags.host) throw new UsageError('usage: zxplay render <template> --host NAME [-i inventory] [-e key=value]')
+      return void process.stdout.write(await renderFor(rest[0]!, flags.host, flags))
+    }
+    throw new UsageError(`unknown command '${cmd}': use run, ping, sh or render`)
   })
 }
 
@@ -83,19 +91,33 @@ function resolvePlaybookFile(name: string): string {
   return path.join(dir, hit)
 }
 
+/** A template rendered as the site's playbooks would render it for one host (their defaults and derived vars). */
+async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
+  const inventory = await loadInventory(flags.inventory, parseExtraVars(flags.extraVars, process.cwd()))
+  const host = inventory.hosts.find((h) => h.name === hostName)
+  if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
+  const playbooks = fs.existsSync(path.resolve('playbooks/site.mts')) ? await loadPlaybooks('site') : []
+  const vars = playbookVars({ vars: Object.assign({}, ...playbooks.map((p) => p.vars)), derive: playbooks.find((p) => p.derive)?.derive }, host)
+  return renderFile(resolveTemplate(path.resolve('templates'), template), { ...connectionVars(host), ...vars })
+}
+
 async function execute(playbooks: Playbook[], flags: Flags): Promise<void> {
   const extra = parseExtraVars(flags.extraVars, process.cwd())
   const inventory = await loadInventory(flags.inventory, extra)
   if (flags.become) for (const h of inventory.hosts) h.become = true
   const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit: flags.limit, startAt: flags.startAt })
   if (flags.listHosts || flags.listTasks) return void console.log(listing(planned, flags))
+  for (const { playbook: pb, hosts } of planned) {
+    if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
+  }
 
   const secrets = new Secrets()
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
   if (becomePassword !== undefined) secrets.add(becomePassword)
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
-  const sessions = sessionsFor(planned.flatMap((p) => p.hosts), inventory, flags)
+  // every inventory host gets a session (connected only when used), so tasks can reach the control plane
+  const sessions = sessionsFor(inventory.hosts, flags)
 
   let interrupted = false
   const onSigint = () => {
@@ -108,6 +130,7 @@ async function execute(playbooks: Playbook[], flags: Flags): Promise<void> {
   try {
     emit({ kind: 'start', inventory: inventory.file, check: flags.check, log })
     const recap = await runPlan(planned, sessions, {
+      recapHosts: [...new Set(planned.flatMap((p) => p.hosts.map((h) => h.name)))],
       check: flags.check,
       diff: flags.diff,
       verbose: flags.verbose > 0,
@@ -128,7 +151,16 @@ async function execute(playbooks: Playbook[], flags: Flags): Promise<void> {
   }
 }
 
-function sessionsFor(hosts: Inventory['hosts'], _inv: Inventory, flags: Flags): Map<string, HostSession> {
+/** Ask on the terminal; without one, the user must say --force. */
+async function confirm(question: string): Promise<void> {
+  if (!process.stdin.isTTY) throw new UsageError(`${question}: no terminal to ask on; run again with --force to confirm`)
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+  const answer = await rl.question(`${question} [y/N] `)
+  rl.close()
+  if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was changed')
+}
+
+function sessionsFor(hosts: Inventory['hosts'], flags: Flags): Map<string, HostSession> {
   const sessions = new Map<string, HostSession>()
   for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000 }))
   return sessions
@@ -168,13 +200,12 @@ function pingPlaybook(pattern: string): Playbook {
 }
 
 function shPlaybook(pattern: string, command: string): Playbook {
-  const raw = Object.assign([command], { raw: [command] }) as TemplateStringsArray
   return playbook({
     name: `sh: ${command}`,
     hosts: pattern,
     tasks: [
       task('command', async ({ $, log }) => {
-        const out = await $(raw)
+        const out = await $(raw(command))
         for (const line of out.lines()) log(line)
       }),
     ],

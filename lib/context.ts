@@ -7,7 +7,7 @@ import { CommandError } from './errors.ts'
 import type { Emit } from './events.ts'
 import type { Facts } from './facts.ts'
 import type { Host, Vars } from './inventory.ts'
-import { ok as okResult, skip as skipResult, type Ok, type Skip } from './playbook.ts'
+import { changed as changedResult, ok as okResult, playbookVars, skip as skipResult, type Changed, type Ok, type PlaybookDef, type Skip } from './playbook.ts'
 import type { Secrets } from './secrets.ts'
 import type { HostSession } from './session.ts'
 import { buildCommand, sudoNeedsPassword, wrapCommand } from './shell.ts'
@@ -30,6 +30,8 @@ export type CmdOptions = {
   input?: string | Buffer
   /** a non-zero exit is returned, not thrown */
   nothrow?: boolean
+  /** the output holds secrets (a kubeconfig, a join command): kept out of the log and -v */
+  secretOutput?: boolean
   /** override the host's `become` for this command */
   become?: boolean
 }
@@ -37,7 +39,7 @@ export type CmdOptions = {
 type Template = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<Output>
 export type Shell = Template & ((opts: CmdOptions) => Template)
 
-export type UploadOptions = { mode?: string | number; owner?: string; group?: string; secret?: boolean }
+export type UploadOptions = { mode?: string | number; owner?: string; group?: string; secret?: boolean; become?: boolean }
 
 export type Context = {
   host: Host
@@ -63,6 +65,11 @@ export type Context = {
   log: (text: string) => void
   ok: (reason: string) => Ok
   skip: (reason: string) => Skip
+  changed: (reason: string) => Changed
+  /** every host in this run: its vars, what its tasks registered (Ansible's hostvars) */
+  hostvars: Record<string, { vars: Vars; groups: string[]; registered: Record<string, unknown> }>
+  /** the same commands on another host of the run (Ansible's delegate_to); its mutations count for this task */
+  on: (host: string) => Context
 }
 
 export type TaskScope = {
@@ -79,18 +86,25 @@ export type TaskScope = {
   emit: Emit
   templatesDir: string
   /** set once a mutation ran (or was planned): the task is `changed` unless it returns ok() */
-  mutated: boolean
+  changes: { mutated: boolean }
+  /** all hosts of the run, for hostvars and delegation */
+  sessions: Map<string, HostSession>
+  /** the playbook: its defaults and derived vars */
+  pb: Pick<PlaybookDef, 'vars' | 'derive'>
+  /** the playbook's become, over the host's */
+  become?: boolean
 }
 
 export function createContext(scope: TaskScope): Context {
   const { session, emit } = scope
   const host = session.host
   const name = host.name
+  const vars = playbookVars(scope.pb, host)
 
   async function run(script: string, opts: CmdOptions, mutation: boolean): Promise<Output> {
-    const become = opts.become ?? host.become
+    const become = opts.become ?? scope.become ?? host.become
     if (mutation) {
-      scope.mutated = true
+      scope.changes.mutated = true
       if (scope.check) {
         emit({ kind: 'cmd', host: name, task: scope.task, cmd: script, planned: true, probe: false })
         return output('', '', 0, 0)
@@ -101,7 +115,8 @@ export function createContext(scope: TaskScope): Context {
     const remaining = scope.deadline - Date.now()
     if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: `timed out after ${scope.timeoutMs / 1000}s (the task's time limit)` })
     const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: scope.becomePassword !== undefined } : undefined, remaining)
-    const stream = (stream: 'stdout' | 'stderr') => (scope.verbose ? (text: string) => emit({ kind: 'output', host: name, stream, text }) : undefined)
+    const stream = (stream: 'stdout' | 'stderr') =>
+      scope.verbose && !opts.secretOutput ? (text: string) => emit({ kind: 'output', host: name, stream, text }) : undefined
     const r = await exec(conn, command, {
       input: opts.input,
       becomePassword: become ? scope.becomePassword : undefined,
@@ -109,8 +124,10 @@ export function createContext(scope: TaskScope): Context {
       onStdout: stream('stdout'),
       onStderr: stream('stderr'),
     })
-    emit({ kind: 'cmd-end', host: name, task: scope.task, cmd: script, exitCode: r.exitCode, ms: r.ms, stdout: r.stdout, stderr: r.stderr })
-    const fail = (reason: string) => new CommandError({ host: name, cmd: script, exitCode: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr, reason })
+    const hidden = '(output hidden: secret)'
+    emit({ kind: 'cmd-end', host: name, task: scope.task, cmd: script, exitCode: r.exitCode, ms: r.ms, stdout: opts.secretOutput ? hidden : r.stdout, stderr: opts.secretOutput ? hidden : r.stderr })
+    const fail = (reason: string) =>
+      new CommandError({ host: name, cmd: script, exitCode: r.exitCode, signal: r.signal, stdout: opts.secretOutput ? hidden : r.stdout, stderr: opts.secretOutput ? hidden : r.stderr, reason })
     if (r.lost) {
       await session.close()
       throw Object.assign(fail('connection lost while the command ran'), { lost: true })
@@ -133,22 +150,22 @@ export function createContext(scope: TaskScope): Context {
 
   return {
     host,
-    vars: host.vars,
+    vars,
     check: scope.check,
     registered: session.registered,
     $: shell(true),
     probe,
     test: async (pieces, ...args) => (await probe({ nothrow: true })(pieces, ...args)).exitCode === 0,
-    render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { ...connectionVars(host), ...host.vars, ...extra }),
+    render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { ...connectionVars(host), ...vars, ...extra }),
     async upload(dest, content, opts = {}) {
       const body = typeof content === 'string' ? Buffer.from(content) : content
       if (opts.secret) scope.secrets.add(body.toString())
       const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group }
       // One round trip: compare and (unless --check) write in the same command.
-      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff }), { input: scope.check ? undefined : body }, false)
+      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff }), { input: scope.check ? undefined : body, become: opts.become }, false)
       const answer = parseUploadAnswer(r.stdout)
       if (answer.state === 'same') return false
-      scope.mutated = true
+      scope.changes.mutated = true
       if (scope.check) emit({ kind: 'cmd', host: name, task: scope.task, cmd: `upload ${dest} (mode ${spec.mode}${opts.owner ? `, owner ${opts.owner}` : ''})`, planned: true, probe: false })
       if (scope.diff) {
         const diff = opts.secret ? `(content of ${dest} is secret: diff hidden)` : await diffText(answer.old?.toString() ?? '', body.toString(), dest, answer.existed)
@@ -167,11 +184,22 @@ export function createContext(scope: TaskScope): Context {
     log: (text) => emit({ kind: 'note', host: name, task: scope.task, text }),
     ok: okResult,
     skip: skipResult,
+    changed: changedResult,
+    get hostvars() {
+      return Object.fromEntries(
+        [...scope.sessions.values()].map((s) => [s.host.name, { vars: playbookVars(scope.pb, s.host), groups: s.host.groups, registered: s.registered }])
+      )
+    },
+    on(other) {
+      const s = scope.sessions.get(other)
+      if (!s) throw new Error(`host '${other}' is not in the inventory`)
+      return createContext({ ...scope, session: s })
+    },
   }
 }
 
 /** What templates may always use, defaults included (Ansible's inventory_hostname and ansible_host). */
-const connectionVars = (h: Host): Vars => ({ inventory_hostname: h.name, address: h.address, port: h.port, ...(h.user ? { user: h.user } : {}) })
+export const connectionVars = (h: Host): Vars => ({ inventory_hostname: h.name, address: h.address, port: h.port, ...(h.user ? { user: h.user } : {}) })
 
 const isTemplate = (x: unknown): x is TemplateStringsArray => Array.isArray(x) && 'raw' in x
 
@@ -187,7 +215,7 @@ function output(stdout: string, stderr: string, exitCode: number | null, ms: num
   }
 }
 
-function resolveTemplate(dir: string, file: string): string {
+export function resolveTemplate(dir: string, file: string): string {
   return file.startsWith('/') || file.startsWith('.') ? file : `${dir}/${file.replace(/^templates\//, '')}`
 }
 

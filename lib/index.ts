@@ -1,5 +1,6 @@
 // What playbooks import. Re-exports only.
-export { ok, playbook, site, skip, task } from './playbook.ts'
+export { changed, ok, playbook, site, skip, task } from './playbook.ts'
+export { raw } from './shell.ts'
 export type { Playbook, PlaybookDef, Task, TaskOptions } from './playbook.ts'
 export type { Context, Output, Shell, CmdOptions, UploadOptions } from './context.ts'
 export type { Host, Vars } from './inventory.ts'

@@ -1,11 +1,8 @@
 // `connection: local`: the same Connection, on this machine, through zx's `$`.
 import { $ } from 'zx'
 import type { Connection, Proc } from './connection.ts'
+import { raw } from './shell.ts'
 
-/** A template whose only piece is the finished command, so zx runs it as written. */
-function raw(command: string): TemplateStringsArray {
-  return Object.assign([command], { raw: [command] })
-}
 
 export function connectLocal(name: string): Connection {
   return {

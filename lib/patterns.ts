@@ -4,6 +4,7 @@
 //   web1, workers     a host or a group (its hosts, through children too)
 //   web*, node?, db[12]   globs over host names and group names
 //   a:b, a,b          union;   a:&b  intersection;   a:!b  exclusion
+//   workers[0], g[-1] one host of a group by position (Ansible's subscript)
 //
 // As in Ansible, unions apply first, then intersections, then exclusions, whatever the
 // order written; a pattern with only & and ! terms starts from all.
@@ -12,7 +13,8 @@ import { PatternError } from './errors.ts'
 import { closestNames } from './suggest.ts'
 import type { Host, Inventory } from './inventory.ts'
 
-export function selectHosts(inv: Inventory, pattern: string): Host[] {
+/** `allowEmpty`: known names that select nobody (an empty group) give [] instead of an error. */
+export function selectHosts(inv: Inventory, pattern: string, opts: { allowEmpty?: boolean } = {}): Host[] {
   const terms = pattern
     .split(/[:,]/)
     .map((t) => t.trim())
@@ -35,12 +37,19 @@ export function selectHosts(inv: Inventory, pattern: string): Host[] {
   for (const s of exclusions) selected = new Set([...selected].filter((n) => !s.has(n)))
 
   const result = inv.hosts.filter((h) => selected.has(h.name))
-  if (!result.length) throw new PatternError(pattern, 'matches no hosts')
+  if (!result.length && !opts.allowEmpty) throw new PatternError(pattern, 'matches no hosts')
   return result
 }
 
 function hostsFor(inv: Inventory, name: string, pattern: string): Set<string> {
   if (name === 'all' || name === '*') return new Set(inv.hosts.map((h) => h.name))
+  const sub = /^(.+)\[(-?\d+)\]$/.exec(name)
+  if (sub && (inv.groups.has(sub[1]!) || inv.hosts.some((h) => h.name === sub[1]))) {
+    const members = [...hostsFor(inv, sub[1]!, pattern)]
+    const at = Number(sub[2])
+    const one = members.at(at)
+    return new Set(one ? [one] : [])
+  }
   if (!/[*?[]/.test(name)) {
     const group = inv.groups.get(name)
     if (group) return new Set(group.hosts)

@@ -39,7 +39,8 @@ export function plan(playbooks: Playbook[], inv: Inventory, sel: Selection): Pla
       started = true
       tasks = pb.tasks.slice(at)
     }
-    const hosts = selectHosts(inv, pb.hosts).filter((h) => !limit || limit.has(h.name))
+    // An empty group (no workers in single-host mode) skips the playbook; an unknown name is still an error.
+    const hosts = selectHosts(inv, pb.hosts, { allowEmpty: true }).filter((h) => !limit || limit.has(h.name))
     out.push({ playbook: pb, hosts, tasks: tasks.filter((t) => wanted(tagsOf(pb, t), sel)) })
   }
   if (!started) throw new UsageError(`--start-at '${sel.startAt}' names no playbook or task in ${playbooks.map((p) => p.id).join(', ')}`)

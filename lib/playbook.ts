@@ -4,11 +4,12 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context } from './context.ts'
-import type { Host } from './inventory.ts'
+import type { Host, Vars } from './inventory.ts'
 
 export type Ok = { kind: 'ok'; reason: string }
+export type Changed = { kind: 'changed'; reason: string }
 export type Skip = { kind: 'skip'; reason: string }
-export type TaskRun = (ctx: Context) => Promise<Ok | Skip | void> | Ok | Skip | void
+export type TaskRun = (ctx: Context) => Promise<Ok | Changed | Skip | void> | Ok | Changed | Skip | void
 
 export type TaskOptions = {
   tags?: string[]
@@ -35,6 +36,14 @@ export type PlaybookDef = {
   tags?: string[]
   /** stop every host at the first failure (Ansible's any_errors_fatal) */
   anyErrorsFatal?: boolean
+  /** run every command with sudo unless a command says otherwise (Ansible's play-level become) */
+  become?: boolean
+  /** defaults for this playbook's vars, below everything in the inventory (Ansible's role defaults) */
+  vars?: Vars
+  /** vars computed from the merged vars, for keys the inventory leaves unset (e.g. kubernetes_tag from kubernetes_version) */
+  derive?: (vars: Vars, host: Host) => Vars
+  /** a destructive playbook: asked once on a terminal before it runs; elsewhere it needs --force */
+  confirm?: string
 }
 export type Playbook = PlaybookDef & {
   /** the file's base name (`10-packages`), used by --start-at and in output */
@@ -43,6 +52,8 @@ export type Playbook = PlaybookDef & {
 
 export const ok = (reason: string): Ok => ({ kind: 'ok', reason })
 export const skip = (reason: string): Skip => ({ kind: 'skip', reason })
+/** A change made outside `$` (e.g. a file written on this machine). */
+export const changed = (reason: string): Changed => ({ kind: 'changed', reason })
 
 export function task(name: string, run: TaskRun): Task
 export function task(name: string, opts: TaskOptions, run: TaskRun): Task
@@ -57,6 +68,13 @@ export function playbook(def: PlaybookDef, meta?: ImportMeta): Playbook {
   const pb = { ...def, id }
   if (meta) autorun(meta, [pb])
   return pb
+}
+
+/** A host's vars as a playbook sees them: its defaults, the inventory's, then what it derives. */
+export function playbookVars(pb: Pick<PlaybookDef, 'vars' | 'derive'>, host: Host): Vars {
+  const merged = { ...pb.vars, ...host.vars }
+  const derived = pb.derive?.(merged, host) ?? {}
+  return { ...Object.fromEntries(Object.entries(derived).filter(([k]) => merged[k] === undefined)), ...merged }
 }
 
 /** The ordered list of playbooks (site.mts), runnable on its own like each playbook. */

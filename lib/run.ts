@@ -5,11 +5,13 @@ import { createContext } from './context.ts'
 import { CommandError, UnreachableError } from './errors.ts'
 import { zeroCounts, type Counts, type Emit, type Failure, type Status } from './events.ts'
 import type { PlannedPlaybook } from './plan.ts'
-import type { Task } from './playbook.ts'
+import type { Playbook, Task } from './playbook.ts'
 import type { Secrets } from './secrets.ts'
 import type { HostSession } from './session.ts'
 
 export type RunOptions = {
+  /** hosts the recap lists even when nothing ran on them */
+  recapHosts?: string[]
   check: boolean
   diff: boolean
   verbose: boolean
@@ -44,7 +46,7 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
       if (!active.length) break
       opts.emit({ kind: 'task', playbook: pb.id, task: task.name })
       const targets = task.once ? active.slice(0, 1) : active
-      const outcomes = await parallel(targets, opts.forks, (s) => runTask(pb.id, task, s, opts))
+      const outcomes = await parallel(targets, opts.forks, (s) => runTask(pb, task, s, opts, sessions))
       targets.forEach((s, i) => {
         const o = outcomes[i]!
         count(s.host.name, o.status)
@@ -60,11 +62,11 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
       }
     }
   }
-  for (const s of sessions.values()) counts[s.host.name] ??= zeroCounts()
+  for (const name of opts.recapHosts ?? []) counts[name] ??= zeroCounts()
   return { hosts: counts, ms: Math.round(performance.now() - started), interrupted: opts.interrupted?.() ?? false }
 }
 
-async function runTask(playbook: string, task: Task, session: HostSession, opts: RunOptions): Promise<Outcome> {
+async function runTask(pb: Playbook, task: Task, session: HostSession, opts: RunOptions, sessions: Map<string, HostSession>): Promise<Outcome> {
   const t0 = performance.now()
   const ms = () => Math.round(performance.now() - t0)
   const timeoutMs = task.timeout ?? opts.taskTimeoutMs
@@ -72,7 +74,7 @@ async function runTask(playbook: string, task: Task, session: HostSession, opts:
   let last: Outcome = { status: 'failed', ms: 0 }
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const scope = {
-      playbook,
+      playbook: pb.id,
       task: task.name,
       session,
       check: opts.check,
@@ -84,7 +86,10 @@ async function runTask(playbook: string, task: Task, session: HostSession, opts:
       secrets: opts.secrets,
       emit: opts.emit,
       templatesDir: opts.templatesDir,
-      mutated: false,
+      changes: { mutated: false },
+      sessions,
+      pb,
+      become: pb.become,
     }
     const ctx = createContext(scope)
     try {
@@ -94,7 +99,8 @@ async function runTask(playbook: string, task: Task, session: HostSession, opts:
       if (task.until && !(await task.until(ctx))) throw new Error(`condition not met after attempt ${attempt}/${attempts}`)
       if (result?.kind === 'skip') return { status: 'skipped', reason: result.reason, ms: ms() }
       if (result?.kind === 'ok') return { status: 'ok', reason: result.reason, ms: ms() }
-      return { status: scope.mutated ? 'changed' : 'ok', ms: ms() }
+      if (result?.kind === 'changed') return { status: 'changed', reason: result.reason, ms: ms() }
+      return { status: scope.changes.mutated ? 'changed' : 'ok', ms: ms() }
     } catch (err) {
       last = toOutcome(err, ms())
       // Unreachable means the host is gone; retrying the task would only wait again.

@@ -62,3 +62,8 @@ export const TIMED_OUT_EXIT = 124
 export function sudoNeedsPassword(stderr: string): boolean {
   return /sudo: (a password is required|a terminal is required)/.test(stderr)
 }
+
+/** A finished script as a template with no interpolations: `` probe(raw(script)) `` runs it as written. */
+export function raw(script: string): TemplateStringsArray {
+  return Object.assign([script], { raw: [script] })
+}

@@ -1,5 +1,13 @@
-// The whole setup, in order. Each playbook also runs alone: npx zx playbooks/00-reachable.mts
+// The whole setup, in order (Ansible's site.yml). Each playbook also runs alone:
+//   npx zx playbooks/40-flannel.mts --check
 import { site } from '../lib/index.ts'
-import reachable from './00-reachable.mts'
+import preflight from './00-preflight.mts'
+import runtime from './10-runtime.mts'
+import controlPlane from './20-control-plane.mts'
+import cniCleanup from './30-cni-cleanup.mts'
+import flannel from './40-flannel.mts'
+import join from './50-join.mts'
+import untaint from './60-untaint.mts'
+import metricsServer from './70-metrics-server.mts'
 
-export default site([reachable], import.meta)
+export default site([preflight, runtime, controlPlane, cniCleanup, flannel, join, untaint, metricsServer], import.meta)

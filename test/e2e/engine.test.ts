@@ -270,17 +270,17 @@ test('-v streams output; --list-hosts and --list-tasks connect to nothing; no co
   }
 })
 
-test('site.mts runs every playbook in order, through npx zx and through zxplay run', async () => {
+test('npx zx runs a project playbook alone (Node 20 through the tsx loader), and site.mts lists them all', async () => {
   const { $ } = await import('zx')
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
   delete env.FORCE_COLOR
-  const zx = await $({ nothrow: true, quiet: true, env })`npx zx playbooks/site.mts -i ${lab.inventory}`
+  const zx = await $({ nothrow: true, quiet: true, env })`npx zx playbooks/00-preflight.mts -i ${lab.inventory} --tags facts`
   assert.is(zx.exitCode, 0, zx.stdout + zx.stderr)
-  assert.match(zx.stdout, /==> 00-reachable: Hosts answer/)
-  assert.match(zx.stdout, /node3\s+ok\s+host answers and reports its facts \(node3: debian 12/)
-  const run = await runJson(['run', 'site', ...inv()])
-  assert.is(run.code, 0)
-  assert.is(run.report.tasks.length, 3)
+  assert.match(zx.stdout, /==> 00-preflight: Preflight/)
+  assert.match(zx.stdout, /node3\s+ok\s+facts are gathered \(node3: debian 12/)
+  const list = await $({ nothrow: true, quiet: true, env })`npx zx playbooks/site.mts -i ${lab.inventory} --list-tasks`
+  assert.is(list.exitCode, 0, list.stderr)
+  for (const id of ['00-preflight', '10-runtime', '20-control-plane', '30-cni-cleanup', '40-flannel', '50-join', '60-untaint', '70-metrics-server']) assert.match(list.stdout, `${id}: `)
 })
 
 test.run()

@@ -1,0 +1,76 @@
+// Container runtime and Kubernetes packages: containerd with SystemdCgroup and kubeadm's pause
+// image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl pinned and held.
+import { ok, playbook, task } from '../lib/index.ts'
+import { cluster, CLUSTER } from './_kube.ts'
+import { alignContainerdConfig } from './_containerd.ts'
+
+const KEYRING = '/etc/apt/keyrings/kubernetes-apt-keyring.gpg'
+const SOURCES = '/etc/apt/sources.list.d/kubernetes.list'
+const KUBE_PACKAGES = ['kubelet', 'kubeadm', 'kubectl']
+
+const minorOf = (version: string) => version.split('.').slice(0, 2).join('.')
+const repoUrl = (version: string) => `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/deb/`
+
+export default playbook(
+  {
+    name: 'Container runtime and Kubernetes packages',
+    hosts: 'all',
+    ...CLUSTER,
+    tasks: [
+      task('containerd is installed', async (ctx) => {
+        const { containerd_package } = cluster(ctx)
+        const have = await ctx.probe({ nothrow: true })`dpkg-query -W -f=${'${Version}'} ${containerd_package}`
+        if (have.ok && have.stdout.trim()) return ok(`${containerd_package} ${have.stdout.trim()}`)
+        await ctx.$`apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${containerd_package}`
+      }),
+      task('the pkgs.k8s.io signing key is present', async (ctx) => {
+        if (await ctx.test`[ -s ${KEYRING} ]`) return ok(KEYRING)
+        const { kubernetes_version } = cluster(ctx)
+        await ctx.$`mkdir -p -m 0755 /etc/apt/keyrings && curl -fsSL --retry 3 ${`${repoUrl(kubernetes_version)}Release.key`} | gpg --dearmor --yes -o ${KEYRING} && chmod 0644 ${KEYRING}`
+      }),
+      task('the pkgs.k8s.io repository is the pinned minor', async (ctx) => {
+        const { kubernetes_version } = cluster(ctx)
+        const line = `deb [signed-by=${KEYRING}] ${repoUrl(kubernetes_version)} /\n`
+        // a new repository (or another minor) needs fresh package lists before anything installs
+        if (await ctx.upload(SOURCES, line, { mode: '0644' })) await ctx.$`apt-get update -q`
+      }),
+      task('kubelet, kubeadm and kubectl are at the pinned version', async (ctx) => {
+        const { kubernetes_version, kubernetes_package_revision } = cluster(ctx)
+        const want = `${kubernetes_version}-${kubernetes_package_revision}`
+        const have = (await ctx.probe({ nothrow: true })`for p in ${KUBE_PACKAGES}; do dpkg-query -W -f=${'${Version}\n'} $p 2>/dev/null || echo none; done`).lines()
+        if (have.every((v) => v === want)) return ok(`${want}`)
+        ctx.log(`installed: ${KUBE_PACKAGES.map((p, i) => `${p} ${have[i] ?? 'none'}`).join(', ')}; want ${want}`)
+        await ctx.$`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages --allow-downgrades ${KUBE_PACKAGES.map((p) => `${p}=${want}`)}`
+      }),
+      task('they are held against upgrades', async (ctx) => {
+        const held = (await ctx.probe`apt-mark showhold`).lines()
+        const loose = KUBE_PACKAGES.filter((p) => !held.includes(p))
+        if (!loose.length) return ok('held')
+        await ctx.$`apt-mark hold ${loose}`
+      }),
+      task('containerd uses SystemdCgroup and kubeadm\'s pause image', async (ctx) => {
+        const { kubernetes_version } = cluster(ctx)
+        const images = await ctx.probe`kubeadm config images list --kubernetes-version ${`v${kubernetes_version}`}`
+        const pause = images.lines().find((l) => /\/pause:/.test(l))
+        if (!pause) throw new Error(`kubeadm lists no pause image for v${kubernetes_version}:\n${images.stdout}`)
+        const defaults = await ctx.probe`containerd config default`
+        const config = alignContainerdConfig(defaults.stdout, pause)
+        if (!(await ctx.test`[ -d /etc/containerd ]`)) await ctx.$`mkdir -p /etc/containerd`
+        if (await ctx.upload('/etc/containerd/config.toml', config, { mode: '0644' })) {
+          await ctx.$`systemctl restart containerd`
+          return
+        }
+        return ok(`SystemdCgroup = true, sandbox ${pause}`)
+      }),
+      task('containerd is enabled and running', async (ctx) => {
+        if (await ctx.test`systemctl is-enabled --quiet containerd && systemctl is-active --quiet containerd`) return ok('enabled, active')
+        await ctx.$`systemctl enable --now containerd`
+      }),
+      task('kubelet is enabled', async (ctx) => {
+        if (await ctx.test`systemctl is-enabled --quiet kubelet`) return ok('enabled')
+        await ctx.$`systemctl enable kubelet`
+      }),
+    ],
+  },
+  import.meta
+)

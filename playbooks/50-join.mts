@@ -1,0 +1,52 @@
+// Workers join: one join token is made on the control plane for the workers that need it; it is
+// a secret, written to the worker in a 0600 JoinConfiguration (never in a command line) and
+// removed after the join. Joined workers are ok.
+import { ok, playbook, task } from '../lib/index.ts'
+import { MANIFEST_DIR, cluster, CLUSTER, controlPlaneName, waitForNodesReady } from './_kube.ts'
+import { joinConfig, parseJoinCommand } from './_join.ts'
+
+const KUBELET_CONF = '/etc/kubernetes/kubelet.conf'
+const JOIN_CONFIG = `${MANIFEST_DIR}/join-config.yaml`
+
+export default playbook(
+  {
+    name: 'Workers join the cluster',
+    hosts: 'workers',
+    ...CLUSTER,
+    tasks: [
+      task('whether the worker has joined is known', async (ctx) => {
+        const joined = await ctx.test`[ -f ${KUBELET_CONF} ]`
+        ctx.register('joined', joined)
+        return ok(joined ? 'joined' : 'not joined yet')
+      }),
+      task('a join token is made on the control plane', { once: true }, async (ctx) => {
+        const waiting = Object.entries(ctx.hostvars).filter(([, h]) => h.groups.includes('workers') && h.registered.joined === false)
+        if (!waiting.length) return ok('every worker has joined')
+        const cp = ctx.on(controlPlaneName(ctx))
+        const out = await cp.$({ secretOutput: true })`kubeadm token create --print-join-command --ttl 30m`
+        if (ctx.check) return
+        const join = parseJoinCommand(out.toString())
+        ctx.secret(join.token)
+        ctx.register('join', join)
+        ctx.log(`token made for ${waiting.map(([n]) => n).join(', ')} (valid 30 minutes)`)
+      }),
+      task('the worker is joined', { timeout: 600_000 }, async (ctx) => {
+        if (ctx.registered.joined) return ok('already joined')
+        const join = ctx.registered.join as ReturnType<typeof parseJoinCommand> | undefined
+        if (!join) {
+          if (ctx.check) return // --check: the token task only planned its command
+          throw new Error('no join command was made')
+        }
+        const config = joinConfig(join, { nodeName: String(ctx.vars.node_name), criSocket: cluster(ctx).cri_socket })
+        if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
+        await ctx.upload(JOIN_CONFIG, config, { mode: '0600', secret: true })
+        await ctx.$`rc=0; kubeadm join --config ${JOIN_CONFIG} || rc=$?; rm -f ${JOIN_CONFIG}; exit $rc`
+      }),
+      task('the joined workers are Ready', { once: true }, async (ctx) => {
+        const cp = ctx.on(controlPlaneName(ctx))
+        return ok(await waitForNodesReady(cp, cluster(ctx).wait_timeout))
+      }),
+    ],
+  },
+  import.meta
+)

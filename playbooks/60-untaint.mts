@@ -1,0 +1,32 @@
+// Single-host dev mode (no workers, or schedule_on_control_plane: true): ordinary pods may run on
+// the control plane. Removes the control-plane taint and the legacy master one; "not found" is ok.
+import { ok, playbook, skip, task } from '../lib/index.ts'
+import { ADMIN_CONF, CONTROL_PLANE, cluster, CLUSTER, groupMembers } from './_kube.ts'
+
+const TAINTS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']
+
+export default playbook(
+  {
+    name: 'Control plane schedules pods in single-host mode',
+    hosts: CONTROL_PLANE,
+    ...CLUSTER,
+    tasks: [
+      task('the control plane takes ordinary pods', async (ctx) => {
+        const workers = groupMembers(ctx, 'workers')
+        if (workers.length && !cluster(ctx).schedule_on_control_plane) return skip(`${workers.length} worker(s) and schedule_on_control_plane is off`)
+        const out = await ctx.probe`kubectl --kubeconfig ${ADMIN_CONF} get nodes -o jsonpath=${'{range .items[*]}{.metadata.name}{" "}{.spec.taints[*].key}{"\n"}{end}'}`
+        const tainted = out.lines().flatMap((l) => {
+          const [node = '', ...keys] = l.split(' ')
+          return keys.filter((k) => TAINTS.includes(k)).map((k) => ({ node, key: k }))
+        })
+        if (!tainted.length) return ok('no control-plane taint')
+        for (const { node, key } of tainted) {
+          const r = await ctx.$({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} taint nodes ${node} ${`${key}:NoSchedule-`}`
+          // already gone (a race, or another effect): what we wanted
+          if (!r.ok && !/not found/.test(r.stderr)) throw new Error(`kubectl taint ${node} ${key}- failed: ${r.stderr.trim()}`)
+        }
+      }),
+    ],
+  },
+  import.meta
+)

@@ -1,0 +1,41 @@
+// metrics-server with --metric-resolution from the inventory (15s) and --kubelet-insecure-tls
+// (kubeadm's kubelet serving certificates are self-signed); wait until the metrics API answers
+// for every node.
+import { ok, playbook, task } from '../lib/index.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodeReadiness, waitFor } from './_kube.ts'
+
+export function metricsServerArgs(v: { metric_resolution: string; kubelet_insecure_tls: boolean }): string[] {
+  return [
+    '--cert-dir=/tmp',
+    '--secure-port=10250',
+    '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
+    '--kubelet-use-node-status-port',
+    `--metric-resolution=${v.metric_resolution}`,
+    ...(v.kubelet_insecure_tls ? ['--kubelet-insecure-tls'] : []),
+  ]
+}
+
+export default playbook(
+  {
+    name: 'metrics-server',
+    hosts: CONTROL_PLANE,
+    ...CLUSTER,
+    tasks: [
+      task('metrics-server is applied', async (ctx) => {
+        const manifest = await ctx.render('metrics-server/components.yaml', { metrics_server_args: metricsServerArgs(cluster(ctx)) })
+        if ((await applyManifest(ctx, 'metrics-server', manifest)) === 'unchanged') return ok('unchanged')
+      }),
+      task('the metrics API answers for every node', async (ctx) =>
+        ok(
+          await waitFor(ctx, 'metrics API', cluster(ctx).wait_timeout, async () => {
+            const nodes = await nodeReadiness(ctx)
+            const top = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} top nodes --no-headers`
+            const measured = top.ok ? top.lines().filter(Boolean).length : 0
+            return { done: measured > 0 && measured === nodes.length, progress: top.ok ? `${measured}/${nodes.length} nodes measured` : (top.stderr.trim().split('\n').at(-1) ?? 'no answer') }
+          })
+        )
+      ),
+    ],
+  },
+  import.meta
+)

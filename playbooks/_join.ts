@@ -1,0 +1,28 @@
+// The join command kubeadm prints, turned into a JoinConfiguration so the token travels in a
+// 0600 file rather than in any process's arguments. Pure.
+export type Join = { endpoint: string; token: string; caCertHash: string }
+
+export function parseJoinCommand(text: string): Join {
+  const line = text.replace(/\\\n/g, ' ').split('\n').find((l) => l.includes('kubeadm join')) ?? ''
+  const endpoint = /kubeadm join\s+(\S+)/.exec(line)?.[1]
+  const token = /--token\s+(\S+)/.exec(line)?.[1]
+  const caCertHash = /--discovery-token-ca-cert-hash\s+(\S+)/.exec(line)?.[1]
+  if (!endpoint || !token || !caCertHash) throw new Error('kubeadm token create --print-join-command printed no usable join command')
+  return { endpoint, token, caCertHash }
+}
+
+export function joinConfig(j: Join, o: { nodeName: string; criSocket: string }): string {
+  return [
+    'apiVersion: kubeadm.k8s.io/v1beta4',
+    'kind: JoinConfiguration',
+    'discovery:',
+    '  bootstrapToken:',
+    `    apiServerEndpoint: ${JSON.stringify(j.endpoint)}`,
+    `    token: ${JSON.stringify(j.token)}`,
+    `    caCertHashes: [${JSON.stringify(j.caCertHash)}]`,
+    'nodeRegistration:',
+    `  name: ${JSON.stringify(o.nodeName)}`,
+    `  criSocket: ${JSON.stringify(o.criSocket)}`,
+    '',
+  ].join('\n')
+}

@@ -1,0 +1,93 @@
+// What the cluster playbooks share: their vars, kubectl on the control plane, applying a
+// manifest with a guard, and waiting with progress. Not a playbook (no NN- prefix).
+import type { Context, Host, Vars } from '../lib/index.ts'
+import { clusterDefaults, type ClusterVars } from './defaults.ts'
+
+export { clusterDefaults }
+
+export const ADMIN_CONF = '/etc/kubernetes/admin.conf'
+/** Where rendered manifests and configs are kept on the control plane, so reruns can compare. */
+export const MANIFEST_DIR = '/etc/kubernetes/zxplay'
+
+export const cluster = (ctx: Pick<Context, 'vars'>): ClusterVars => ctx.vars as unknown as ClusterVars
+
+/** The control-plane host that init, kubectl and tokens run on: the first of the group. */
+export const CONTROL_PLANE = 'control_plane[0]'
+
+/** Its name, from any task's view of the run. */
+export function controlPlaneName(ctx: Pick<Context, 'hostvars'>): string {
+  const name = Object.entries(ctx.hostvars).find(([, h]) => h.groups.includes('control_plane'))?.[0]
+  if (!name) throw new Error("the inventory has no host in the group 'control_plane'")
+  return name
+}
+
+/** Hosts of a group, from any task's view of the run. */
+export const groupMembers = (ctx: Pick<Context, 'hostvars'>, group: string) =>
+  Object.entries(ctx.hostvars)
+    .filter(([, h]) => h.groups.includes(group))
+    .map(([n]) => n)
+
+export const isIPv4 = (s: string) => /^(\d{1,3}\.){3}\d{1,3}$/.test(s)
+
+/** Vars every cluster playbook derives when the inventory leaves them unset. */
+export function deriveClusterVars(v: Vars, host: Host): Vars {
+  return {
+    kubernetes_tag: `v${String(v.kubernetes_version)}`,
+    node_name: host.name.toLowerCase(), // the Kubernetes node name: the inventory name
+    ...(isIPv4(host.address) ? { advertise_address: host.address } : {}),
+  }
+}
+
+/** What every cluster playbook shares: root on the hosts, pinned defaults, derived vars. */
+export const CLUSTER = { become: true, vars: clusterDefaults, derive: deriveClusterVars }
+
+/**
+ * Apply a manifest from the control plane. Guard: the rendered file is kept in MANIFEST_DIR;
+ * when it is unchanged and every object in it exists, there is nothing to do.
+ */
+export async function applyManifest(ctx: Context, name: string, manifest: string): Promise<'applied' | 'unchanged'> {
+  const file = `${MANIFEST_DIR}/${name}.yaml`
+  if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
+  const changed = await ctx.upload(file, manifest, { mode: '0600' })
+  if (!changed && (await ctx.test`kubectl --kubeconfig ${ADMIN_CONF} get -f ${file} -o name`)) return 'unchanged'
+  await ctx.$`kubectl --kubeconfig ${ADMIN_CONF} apply -f ${file}`
+  return 'applied'
+}
+
+/**
+ * Poll `check` every `everyMs` until it says done, logging its progress when it changes.
+ * Under --check nothing was applied, so there is nothing to wait for.
+ */
+export async function waitFor(ctx: Context, what: string, timeoutS: number, check: () => Promise<{ done: boolean; progress: string }>, everyMs = 2000): Promise<string> {
+  if (ctx.check) return `${what}: not waited for under --check`
+  const until = Date.now() + timeoutS * 1000
+  let last = ''
+  for (;;) {
+    const { done, progress } = await check()
+    if (progress !== last) ctx.log(`${what}: ${progress}`)
+    last = progress
+    if (done) return progress
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutS}s waiting for ${what} (last seen: ${progress})`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+/** Nodes and their Ready condition, from the control plane. */
+export async function nodeReadiness(ctx: Context): Promise<{ name: string; ready: boolean }[]> {
+  const out = await ctx.probe`kubectl --kubeconfig ${ADMIN_CONF} get nodes -o jsonpath=${'{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'}`
+  return out
+    .lines()
+    .filter(Boolean)
+    .map((l) => {
+      const [name = '', status] = l.split(' ')
+      return { name, ready: status === 'True' }
+    })
+}
+
+export async function waitForNodesReady(ctx: Context, timeoutS: number): Promise<string> {
+  return waitFor(ctx, 'nodes Ready', timeoutS, async () => {
+    const nodes = await nodeReadiness(ctx)
+    const ready = nodes.filter((n) => n.ready).length
+    return { done: nodes.length > 0 && ready === nodes.length, progress: `${ready}/${nodes.length} Ready${nodes.length ? ` (${nodes.map((n) => `${n.name}${n.ready ? '' : ' NotReady'}`).join(', ')})` : ''}` }
+  })
+}

@@ -1,0 +1,22 @@
+// The versions and settings the cluster playbooks use unless the inventory says otherwise.
+// They are pinned to releases that work together; inventory.yaml lists the same keys (a unit
+// test keeps the two equal), and any of them can be overridden per group, per host or with -e.
+export const clusterDefaults = {
+  kubernetes_version: '1.36.2', // kubelet, kubeadm, kubectl; apt package version '<this>-1.1'
+  kubernetes_package_revision: '1.1',
+  containerd_package: 'containerd',
+  cri_socket: 'unix:///var/run/containerd/containerd.sock',
+  pod_subnet: '10.244.0.0/16', // Flannel's default network
+  service_subnet: '10.96.0.0/12',
+  hpa_downscale_stabilization: '15s', // kube-controller-manager flag, cluster-wide
+  flannel_version: 'v0.28.9',
+  flannel_cni_plugin_version: 'v1.9.1-flannel3',
+  flannel_manifest: '', // empty: our own templates/flannel/kube-flannel.yaml; or a URL / local file
+  metrics_server_version: 'v0.9.0',
+  metric_resolution: '15s',
+  kubelet_insecure_tls: true, // kubeadm's kubelet serving certificates are self-signed
+  schedule_on_control_plane: false, // true: remove the control-plane taint even with workers
+  wait_timeout: 300, // seconds to wait for rollouts and nodes
+}
+
+export type ClusterVars = typeof clusterDefaults

@@ -1,0 +1,31 @@
+// The cluster's admin kubeconfig, fetched to artifacts/kubeconfig (0600) on this machine.
+import fs from 'node:fs'
+import path from 'node:path'
+import { changed, ok, playbook, task } from '../lib/index.ts'
+import { ADMIN_CONF, CONTROL_PLANE, CLUSTER } from './_kube.ts'
+
+const DEST = path.resolve('artifacts/kubeconfig')
+
+export default playbook(
+  {
+    name: 'Kubeconfig on this machine',
+    hosts: CONTROL_PLANE,
+    ...CLUSTER,
+    tasks: [
+      task('artifacts/kubeconfig holds the admin kubeconfig', async (ctx) => {
+        // the kubeconfig holds the admin's client key: its text never reaches the log
+        const conf = (await ctx.probe({ secretOutput: true })`cat ${ADMIN_CONF}`).stdout
+        const current = fs.existsSync(DEST) ? fs.readFileSync(DEST, 'utf8') : undefined
+        const how = `export KUBECONFIG=${path.relative(process.cwd(), DEST)}; kubectl get nodes`
+        if (current === conf) return ok(how)
+        ctx.log(`${ctx.check ? 'would write' : 'writing'} ${DEST} (0600); use it with: ${how}`)
+        if (ctx.check) return
+        fs.mkdirSync(path.dirname(DEST), { recursive: true })
+        fs.writeFileSync(`${DEST}.tmp`, conf, { mode: 0o600 })
+        fs.renameSync(`${DEST}.tmp`, DEST)
+        return changed(how)
+      }),
+    ],
+  },
+  import.meta
+)
