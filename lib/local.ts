@@ -1,13 +1,15 @@
 // `connection: local`: the same Connection, on this machine, through zx's `$`.
-import { $ } from 'zx'
 import type { Connection, Proc } from './connection.ts'
 import { raw } from './shell.ts'
 
+// zx is loaded on the first local command, not at start-up: most runs only use SSH.
+let zx: Promise<typeof import('zx')> | undefined
 
 export function connectLocal(name: string): Connection {
   return {
     host: name,
     async spawn(command: string): Promise<Proc> {
+      const { $ } = await (zx ??= import('zx'))
       const p = $({ nothrow: true, quiet: true, verbose: false, prefix: '', postfix: '' })(raw(command))
       return {
         stdin: p.stdin,

@@ -3,7 +3,29 @@
 // Interpolated values are quoted with zx's `quote` (bash `$'…'`), so a task's `${value}` behaves
 // exactly as in zx locally. The script then runs under `bash -c`, wrapped in POSIX single quotes so
 // that whatever login shell the account has (sh, dash, bash) passes it through untouched.
-import { quote } from 'zx'
+
+/**
+ * zx's `quote` (zx 8, build/util.cjs), line for line. A copy, because importing it from 'zx'
+ * loads all of zx (~0.7 MB of bundled dependencies) at start-up for one small function; `$` from
+ * zx is still imported where commands run locally (local.ts, diff.ts), when they are first needed.
+ */
+export function quote(arg: string): string {
+  if (arg === '') return `$''`
+  if (/^[\w/.\-@:=]+$/.test(arg)) return arg
+  return (
+    `$'` +
+    arg
+      .replace(/\\/g, '\\\\')
+      .replace(/'/g, "\\'")
+      .replace(/\f/g, '\\f')
+      .replace(/\n/g, '\\n')
+      .replace(/\r/g, '\\r')
+      .replace(/\t/g, '\\t')
+      .replace(/\v/g, '\\v')
+      .replace(/\0/g, '\\0') +
+    `'`
+  )
+}
 
 /** Build a command from a tagged template, quoting every interpolated value (arrays item by item). */
 export function buildCommand(pieces: TemplateStringsArray, args: unknown[]): string {

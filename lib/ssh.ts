@@ -81,12 +81,16 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
   }
   const auth = await loadKey(t, opts, isTarget && host.key !== undefined)
   const algorithms = knownAlgorithms(known, names)
+  const agent = process.env.SSH_AUTH_SOCK || undefined
   const config: ConnectConfig = {
     host: t.hostname,
     port: t.port,
     username: t.user,
     ...auth,
-    agent: process.env.SSH_AUTH_SOCK || undefined,
+    agent,
+    // ssh2 tries `none` first by default, which costs a round trip and a refusal on every real
+    // server; the same methods in an order that starts with the ones that can succeed.
+    authHandler: [...(auth.privateKey ? ['publickey' as const] : []), ...(agent ? ['agent' as const] : []), 'none'],
     sock: sock as ConnectConfig['sock'],
     readyTimeout: opts.connectTimeoutMs,
     keepaliveInterval: 15_000,
@@ -98,8 +102,6 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
   return await new Promise((resolve, reject) => {
     const where = `${t.user}@${t.hostname}:${t.port}`
     client.once('ready', () => {
-      // Without this each command waits ~40 ms for a delayed ACK (Nagle); see lab-notes.md.
-      client.setNoDelay(true)
       client.removeAllListeners('error')
       client.on('error', () => {}) // later errors surface as lost channels
       resolve(client)
@@ -109,6 +111,10 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
       reject(new UnreachableError(host.name, `${where}${isTarget ? '' : ` (jump host ${t.label})`}: ${why}`))
     })
     client.connect(config)
+    // Without TCP_NODELAY each small packet waits ~40 ms for a delayed ACK (Nagle): every command
+    // (see lab-notes.md), and the handshake too (service request, auth), so it is set before the
+    // socket connects, not once the client is ready. No-op over a ProxyJump channel.
+    client.setNoDelay(true)
   })
 }
 

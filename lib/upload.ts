@@ -2,7 +2,7 @@
 // SHA-256, mode and owner first and only writes (to a temporary name, then rename) when they
 // differ. Pure: builds the script and reads its answer.
 import { createHash } from 'node:crypto'
-import { quote } from 'zx'
+import { quote } from './shell.ts'
 
 export type UploadSpec = {
   dest: string

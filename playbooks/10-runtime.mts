@@ -1,6 +1,6 @@
 // Container runtime and Kubernetes packages: containerd with SystemdCgroup and kubeadm's pause
 // image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl pinned and held.
-import { ok, playbook, task } from '../lib/index.ts'
+import { changed, ok, playbook, task } from '../lib/index.ts'
 import { cluster, CLUSTER } from './_kube.ts'
 import { alignContainerdConfig } from './_containerd.ts'
 
@@ -49,7 +49,10 @@ export default playbook(
         await ctx.$`apt-mark hold ${loose}`
       }),
       task('containerd uses SystemdCgroup and kubeadm\'s pause image', async (ctx) => {
-        const { kubernetes_version } = cluster(ctx)
+        const { kubernetes_version, containerd_package } = cluster(ctx)
+        // under --check on a fresh host the packages were only planned: nothing to read the defaults from yet
+        const installed = await ctx.test`dpkg-query -W ${containerd_package} kubeadm`
+        if (!installed && ctx.check) return changed('would be written once containerd and kubeadm are installed')
         const images = await ctx.probe`kubeadm config images list --kubernetes-version ${`v${kubernetes_version}`}`
         const pause = images.lines().find((l) => /\/pause:/.test(l))
         if (!pause) throw new Error(`kubeadm lists no pause image for v${kubernetes_version}:\n${images.stdout}`)

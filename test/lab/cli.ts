@@ -34,6 +34,8 @@ async function main(argv: string[]) {
     const lab = await labUp({ hosts })
     const secs = ((performance.now() - t0) / 1000).toFixed(2)
     console.log(`lab up: ${lab.hosts.length} host(s) in ${secs} s`)
+    const si = lab.standins
+    if (si) console.log(`stand-ins: ${si.tools.length} (${si.cached ? 'bundles cached' : `bundled in ${(si.ms / 1000).toFixed(2)} s`}): ${si.tools.join(' ')}`)
     for (const h of lab.hosts) console.log(`  ${h.name.padEnd(7)} ${h.address.padEnd(11)} netns ${h.netns}  root ${h.root}`)
     console.log(`inventory: ${lab.inventory}`)
   } else if (cmd === 'down') {

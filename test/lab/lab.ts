@@ -5,17 +5,25 @@
 // root-side veth zxl<i> on bridge zxlab0 (10.77.0.1/24), peer `eth0` in the ns.
 // Per-host folders live in /srv/zxplay-lab/node<i>/ and are bind-mounted over
 // the real paths in a private mount namespace that only that host's sshd (and
-// what it starts) sees. Client-side files (key, known_hosts, inventory) are
+// what it starts) sees; /etc, /root and /var/lib are copy-on-write overlays of
+// the machine's, and /sys/fs/cgroup is a cgroup v2 hierarchy. Client-side files (key, known_hosts, inventory) are
 // written to <repo>/.lab/.
+//
+// Tool stand-ins (test/lab/standins/*.ts: apt-get, systemctl, kubeadm…) are bundled once into
+// <repo>/.lab-cache/standins/ and copied to /srv/zxplay-lab/standins/; each host's own
+// /usr/local/bin and /usr/local/sbin hold shims that run them, so they come first on the user's
+// PATH and sudo's secure_path. Their OS state is the host's /var/lib/zxlab/node.json; hosts are
+// listed for them in /srv/zxplay-lab/lab.json.
 //
 // Needs root, iproute2, util-linux (unshare, nsenter), openssh-server, sudo.
 
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 
 export type LabHost = {
   name: string
@@ -31,7 +39,10 @@ export type Lab = {
   knownHosts: string
   becomePass: string // the zxlabpw password
   hosts: LabHost[]
+  standins?: StandinsInfo // set by labUp
 }
+
+export type StandinsInfo = { tools: string[]; ms: number; cached: boolean }
 
 // ---------------------------------------------------------------------------
 // Names and paths
@@ -45,6 +56,12 @@ export const NETNS_PREFIX = 'zxlab-'
 export const LAB_USER = 'zxlab'
 export const LAB_PW_USER = 'zxlabpw'
 export const MAX_HOSTS = 40
+export const STANDINS_SRC = path.join(REPO, 'test/lab/standins')
+export const STANDINS_CACHE = path.join(REPO, '.lab-cache/standins')
+export const STANDINS_DIR = path.join(SRV_ROOT, 'standins')
+export const LAB_JSON = path.join(SRV_ROOT, 'lab.json')
+/** Stand-ins whose real tools live in sbin (not on a plain user's PATH). */
+const SBIN_TOOLS = new Set(['modprobe', 'lsmod', 'swapoff', 'swapon', 'sysctl'])
 const VETH_PREFIX = 'zxl'
 const SSHD_WAIT_MS = 10_000
 
@@ -62,18 +79,80 @@ export type BindMount = {
 }
 
 export const BIND_MOUNTS: readonly BindMount[] = [
-  { src: 'etc/cni/net.d', dst: '/etc/cni/net.d', kind: 'dir' },
+  // Folders other hosts' stand-ins read or write too (kubeadm's store, flannel's CNI file…) are
+  // binds, so every view is coherent; a bind is never the folder a command deletes (`rm -rf
+  // /etc/cni/net.d` works: the mount point is /etc/cni).
+  { src: 'etc/cni', dst: '/etc/cni', kind: 'dir' },
   { src: 'etc/kubernetes', dst: '/etc/kubernetes', kind: 'dir' },
-  { src: 'var/lib/kubelet', dst: '/var/lib/kubelet', kind: 'dir' },
+  { src: 'etc/containerd', dst: '/etc/containerd', kind: 'dir' },
   { src: 'etc/sysctl.d', dst: '/etc/sysctl.d', kind: 'dir' },
   { src: 'etc/modules-load.d', dst: '/etc/modules-load.d', kind: 'dir' },
+  { src: 'etc/apt/sources.list.d', dst: '/etc/apt/sources.list.d', kind: 'dir' },
+  { src: 'etc/apt/keyrings', dst: '/etc/apt/keyrings', kind: 'dir' },
+  { src: 'etc/apt/trusted.gpg.d', dst: '/etc/apt/trusted.gpg.d', kind: 'dir' },
+  { src: 'var/lib/etcd', dst: '/var/lib/etcd', kind: 'dir', mode: 0o700 },
+  { src: 'var/lib/zxlab', dst: '/var/lib/zxlab', kind: 'dir', mode: 0o777 }, // node.json
+  { src: 'run/flannel', dst: '/run/flannel', kind: 'dir' },
   { src: 'tmp', dst: '/tmp', kind: 'dir', mode: 0o1777 },
-  { src: 'etc/hosts', dst: '/etc/hosts', kind: 'file' },
+  { src: 'proc/swaps', dst: '/proc/swaps', kind: 'file' }, // swap "on" until swapoff
   { src: 'home', dst: `/home/${LAB_USER}`, kind: 'dir', owner: LAB_USER },
   { src: `home-${LAB_PW_USER}`, dst: `/home/${LAB_PW_USER}`, kind: 'dir', owner: LAB_PW_USER },
-  // For tool stand-ins later; left empty for now.
-  { src: 'opt/zxlab/bin', dst: '/opt/zxlab/bin', kind: 'dir' },
+  // the stand-ins' shims: first on the user's PATH and sudo's secure_path
+  { src: 'usr/local/bin', dst: '/usr/local/bin', kind: 'dir' },
+  { src: 'usr/local/sbin', dst: '/usr/local/sbin', kind: 'dir' },
 ]
+
+/**
+ * Copy-on-write views of the machine's /etc, /root and /var/lib: an overlay per host whose upper
+ * layer is /srv/zxplay-lab/nodeN/<upper>, so a host may change or delete anything there (`sed -i
+ * /etc/fstab` renames a temporary file over it, which a bind-mounted file refuses; `rm -rf
+ * /var/lib/cni` removes the folder) while the machine's own files stay as they are. The host's
+ * /etc/hosts, /etc/machine-id and /etc/fstab are written into the upper layer at labUp, with
+ * /etc/cni/net.d, /var/lib/kubelet and /var/lib/cni (empty). The bind mounts above that lie under
+ * these paths keep their sources in the upper layer too (nodeN/etc/kubernetes…), mounted over the
+ * overlay. Write into an upper layer from the root side only where a bind covers the path.
+ */
+export const OVERLAYS: readonly { dst: string; upper: string }[] = [
+  { dst: '/etc', upper: 'etc' },
+  { dst: '/root', upper: 'root' },
+  { dst: '/var/lib', upper: 'var/lib' },
+]
+const overlayWork = (host: LabHost, o: { upper: string }) => path.join(host.root, '.overlay-work', o.upper)
+const underOverlay = (dst: string) => OVERLAYS.some((o) => dst.startsWith(o.dst + '/'))
+
+const shimDir = (tool: string) => (SBIN_TOOLS.has(tool) ? 'usr/local/sbin' : 'usr/local/bin')
+// the hosts' own /usr/local/bin hides this machine's: run node from /usr/bin
+const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath
+const shimText = (tool: string) => `#!/bin/sh\nexec ${NODE} ${STANDINS_DIR}/${tool}.mjs "$@"\n`
+
+/** The stand-ins installed for the lab that is up (bundles in /srv/zxplay-lab/standins). */
+function installedTools(): string[] {
+  try {
+    return fs
+      .readdirSync(STANDINS_DIR)
+      .filter((f) => f.endsWith('.mjs'))
+      .map((f) => f.slice(0, -'.mjs'.length))
+      .sort()
+  } catch {
+    return []
+  }
+}
+
+/**
+ * The machine's own binaries for tools that have a stand-in (/usr/bin/apt-get, /usr/bin/kubectl…):
+ * each host gets its shim bind-mounted over them, so that an absolute path runs the stand-in too
+ * and nothing in a host reaches this machine's real dpkg database or systemd.
+ */
+function shadowMounts(tools: readonly string[]): BindMount[] {
+  const out: BindMount[] = []
+  for (const tool of tools) {
+    for (const dir of ['/usr/bin', '/usr/sbin']) {
+      const real = path.join(dir, tool)
+      if (fs.existsSync(real)) out.push({ src: path.join(shimDir(tool), tool), dst: real, kind: 'file' })
+    }
+  }
+  return out
+}
 
 const labFiles = {
   key: path.join(LAB_DIR, 'id_ed25519'),
@@ -369,7 +448,7 @@ function sshdConfigText(host: LabHost): string {
   ].join('\n')
 }
 
-async function prepareHost(host: LabHost, pubKey: string, users: Map<string, Passwd>) {
+async function prepareHost(host: LabHost, pubKey: string, users: Map<string, Passwd>, tools: readonly string[]) {
   fs.mkdirSync(host.root, { recursive: true, mode: 0o755 })
   fs.chmodSync(host.root, 0o755)
   for (const b of BIND_MOUNTS) {
@@ -378,7 +457,38 @@ async function prepareHost(host: LabHost, pubKey: string, users: Map<string, Pas
     mkdirTraversable(host.root, parent)
     if (b.kind === 'dir') fs.chmodSync(src, b.mode ?? 0o755)
   }
-  fs.writeFileSync(path.join(host.root, 'etc/hosts'), `127.0.0.1 localhost\n127.0.1.1 ${host.name}\n`, { mode: 0o644 })
+  const write = (rel: string, content: string, mode: number) => {
+    const file = path.join(host.root, rel)
+    fs.writeFileSync(file, content, { mode })
+    fs.chmodSync(file, mode)
+  }
+  write('etc/hosts', `127.0.0.1 localhost\n127.0.1.1 ${host.name}\n`, 0o644)
+  write('etc/machine-id', randomBytes(16).toString('hex') + '\n', 0o444)
+  write(
+    'etc/fstab',
+    [
+      '# /etc/fstab: static file system information.',
+      '# <file system> <mount point>   <type>  <options>       <dump>  <pass>',
+      'UUID=7d9e1a2c-5b3f-4c1e-9a8d-2f6b0c4e1a37 /               ext4    errors=remount-ro 0       1',
+      '/swapfile                                 none            swap    sw              0       0',
+      '',
+    ].join('\n'),
+    0o644
+  )
+  for (const dir of ['etc/cni/net.d', 'var/lib/kubelet', 'var/lib/cni']) mkdirTraversable(host.root, path.join(host.root, dir))
+  for (const o of OVERLAYS) {
+    const upper = path.join(host.root, o.upper)
+    mkdirTraversable(host.root, upper)
+    fs.chmodSync(upper, fs.statSync(o.dst).mode & 0o7777) // the merged root shows the upper's mode
+    fs.mkdirSync(overlayWork(host, o), { recursive: true, mode: 0o700 })
+  }
+  write('proc/swaps', 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/swapfile                               file\t\t2097148\t\t0\t\t-2\n', 0o644)
+  // a fresh node: nothing installed, no service, no module loaded
+  write('var/lib/zxlab/node.json', JSON.stringify({ packages: {}, services: {}, modules: [] }, null, 2) + '\n', 0o644)
+  // apt trusts the distribution's keys, as on the machine
+  const trusted = '/etc/apt/trusted.gpg.d'
+  if (fs.existsSync(trusted)) fs.cpSync(trusted, path.join(host.root, 'etc/apt/trusted.gpg.d'), { recursive: true })
+  for (const tool of tools) write(path.join(shimDir(tool), tool), shimText(tool), 0o755)
 
   // Homes: skel + authorized_keys, owned by their user.
   for (const b of BIND_MOUNTS) {
@@ -410,12 +520,22 @@ function mkdirTraversable(base: string, dir: string) {
   }
 }
 
-/** The sh script that sets up a host's view (hostname + bind mounts), then runs `tail`. */
+/**
+ * The sh script that sets up a host's view (hostname, the /etc, /root and /var/lib overlays, bind mounts,
+ * its shims over the machine's own tools, a cgroup v2 hierarchy at /sys/fs/cgroup), then runs
+ * `tail`.
+ */
 function hostScript(host: LabHost, tailCmd: string): string {
+  const binds = [...BIND_MOUNTS, ...shadowMounts(installedTools())]
   return [
     'set -e',
     `hostname ${shq(host.name)}`,
-    ...BIND_MOUNTS.map((b) => `mount --bind ${shq(path.join(host.root, b.src))} ${shq(b.dst)}`),
+    ...OVERLAYS.map(
+      (o) => `mount -t overlay zxlab-${o.upper} -o ${shq(`lowerdir=${o.dst},upperdir=${path.join(host.root, o.upper)},workdir=${overlayWork(host, o)}`)} ${shq(o.dst)}`
+    ),
+    ...binds.map((b) => `mount --bind ${shq(path.join(host.root, b.src))} ${shq(b.dst)}`),
+    // this machine may be on cgroup v1; the kubelet (and kubeadm's preflight) want v2
+    'mount -t cgroup2 none /sys/fs/cgroup',
     tailCmd,
   ].join('\n')
 }
@@ -426,10 +546,83 @@ function hostArgv(host: LabHost, script: string): string[] {
 
 function ensureRootMountPoints() {
   for (const b of BIND_MOUNTS) {
+    if (underOverlay(b.dst)) continue // the mount point is in the host's upper layer
     if (b.kind === 'dir') fs.mkdirSync(b.dst, { recursive: true })
     else if (!fs.existsSync(b.dst)) throw new Error(`lab: mount point ${b.dst} does not exist`)
   }
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 })
+}
+
+// ---------------------------------------------------------------------------
+// Stand-ins: bundled with esbuild into a cache (kept across labs), copied in at labUp
+
+/** Every file under a folder, relative paths, sorted. */
+function filesUnder(dir: string, rel = ''): string[] {
+  const out: string[] = []
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const r = path.join(rel, e.name)
+    if (e.isDirectory()) out.push(...filesUnder(dir, r))
+    else if (e.isFile()) out.push(r)
+  }
+  return out.sort()
+}
+
+/**
+ * Bundle every test/lab/standins/<tool>.ts (not _*.ts) into .lab-cache/standins/<tool>.mjs, one
+ * self-contained ESM file each (npm dependencies included). Skipped when the sources, fixtures
+ * and package-lock.json are unchanged since the last bundle.
+ */
+export async function bundleStandins(): Promise<StandinsInfo> {
+  const t0 = performance.now()
+  const files = filesUnder(STANDINS_SRC)
+  const tools = files.filter((f) => !f.includes(path.sep) && f.endsWith('.ts') && !f.startsWith('_')).map((f) => f.slice(0, -3))
+  const hash = createHash('sha256')
+  for (const f of files) hash.update(`${f}\0`).update(fs.readFileSync(path.join(STANDINS_SRC, f))).update('\0')
+  hash.update(fs.readFileSync(path.join(REPO, 'package-lock.json')))
+  const stamp = hash.digest('hex')
+  const stampFile = path.join(STANDINS_CACHE, '.stamp')
+  const fresh = () => {
+    try {
+      return fs.readFileSync(stampFile, 'utf8') === stamp && tools.every((t) => fs.existsSync(path.join(STANDINS_CACHE, `${t}.mjs`)))
+    } catch {
+      return false
+    }
+  }
+  if (fresh()) return { tools, ms: Math.round(performance.now() - t0), cached: true }
+  fs.rmSync(STANDINS_CACHE, { recursive: true, force: true })
+  fs.mkdirSync(STANDINS_CACHE, { recursive: true })
+  await build({
+    entryPoints: tools.map((t) => path.join(STANDINS_SRC, `${t}.ts`)),
+    outdir: STANDINS_CACHE,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // CommonJS dependencies call require(): give the ESM bundle one
+    banner: { js: "import { createRequire as __zxlabCreateRequire } from 'node:module'; const require = __zxlabCreateRequire(import.meta.url);" },
+    logLevel: 'silent',
+  })
+  const fixtures = path.join(STANDINS_SRC, 'fixtures')
+  if (fs.existsSync(fixtures)) fs.cpSync(fixtures, path.join(STANDINS_CACHE, 'fixtures'), { recursive: true })
+  fs.writeFileSync(stampFile, stamp)
+  return { tools, ms: Math.round(performance.now() - t0), cached: false }
+}
+
+/** Copy the bundles to /srv/zxplay-lab/standins (readable by every lab user). */
+function installStandins() {
+  fs.rmSync(STANDINS_DIR, { recursive: true, force: true })
+  fs.cpSync(STANDINS_CACHE, STANDINS_DIR, { recursive: true, filter: (src) => path.basename(src) !== '.stamp' })
+  for (const f of filesUnder(STANDINS_DIR)) fs.chmodSync(path.join(STANDINS_DIR, f), 0o644)
+  const dirs = [STANDINS_DIR, ...filesUnder(STANDINS_DIR).map((f) => path.dirname(path.join(STANDINS_DIR, f)))]
+  for (const d of new Set(dirs)) fs.chmodSync(d, 0o755)
+}
+
+/** /srv/zxplay-lab/lab.json: the hosts, for stand-ins that act across hosts (kubeadm join…). */
+function writeLabJson(hosts: readonly LabHost[]) {
+  const registry = { hosts: Object.fromEntries(hosts.map((h) => [h.name, { address: h.address, root: h.root }])) }
+  fs.writeFileSync(LAB_JSON, JSON.stringify(registry, null, 2) + '\n', { mode: 0o644 })
+  fs.chmodSync(LAB_JSON, 0o644)
 }
 
 /**
@@ -534,6 +727,8 @@ export async function labUp(opts: { hosts?: number } = {}): Promise<Lab> {
 
   const network = setupNetwork(hosts)
   network.catch(() => {}) // awaited below; avoid an unhandled rejection meanwhile
+  const bundling = bundleStandins()
+  bundling.catch(() => {})
   await Promise.all([ensureUsers(becomePass), genKey(labFiles.key, 'ed25519', 'zxplay-lab')])
   const pubKey = fs.readFileSync(`${labFiles.key}.pub`, 'utf8')
   const users = new Map<string, Passwd>()
@@ -546,7 +741,10 @@ export async function labUp(opts: { hosts?: number } = {}): Promise<Lab> {
   ensureRootMountPoints()
   fs.mkdirSync(SRV_ROOT, { recursive: true, mode: 0o755 })
   fs.chmodSync(SRV_ROOT, 0o755)
-  await mapLimit(hosts, 8, (h) => prepareHost(h, pubKey, users))
+  const standins = await bundling
+  installStandins()
+  writeLabJson(hosts)
+  await mapLimit(hosts, 8, (h) => prepareHost(h, pubKey, users, standins.tools))
   await network
 
   const results = await Promise.allSettled(hosts.map(launchSshd))
@@ -557,7 +755,7 @@ export async function labUp(opts: { hosts?: number } = {}): Promise<Lab> {
   fs.writeFileSync(labFiles.inventory, inventoryText(hosts), { mode: 0o644 })
   const state: State = { createdAt: new Date().toISOString(), bridge: BRIDGE, bridgeAddress: `${BRIDGE_ADDRESS}/24`, hosts }
   fs.writeFileSync(labFiles.state, JSON.stringify(state, null, 2) + '\n', { mode: 0o644 })
-  return makeLab(hosts, becomePass)
+  return { ...makeLab(hosts, becomePass), standins }
 }
 
 async function setupNetwork(hosts: readonly LabHost[]) {
@@ -681,7 +879,9 @@ export async function regenerateHostKeys(lab: Lab, name: string): Promise<void> 
 /**
  * Where a path on a host lives on the root side, e.g.
  * hostPath(lab, 'node1', '/etc/cni/net.d/x') → /srv/zxplay-lab/node1/etc/cni/net.d/x,
- * hostPath(lab, 'node1', '/home/zxlab/.bashrc') → /srv/zxplay-lab/node1/home/.bashrc.
+ * hostPath(lab, 'node1', '/home/zxlab/.bashrc') → /srv/zxplay-lab/node1/home/.bashrc,
+ * hostPath(lab, 'node1', '/etc/fstab') → /srv/zxplay-lab/node1/etc/fstab (the /etc overlay's upper
+ * layer: files the host wrote or changed; others are the machine's, read through the overlay).
  * Throws for paths that are not per-host (they are shared with the real machine).
  */
 export function hostPath(lab: Lab, name: string, p: string): string {
@@ -693,10 +893,13 @@ export function hostPath(lab: Lab, name: string, p: string): string {
       if (!best || b.dst.length > best.dst.length) best = b
     }
   }
-  if (!best) {
-    throw new Error(`lab: ${abs} is not a per-host path (per-host: ${BIND_MOUNTS.map((b) => b.dst).join(', ')})`)
-  }
-  return path.join(host.root, best.src, abs.slice(best.dst.length))
+  if (best) return path.join(host.root, best.src, abs.slice(best.dst.length))
+  // under /etc or /root: the host's upper layer (what it wrote or changed there)
+  const o = OVERLAYS.find((x) => abs === x.dst || abs.startsWith(x.dst + '/'))
+  if (o) return path.join(host.root, o.upper, abs.slice(o.dst.length))
+  throw new Error(
+    `lab: ${abs} is not a per-host path (per-host: ${[...OVERLAYS.map((x) => x.dst), ...BIND_MOUNTS.map((b) => b.dst)].join(', ')})`
+  )
 }
 
 /** Find a pid of the host's sshd (any sshd process in its netns shares its mount and uts ns). */

@@ -12,10 +12,10 @@ export type Offer = {
   deps: string[]
   description: string
   kb: number // download size
-  origin: string // where apt says it comes from
+  origin: string // where apt says it comes from (the start of its Get: line)
 }
 
-const DEBIAN = 'http://deb.debian.org/debian bookworm/main'
+const DEBIAN = 'http://deb.debian.org/debian bookworm/main amd64'
 const base = (versions: string[], description: string, kb: number, deps: string[] = []): Offer => ({
   versions,
   deps,
@@ -307,7 +307,7 @@ export function available(state: NodeState): Map<string, Offer> {
   for (const s of readSources().sources) {
     const minor = k8sMinor(s.uri)
     if (minor === undefined || !fetched.has(s.uri)) continue
-    for (const [name, offer] of Object.entries(k8sPackages(minor, `${s.uri.replace(/\/$/, '')}  Packages`))) {
+    for (const [name, offer] of Object.entries(k8sPackages(minor, `${s.uri.replace(/\/$/, '')} `))) {
       const prev = out.get(name)
       if (!prev) out.set(name, offer)
       else {

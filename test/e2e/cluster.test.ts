@@ -1,0 +1,172 @@
+// The cluster playbooks end to end on the lab, against the strict node stand-ins: a 3-host
+// cluster and a 1-host dev cluster, reruns, --check, stale CNI files, a changed config, reset.
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { load } from 'js-yaml'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { hostPath, labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
+import { runCli, runJson, statusOf, type JsonReport } from './helpers.ts'
+
+let lab: Lab
+const inv = () => ['-i', lab.inventory]
+const PLAYBOOKS = ['00-preflight', '10-runtime', '20-control-plane', '30-cni-cleanup', '40-flannel', '50-join', '60-untaint', '70-metrics-server']
+const changedTotal = (r: JsonReport) => Object.values(r.hosts).reduce((n, h) => n + h.changed, 0)
+const failures = (r: { stdout: string; stderr: string }) => `${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`
+
+/** kubectl on the control plane, as root, through the lab (not through zxplay). */
+async function kubectl(args: string): Promise<string> {
+  const r = await onHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`)
+  if (r.code !== 0) throw new Error(`kubectl ${args}: ${r.stderr}`)
+  return r.stdout
+}
+
+/** Every file under a host's node folders: path, mode and content hash. */
+function snapshot(lab: Lab): string {
+  const out: string[] = []
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name)
+      if (e.name === 'sshd.log') continue
+      const st = fs.lstatSync(p)
+      out.push(`${p} ${st.mode.toString(8)} ${e.isFile() ? crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex') : ''}`)
+      if (e.isDirectory()) walk(p)
+    }
+  }
+  for (const h of lab.hosts) walk(h.root)
+  return out.sort().join('\n')
+}
+
+const three = suite('cluster: 3 hosts (1 control plane, 2 workers)')
+three.before(async () => {
+  lab = await labUp({ hosts: 3 })
+})
+three.after(async () => {
+  await labDown()
+})
+
+three('--check on fresh hosts lists what would change and touches nothing', async () => {
+  const before = snapshot(lab)
+  const r = await runCli(['run', 'site', ...inv(), '--check'], { timeoutMs: 120_000 })
+  assert.is(r.code, 0, failures(r))
+  assert.match(r.stdout, /would run: .*apt-get install/)
+  assert.match(r.stdout, /would run: kubeadm init --config \/etc\/kubernetes\/zxplay\/kubeadm-config.yaml/)
+  assert.is(snapshot(lab), before, 'a node directory changed under --check')
+})
+
+three('stale Calico and Cilium files are moved aside and listed; --check only lists them', async () => {
+  const net = (h: string, f: string) => hostPath(lab, h, `/etc/cni/net.d/${f}`)
+  for (const h of ['node1', 'node2']) {
+    fs.writeFileSync(net(h, '10-calico.conflist'), '{"name":"k8s-pod-network"}\n')
+    fs.writeFileSync(net(h, 'calico-kubeconfig'), 'apiVersion: v1\n')
+    fs.writeFileSync(net(h, '05-cilium.conflist'), '{"name":"cilium"}\n')
+  }
+  const dry = await runCli(['run', '30-cni-cleanup', ...inv(), '--check'])
+  assert.match(dry.stdout, /node1\s+· would move \/etc\/cni\/net.d\/05-cilium.conflist/)
+  assert.ok(fs.existsSync(net('node1', '05-cilium.conflist')))
+  const r = await runCli(['run', '30-cni-cleanup', ...inv()])
+  assert.is(r.code, 0, failures(r))
+  assert.match(r.stdout, /node2\s+· moving \/etc\/cni\/net.d\/10-calico.conflist → \/var\/backups\/zxplay\/cni-\d{8}T\d{6}\//)
+  for (const h of ['node1', 'node2']) assert.equal(fs.readdirSync(hostPath(lab, h, '/etc/cni/net.d')), [])
+  assert.match(r.stdout, /node3\s+ok\s+only the chosen network add-on configures CNI \(\/etc\/cni\/net.d is empty\)/)
+})
+
+three('site.mts builds the cluster; every node Ready, metrics answer', async () => {
+  const r = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  assert.is(r.code, 0, failures(r))
+  const nodes = await kubectl(`get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}'`)
+  assert.equal(nodes.trim().split(' ').sort(), ['node1=True', 'node2=True', 'node3=True'])
+  assert.is(statusOf(r.report, 'node1', 'the control plane takes ordinary pods'), 'skipped')
+  assert.match(await kubectl('top nodes --no-headers'), /node3/)
+})
+
+three('the rendered and applied config, field by field, and the files on the hosts', async () => {
+  const docs = (fs.readFileSync(hostPath(lab, 'node1', '/etc/kubernetes/zxplay/kubeadm-config.yaml'), 'utf8').split(/^---$/m).map((d) => load(d)) as any[])
+  const init = docs.find((d) => d.kind === 'InitConfiguration')
+  const clusterCfg = docs.find((d) => d.kind === 'ClusterConfiguration')
+  const kubelet = docs.find((d) => d.kind === 'KubeletConfiguration')
+  assert.is(init.apiVersion, 'kubeadm.k8s.io/v1beta4')
+  assert.is(init.localAPIEndpoint.advertiseAddress, '10.77.0.11')
+  assert.is(init.nodeRegistration.name, 'node1')
+  assert.is(clusterCfg.apiVersion, 'kubeadm.k8s.io/v1beta4')
+  assert.is(clusterCfg.networking.podSubnet, '10.244.0.0/16')
+  assert.equal(clusterCfg.controllerManager.extraArgs, [{ name: 'horizontal-pod-autoscaler-downscale-stabilization', value: '15s' }])
+  assert.is(kubelet.cgroupDriver, 'systemd')
+  assert.is((fs.statSync(hostPath(lab, 'node1', '/etc/kubernetes/zxplay/kubeadm-config.yaml')).mode & 0o777).toString(8), '600')
+  const cm = JSON.parse(await kubectl('-n kube-flannel get configmap kube-flannel-cfg -o json'))
+  assert.is(JSON.parse(cm.data['net-conf.json']).Network, '10.244.0.0/16')
+  const ms = JSON.parse(await kubectl('-n kube-system get deployment metrics-server -o json'))
+  const args: string[] = ms.spec.template.spec.containers[0].args
+  assert.ok(args.includes('--metric-resolution=15s'), args.join(' '))
+  assert.ok(args.includes('--kubelet-insecure-tls'), args.join(' '))
+  for (const h of ['node1', 'node2', 'node3']) assert.ok(fs.existsSync(hostPath(lab, h, '/etc/cni/net.d/10-flannel.conflist')), `${h} has no flannel conflist`)
+  assert.is(fs.readFileSync(hostPath(lab, 'node2', '/etc/sysctl.d/99-kubernetes.conf'), 'utf8').includes('net.ipv4.ip_forward = 1'), true)
+  assert.is((await onHost(lab, 'node2', 'sysctl -n net.ipv4.ip_forward')).stdout.trim(), '1')
+  assert.match(fs.readFileSync(hostPath(lab, 'node2', '/etc/fstab'), 'utf8'), /^# .*swap.*disabled by zxplay/m)
+  assert.match(fs.readFileSync(hostPath(lab, 'node1', '/etc/containerd/config.toml'), 'utf8'), /SystemdCgroup = true/)
+  assert.ok(fs.existsSync(hostPath(lab, 'node1', '/home/zxlab/.kube/config')))
+  // the join token never stays on a worker
+  assert.not.ok(fs.existsSync(hostPath(lab, 'node2', '/etc/kubernetes/zxplay/join-config.yaml')))
+})
+
+three('a second run of site.mts changes nothing on any host, and so does each playbook alone', async () => {
+  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 120_000 })
+  assert.is(again.code, 0, failures(again))
+  assert.is(changedTotal(again.report), 0, JSON.stringify(again.report.tasks.filter((t) => t.status === 'changed')))
+  for (const pb of PLAYBOOKS) {
+    const r = await runJson(['run', pb, ...inv()], { timeoutMs: 120_000 })
+    assert.is(r.code, 0, `${pb}: ${failures(r)}`)
+    assert.is(changedTotal(r.report), 0, `${pb}: ${JSON.stringify(r.report.tasks.filter((t) => t.status === 'changed'))}`)
+  }
+})
+
+three('a cluster initialised with another config is reported, never re-initialised', async () => {
+  const r = await runCli(['run', '20-control-plane', ...inv(), '-e', 'pod_subnet=10.200.0.0/16'])
+  assert.is(r.code, 2)
+  assert.match(r.stdout, /initialised with another config/)
+  assert.match(r.stdout, /networking.podSubnet: cluster has 10.244.0.0\/16, inventory wants 10.200.0.0\/16/)
+  assert.match(await kubectl('-n kube-system get configmap kubeadm-config -o yaml'), /podSubnet: 10.244.0.0\/16/)
+})
+
+three('kubeconfig.mts fetches admin.conf to artifacts/kubeconfig (0600), kept out of the log', async () => {
+  const r = await runCli(['run', 'kubeconfig', ...inv(), '-v'])
+  assert.is(r.code, 0, failures(r))
+  const file = path.resolve('artifacts/kubeconfig')
+  assert.is((fs.statSync(file).mode & 0o777).toString(8), '600')
+  assert.match(fs.readFileSync(file, 'utf8'), /server: https:\/\/10\.77\.0\.11:6443/)
+  assert.not.match(r.stdout, /client-key-data/)
+})
+
+three('reset needs --force without a terminal, clears the nodes, and site.mts converges again', async () => {
+  const refused = await runCli(['run', 'reset', ...inv()])
+  assert.is(refused.code, 5)
+  assert.match(refused.stderr, /run again with --force/)
+  const r = await runCli(['run', 'reset', ...inv(), '--force'], { timeoutMs: 120_000 })
+  assert.is(r.code, 0, failures(r))
+  for (const h of ['node1', 'node2', 'node3']) {
+    assert.not.ok(fs.existsSync(hostPath(lab, h, '/etc/kubernetes/kubelet.conf')), h)
+    assert.equal(fs.readdirSync(hostPath(lab, h, '/etc/cni/net.d')), [])
+  }
+  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  assert.is(again.code, 0, failures(again))
+})
+
+three.run()
+
+const one = suite('cluster: single-host dev mode')
+one.before(async () => {
+  lab = await labUp({ hosts: 1 })
+})
+one.after(async () => {
+  await labDown()
+})
+one('site.mts on one host untaints the control plane, and a rerun changes nothing', async () => {
+  const r = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  assert.is(r.code, 0, failures(r))
+  assert.is(statusOf(r.report, 'node1', 'the control plane takes ordinary pods'), 'changed')
+  assert.is((await kubectl(`get node node1 -o jsonpath='{.spec.taints}'`)).trim(), '')
+  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 120_000 })
+  assert.is(changedTotal(again.report), 0, JSON.stringify(again.report.tasks.filter((t) => t.status === 'changed')))
+})
+one.run()

@@ -1,0 +1,645 @@
+// The API server's type system for the kubectl stand-in: which kinds exist (group, versions,
+// resource names, short names, scope), validation against the Kubernetes OpenAPI schemas
+// (kubernetes-models), strict unknown-field detection, the server-side validation rules the
+// schemas do not carry, and server-side defaults. Add a kind: one line in KINDS.
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
+import { Endpoints } from 'kubernetes-models/v1/Endpoints'
+import { Event } from 'kubernetes-models/v1/Event'
+import { LimitRange } from 'kubernetes-models/v1/LimitRange'
+import { Namespace } from 'kubernetes-models/v1/Namespace'
+import { Node } from 'kubernetes-models/v1/Node'
+import { PersistentVolume } from 'kubernetes-models/v1/PersistentVolume'
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim'
+import { Pod } from 'kubernetes-models/v1/Pod'
+import { ResourceQuota } from 'kubernetes-models/v1/ResourceQuota'
+import { Secret } from 'kubernetes-models/v1/Secret'
+import { Service } from 'kubernetes-models/v1/Service'
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
+import { ControllerRevision } from 'kubernetes-models/apps/v1/ControllerRevision'
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet'
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
+import { ReplicaSet } from 'kubernetes-models/apps/v1/ReplicaSet'
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet'
+import { CronJob } from 'kubernetes-models/batch/v1/CronJob'
+import { Job } from 'kubernetes-models/batch/v1/Job'
+import { HorizontalPodAutoscaler as HPAv1 } from 'kubernetes-models/autoscaling/v1/HorizontalPodAutoscaler'
+import { HorizontalPodAutoscaler as HPAv2 } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole'
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding'
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding'
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget'
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress'
+import { IngressClass } from 'kubernetes-models/networking.k8s.io/v1/IngressClass'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
+import { CSIDriver } from 'kubernetes-models/storage.k8s.io/v1/CSIDriver'
+import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass'
+import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass'
+import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration'
+import { ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration'
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition'
+import { APIService } from 'kubernetes-models/apiregistration.k8s.io/v1/APIService'
+import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease'
+import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice'
+import { RuntimeClass } from 'kubernetes-models/node.k8s.io/v1/RuntimeClass'
+import { CertificateSigningRequest } from 'kubernetes-models/certificates.k8s.io/v1/CertificateSigningRequest'
+import { arr, dig, isObj, parseCidr, parseIPv4, cidrContains, str } from './_k8s-util.ts'
+import type { Obj } from './_k8s-util.ts'
+
+type Validator = (data: unknown) => void
+type ModelClass = { prototype: { validate(): void } }
+const v = (cls: ModelClass): Validator => (data) => cls.prototype.validate.call(data)
+
+export type KindInfo = {
+  group: string // '' for core
+  versions: string[] // served versions, preferred first
+  kind: string
+  plural: string
+  singular: string
+  short: string[]
+  namespaced: boolean
+  validators: Record<string, Validator> // by version
+  categories?: string[]
+  /** A CRD-defined kind (no schema validation here). */
+  custom?: boolean
+}
+
+function k(group: string, kind: string, plural: string, namespaced: boolean, short: string[], models: Record<string, ModelClass>, categories?: string[]): KindInfo {
+  const validators: Record<string, Validator> = {}
+  for (const [ver, cls] of Object.entries(models)) validators[ver] = v(cls)
+  return { group, versions: Object.keys(models), kind, plural, singular: kind.toLowerCase(), short, namespaced, validators, ...(categories ? { categories } : {}) }
+}
+
+export const KINDS: KindInfo[] = [
+  k('', 'Namespace', 'namespaces', false, ['ns'], { v1: Namespace }),
+  k('', 'Node', 'nodes', false, ['no'], { v1: Node }),
+  k('', 'Pod', 'pods', true, ['po'], { v1: Pod }, ['all']),
+  k('', 'Service', 'services', true, ['svc'], { v1: Service }, ['all']),
+  k('', 'ConfigMap', 'configmaps', true, ['cm'], { v1: ConfigMap }),
+  k('', 'Secret', 'secrets', true, [], { v1: Secret }),
+  k('', 'ServiceAccount', 'serviceaccounts', true, ['sa'], { v1: ServiceAccount }),
+  k('', 'Endpoints', 'endpoints', true, ['ep'], { v1: Endpoints }),
+  k('', 'Event', 'events', true, ['ev'], { v1: Event }),
+  k('', 'LimitRange', 'limitranges', true, ['limits'], { v1: LimitRange }),
+  k('', 'ResourceQuota', 'resourcequotas', true, ['quota'], { v1: ResourceQuota }),
+  k('', 'PersistentVolume', 'persistentvolumes', false, ['pv'], { v1: PersistentVolume }),
+  k('', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], { v1: PersistentVolumeClaim }),
+  k('apps', 'Deployment', 'deployments', true, ['deploy'], { v1: Deployment }, ['all']),
+  k('apps', 'DaemonSet', 'daemonsets', true, ['ds'], { v1: DaemonSet }, ['all']),
+  k('apps', 'ReplicaSet', 'replicasets', true, ['rs'], { v1: ReplicaSet }, ['all']),
+  k('apps', 'StatefulSet', 'statefulsets', true, ['sts'], { v1: StatefulSet }, ['all']),
+  k('apps', 'ControllerRevision', 'controllerrevisions', true, [], { v1: ControllerRevision }),
+  k('batch', 'Job', 'jobs', true, [], { v1: Job }, ['all']),
+  k('batch', 'CronJob', 'cronjobs', true, ['cj'], { v1: CronJob }, ['all']),
+  k('autoscaling', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], { v2: HPAv2, v1: HPAv1 }, ['all']),
+  k('rbac.authorization.k8s.io', 'ClusterRole', 'clusterroles', false, [], { v1: ClusterRole }),
+  k('rbac.authorization.k8s.io', 'ClusterRoleBinding', 'clusterrolebindings', false, [], { v1: ClusterRoleBinding }),
+  k('rbac.authorization.k8s.io', 'Role', 'roles', true, [], { v1: Role }),
+  k('rbac.authorization.k8s.io', 'RoleBinding', 'rolebindings', true, [], { v1: RoleBinding }),
+  k('policy', 'PodDisruptionBudget', 'poddisruptionbudgets', true, ['pdb'], { v1: PodDisruptionBudget }),
+  k('networking.k8s.io', 'Ingress', 'ingresses', true, ['ing'], { v1: Ingress }),
+  k('networking.k8s.io', 'IngressClass', 'ingressclasses', false, [], { v1: IngressClass }),
+  k('networking.k8s.io', 'NetworkPolicy', 'networkpolicies', true, ['netpol'], { v1: NetworkPolicy }),
+  k('storage.k8s.io', 'StorageClass', 'storageclasses', false, ['sc'], { v1: StorageClass }),
+  k('storage.k8s.io', 'CSIDriver', 'csidrivers', false, [], { v1: CSIDriver }),
+  k('scheduling.k8s.io', 'PriorityClass', 'priorityclasses', false, ['pc'], { v1: PriorityClass }),
+  k('admissionregistration.k8s.io', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, [], { v1: MutatingWebhookConfiguration }),
+  k('admissionregistration.k8s.io', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, [], { v1: ValidatingWebhookConfiguration }),
+  k('apiextensions.k8s.io', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], { v1: CustomResourceDefinition }),
+  k('apiregistration.k8s.io', 'APIService', 'apiservices', false, [], { v1: APIService }),
+  k('coordination.k8s.io', 'Lease', 'leases', true, [], { v1: Lease }),
+  k('discovery.k8s.io', 'EndpointSlice', 'endpointslices', true, [], { v1: EndpointSlice }),
+  k('node.k8s.io', 'RuntimeClass', 'runtimeclasses', false, [], { v1: RuntimeClass }),
+  k('certificates.k8s.io', 'CertificateSigningRequest', 'certificatesigningrequests', false, ['csr'], { v1: CertificateSigningRequest }),
+]
+
+export const splitApiVersion = (apiVersion: string): { group: string; version: string } => {
+  const i = apiVersion.indexOf('/')
+  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) }
+}
+
+export const apiVersionOf = (info: KindInfo, version = info.versions[0] as string) => (info.group ? `${info.group}/${version}` : version)
+
+/** kind.group as kubectl prints it (deployment.apps, namespace). */
+export const kindGroup = (info: KindInfo) => (info.group ? `${info.kind.toLowerCase()}.${info.group}` : info.kind.toLowerCase())
+/** resource.group as the API server names it in errors (deployments.apps, pods). */
+export const resourceGroup = (info: KindInfo) => (info.group ? `${info.plural}.${info.group}` : info.plural)
+
+/** The kinds CustomResourceDefinitions in the store add. */
+export function customKinds(crds: Obj[]): KindInfo[] {
+  const out: KindInfo[] = []
+  for (const crd of crds) {
+    const spec = dig(crd, 'spec') as Obj | undefined
+    const names = dig(spec, 'names') as Obj | undefined
+    const kind = str(dig(names, 'kind'))
+    const group = str(dig(spec, 'group'))
+    const plural = str(dig(names, 'plural'))
+    if (!kind || !group || !plural) continue
+    const versions = arr(dig(spec, 'versions'))
+      .filter((x) => dig(x, 'served') !== false)
+      .map((x) => String(dig(x, 'name')))
+    out.push({
+      group,
+      versions,
+      kind,
+      plural,
+      singular: str(dig(names, 'singular')) ?? kind.toLowerCase(),
+      short: arr(dig(names, 'shortNames')).map(String),
+      namespaced: dig(spec, 'scope') !== 'Cluster',
+      validators: {},
+      custom: true,
+    })
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+export type FieldError = { path: string; type: 'Required value' | 'Invalid value' | 'Unsupported value' | 'Duplicate value' | 'Not found' | 'Forbidden'; value?: unknown; detail?: string }
+
+/** The API server's refusal of an object. */
+export class ApiError extends Error {
+  status: 'BadRequest' | 'Invalid' | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Forbidden'
+  constructor(status: ApiError['status'], message: string) {
+    super(message)
+    this.status = status
+  }
+}
+
+/** Go's %#v-ish rendering of a value inside "Invalid value: …". */
+export function goValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (v === null || v === undefined) return 'null'
+  if (isObj(v) && Object.values(v).every((x) => typeof x === 'string')) {
+    return `map[string]string{${Object.entries(v)
+      .map(([a, b]) => `${JSON.stringify(a)}:${JSON.stringify(b)}`)
+      .join(', ')}}`
+  }
+  return JSON.stringify(v)
+}
+
+export function formatFieldError(e: FieldError): string {
+  let s = `${e.path}: ${e.type}`
+  if (e.type === 'Required value') return e.detail ? `${s}: ${e.detail}` : s
+  if ('value' in e) s += `: ${goValue(e.value)}`
+  return e.detail ? `${s}: ${e.detail}` : s
+}
+
+/** "The Deployment "x" is invalid: a: Required value" (one) or "[a, b]" (several). */
+export function invalidError(kind: string, name: string, errs: FieldError[]): ApiError {
+  const list = errs.map(formatFieldError)
+  const body = list.length === 1 ? list[0] : `[${list.join(', ')}]`
+  return new ApiError('Invalid', `The ${kind} "${name}" is invalid: ${body}`)
+}
+
+const MAP_FIELDS = new Set(['requests', 'limits', 'labels', 'annotations', 'data', 'stringData', 'binaryData', 'nodeSelector', 'matchLabels', 'selector', 'capacity', 'allocatable', 'hard', 'parameters'])
+
+/** /spec/template/spec/containers/0/resources/requests/cpu → spec.template.spec.containers[0].resources.requests[cpu] */
+export function kubePath(parts: (string | number)[]): string {
+  let out = ''
+  let parent = ''
+  for (const part of parts) {
+    if (typeof part === 'number' || /^\d+$/.test(String(part))) out += `[${part}]`
+    else if (MAP_FIELDS.has(parent) && !(parent === 'selector' && (part === 'matchLabels' || part === 'matchExpressions'))) out += `[${part}]`
+    else out += (out ? '.' : '') + part
+    parent = String(part)
+  }
+  return out
+}
+
+const pointerParts = (ptr: string) =>
+  ptr
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+
+type AjvError = { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }
+
+const QUANTITY_RE = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+
+/**
+ * Schema validation with kubernetes-models, plus strict unknown-field detection: the compiled
+ * validators read every property their schema declares, so a proxy records what they read;
+ * a key of a schema-checked object that was never read is not in the schema.
+ */
+export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode: string[]; fields: FieldError[]; unknown: string[] } {
+  const validate = info.validators[version]
+  if (!validate) return { decode: [], fields: [], unknown: [] }
+  const read = new WeakMap<object, Set<string>>()
+  const iterated = new WeakSet<object>()
+  const proxies = new WeakMap<object, object>()
+  const readSet = (t: object) => {
+    let s = read.get(t)
+    if (!s) read.set(t, (s = new Set()))
+    return s
+  }
+  const handler: ProxyHandler<object> = {
+    get(t, key) {
+      if (typeof key === 'string') readSet(t).add(key)
+      return wrap(Reflect.get(t, key))
+    },
+    has(t, key) {
+      if (typeof key === 'string') readSet(t).add(key)
+      return Reflect.has(t, key)
+    },
+    ownKeys(t) {
+      iterated.add(t)
+      return Reflect.ownKeys(t)
+    },
+  }
+  const wrap = (x: unknown): unknown => {
+    if (typeof x !== 'object' || x === null) return x
+    let px = proxies.get(x)
+    if (!px) proxies.set(x, (px = new Proxy(x, handler)))
+    return px
+  }
+  let errors: AjvError[] = []
+  try {
+    validate(wrap(obj))
+  } catch (e) {
+    errors = ((e as { errors?: AjvError[] }).errors ?? []) as AjvError[]
+  }
+
+  const unknown: string[] = []
+  const walk = (x: unknown, parts: (string | number)[]) => {
+    if (Array.isArray(x)) return x.forEach((y, i) => walk(y, [...parts, i]))
+    if (!isObj(x)) return
+    const seen = read.get(x)
+    const checkKeys = !iterated.has(x) && seen && seen.size > 0 && parts[0] !== 'status'
+    for (const key of Object.keys(x)) {
+      if (checkKeys && !seen.has(key)) unknown.push(kubePath([...parts, key]))
+      // kubernetes-models' JSONSchemaProps lacks description and x-kubernetes-*: not checked below
+      else if (key !== 'openAPIV3Schema') walk(x[key], [...parts, key])
+    }
+  }
+  walk(obj, [])
+
+  // ajv reports oneOf branches; keep one message per path, the most telling.
+  const decode: string[] = []
+  const fields: FieldError[] = []
+  const byPath = new Map<string, AjvError[]>()
+  for (const e of errors) {
+    const list = byPath.get(e.instancePath) ?? []
+    list.push(e)
+    byPath.set(e.instancePath, list)
+  }
+  for (const [ptr, list] of byPath) {
+    const parts = pointerParts(ptr)
+    const value = parts.reduce<unknown>((o, k) => dig(o, k), obj)
+    const required = list.filter((e) => e.keyword === 'required')
+    for (const r of required) fields.push({ path: kubePath([...parts, String(r.params.missingProperty)]), type: 'Required value' })
+    if (required.length) continue
+    const fmt = list.find((e) => e.keyword === 'format')
+    const path = kubePath(parts)
+    if (fmt && fmt.params.format === 'quantity') {
+      fields.push({ path, type: 'Invalid value', value, detail: `quantities must match the regular expression ${QUANTITY_RE}` })
+      continue
+    }
+    const enumErr = list.find((e) => e.keyword === 'enum')
+    if (enumErr && parts.length > 1) {
+      fields.push({ path, type: 'Unsupported value', value, detail: `supported values: ${(enumErr.params.allowedValues as unknown[]).map((a) => JSON.stringify(a)).join(', ')}` })
+      continue
+    }
+    const typeErr = list.find((e) => e.keyword === 'type')
+    if (typeErr) {
+      const want = String(typeErr.params.type)
+      const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value
+      const goType = { integer: 'int32', number: 'float64', string: 'string', boolean: 'bool', array: 'array', object: 'object' }[want] ?? want
+      decode.push(`json: cannot unmarshal ${got === 'boolean' ? 'bool' : got} into Go struct field ${path} of type ${goType}`)
+      continue
+    }
+    const first = list[0] as AjvError
+    fields.push({ path, type: 'Invalid value', value, detail: first.message ?? first.keyword })
+  }
+  return { decode, fields, unknown }
+}
+
+// -- server-side rules the OpenAPI schemas do not express -------------------
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+const LABEL_MSG =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+const SUBDOMAIN_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/
+
+const LABEL_NAMES = new Set(['Namespace', 'Service'])
+
+const PATH_SEGMENT_NAMES = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'])
+
+function checkName(kind: string, name: string, errs: FieldError[]) {
+  if (PATH_SEGMENT_NAMES.has(kind)) {
+    if (name === '.' || name === '..') errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: `may not be '${name}'` })
+    for (const ch of ['/', '%']) if (name.includes(ch)) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: `may not contain '${ch}'` })
+    return
+  }
+  const label = LABEL_NAMES.has(kind)
+  if (label ? !DNS1123_LABEL.test(name) || name.length > 63 : !DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
+    errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: label ? LABEL_MSG : SUBDOMAIN_MSG })
+  }
+}
+
+function checkLabels(labels: unknown, path: string, errs: FieldError[]) {
+  if (!isObj(labels)) return
+  for (const [key, val] of Object.entries(labels)) {
+    const slash = key.lastIndexOf('/')
+    const nm = slash >= 0 ? key.slice(slash + 1) : key
+    const prefix = slash >= 0 ? key.slice(0, slash) : ''
+    if (!QUALIFIED_NAME.test(nm) || nm.length > 63 || (prefix && !DNS1123_SUBDOMAIN.test(prefix))) {
+      errs.push({ path, type: 'Invalid value', value: key, detail: "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')" })
+    }
+    if (typeof val === 'string' && (!LABEL_VALUE.test(val) || val.length > 63)) {
+      errs.push({ path, type: 'Invalid value', value: val, detail: "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')" })
+    }
+  }
+}
+
+/** Milli-units of a quantity ("500m" → 500, "1" → 1000, "2Gi" → bytes*1000). */
+export function parseQuantity(q: unknown): number | undefined {
+  if (typeof q === 'number') return q * 1000
+  if (typeof q !== 'string') return undefined
+  const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/.exec(q.trim())
+  if (!m) return undefined
+  const n = Number(m[1])
+  const suf = m[2] ?? ''
+  const mult: Record<string, number> = { '': 1, m: 0.001, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6 }
+  const f = suf.startsWith('e') || suf.startsWith('E') ? 10 ** Number(suf.slice(1)) : (mult[suf] ?? 1)
+  return Math.round(n * f * 1000)
+}
+
+function checkPodSpec(spec: unknown, path: string, errs: FieldError[], owner: 'pod' | 'workload' | 'job') {
+  if (!isObj(spec)) return
+  const volumes = arr(spec.volumes)
+  const volNames = new Set<string>()
+  volumes.forEach((vol, i) => {
+    const n = str(dig(vol, 'name'))
+    if (!n) return
+    if (volNames.has(n)) errs.push({ path: `${path}.volumes[${i}].name`, type: 'Duplicate value', value: n })
+    else if (!DNS1123_LABEL.test(n)) errs.push({ path: `${path}.volumes[${i}].name`, type: 'Invalid value', value: n, detail: LABEL_MSG })
+    volNames.add(n)
+  })
+  const containers = arr(spec.containers)
+  if (containers.length === 0) errs.push({ path: `${path}.containers`, type: 'Required value' })
+  const names = new Set<string>()
+  const checkContainers = (list: unknown[], field: string) =>
+    list.forEach((c, i) => {
+      const cp = `${path}.${field}[${i}]`
+      if (!isObj(c)) return
+      const n = str(c.name)
+      if (n !== undefined) {
+        if (names.has(n)) errs.push({ path: `${cp}.name`, type: 'Duplicate value', value: n })
+        else if (!DNS1123_LABEL.test(n)) errs.push({ path: `${cp}.name`, type: 'Invalid value', value: n, detail: LABEL_MSG })
+        names.add(n)
+      }
+      if (!str(c.image)) errs.push({ path: `${cp}.image`, type: 'Required value' })
+      const ipp = c.imagePullPolicy
+      if (ipp !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(String(ipp))) {
+        errs.push({ path: `${cp}.imagePullPolicy`, type: 'Unsupported value', value: ipp, detail: 'supported values: "Always", "IfNotPresent", "Never"' })
+      }
+      arr(c.ports).forEach((port, j) => {
+        const cport = dig(port, 'containerPort')
+        if (typeof cport === 'number' && (cport < 1 || cport > 65535)) {
+          errs.push({ path: `${cp}.ports[${j}].containerPort`, type: 'Invalid value', value: cport, detail: 'must be between 1 and 65535, inclusive' })
+        }
+        const pn = str(dig(port, 'name'))
+        if (pn !== undefined && (pn.length > 15 || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(pn) || !/[a-z]/.test(pn) || pn.includes('--'))) {
+          errs.push({ path: `${cp}.ports[${j}].name`, type: 'Invalid value', value: pn, detail: 'must be no more than 15 characters' })
+        }
+      })
+      arr(c.env).forEach((env, j) => {
+        const en = str(dig(env, 'name'))
+        if (en === undefined) return
+        if (!ENV_NAME.test(en)) {
+          errs.push({ path: `${cp}.env[${j}].name`, type: 'Invalid value', value: en, detail: "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')" })
+        }
+        const vf = dig(env, 'valueFrom')
+        if (isObj(vf)) {
+          const sources = Object.keys(vf).filter((key) => vf[key] !== undefined)
+          if (sources.length !== 1) errs.push({ path: `${cp}.env[${j}].valueFrom`, type: 'Invalid value', value: '', detail: 'may not have more than one field specified at a time' })
+          if (dig(env, 'value') !== undefined) errs.push({ path: `${cp}.env[${j}].valueFrom`, type: 'Invalid value', value: '', detail: 'may not be specified when `value` is not empty' })
+          const rf = str(dig(vf, 'resourceFieldRef', 'resource'))
+          if (rf && !['limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage'].includes(rf) && !rf.startsWith('limits.hugepages-') && !rf.startsWith('requests.hugepages-')) {
+            errs.push({ path: `${cp}.env[${j}].valueFrom.resourceFieldRef.resource`, type: 'Unsupported value', value: rf, detail: 'supported values: "limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu", "requests.ephemeral-storage", "requests.memory"' })
+          }
+        }
+      })
+      arr(c.volumeMounts).forEach((m, j) => {
+        const vn = str(dig(m, 'name'))
+        if (vn !== undefined && !volNames.has(vn)) errs.push({ path: `${cp}.volumeMounts[${j}].name`, type: 'Not found', value: vn })
+      })
+      const req = dig(c, 'resources', 'requests')
+      const lim = dig(c, 'resources', 'limits')
+      for (const [res, q] of Object.entries(isObj(req) ? req : {})) {
+        const r = parseQuantity(q)
+        const l = isObj(lim) ? parseQuantity(lim[res]) : undefined
+        if (r !== undefined && r < 0) errs.push({ path: `${cp}.resources.requests[${res}]`, type: 'Invalid value', value: q, detail: 'must be greater than or equal to 0' })
+        if (r !== undefined && l !== undefined && r > l) {
+          errs.push({ path: `${cp}.resources.requests`, type: 'Invalid value', value: q, detail: `must be less than or equal to ${res} limit of ${String(isObj(lim) ? lim[res] : '')}` })
+        }
+      }
+    })
+  checkContainers(arr(spec.initContainers), 'initContainers')
+  checkContainers(containers, 'containers')
+  const rp = spec.restartPolicy
+  if (rp !== undefined) {
+    const allowed = owner === 'workload' ? ['Always'] : owner === 'job' ? ['OnFailure', 'Never'] : ['Always', 'OnFailure', 'Never']
+    if (!allowed.includes(String(rp))) errs.push({ path: `${path}.restartPolicy`, type: 'Unsupported value', value: rp, detail: `supported values: ${allowed.map((a) => `"${a}"`).join(', ')}` })
+  } else if (owner === 'job') {
+    errs.push({ path: `${path}.restartPolicy`, type: 'Required value', detail: 'valid values: "OnFailure", "Never"' })
+  }
+  const dp = spec.dnsPolicy
+  if (dp !== undefined && !['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'].includes(String(dp))) {
+    errs.push({ path: `${path}.dnsPolicy`, type: 'Unsupported value', value: dp, detail: 'supported values: "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"' })
+  }
+  arr(spec.tolerations).forEach((t, i) => {
+    const op = dig(t, 'operator')
+    if (op !== undefined && op !== 'Exists' && op !== 'Equal') errs.push({ path: `${path}.tolerations[${i}].operator`, type: 'Unsupported value', value: op, detail: 'supported values: "Equal", "Exists"' })
+    const eff = dig(t, 'effect')
+    if (eff !== undefined && eff !== '' && !['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(String(eff))) {
+      errs.push({ path: `${path}.tolerations[${i}].effect`, type: 'Unsupported value', value: eff, detail: 'supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"' })
+    }
+    if (op === 'Exists' && dig(t, 'value')) errs.push({ path: `${path}.tolerations[${i}].operator`, type: 'Invalid value', value: op, detail: 'value must be empty when `operator` is \'Exists\'' })
+  })
+}
+
+/** Does a label selector (matchLabels + matchExpressions) select these labels? */
+export function selectorMatches(selector: unknown, labels: unknown): boolean {
+  const l = isObj(labels) ? labels : {}
+  const ml = dig(selector, 'matchLabels')
+  if (isObj(ml)) for (const [a, b] of Object.entries(ml)) if (l[a] !== b) return false
+  for (const e of arr(dig(selector, 'matchExpressions'))) {
+    const key = String(dig(e, 'key'))
+    const values = arr(dig(e, 'values')).map(String)
+    const has = key in l
+    switch (dig(e, 'operator')) {
+      case 'In':
+        if (!has || !values.includes(String(l[key]))) return false
+        break
+      case 'NotIn':
+        if (has && values.includes(String(l[key]))) return false
+        break
+      case 'Exists':
+        if (!has) return false
+        break
+      case 'DoesNotExist':
+        if (has) return false
+        break
+    }
+  }
+  return true
+}
+
+function checkWorkload(obj: Obj, errs: FieldError[]) {
+  const spec = objOrEmpty(obj.spec)
+  const selector = spec.selector
+  const empty = !isObj(selector) || (Object.keys(objOrEmpty(selector.matchLabels)).length === 0 && arr(selector.matchExpressions).length === 0)
+  if (empty && isObj(selector)) errs.push({ path: 'spec.selector', type: 'Invalid value', value: selector, detail: 'empty selector is invalid for deployment' })
+  const labels = dig(spec, 'template', 'metadata', 'labels')
+  if (!empty && !selectorMatches(selector, labels)) {
+    errs.push({ path: 'spec.template.metadata.labels', type: 'Invalid value', value: labels ?? {}, detail: '`selector` does not match template `labels`' })
+  }
+  checkLabels(labels, 'spec.template.metadata.labels', errs)
+  const replicas = spec.replicas
+  if (typeof replicas === 'number' && replicas < 0) errs.push({ path: 'spec.replicas', type: 'Invalid value', value: replicas, detail: 'must be greater than or equal to 0' })
+  const strategy = str(dig(spec, obj.kind === 'DaemonSet' ? 'updateStrategy' : 'strategy', 'type'))
+  const allowed = obj.kind === 'DaemonSet' || obj.kind === 'StatefulSet' ? ['RollingUpdate', 'OnDelete'] : ['Recreate', 'RollingUpdate']
+  if (strategy !== undefined && obj.kind !== 'ReplicaSet' && !allowed.includes(strategy)) {
+    errs.push({ path: obj.kind === 'DaemonSet' ? 'spec.updateStrategy.type' : 'spec.strategy.type', type: 'Unsupported value', value: strategy, detail: `supported values: ${allowed.map((a) => `"${a}"`).join(', ')}` })
+  }
+  checkPodSpec(dig(spec, 'template', 'spec'), 'spec.template.spec', errs, 'workload')
+}
+
+const objOrEmpty = (x: unknown): Obj => (isObj(x) ? x : {})
+
+export type ValidateContext = { serviceSubnet?: string }
+
+/** Server-side validation of a whole object (create or update). */
+export function semanticCheck(obj: Obj, ctx: ValidateContext = {}): FieldError[] {
+  const errs: FieldError[] = []
+  const kind = String(obj.kind)
+  const meta = objOrEmpty(obj.metadata)
+  const name = str(meta.name)
+  if (!name) errs.push({ path: 'metadata.name', type: 'Required value', detail: 'name or generateName is required' })
+  else if (kind === 'APIService') {
+    const want = `${String(dig(obj, 'spec', 'version'))}.${String(dig(obj, 'spec', 'group'))}`
+    if (dig(obj, 'spec', 'group') && name !== want) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: `must be ${want}` })
+  } else checkName(kind, name, errs)
+  checkLabels(meta.labels, 'metadata.labels', errs)
+  const spec = objOrEmpty(obj.spec)
+  switch (kind) {
+    case 'Pod':
+      checkPodSpec(spec, 'spec', errs, 'pod')
+      break
+    case 'Deployment':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'StatefulSet':
+      checkWorkload(obj, errs)
+      break
+    case 'Job':
+      checkPodSpec(dig(spec, 'template', 'spec'), 'spec.template.spec', errs, 'job')
+      break
+    case 'CronJob':
+      checkPodSpec(dig(spec, 'jobTemplate', 'spec', 'template', 'spec'), 'spec.jobTemplate.spec.template.spec', errs, 'job')
+      break
+    case 'Service': {
+      const type = spec.type ?? 'ClusterIP'
+      if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(String(type))) {
+        errs.push({ path: 'spec.type', type: 'Unsupported value', value: type, detail: 'supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"' })
+      }
+      const ports = arr(spec.ports)
+      if (ports.length === 0 && spec.clusterIP !== 'None' && type !== 'ExternalName') errs.push({ path: 'spec.ports', type: 'Required value' })
+      const pnames = new Set<string>()
+      ports.forEach((pt, i) => {
+        const port = dig(pt, 'port')
+        if (typeof port === 'number' && (port < 1 || port > 65535)) errs.push({ path: `spec.ports[${i}].port`, type: 'Invalid value', value: port, detail: 'must be between 1 and 65535, inclusive' })
+        const pn = str(dig(pt, 'name'))
+        if (ports.length > 1 && !pn) errs.push({ path: `spec.ports[${i}].name`, type: 'Required value' })
+        if (pn) {
+          if (pnames.has(pn)) errs.push({ path: `spec.ports[${i}].name`, type: 'Duplicate value', value: pn })
+          pnames.add(pn)
+        }
+        const np = dig(pt, 'nodePort')
+        if (typeof np === 'number' && (np < 30000 || np > 32767)) errs.push({ path: `spec.ports[${i}].nodePort`, type: 'Invalid value', value: np, detail: 'provided port is not in the valid range. The range of valid ports is 30000-32767' })
+      })
+      const cip = str(spec.clusterIP)
+      if (cip && cip !== 'None' && ctx.serviceSubnet) {
+        const ip = parseIPv4(cip)
+        const net = parseCidr(ctx.serviceSubnet)
+        if (ip === undefined) errs.push({ path: 'spec.clusterIPs[0]', type: 'Invalid value', value: cip, detail: 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)' })
+        else if (net && !cidrContains(net, ip)) errs.push({ path: 'spec.clusterIPs', type: 'Invalid value', value: [cip], detail: `failed to allocate IP ${cip}: the provided IP (${cip}) is not in the valid range. The range of valid IPs is ${ctx.serviceSubnet}` })
+      }
+      break
+    }
+    case 'ConfigMap':
+    case 'Secret':
+      for (const field of ['data', 'stringData', 'binaryData']) {
+        for (const key of Object.keys(objOrEmpty(obj[field]))) {
+          if (!CONFIG_KEY.test(key) || key.length > 253) {
+            errs.push({ path: `${field}[${key}]`, type: 'Invalid value', value: key, detail: "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')" })
+          }
+        }
+      }
+      break
+    case 'HorizontalPodAutoscaler': {
+      const min = spec.minReplicas
+      const max = spec.maxReplicas
+      if (typeof min === 'number' && min < 1) errs.push({ path: 'spec.minReplicas', type: 'Invalid value', value: min, detail: 'must be greater than or equal to 1' })
+      if (typeof max === 'number' && max < 1) errs.push({ path: 'spec.maxReplicas', type: 'Invalid value', value: max, detail: 'must be greater than 0' })
+      if (typeof max === 'number' && max < (typeof min === 'number' ? min : 1)) errs.push({ path: 'spec.maxReplicas', type: 'Invalid value', value: max, detail: 'must be greater than or equal to `minReplicas`' })
+      if (!str(dig(spec, 'scaleTargetRef', 'kind'))) errs.push({ path: 'spec.scaleTargetRef.kind', type: 'Required value' })
+      if (!str(dig(spec, 'scaleTargetRef', 'name'))) errs.push({ path: 'spec.scaleTargetRef.name', type: 'Required value' })
+      arr(spec.metrics).forEach((m, i) => {
+        const t = dig(m, 'type')
+        if (t === 'Resource') {
+          const target = dig(m, 'resource', 'target')
+          const tt = dig(target, 'type')
+          if (tt === 'Utilization' && typeof dig(target, 'averageUtilization') !== 'number') errs.push({ path: `spec.metrics[${i}].resource.target.averageUtilization`, type: 'Required value', detail: 'must set either a target value or averageValue' })
+          if (typeof dig(target, 'averageUtilization') === 'number' && (dig(target, 'averageUtilization') as number) < 1) errs.push({ path: `spec.metrics[${i}].resource.target.averageUtilization`, type: 'Invalid value', value: dig(target, 'averageUtilization'), detail: 'must be greater than 0' })
+        }
+      })
+      break
+    }
+    case 'APIService': {
+      const gpm = spec.groupPriorityMinimum
+      if (typeof gpm === 'number' && (gpm < 1 || gpm > 20000)) errs.push({ path: 'spec.groupPriorityMinimum', type: 'Invalid value', value: gpm, detail: 'must be positive and less than 20000' })
+      const vp = spec.versionPriority
+      if (typeof vp === 'number' && vp < 1) errs.push({ path: 'spec.versionPriority', type: 'Invalid value', value: vp, detail: 'must be positive and less than 1000' })
+      break
+    }
+    case 'PriorityClass': {
+      const value = obj.value
+      if (typeof value === 'number' && value > 1e9) errs.push({ path: 'value', type: 'Forbidden', detail: 'maximum allowed value of a user defined priority is 1000000000' })
+      break
+    }
+  }
+  return errs
+}
+
+/** Fields that may not change on update. */
+export function immutableCheck(kind: string, before: Obj, after: Obj): FieldError[] {
+  const errs: FieldError[] = []
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
+  if (['Deployment', 'DaemonSet', 'ReplicaSet', 'StatefulSet'].includes(kind) && !same(dig(before, 'spec', 'selector'), dig(after, 'spec', 'selector'))) {
+    errs.push({ path: 'spec.selector', type: 'Invalid value', value: dig(after, 'spec', 'selector'), detail: 'field is immutable' })
+  }
+  if (kind === 'Service' && dig(after, 'spec', 'clusterIP') !== undefined && !same(dig(before, 'spec', 'clusterIP'), dig(after, 'spec', 'clusterIP'))) {
+    errs.push({ path: 'spec.clusterIPs[0]', type: 'Invalid value', value: dig(after, 'spec', 'clusterIP'), detail: 'may not change once set' })
+  }
+  if ((kind === 'RoleBinding' || kind === 'ClusterRoleBinding') && !same(before.roleRef, after.roleRef)) {
+    errs.push({ path: 'roleRef', type: 'Invalid value', value: after.roleRef, detail: 'cannot change roleRef' })
+  }
+  if ((kind === 'ConfigMap' || kind === 'Secret') && before.immutable === true && (!same(before.data, after.data) || !same(before.stringData, after.stringData))) {
+    errs.push({ path: 'data', type: 'Forbidden', detail: 'field is immutable when `immutable` is set' })
+  }
+  if (kind === 'Job' && !same(dig(before, 'spec', 'template'), dig(after, 'spec', 'template'))) {
+    errs.push({ path: 'spec.template', type: 'Invalid value', value: dig(after, 'spec', 'template'), detail: 'field is immutable' })
+  }
+  return errs
+}

@@ -1,0 +1,153 @@
+// The stand-in cluster's "etcd": one JSON file on the control plane
+// (/var/lib/etcd/zxlab-cluster.json), read by kubectl and kubeadm on any host through the lab
+// registry. Objects are keyed group/Kind/namespace/name; writes are locked and atomic.
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { onHost, STORE_FILE } from './_k8s-host.ts'
+import type { HostRef } from './_k8s-host.ts'
+import { clone, deepEqual, isObj, nowIso, readJson, withLock, writeAtomic } from './_k8s-util.ts'
+import type { Obj } from './_k8s-util.ts'
+import { splitApiVersion } from './_schema.ts'
+
+export type ClusterInfo = {
+  name: string
+  /** Where the API server is, as clients connect to it (controlPlaneEndpoint or advertise address + port). */
+  endpoint: string
+  advertiseAddress: string
+  bindPort: number
+  controlPlaneHost: HostRef
+  caCert: string
+  caKey: string
+  kubernetesVersion: string // v1.36.1
+  podSubnet?: string
+  serviceSubnet: string
+  dnsDomain: string
+  nodeCidrMaskSize: number
+  controlPlaneEndpoint?: string
+  createdAt: string
+}
+
+export type Store = {
+  version: 1
+  cluster: ClusterInfo
+  rv: number
+  objects: Record<string, Obj>
+  internal: {
+    /** node name → the lab host it runs on */
+    hosts: Record<string, HostRef>
+    /** "ns/pod/container" → log lines */
+    logs: Record<string, string[]>
+    /** object key → the last server-side-applied config */
+    ssa: Record<string, Obj>
+    /** node name → index of its podCIDR in the pod subnet */
+    nodeCidrs: Record<string, number>
+    nextServiceIP: number
+    nextPodIP: Record<string, number>
+  }
+}
+
+export const storeFileOf = (host: Pick<HostRef, 'root'>) => onHost(host, STORE_FILE)
+
+export function readStore(file: string): Store | undefined {
+  try {
+    return readJson<Store>(file)
+  } catch {
+    return undefined
+  }
+}
+
+export function writeStore(file: string, store: Store) {
+  writeAtomic(file, JSON.stringify(store) + '\n', 0o666)
+}
+
+/** Read-modify-write under the store's lock. fn returns false to skip the write. */
+export function updateStore<T>(file: string, fn: (s: Store) => T): { store: Store; result: T } | undefined {
+  return withLock(file, () => {
+    const s = readStore(file)
+    if (!s) return undefined
+    const before = JSON.stringify(s)
+    const result = fn(s)
+    if (JSON.stringify(s) !== before) writeStore(file, s)
+    return { store: s, result }
+  })
+}
+
+export function newStore(cluster: ClusterInfo): Store {
+  return { version: 1, cluster, rv: 1, objects: {}, internal: { hosts: {}, logs: {}, ssa: {}, nodeCidrs: {}, nextServiceIP: 20, nextPodIP: {} } }
+}
+
+/** Make the store's folder writable for every user (kubectl runs as the lab user too). */
+export function openUpStoreDir(file: string) {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.chmodSync(path.dirname(file), 0o777)
+  } catch {
+    // not ours to change
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Objects
+
+export const groupOf = (obj: Obj) => splitApiVersion(String(obj.apiVersion ?? '')).group
+export const objKey = (group: string, kind: string, ns: string | undefined, name: string) => `${group}/${kind}/${ns ?? ''}/${name}`
+export const keyOf = (obj: Obj) => objKey(groupOf(obj), String(obj.kind), metaOf(obj).namespace as string | undefined, String(metaOf(obj).name))
+
+export function metaOf(obj: Obj): Obj {
+  if (!isObj(obj.metadata)) obj.metadata = {}
+  return obj.metadata as Obj
+}
+
+export function getObj(s: Store, group: string, kind: string, ns: string | undefined, name: string): Obj | undefined {
+  return s.objects[objKey(group, kind, ns, name)]
+}
+
+export function listObjs(s: Store, group: string, kind: string, ns?: string): Obj[] {
+  const prefix = ns === undefined ? `${group}/${kind}/` : `${group}/${kind}/${ns}/`
+  return Object.entries(s.objects)
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([, o]) => o)
+    .sort((a, b) => String(metaOf(a).namespace ?? '').localeCompare(String(metaOf(b).namespace ?? '')) || String(metaOf(a).name).localeCompare(String(metaOf(b).name)))
+}
+
+const specOf = (o: Obj) => {
+  const { metadata: _m, status: _s, ...rest } = o
+  return rest
+}
+
+/**
+ * Store an object: a new one gets uid, creationTimestamp, generation 1; an existing one keeps
+ * them, and its generation goes up when anything but metadata/status changed. Every write
+ * that changes the object bumps resourceVersion. Returns whether anything changed.
+ */
+export function putObj(s: Store, obj: Obj): boolean {
+  const key = keyOf(obj)
+  const old = s.objects[key]
+  const meta = metaOf(obj)
+  if (old) {
+    const om = metaOf(old)
+    meta.uid = om.uid
+    meta.creationTimestamp = om.creationTimestamp
+    if (om.generation !== undefined) {
+      meta.generation = deepEqual(specOf(old), specOf(obj)) ? om.generation : (om.generation as number) + 1
+    }
+    meta.resourceVersion = om.resourceVersion
+    if (deepEqual(old, obj)) return false
+  } else {
+    meta.uid ??= randomUUID()
+    meta.creationTimestamp ??= nowIso()
+    if (obj.spec !== undefined && meta.generation === undefined) meta.generation = 1
+  }
+  meta.resourceVersion = String(++s.rv)
+  s.objects[key] = clone(obj)
+  return true
+}
+
+export function deleteObj(s: Store, obj: Obj): boolean {
+  const key = keyOf(obj)
+  if (!(key in s.objects)) return false
+  delete s.objects[key]
+  delete s.internal.ssa[key]
+  return true
+}
