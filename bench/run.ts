@@ -252,6 +252,7 @@ async function main(): Promise<void> {
   ensureTool('/usr/bin/time', 'time')
   const ansibleVersion = firstLine('ansible-playbook', ['--version']).replace(/^ansible-playbook\s*/, '')
   const started = performance.now()
+  const loadAtStart = os.loadavg()[0]!
 
   // --- 3 hosts: zxplay, ansible-playbook and the floor, alternating --------------------------
   note('lab up: 3 hosts')
@@ -322,7 +323,7 @@ async function main(): Promise<void> {
   const totalS = (performance.now() - started) / 1000
   say()
   say(`zxplay benchmark${QUICK ? ' (--quick: 1 counted run each, no warm-up except to converge)' : ''}`)
-  say(`  ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ansible-core ${ansibleVersion.replace(/^\[core\s*|\]$/g, '')}, ${os.cpus().length} CPUs, load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+  say(`  ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ansible-core ${ansibleVersion.replace(/^\[core\s*|\]$/g, '')}, ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`)
   say(`  lab: network-namespace hosts on this machine, Debian's sshd, user zxlab (ssh key, known_hosts verified on every side)`)
   say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay, ansible-playbook, floor, wrapped floor); whole processes, Node start included`)
   say(`  ansible-playbook: ${ANSIBLE_SETTINGS.join('; ')}`)

@@ -16,7 +16,7 @@ export default playbook(
         const left = (await ctx.probe`ls -d /etc/kubernetes/*.conf /etc/kubernetes/manifests/* /etc/kubernetes/pki /var/lib/kubelet/config.yaml /var/lib/etcd/* ${MANIFEST_DIR} 2>/dev/null || true`).lines()
         ctx.register('wasReset', left.length > 0)
         if (!left.length) return ok('nothing of kubeadm left')
-        await ctx.$`if command -v kubeadm >/dev/null; then kubeadm reset -f; fi; rm -rf ${MANIFEST_DIR}`
+        await ctx.$`if dpkg-query -W kubeadm >/dev/null 2>&1; then kubeadm reset -f; fi; rm -rf ${MANIFEST_DIR}`
       }),
       task('CNI configuration and state are cleared', async (ctx) => {
         const files = (await ctx.probe`find ${CNI_DIR} -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null; [ -e /var/lib/cni ] && echo /var/lib/cni; [ -e ${SUBNET_ENV} ] && echo ${SUBNET_ENV}; true`).lines()

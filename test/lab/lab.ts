@@ -191,7 +191,9 @@ function run(
 ): Promise<RunResult> {
   const check = opts.check ?? true
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    // NODE_OPTIONS (npm's --import=tsx) must not reach the hosts' stand-ins: they are plain bundles.
+    const { NODE_OPTIONS: _, ...env } = process.env
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))

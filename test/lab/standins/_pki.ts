@@ -97,8 +97,9 @@ function buildCert(spec: CertSpec, subjectKey: KeyObject, issuer?: { cert: X509C
     ]
     exts.push(ext('2.5.29.17', false, seq(...sans)))
   }
+  // a positive serial whose first byte is neither 0 (DER forbids the padding) nor ≥ 0x80
   const serial = randomBytes(8)
-  serial[0] = (serial[0] as number) & 0x7f
+  serial[0] = 0x40 | ((serial[0] as number) & 0x3f)
   const tbs = seq(
     explicit(0, int(2)),
     intBuf(serial),

@@ -441,7 +441,7 @@ async function init(ctx: Ctx, argv: string[]): Promise<number> {
   const kubeletConfig = kubeletConfiguration(kubeletCfg, dnsDomain, serviceSubnet)
   writeKubeletFiles(io, kubeletConfig, criSocket, nr.kubeletExtraArgs)
   updateNodeState((s) => {
-    s.services.kubelet = { ...s.services.kubelet, active: true }
+    s.services.kubelet = { enabled: false, ...s.services.kubelet, active: true }
   })
   io.out('[kubelet-start] Starting the kubelet\n')
   io.out(`[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "${MANIFESTS}"\n`)
@@ -827,7 +827,7 @@ async function join(ctx: Ctx, argv: string[]): Promise<number> {
   writeKubeletFiles(io, (r.kubeletYaml ? (toObj(r.kubeletYaml) ?? {}) : {}) as Obj, criSocket, nr.kubeletExtraArgs)
   writeAtomic(p('/etc/kubernetes/kubelet.conf'), makeKubeconfig({ server: `https://${endpointStr}`, caCert: r.caCert, user: 'default-auth', cert: leaf.cert, key: leaf.key, clusterName: 'default-cluster' }), 0o600)
   updateNodeState((s) => {
-    s.services.kubelet = { ...s.services.kubelet, active: true }
+    s.services.kubelet = { enabled: false, ...s.services.kubelet, active: true }
   })
   // the new kubelet registers: let the controllers see it
   updateStore(storeFile, (s) => reconcile(s))
