@@ -29,10 +29,12 @@ export function quote(arg: string): string {
 
 /** Build a command from a tagged template, quoting every interpolated value (arrays item by item). */
 export function buildCommand(pieces: TemplateStringsArray, args: unknown[]): string {
-  let cmd = pieces[0] ?? ''
+  // The raw text, as with String.raw: a regex like '^\S+\s' reaches the shell as written.
+  const text = pieces.raw?.length === pieces.length ? pieces.raw : pieces
+  let cmd = text[0] ?? ''
   args.forEach((arg, i) => {
     const q = Array.isArray(arg) ? arg.map((a) => quote(stringify(a))).join(' ') : quote(stringify(arg))
-    cmd += q + (pieces[i + 1] ?? '')
+    cmd += q + (text[i + 1] ?? '')
   })
   return cmd
 }

@@ -47,7 +47,7 @@ const HOSTILE = [
 /** The hostile value reaches printf as exactly one argument, byte for byte, and runs nothing. */
 const arrives = (shell: string, wrap: (c: string) => string) => () => {
   for (const v of HOSTILE) {
-    const r = sh(shell, wrap(cmd`printf '%s\\0' ${v}`))
+    const r = sh(shell, wrap(cmd`printf '%s\0' ${v}`))
     assert.is(r.stderr, '', JSON.stringify(v))
     assert.is(r.status, 0, JSON.stringify(v))
     assert.equal(r.stdout, Buffer.from(`${v}\0`), JSON.stringify(v))
@@ -154,4 +154,9 @@ test('not in sudoers', needs('deploy is not in the sudoers file.\n', false))
 test('the command’s own stderr', needs('a password is required\n', false))
 test('empty', needs('', false))
 
+
+
+test('the template text reaches the shell as written (raw), backslashes included', () => {
+  assert.is(buildCommand((((s: TemplateStringsArray) => s) as (s: TemplateStringsArray) => TemplateStringsArray)`grep -E '^\S+\s+swap\s' /etc/fstab`, []), "grep -E '^\\S+\\s+swap\\s' /etc/fstab")
+})
 test.run()
