@@ -46,6 +46,41 @@ three.after(async () => {
   await labDown()
 })
 
+three('preflight reports every problem of every host at once, with fixes, and changes nothing', async () => {
+  const id = (await onHost(lab, 'node2', 'cat /etc/machine-id')).stdout.trim()
+  const old3 = (await onHost(lab, 'node3', 'cat /etc/machine-id')).stdout.trim()
+  await onHost(lab, 'node3', `echo ${id} > /etc/machine-id`)
+  const listener = `import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 6443)); s.listen(); time.sleep(120)`
+  await onHost(lab, 'node1', `setsid python3 -c "${listener}" >/dev/null 2>&1 < /dev/null &`)
+  try {
+    for (let i = 0; i < 50 && !(await onHost(lab, 'node1', 'ss -Hltn')).stdout.includes(':6443'); i++) await new Promise((r) => setTimeout(r, 100))
+    const fstab = fs.readFileSync(hostPath(lab, 'node2', '/etc/fstab'), 'utf8')
+    const r = await runCli(['run', 'site', ...inv()])
+    assert.is(r.code, 2, failures(r))
+    assert.match(r.stdout, /node1\s+failed\s+no host has a problem kubeadm would fail on/)
+    assert.match(r.stdout, /port 6443 is in use\n\s+fix: stop what listens on 6443/)
+    assert.match(r.stdout, new RegExp(`product_uuid/machine-id ${id} is also node3's`))
+    assert.match(r.stdout, new RegExp(`product_uuid/machine-id ${id} is also node2's`))
+    assert.match(r.stdout, /fix: regenerate \/etc\/machine-id/)
+    assert.not.match(r.stdout, /swap is off/)
+    assert.is(fs.readFileSync(hostPath(lab, 'node2', '/etc/fstab'), 'utf8'), fstab)
+  } finally {
+    await onHost(lab, 'node3', `echo ${old3} > /etc/machine-id`)
+    await onHost(lab, 'node1', `pkill -f "s.bind\\(\\('0.0.0.0', 6443" || true`)
+  }
+})
+
+three('zxplay render prints the kubeadm config exactly as a host gets it', async () => {
+  const r = await runCli(['render', 'kubeadm/kubeadm-config.yaml', '--host', 'node1', ...inv()])
+  assert.is(r.code, 0, failures(r))
+  assert.match(r.stdout, /advertiseAddress: "10.77.0.11"/)
+  assert.match(r.stdout, /name: "node1"/)
+  assert.match(r.stdout, /kubernetesVersion: "v1.36.2"/)
+  const bad = await runCli(['render', 'kubeadm/kubeadm-config.yaml', '--host', 'nodeX', ...inv()])
+  assert.is(bad.code, 5)
+  assert.match(bad.stderr, /no host 'nodeX'/)
+})
+
 three('--check on fresh hosts lists what would change and touches nothing', async () => {
   const before = snapshot(lab)
   const r = await runCli(['run', 'site', ...inv(), '--check'], { timeoutMs: 120_000 })
@@ -108,6 +143,19 @@ three('the rendered and applied config, field by field, and the files on the hos
   assert.ok(fs.existsSync(hostPath(lab, 'node1', '/home/zxlab/.kube/config')))
   // the join token never stays on a worker
   assert.not.ok(fs.existsSync(hostPath(lab, 'node2', '/etc/kubernetes/zxplay/join-config.yaml')))
+})
+
+three('a pod CIDR change: the old Flannel conflist and its links go', async () => {
+  await onHost(lab, 'node3', 'ip link add cni0 type bridge && ip link add flannel.1 type bridge && echo FLANNEL_NETWORK=10.99.0.0/16 > /run/flannel/subnet.env')
+  const r = await runCli(['run', '30-cni-cleanup', ...inv(), '--limit', 'node3'])
+  assert.is(r.code, 0, failures(r))
+  assert.match(r.stdout, /node3\s+· moving \/etc\/cni\/net.d\/10-flannel.conflist/)
+  assert.match(r.stdout, /flannel ran with 10.99.0.0\/16, the cluster now uses 10.244.0.0\/16: removing cni0, flannel.1, \/run\/flannel\/subnet.env/)
+  assert.is((await onHost(lab, 'node3', 'ip -o link show | grep -cE "cni0|flannel.1" || true')).stdout.trim(), '0')
+  // Flannel puts its conflist back on the next run of its playbook
+  const again = await runCli(['run', '40-flannel', ...inv()])
+  assert.is(again.code, 0, failures(again))
+  assert.ok(fs.existsSync(hostPath(lab, 'node3', '/etc/cni/net.d/10-flannel.conflist')))
 })
 
 three('a second run of site.mts changes nothing on any host, and so does each playbook alone', async () => {
