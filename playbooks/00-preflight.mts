@@ -24,7 +24,7 @@ export default playbook(
       task('facts are gathered', { tags: ['facts'] }, async ({ probe, register }) => {
         const facts = parseNodeFacts((await probe(raw(FACTS_SCRIPT))).stdout)
         register('node', facts)
-        return ok(`${facts.hostname}: ${facts.distro} ${facts.distroVersion} ${facts.arch}, ${facts.cpus} CPUs, ${facts.memoryMb} MB, ${facts.cgroup}`)
+        return ok(`${facts.hostname}: ${facts.distro} ${facts.distroVersion} ${facts.arch}, ${facts.cpus} CPUs, ${facts.memoryMb} MB, ${facts.cgroup}, swap ${facts.swapOn ? 'on' : 'off'}, containerd socket ${facts.runtimeSocket ? 'up' : 'absent'}`)
       }),
       task('no host has a problem kubeadm would fail on', async ({ host, registered, hostvars }) => {
         const others = Object.fromEntries(Object.entries(hostvars).flatMap(([n, h]) => (h.registered.node ? [[n, h.registered.node as NodeFacts]] : [])))

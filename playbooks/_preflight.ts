@@ -13,6 +13,7 @@ export type NodeFacts = {
   listening: number[] // TCP ports something listens on
   apiServerManifest: boolean // our cluster's control plane is already here
   kubeletConf: boolean // this node already belongs to a cluster
+  runtimeSocket: boolean // containerd answers on its socket (not yet on a fresh host)
   missing: string[] // required commands not found
 }
 
@@ -34,6 +35,7 @@ export const FACTS_SCRIPT = [
   `echo "listening=$(ss -Hltn 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}' | sort -un | tr '\\n' ' ')"`,
   'echo "apiServerManifest=$([ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && echo 1 || echo 0)"',
   'echo "kubeletConf=$([ -f /etc/kubernetes/kubelet.conf ] && echo 1 || echo 0)"',
+  'echo "runtimeSocket=$([ -S /run/containerd/containerd.sock ] && echo 1 || echo 0)"',
   `echo "missing=$(for c in ${REQUIRED_COMMANDS.join(' ')}; do command -v $c >/dev/null || printf '%s ' $c; done)"`,
 ].join('\n')
 
@@ -54,6 +56,7 @@ export function parseNodeFacts(stdout: string): NodeFacts {
     listening: get('listening').split(/\s+/).filter(Boolean).map(Number),
     apiServerManifest: get('apiServerManifest') === '1',
     kubeletConf: get('kubeletConf') === '1',
+    runtimeSocket: get('runtimeSocket') === '1',
     missing: get('missing').split(/\s+/).filter(Boolean),
   }
 }

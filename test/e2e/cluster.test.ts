@@ -7,7 +7,7 @@ import { load } from 'js-yaml'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { hostPath, labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
-import { runCli, runJson, statusOf, type JsonReport } from './helpers.ts'
+import { newestLog, runCli, runJson, statusOf, tmpDir, type JsonReport } from './helpers.ts'
 
 let lab: Lab
 const inv = () => ['-i', lab.inventory]
@@ -107,9 +107,14 @@ three('stale Calico and Cilium files are moved aside and listed; --check only li
   assert.match(r.stdout, /node3\s+ok\s+only the chosen network add-on configures CNI \(\/etc\/cni\/net.d is empty\)/)
 })
 
-three('site.mts builds the cluster; every node Ready, metrics answer', async () => {
-  const r = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+three('site.mts builds the cluster; every node Ready, metrics answer; the join token is never shown', async () => {
+  const logDir = tmpDir()
+  const r = await runJson(['run', 'site', ...inv(), '--log-dir', logDir, '-v'], { timeoutMs: 300_000 })
   assert.is(r.code, 0, failures(r))
+  const tokens = (await onHost(lab, 'node1', 'kubeadm token list --kubeconfig /etc/kubernetes/admin.conf')).stdout.match(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g) ?? []
+  assert.ok(tokens.length > 0, 'a join token was made')
+  const log = fs.readFileSync(newestLog(logDir), 'utf8')
+  for (const t of tokens) for (const [where, text] of Object.entries({ stdout: r.stdout, stderr: r.stderr, log })) assert.not.ok(text.includes(t), `join token in ${where}`)
   const nodes = await kubectl(`get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}'`)
   assert.equal(nodes.trim().split(' ').sort(), ['node1=True', 'node2=True', 'node3=True'])
   assert.is(statusOf(r.report, 'node1', 'the control plane takes ordinary pods'), 'skipped')

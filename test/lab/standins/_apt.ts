@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { p } from './_fs.ts'
-import { compareVersions, selfDir, type NodeState } from './_os.ts'
+import { selfDir } from './_io.ts'
+import type { NodeState } from './_node.ts'
+import { compareVersions } from './_os.ts'
 
 export type Offer = {
   versions: string[] // newest last

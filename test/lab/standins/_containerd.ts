@@ -4,7 +4,9 @@
 import fs from 'node:fs'
 import { parse } from 'smol-toml'
 import { p } from './_fs.ts'
-import { now, readText, type ContainerdConfig, type NodeState, type Service } from './_os.ts'
+import { readText } from './_io.ts'
+import type { ContainerdConfig, NodeState, Service } from './_node.ts'
+import { now } from './_os.ts'
 
 export const CONFIG_FILE = '/etc/containerd/config.toml'
 export const SOCKET = '/run/containerd/containerd.sock'
@@ -487,7 +489,7 @@ const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml'
 export function startService(state: NodeState, name: string, svc: Service): string | undefined {
   svc.since = now()
   if (name === 'containerd') {
-    const r = loadConfig(readText(CONFIG_FILE), containerdMajor(state) as 1 | 2)
+    const r = loadConfig(readText(p(CONFIG_FILE)), containerdMajor(state) as 1 | 2)
     if ('error' in r) {
       Object.assign(svc, { active: false, sub: 'auto-restart', error: r.error })
       delete svc.config

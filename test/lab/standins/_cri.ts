@@ -1,7 +1,9 @@
 // What ctr and crictl share: reaching containerd's socket (the unit must be active; the socket
 // is root's) and the images it holds per namespace (node.json `images`).
 import { SOCKET } from './_containerd.ts'
-import { isRoot, readState, type NodeState } from './_os.ts'
+import { isRoot } from './_io.ts'
+import { readState } from './_node.ts'
+import type { NodeState } from './_node.ts'
 
 /** Why the socket cannot be dialled (the tail of the gRPC error), or undefined if it can. */
 export function dialError(state: NodeState, socket = SOCKET): string | undefined {

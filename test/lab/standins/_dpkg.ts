@@ -1,7 +1,9 @@
 // dpkg-query (and `dpkg -l/-s/-W`) over node.json's packages: a real dpkg-query on a lab host
 // would read this machine's own dpkg database.
 import { BASE_PACKAGES, k8sPackages } from './_apt.ts'
-import { io, readState, say, warn, type Package } from './_os.ts'
+import { io, say, warn } from './_io.ts'
+import { readState } from './_node.ts'
+import type { Package } from './_node.ts'
 
 const descriptionOf = (name: string, pkg: Package) => {
   const minor = Number(/^1\.(\d+)\./.exec(pkg.version)?.[1] ?? 36)

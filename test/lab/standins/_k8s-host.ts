@@ -1,15 +1,14 @@
 // Where the kubeadm/kubectl stand-ins are and what is on the host: the lab registry
-// (/srv/zxplay-lab/lab.json), this host's name and addresses, the node's OS state
-// (/var/lib/zxlab/node.json, written by the OS stand-ins), and paths on other hosts.
+// (/srv/zxplay-lab/lab.json), this host's name and addresses, installed versions (from the node's
+// OS state, _node.ts), and paths on other hosts.
 import { spawnSync } from 'node:child_process'
-import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { p } from './_fs.ts'
-import { readJson, readText, writeAtomic } from './_k8s-util.ts'
+import { isRoot, readJson, readText, writeAtomic } from './_io.ts'
+import type { NodeState } from './_node.ts'
 
 export const LAB_JSON = '/srv/zxplay-lab/lab.json'
-export const NODE_JSON = '/var/lib/zxlab/node.json'
 export const STORE_FILE = '/var/lib/etcd/zxlab-cluster.json'
 
 export type LabHostEntry = { address: string; root: string }
@@ -85,38 +84,7 @@ export const podStartMs = (): number => {
 }
 
 // ---------------------------------------------------------------------------
-// The node's OS state, as the OS stand-ins keep it
-
-export type NodeState = {
-  packages: Record<string, { version: string; held?: boolean }>
-  services: Record<string, { enabled?: boolean; active?: boolean }>
-  modules: string[]
-  images?: Record<string, { ref: string }[]>
-}
-
-export function readNodeState(host: Pick<HostRef, 'root'> = { root: '/' }): NodeState {
-  let s: Partial<NodeState> | undefined
-  try {
-    s = readJson<Partial<NodeState>>(onHost(host, NODE_JSON))
-  } catch {
-    s = undefined
-  }
-  return { ...s, packages: s?.packages ?? {}, services: s?.services ?? {}, modules: s?.modules ?? [] }
-}
-
-/** Update this host's node.json (as the OS stand-ins do: temp file + rename). */
-export function updateNodeState(fn: (s: NodeState) => void) {
-  const file = p(NODE_JSON)
-  const s = readNodeState()
-  fn(s)
-  let mode = 0o644
-  try {
-    mode = fs.statSync(file).mode & 0o777
-  } catch {
-    // new file
-  }
-  writeAtomic(file, JSON.stringify(s, null, 2) + '\n', mode)
-}
+// Versions
 
 /** "1.36.1-1.1" → "v1.36.1". */
 export function debToSemver(v: string): string {
@@ -135,8 +103,6 @@ export function installedVersion(state: NodeState, pkg: string): string | undefi
   const v = state.packages[pkg]?.version
   return v ? debToSemver(v) : undefined
 }
-
-export const isRoot = () => (process.getuid?.() ?? 0) === 0
 
 /**
  * Write a file on a host as a pod running as root there would (flannel's install-cni writes

@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { IO } from './_k8s-util.ts'
+import type { IO } from './_io.ts'
 import { main as kubeadmMain } from './kubeadm.ts'
 import { main as kubectlMain } from './kubectl.ts'
 

@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { readJson, withLock, writeAtomic } from './_io.ts'
 import { onHost, STORE_FILE } from './_k8s-host.ts'
 import type { HostRef } from './_k8s-host.ts'
-import { clone, deepEqual, isObj, nowIso, readJson, withLock, writeAtomic } from './_k8s-util.ts'
+import { clone, deepEqual, isObj, nowIso } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import { splitApiVersion } from './_schema.ts'
 

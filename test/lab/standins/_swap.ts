@@ -3,7 +3,7 @@
 // swapoff/swapon rewrite it in place. /etc/fstab says what `swapon -a` turns on.
 import fs from 'node:fs'
 import { p } from './_fs.ts'
-import { readText } from './_os.ts'
+import { readText } from './_io.ts'
 
 export const PROC_SWAPS = '/proc/swaps'
 const HEADER = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority'
@@ -11,7 +11,7 @@ const HEADER = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority'
 export type Swap = { name: string; type: string; kb: number; usedKb: number; prio: number }
 
 export function activeSwaps(): Swap[] {
-  const text = readText(PROC_SWAPS) ?? HEADER + '\n'
+  const text = readText(p(PROC_SWAPS)) ?? HEADER + '\n'
   return text
     .split('\n')
     .slice(1)
@@ -30,7 +30,7 @@ export function writeSwaps(swaps: Swap[]) {
 
 /** Swap entries of /etc/fstab that `swapon -a` turns on (not commented, not noauto). */
 export function fstabSwaps(): string[] {
-  return (readText('/etc/fstab') ?? '')
+  return (readText(p('/etc/fstab')) ?? '')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))

@@ -4,7 +4,10 @@
 // without -y a non-interactive run aborts when apt would ask.
 import { available, candidate, indexName, k8sMinor, K8S_MINORS, readSources, releaseKey, verifySource, type Offer } from './_apt.ts'
 import { startService } from './_containerd.ts'
-import { compareVersions, io, isEntry, isRoot, readState, say, warn, writeState, type NodeState, type Package } from './_os.ts'
+import { io, isEntry, isRoot, say, warn } from './_io.ts'
+import { readState, writeState } from './_node.ts'
+import type { NodeState, Package } from './_node.ts'
+import { compareVersions } from './_os.ts'
 
 type Opts = {
   yes: boolean

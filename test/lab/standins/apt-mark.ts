@@ -1,7 +1,8 @@
 // apt-mark stand-in: hold, unhold, showhold (and auto/manual/showauto/showmanual) on node.json's
 // packages, with apt-mark's own messages.
 import { available } from './_apt.ts'
-import { isEntry, isRoot, readState, say, warn, writeState } from './_os.ts'
+import { isEntry, isRoot, say, warn } from './_io.ts'
+import { readState, writeState } from './_node.ts'
 
 export async function main(argv: string[]): Promise<number> {
   const words = argv.filter((a) => !a.startsWith('-'))

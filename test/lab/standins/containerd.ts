@@ -1,7 +1,9 @@
 // containerd stand-in (the CLI; the daemon is the `containerd` unit in node.json): --version and
 // `config default` for the installed major version (2.x: `version = 3`, 1.x: `version = 2`).
 import { containerdMajor, DEFAULT_CONFIG_V2, DEFAULT_CONFIG_V3 } from './_containerd.ts'
-import { io, isEntry, readState, requirePackage, say, warn } from './_os.ts'
+import { io, isEntry, say, warn } from './_io.ts'
+import { readState } from './_node.ts'
+import { requirePackage } from './_os.ts'
 
 const COMMITS: Record<string, string> = {
   '2.2.1': 'dea7da592f5d1d2b7755e3a161be07f43fad8f75',

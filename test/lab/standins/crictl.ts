@@ -5,7 +5,9 @@ import fs from 'node:fs'
 import { SOCKET } from './_containerd.ts'
 import { dialError } from './_cri.ts'
 import { p } from './_fs.ts'
-import { isEntry, readState, readText, requirePackage, say, warn } from './_os.ts'
+import { isEntry, readText, say, warn } from './_io.ts'
+import { readState } from './_node.ts'
+import { requirePackage } from './_os.ts'
 
 const DEFAULT_ENDPOINTS = ['unix:///run/containerd/containerd.sock', 'unix:///run/crio/crio.sock', 'unix:///var/run/cri-dockerd.sock']
 
@@ -40,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (!endpoint) {
-    const yaml = readText(configFile)
+    const yaml = readText(p(configFile))
     endpoint = yaml ? /^\s*runtime-endpoint:\s*["']?([^"'\s]+)/m.exec(yaml)?.[1] : undefined
     if (!endpoint) {
       if (!yaml) warn(`WARN[0000] Config "${configFile}" does not exist, trying next: "/usr/bin/crictl.yaml"`)

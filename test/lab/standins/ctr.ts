@@ -5,7 +5,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { dialError, normalizeRef } from './_cri.ts'
 import { p } from './_fs.ts'
-import { io, isEntry, readState, requirePackage, say, warn, writeState, type Image } from './_os.ts'
+import { io, isEntry, say, warn } from './_io.ts'
+import { readState, writeState } from './_node.ts'
+import type { Image } from './_node.ts'
+import { requirePackage } from './_os.ts'
 
 /** The files of a tar archive (enough for `docker save` and OCI layouts). */
 function tarFiles(buf: Buffer): Map<string, Buffer> {

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { K8S_MINORS, releaseKeyArmored } from './_apt.ts'
 import { p } from './_fs.ts'
-import { io, isEntry, warn } from './_os.ts'
+import { io, isEntry, warn } from './_io.ts'
 
 type Answer = { status: number; body: () => Buffer }
 

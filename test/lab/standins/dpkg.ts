@@ -1,7 +1,7 @@
 // dpkg stand-in: the query actions (-l, -s, -W, passed on to dpkg-query as dpkg does) and
 // --print-architecture. Installing .deb files is not modelled.
 import { dpkgQuery } from './_dpkg.ts'
-import { isEntry, say, warn } from './_os.ts'
+import { isEntry, say, warn } from './_io.ts'
 
 export async function main(argv: string[]): Promise<number> {
   const [first] = argv

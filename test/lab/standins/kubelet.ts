@@ -1,6 +1,8 @@
 // kubelet stand-in: --version from the installed package. The kubelet itself is the `kubelet`
 // unit in node.json (crash-looping until kubeadm init/join writes its config).
-import { isEntry, readState, requirePackage, say, warn } from './_os.ts'
+import { isEntry, say, warn } from './_io.ts'
+import { readState } from './_node.ts'
+import { requirePackage } from './_os.ts'
 
 export async function main(argv: string[]): Promise<number> {
   if (!requirePackage('kubelet', 'kubelet')) return 127

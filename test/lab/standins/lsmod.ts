@@ -1,6 +1,7 @@
 // lsmod stand-in: the modules modprobe loaded on this node (node.json), in lsmod's layout.
 import { MODULES } from './_kmod.ts'
-import { isEntry, readState, say } from './_os.ts'
+import { isEntry, say } from './_io.ts'
+import { readState } from './_node.ts'
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.length) {

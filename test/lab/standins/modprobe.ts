@@ -1,7 +1,8 @@
 // modprobe stand-in: loads known modules into node.json's `modules` (with their dependencies);
 // an unknown module fails as on a kernel without it. -a loads several, -r removes, -q is quiet.
 import { MODULES, modulesDir, withDeps } from './_kmod.ts'
-import { isEntry, isRoot, readState, warn, writeState } from './_os.ts'
+import { isEntry, isRoot, warn } from './_io.ts'
+import { readState, writeState } from './_node.ts'
 
 export async function main(argv: string[]): Promise<number> {
   let all = false

@@ -1,6 +1,6 @@
 // swapoff stand-in: -a (everything in /proc/swaps) or named files; see _swap.ts for the state.
 import { activeSwaps, writeSwaps } from './_swap.ts'
-import { isEntry, isRoot, warn } from './_os.ts'
+import { isEntry, isRoot, warn } from './_io.ts'
 
 export async function main(argv: string[]): Promise<number> {
   const all = argv.some((a) => a === '-a' || a === '--all' || /^-[av]+$/.test(a) && a.includes('a'))

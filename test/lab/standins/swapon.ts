@@ -1,7 +1,8 @@
 // swapon stand-in: --show (NAME TYPE SIZE USED PRIO), -s/--summary (/proc/swaps), -a (the swap
 // lines of /etc/fstab); see _swap.ts for the state.
+import { p } from './_fs.ts'
 import { activeSwaps, fstabSwaps, writeSwaps } from './_swap.ts'
-import { isEntry, isRoot, readText, say, warn } from './_os.ts'
+import { isEntry, isRoot, readText, say, warn } from './_io.ts'
 
 const human = (kb: number) => {
   const units = ['K', 'M', 'G', 'T']
@@ -25,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (a === '-s' || a === '--summary') {
-    say((readText('/proc/swaps') ?? 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n').trimEnd())
+    say((readText(p('/proc/swaps')) ?? 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n').trimEnd())
     return 0
   }
   if (a === '-a' || a === '--all') {

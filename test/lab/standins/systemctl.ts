@@ -3,7 +3,9 @@
 // crash-loops until /var/lib/kubelet/config.yaml exists. Unknown units fail as in systemd.
 import os from 'node:os'
 import { startService, stopService } from './_containerd.ts'
-import { isEntry, isRoot, readState, say, warn, writeState, type NodeState, type Service } from './_os.ts'
+import { isEntry, isRoot, say, warn } from './_io.ts'
+import { readState, writeState } from './_node.ts'
+import type { NodeState, Service } from './_node.ts'
 
 const UNITS: Record<string, { description: string; docs: string; dropIn?: string }> = {
   containerd: { description: 'containerd container runtime', docs: 'https://containerd.io' },

@@ -1,0 +1,75 @@
+// The node's OS state, /var/lib/zxlab/node.json: written by the OS stand-ins (apt-get, systemctl,
+// modprobe, ctr…) and by kubeadm (the kubelet unit), read by kubeadm, kubectl and the controllers.
+import fs from 'node:fs'
+import path from 'node:path'
+import { p } from './_fs.ts'
+import { writeAtomic } from './_io.ts'
+
+export type Package = { version: string; held: boolean; auto?: boolean }
+export type ContainerdConfig = { version: number; systemdCgroup: boolean; sandbox: string }
+export type Service = {
+  enabled: boolean
+  active: boolean
+  // why an inactive service is not running: crash-looping (systemd restarts it), or stopped by failure
+  sub?: 'auto-restart' | 'failed'
+  error?: string // the last start failure, shown by `systemctl status`
+  since?: string // ISO time of the last state change
+  config?: ContainerdConfig // containerd only: the config it runs with
+}
+export type Image = { ref: string; digest: string; size: number }
+export type NodeState = {
+  packages: Record<string, Package>
+  services: Record<string, Service>
+  modules: string[]
+  lists?: { updated: number; repos: string[] } // the last successful `apt-get update`
+  images?: Record<string, Image[]> // containerd images per namespace
+}
+
+export const NODE_JSON = '/var/lib/zxlab/node.json'
+
+/** A host's files: root '/' is this host's own (the kubeadm/kubectl stand-ins also read other hosts'). */
+type Root = { root: string }
+const SELF: Root = { root: '/' }
+
+const nodeFile = (host: Root) => p(path.join(host.root, NODE_JSON))
+
+/** The node's state; a missing file is a fresh node (nothing installed). Throws on a broken file. */
+export function readState(host: Root = SELF): NodeState {
+  let raw: string
+  try {
+    raw = fs.readFileSync(nodeFile(host), 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { packages: {}, services: {}, modules: [] }
+    throw e
+  }
+  const s = JSON.parse(raw) as Partial<NodeState>
+  return { ...s, packages: s.packages ?? {}, services: s.services ?? {}, modules: s.modules ?? [] }
+}
+
+/** As readState, but a file that cannot be read or parsed is a fresh node too (kubeadm, kubectl). */
+export function readNodeState(host: Root = SELF): NodeState {
+  try {
+    return readState(host)
+  } catch {
+    return { packages: {}, services: {}, modules: [] }
+  }
+}
+
+/** Write this host's state atomically (temp file + rename), keeping the file's mode. */
+export function writeState(state: NodeState) {
+  const file = nodeFile(SELF)
+  let mode = 0o644
+  try {
+    mode = fs.statSync(file).mode & 0o777
+  } catch {
+    // new file
+  }
+  writeAtomic(file, JSON.stringify(state, null, 2) + '\n', mode)
+}
+
+/** Update this host's state (a broken file counts as a fresh node, as in readNodeState). */
+export function updateNodeState(fn: (s: NodeState) => void) {
+  const s = readNodeState()
+  fn(s)
+  writeState(s)
+}
