@@ -59,8 +59,8 @@ export type Context = {
   upload: (dest: string, content: string | Buffer, opts?: UploadOptions) => Promise<boolean>
   facts: () => Promise<Facts>
   register: (key: string, value: unknown) => void
-  /** mark a value secret: redacted from output, log and errors from now on */
-  secret: <T extends string>(value: T) => T
+  /** mark a value (or every match of a pattern) secret: redacted from output, log and errors from now on */
+  secret: <T extends string | RegExp>(value: T) => T
   /** a line under this task in the output and the log */
   log: (text: string) => void
   ok: (reason: string) => Ok
@@ -178,7 +178,8 @@ export function createContext(scope: TaskScope): Context {
       session.registered[key] = value
     },
     secret(value) {
-      scope.secrets.add(value)
+      if (typeof value === 'string') scope.secrets.add(value)
+      else scope.secrets.addPattern(value)
       return value
     },
     log: (text) => emit({ kind: 'note', host: name, task: scope.task, text }),

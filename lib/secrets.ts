@@ -4,6 +4,12 @@ export const REDACTED = '********'
 
 export class Secrets {
   private values: string[] = []
+  private patterns: RegExp[] = []
+
+  /** A kind of secret known by its shape (a kubeadm bootstrap token), for output we cannot list in advance. */
+  addPattern(re: RegExp): void {
+    if (!this.patterns.some((p) => p.source === re.source)) this.patterns.push(new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`))
+  }
 
   add(value: string): void {
     // Very short values would redact ordinary text; they are refused where they are declared.
@@ -20,6 +26,7 @@ export class Secrets {
     for (const v of this.values) {
       for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) found.push([at, at + v.length])
     }
+    for (const re of this.patterns) for (const m of text.matchAll(re)) if (m[0]) found.push([m.index, m.index + m[0].length])
     if (!found.length) return text
     found.sort((a, b) => a[0] - b[0])
     let out = ''

@@ -1,7 +1,7 @@
 // kubeadm init on the first control-plane host with our v1beta4 config (pod CIDR for Flannel,
 // the HPA downscale stabilization flag), and a kubeconfig for the SSH user.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, MANIFEST_DIR } from './_kube.ts'
+import { ADMIN_CONF, BOOTSTRAP_TOKEN, CLUSTER, CONTROL_PLANE, MANIFEST_DIR } from './_kube.ts'
 import { clusterConfigOf, configDifferences } from './_kubeadm.ts'
 
 const CONFIG = `${MANIFEST_DIR}/kubeadm-config.yaml`
@@ -28,7 +28,8 @@ export default playbook(
           if (diff.length) throw new Error(`the cluster was initialised with another config:\n  ${diff.join('\n  ')}\nto re-initialise: npx zx playbooks/reset.mts, then run this again`)
           return ok('already initialised with this config')
         }
-        // --skip-token-print: the join token is a secret; workers get their own (50-join)
+        // kubeadm init prints its bootstrap token ("[bootstrap-token] Using token: …"): a secret
+        ctx.secret(BOOTSTRAP_TOKEN)
         await ctx.$`kubeadm init --config ${CONFIG} --skip-token-print`
       }),
       task('the SSH user has a kubeconfig', async (ctx) => {

@@ -2,7 +2,7 @@
 // a secret, written to the worker in a 0600 JoinConfiguration (never in a command line) and
 // removed after the join. Joined workers are ok.
 import { ok, playbook, task } from '../lib/index.ts'
-import { MANIFEST_DIR, cluster, CLUSTER, controlPlaneName, waitForNodesReady } from './_kube.ts'
+import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, cluster, controlPlaneName, waitForNodesReady } from './_kube.ts'
 import { joinConfig, parseJoinCommand } from './_join.ts'
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf'
@@ -23,6 +23,7 @@ export default playbook(
         const waiting = Object.entries(ctx.hostvars).filter(([, h]) => h.groups.includes('workers') && h.registered.joined === false)
         if (!waiting.length) return ok('every worker has joined')
         const cp = ctx.on(controlPlaneName(ctx))
+        ctx.secret(BOOTSTRAP_TOKEN)
         const out = await cp.$({ secretOutput: true })`kubeadm token create --print-join-command --ttl 30m`
         if (ctx.check) return
         const join = parseJoinCommand(out.toString())

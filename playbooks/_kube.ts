@@ -27,6 +27,9 @@ export const groupMembers = (ctx: Pick<Context, 'hostvars'>, group: string) =>
     .filter(([, h]) => h.groups.includes(group))
     .map(([n]) => n)
 
+/** A kubeadm bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}): kubeadm prints them; they are redacted wherever they appear. */
+export const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g
+
 export const isIPv4 = (s: string) => /^(\d{1,3}\.){3}\d{1,3}$/.test(s)
 
 /** Vars every cluster playbook derives when the inventory leaves them unset. */

@@ -66,4 +66,12 @@ test('redactDeep: arrays, null, numbers, booleans', () => {
   assert.is(s.redactDeep(42), 42)
 })
 
+test('a pattern hides every match, also in text seen later', () => {
+  const s = new Secrets()
+  s.addPattern(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/)
+  assert.is(s.redact('[bootstrap-token] Using token: j4f4ia.4fxbvbast8gunlbz'), '[bootstrap-token] Using token: ********')
+  assert.is(s.redact('a abcdef.0123456789abcdef b ghijkl.0123456789abcdef'), 'a ******** b ********')
+  assert.is(s.redact('version v1.36.2, no token here'), 'version v1.36.2, no token here')
+})
+
 test.run()
