@@ -192,6 +192,7 @@ const median = (xs: number[]) => {
 }
 const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`)
 const fixed = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a')
+const ratio = (x: number, d = 2) => (Number.isFinite(x) ? `${x.toFixed(d)}x` : 'n/a')
 
 type Series = { name: string; samples: Sample[] }
 const stats = (s: Series) => ({
@@ -261,7 +262,7 @@ async function main(): Promise<void> {
   const trivialPb = path.join(REPO, 'bench/playbooks/trivial.mts')
   const convergedPb = path.join(REPO, 'bench/playbooks/converged.mts')
 
-  const startup = await alternate('start-up', [{ name: 'zxplay --help', run: () => measure(process.execPath, [BIN, '--help']) }])
+  const startup = await alternate('start-up', [{ name: 'zxplay --help', run: () => measure(process.execPath, [BIN, '--help']) }], !QUICK)
 
   const trivialReports: Report[] = []
   const trivial = await alternate(
@@ -305,6 +306,11 @@ async function main(): Promise<void> {
   // --- scale: zxplay alone (and the floor) on 3, 10 and 30 hosts ------------------------------
   const scale: { hosts: number; zxplay: Series; floor?: Series }[] = []
   for (const n of SCALE) {
+    if (QUICK && n === 3) {
+      // --quick, for time: the 3-host point is the trivial workload's zxplay run above
+      scale.push({ hosts: n, zxplay: trivial[0]! })
+      continue
+    }
     note(`lab up: ${n} hosts`)
     lab = await labUp({ hosts: n })
     const [zx, floor] = await alternate(
@@ -350,7 +356,7 @@ async function main(): Promise<void> {
   const summary = (label: string, key: string, series: Series[], tasks: number) => {
     const [zx, an, fl, wf = NaN] = series.map(m) as [number, number, number, number?]
     const perTask = (zx - fl) / (tasks * 3)
-    say(`${label}: ansible-playbook / zxplay = ${fixed(an / zx, 1)}x;  zxplay / floor = ${fixed(zx / fl)}x (${fixed(perTask)} ms per task per host over the floor);  zxplay / wrapped floor = ${fixed(zx / wf)}x`)
+    say(`${label}: ansible-playbook / zxplay = ${ratio(an / zx, 1)};  zxplay / floor = ${ratio(zx / fl)} (${fixed(perTask)} ms per task per host over the floor);  zxplay / wrapped floor = ${ratio(zx / wf)}`)
     figure(`ratio_${key}`, an / zx, 1)
     return { zx, an, fl, wf, perTask }
   }
@@ -369,12 +375,12 @@ async function main(): Promise<void> {
   for (const s of scale) {
     const z = stats(s.zxplay)
     const f = s.floor ? stats(s.floor).median : NaN
-    srows.push([String(s.hosts), secs(z.median), secs(z.min), secs(z.max), `${z.rss.toFixed(0)} MB`, s.floor ? secs(f) : 'n/a', `${fixed(z.median / f)}x`])
+    srows.push([String(s.hosts), secs(z.median), secs(z.min), secs(z.max), `${z.rss.toFixed(0)} MB`, s.floor ? secs(f) : 'n/a', ratio(z.median / f)])
   }
   say(`scale: zxplay alone, ${TRIVIAL_TASKS} trivial tasks per host (and the floor for the same work)`)
   say(table(srows))
   const at = (n: number) => scale.find((s) => s.hosts === n)!
-  say(`30 hosts / 3 hosts: zxplay ${fixed(m(at(30).zxplay) / m(at(3).zxplay))}x, floor ${fixed(m(at(30).floor) / m(at(3).floor))}x (${os.cpus().length} CPUs shared by the runner and every host's sshd)`)
+  say(`30 hosts / 3 hosts: zxplay ${ratio(m(at(30).zxplay) / m(at(3).zxplay))}, floor ${ratio(m(at(30).floor) / m(at(3).floor))} (${os.cpus().length} CPUs shared by the runner and every host's sshd)`)
   say()
   say(`reproduce: npm run bench${QUICK ? ' -- --quick' : ''}   (root; ${totalS.toFixed(0)} s this time)`)
   say()
@@ -469,6 +475,8 @@ try {
   process.stderr.write(`bench: ${e instanceof BenchError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
   process.exitCode = 1
 } finally {
+  note('lab down')
   await labDown().catch((e: unknown) => process.stderr.write(`bench: lab down failed: ${String(e)}\n`))
   fs.rmSync(work, { recursive: true, force: true })
+  note('done')
 }
