@@ -166,7 +166,7 @@ function sessionsFor(hosts: Inventory['hosts'], flags: Flags): Map<string, HostS
   return sessions
 }
 
-export function exitCode(hosts: Record<string, Counts>, interrupted: boolean): number {
+function exitCode(hosts: Record<string, Counts>, interrupted: boolean): number {
   const all = Object.values(hosts)
   if (interrupted) return EXIT.interrupted
   if (all.some((c) => c.failed)) return EXIT.failed

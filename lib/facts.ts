@@ -22,13 +22,18 @@ export const FACTS_COMMAND = [
   'echo "user=$(id -un)"',
 ].join('\n')
 
-export function parseFacts(stdout: string): Facts {
-  const kv = Object.fromEntries(
+/** The `key=value` lines a facts command prints. */
+export function keyValues(stdout: string): Record<string, string | undefined> {
+  return Object.fromEntries(
     stdout
       .split('\n')
       .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])
-  ) as Record<string, string | undefined>
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()])
+  )
+}
+
+export function parseFacts(stdout: string): Facts {
+  const kv = keyValues(stdout)
   return {
     hostname: kv.hostname ?? '',
     distro: kv.distro ?? 'unknown',

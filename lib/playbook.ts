@@ -86,7 +86,7 @@ export function site(playbooks: Playbook[], meta?: ImportMeta): Playbook[] {
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
 
 /** The argv index of the script `meta` belongs to, when that script is what the user ran (node x.mts, zx x.mts). */
-export function entryIndex(meta: ImportMeta, argv = process.argv): number {
+function entryIndex(meta: ImportMeta, argv = process.argv): number {
   const file = fileURLToPath(meta.url)
   return argv.findIndex((a, i) => i > 0 && !a.startsWith('-') && path.resolve(a) === file)
 }
@@ -104,4 +104,3 @@ function autorun(meta: ImportMeta, playbooks: Playbook[]): void {
   })
 }
 
-export type { Host }

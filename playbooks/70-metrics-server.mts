@@ -2,18 +2,7 @@
 // (kubeadm's kubelet serving certificates are self-signed); wait until the metrics API answers
 // for every node.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodeReadiness, waitFor } from './_kube.ts'
-
-export function metricsServerArgs(v: { metric_resolution: string; kubelet_insecure_tls: boolean }): string[] {
-  return [
-    '--cert-dir=/tmp',
-    '--secure-port=10250',
-    '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
-    '--kubelet-use-node-status-port',
-    `--metric-resolution=${v.metric_resolution}`,
-    ...(v.kubelet_insecure_tls ? ['--kubelet-insecure-tls'] : []),
-  ]
-}
+import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, metricsServerArgs, nodeReadiness, waitFor } from './_kube.ts'
 
 export default playbook(
   {

@@ -94,3 +94,15 @@ export async function waitForNodesReady(ctx: Context, timeoutS: number): Promise
     return { done: nodes.length > 0 && ready === nodes.length, progress: `${ready}/${nodes.length} Ready${nodes.length ? ` (${nodes.map((n) => `${n.name}${n.ready ? '' : ' NotReady'}`).join(', ')})` : ''}` }
   })
 }
+
+/** metrics-server's arguments: its release's, with the inventory's resolution and the kubelet TLS choice. */
+export function metricsServerArgs(v: { metric_resolution: string; kubelet_insecure_tls: boolean }): string[] {
+  return [
+    '--cert-dir=/tmp',
+    '--secure-port=10250',
+    '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
+    '--kubelet-use-node-status-port',
+    `--metric-resolution=${v.metric_resolution}`,
+    ...(v.kubelet_insecure_tls ? ['--kubelet-insecure-tls'] : []),
+  ]
+}

@@ -1,11 +1,8 @@
 // Preflight facts and the checks on them. Pure: facts in, problems (each with its fix) out.
-export type NodeFacts = {
-  hostname: string
-  distro: string
-  distroVersion: string
-  arch: string
-  cpus: number
-  memoryMb: number
+import { FACTS_COMMAND, keyValues, parseFacts, type Facts } from '../lib/index.ts'
+
+/** The runner's facts, and what kubeadm's preflight looks at. */
+export type NodeFacts = Facts & {
   cgroup: string // stat -fc %T /sys/fs/cgroup: cgroup2fs for v2
   swapOn: boolean
   productUuid: string
@@ -19,15 +16,9 @@ export type NodeFacts = {
 
 export const REQUIRED_COMMANDS = ['curl', 'gpg', 'sysctl', 'ip', 'mount', 'sed', 'sha256sum', 'base64', 'timeout', 'sudo']
 
-/** One command that prints every fact as key=value. */
+/** One command that prints every fact as key=value: the runner's facts, then preflight's own. */
 export const FACTS_SCRIPT = [
-  'echo "hostname=$(uname -n)"',
-  '. /etc/os-release 2>/dev/null || true',
-  'echo "distro=${ID:-unknown}"',
-  'echo "distroVersion=${VERSION_ID:-unknown}"',
-  'echo "arch=$(uname -m)"',
-  'echo "cpus=$(nproc)"',
-  `echo "memoryKb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"`,
+  FACTS_COMMAND,
   'echo "cgroup=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo none)"',
   `echo "swap=$(awk 'NR>1' /proc/swaps | wc -l)"`,
   'echo "productUuid=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null || cat /etc/machine-id 2>/dev/null || echo unknown)"',
@@ -40,24 +31,20 @@ export const FACTS_SCRIPT = [
 ].join('\n')
 
 export function parseNodeFacts(stdout: string): NodeFacts {
-  const kv = new Map(stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]))
-  const get = (k: string) => kv.get(k) ?? ''
+  const kv = keyValues(stdout)
+  const get = (k: string) => kv[k] ?? ''
+  const words = (k: string) => get(k).split(/\s+/).filter(Boolean)
   return {
-    hostname: get('hostname'),
-    distro: get('distro'),
-    distroVersion: get('distroVersion'),
-    arch: get('arch'),
-    cpus: Number(get('cpus')),
-    memoryMb: Math.round(Number(get('memoryKb')) / 1024),
+    ...parseFacts(stdout),
     cgroup: get('cgroup'),
     swapOn: Number(get('swap')) > 0,
     productUuid: get('productUuid'),
     mac: get('mac'),
-    listening: get('listening').split(/\s+/).filter(Boolean).map(Number),
+    listening: words('listening').map(Number),
     apiServerManifest: get('apiServerManifest') === '1',
     kubeletConf: get('kubeletConf') === '1',
     runtimeSocket: get('runtimeSocket') === '1',
-    missing: get('missing').split(/\s+/).filter(Boolean),
+    missing: words('missing'),
   }
 }
 
