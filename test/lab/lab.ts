@@ -24,6 +24,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { awsInventoryLines, labAwsInfo, startLabSts, stopLabSts, type LabAws } from './sts-lab.ts'
 
 export type LabHost = {
   name: string
@@ -40,6 +41,7 @@ export type Lab = {
   becomePass: string // the zxlabpw password
   hosts: LabHost[]
   standins?: StandinsInfo // set by labUp
+  aws?: LabAws // set by labUp: the local STS endpoint (test/lab/sts-lab.ts)
 }
 
 export type StandinsInfo = { tools: string[]; ms: number; cached: boolean }
@@ -663,7 +665,7 @@ async function launchSshd(host: LabHost): Promise<void> {
 // ---------------------------------------------------------------------------
 // Client-side files
 
-function inventoryText(hosts: readonly LabHost[]): string {
+function inventoryText(hosts: readonly LabHost[], aws: LabAws): string {
   const entry = (h: LabHost) => `        ${h.name}: { address: ${h.address} }`
   const [cp, ...workers] = hosts
   return [
@@ -673,6 +675,10 @@ function inventoryText(hosts: readonly LabHost[]): string {
     `    user: ${LAB_USER}`,
     `    key: ${labFiles.key}`,
     `    known_hosts: ${labFiles.knownHosts}`,
+    ...awsInventoryLines(aws),
+    // Lab hosts have this machine's 2 CPUs, of which the control plane's own pods request 1.05:
+    // small Ray pods, as a user of such machines would set, so the head and 3 workers fit.
+    '    ray: { head_cpu: 250m, worker_cpu: 250m, head_memory: 512Mi, worker_memory: 512Mi }',
     '  children:',
     '    control_plane:',
     ...(cp ? ['      hosts:', entry(cp)] : ['      hosts: {}']),
@@ -726,6 +732,9 @@ export async function labUp(opts: { hosts?: number } = {}): Promise<Lab> {
   const becomePass = randomBytes(15).toString('base64url')
   fs.writeFileSync(labFiles.becomePass, becomePass + '\n', { mode: 0o600 })
   fs.chmodSync(labFiles.becomePass, 0o600)
+  // The local STS endpoint (test/lab/sts-lab.ts) starts while the hosts are set up.
+  const awsStarting = startLabSts(LAB_DIR)
+  awsStarting.catch(() => {})
 
   const network = setupNetwork(hosts)
   network.catch(() => {}) // awaited below; avoid an unhandled rejection meanwhile
@@ -754,10 +763,11 @@ export async function labUp(opts: { hosts?: number } = {}): Promise<Lab> {
   if (failed.length) throw new Error(failed.join('\n\n'))
 
   fs.writeFileSync(labFiles.knownHosts, hosts.flatMap(knownHostsLines).join('\n') + '\n', { mode: 0o644 })
-  fs.writeFileSync(labFiles.inventory, inventoryText(hosts), { mode: 0o644 })
+  const aws = await awsStarting
+  fs.writeFileSync(labFiles.inventory, inventoryText(hosts, aws), { mode: 0o644 })
   const state: State = { createdAt: new Date().toISOString(), bridge: BRIDGE, bridgeAddress: `${BRIDGE_ADDRESS}/24`, hosts }
   fs.writeFileSync(labFiles.state, JSON.stringify(state, null, 2) + '\n', { mode: 0o644 })
-  return { ...makeLab(hosts, becomePass), standins }
+  return { ...makeLab(hosts, becomePass), standins, aws }
 }
 
 async function setupNetwork(hosts: readonly LabHost[]) {
@@ -786,7 +796,7 @@ async function setupNetwork(hosts: readonly LabHost[]) {
 /** Remove the whole lab (namespaces, links, processes, /srv/zxplay-lab, .lab/ contents). Users are kept. */
 export async function labDown(): Promise<void> {
   const namespaces = await listLabNetns()
-  await Promise.all(namespaces.map(killNetns))
+  await Promise.all([...namespaces.map(killNetns), stopLabSts(LAB_DIR)])
   const strays = strayLabProcesses()
   killPids(strays)
   await waitGone(strays, 2000)
@@ -820,7 +830,7 @@ export function labInfo(): Lab | undefined {
     return undefined
   }
   const becomePass = fs.readFileSync(labFiles.becomePass, 'utf8').trim()
-  return makeLab(state.hosts, becomePass)
+  return { ...makeLab(state.hosts, becomePass), aws: labAwsInfo(LAB_DIR) }
 }
 
 function findHost(lab: Lab, name: string): LabHost {

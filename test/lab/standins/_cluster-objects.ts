@@ -9,6 +9,7 @@ import type { HostRef } from './_k8s-host.ts'
 import { b64 } from './_pki.ts'
 import { getObj, putObj } from './_store.ts'
 import type { Store } from './_store.ts'
+import { clock } from './_clock.ts'
 
 export const COREDNS_IMAGE = 'registry.k8s.io/coredns/coredns:v1.13.1'
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10.1'
@@ -34,7 +35,7 @@ export function tokenSecret(token: string, ttlMs: number, description?: string, 
     'token-secret': b64(secret),
     'auth-extra-groups': b64(groups.join(',')),
   }
-  if (ttlMs > 0) data.expiration = b64(new Date(Date.now() + ttlMs).toISOString().replace(/\.\d+Z$/, 'Z'))
+  if (ttlMs > 0) data.expiration = b64(new Date(clock.now() + ttlMs).toISOString().replace(/\.\d+Z$/, 'Z'))
   if (description) data.description = b64(description)
   for (const u of usages) data[`usage-bootstrap-${u}`] = b64('true')
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' }, type: 'bootstrap.kubernetes.io/token', data }

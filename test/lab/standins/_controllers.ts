@@ -4,8 +4,10 @@
 // fit), Deployment → ReplicaSet → Pod, DaemonSet → Pod, kubelet (pod status from the host's
 // node.json, CNI config and images), node readiness, token cleaner and signer, APIService
 // availability, and the behaviour of known images (flannel, metrics-server).
-// Extension points: CONTROLLERS (more reconcile steps: HPA, Jobs…) and BEHAVIORS (what a
-// container of a given image does).
+// Containers: the kubelet fixes each container instance's environment when it starts and keeps a
+// record of it (_container.ts); restarts follow the crash-loop back-off; exec probes run in the
+// container (_runtime.ts). Extension points: CONTROLLERS (more reconcile steps: the HPA, _hpa.ts)
+// and BEHAVIORS (what a container of a given image does: flannel, metrics-server, Ray).
 import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import { readText } from './_io.ts'
@@ -20,6 +22,11 @@ import { parseQuantity, selectorMatches } from './_schema.ts'
 import { deleteObj, getObj, keyOf, listObjs, metaOf, putObj } from './_store.ts'
 import type { Store } from './_store.ts'
 import { b64, unb64 } from './_pki.ts'
+import { clock } from './_clock.ts'
+import { containerEnv, containerKey, containerRecords, podReady } from './_container.ts'
+import type { ContainerRecord } from './_container.ts'
+import { hpaController } from './_hpa.ts'
+import { rayBehavior, runProbe, runtimeOf } from './_runtime.ts'
 
 export const CP_TAINT = 'node-role.kubernetes.io/control-plane'
 export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready'
@@ -86,7 +93,7 @@ function makeEnv(s: Store): Env {
   const facts = new Map<string, HostFacts>()
   return {
     s,
-    now: Date.now(),
+    now: clock.now(),
     startMs: podStartMs(),
     facts,
     factsOf(node) {
@@ -139,7 +146,7 @@ function setCondition(conds: Obj[], type: string, status: string, reason: string
 
 export const nodeReady = (node: Obj) => arr(dig(node, 'status', 'conditions')).some((c) => dig(c, 'type') === 'Ready' && dig(c, 'status') === 'True')
 
-export const podReady = (pod: Obj) => arr(dig(pod, 'status', 'conditions')).some((c) => dig(c, 'type') === 'Ready' && dig(c, 'status') === 'True')
+export { podReady }
 
 const podTemplateSpec = (o: Obj) => objOr(dig(o, 'spec', 'template', 'spec'))
 
@@ -169,12 +176,25 @@ function intOrPercent(v: unknown, total: number, roundUp: boolean): number {
 // ---------------------------------------------------------------------------
 // Container behaviours
 
+export type RunResult = { state: 'ok' | 'crash' | 'unready'; log: string[]; exitCode?: number; reason?: string }
+
 export type Behavior = {
   /** Is this container one of ours? */
   matches(c: Obj, pod: Obj): boolean
-  /** What it does on this node: crash (with logs), run but never become ready, or run. */
-  run(c: Obj, pod: Obj, env: Env, node: Obj): { state: 'ok' | 'crash' | 'unready'; log: string[] }
+  /** What it does on this node: crash (with logs, exit code), run but never become ready, or run. */
+  run(c: Obj, pod: Obj, env: Env, node: Obj, rec: ContainerRecord): RunResult
+  /** A process with state: once it exited it only comes back through a restart (else re-evaluated each pass). */
+  restartsOnly?: boolean
 }
+
+/** Restarts the kubelet's back-off (10 s doubling to 5 min) allows after crash-looping this long. */
+function backoffRestarts(elapsedMs: number): number {
+  let n = 0
+  for (let t = 0, back = 10_000; t + back <= elapsedMs; t += back, back = Math.min(back * 2, 300_000)) n++
+  return n
+}
+
+const probeDelay = (probe: unknown) => Number(dig(probe, 'initialDelaySeconds') ?? 0) * 1000
 
 const klog = (level: 'I' | 'E' | 'W', file: string, msg: string) => {
   const d = new Date()
@@ -326,7 +346,7 @@ const metricsServer: Behavior = {
   },
 }
 
-export const BEHAVIORS: Behavior[] = [flannel, metricsServer]
+export const BEHAVIORS: Behavior[] = [flannel, metricsServer, rayBehavior]
 
 // ---------------------------------------------------------------------------
 // Built-in objects the API server keeps
@@ -646,7 +666,9 @@ const rank = (pod: Obj) => (!dig(pod, 'spec', 'nodeName') ? 0 : !podReady(pod) ?
 function deletePod(s: Store, pod: Obj) {
   delete TIMERS(s)[keyOf(pod)]
   deleteObj(s, pod)
+  const recs = containerRecords(s)
   for (const k of Object.keys(s.internal.logs)) if (k.startsWith(`${ns(pod)}/${name(pod)}/`)) delete s.internal.logs[k]
+  for (const k of Object.keys(recs)) if (k.startsWith(`${ns(pod)}/${name(pod)}/`)) delete recs[k]
 }
 
 const DS_TOLERATIONS: Toleration[] = [
@@ -1006,13 +1028,25 @@ function kubelet(env: Env) {
         env.facts.delete(nodeName)
       }
     }
+    // the sandbox gets its IP before any container starts (the downward API can read it)
+    if (!waiting && !status.podIP) {
+      if (spec.hostNetwork) status.podIP = hostIP
+      else {
+        const cidr = parseCidr(String(dig(node, 'spec', 'podCIDR') ?? ''))
+        if (cidr) {
+          const next = (s.internal.nextPodIP[nodeName] ?? 1) + 1
+          s.internal.nextPodIP[nodeName] = next % 250
+          status.podIP = formatIPv4(cidr.base + next)
+        }
+      }
+      if (status.podIP) status.podIPs = [{ ip: status.podIP }]
+    }
     const containers = arr(spec.containers).filter(isObj)
     const statuses: Obj[] = []
     let allReady = !waiting
     let anyCrash = false
     for (const c of containers) {
       const cname = String(c.name)
-      const prev = arr(dig(pod, 'status', 'containerStatuses')).find((x) => dig(x, 'name') === cname) as Obj | undefined
       const base: Obj = { name: cname, image: c.image, imageID: '', ready: false, restartCount: 0, started: false }
       if (waiting) {
         statuses.push({ ...base, state: { waiting: { reason: waiting.reason, ...(waiting.message && waiting.reason !== 'ContainerCreating' ? { message: waiting.message } : {}) } } })
@@ -1024,35 +1058,75 @@ function kubelet(env: Env) {
         statuses.push({ ...base, state: { waiting: { reason: 'ErrImageNeverPull', message: `Container image "${String(c.image)}" is not present with pull policy of Never` } } })
         continue
       }
-      const cfgErr = configError(s, pod, c)
-      if (cfgErr) {
-        allReady = false
-        statuses.push({ ...base, state: { waiting: { reason: 'CreateContainerConfigError', message: cfgErr } } })
-        continue
-      }
+      const ckey = containerKey(o, cname)
+      const recs = containerRecords(s)
+      let rec = recs[ckey]
       const beh = BEHAVIORS.find((b) => b.matches(c, o))
-      const result = beh ? beh.run(c, o, env, node) : { state: 'ok' as const, log: [] }
-      s.internal.logs[`${ns(pod)}/${name(pod)}/${cname}`] = result.log
-      const startedAt = (timers[key] as number) + env.startMs
-      const containerID = `containerd://${templateHash({ key, cname }).padEnd(64, '0')}`
+      // a crash-looping container is restarted when its back-off is over
+      const due = rec?.crashingSince !== undefined ? (rec.crashBase ?? 0) + backoffRestarts(env.now - rec.crashingSince) : 0
+      const restarting = !!rec && due > rec.restarts
+      if (!rec || restarting) {
+        // a container instance starts: its config must resolve, its environment is fixed now
+        const cfgErr = configError(s, pod, c)
+        if (cfgErr) {
+          allReady = false
+          statuses.push({ ...base, restartCount: rec?.restarts ?? 0, state: { waiting: { reason: 'CreateContainerConfigError', message: cfgErr } } })
+          continue
+        }
+        const cenv = containerEnv(s, o, c, node)
+        if (!rec) rec = { startedAt: (timers[key] as number) + env.startMs, restarts: 0, env: cenv }
+        else {
+          rec.restarts = due
+          rec.startedAt = env.now
+          rec.env = cenv
+          delete rec.proc
+          delete rec.livenessFailingSince
+        }
+        recs[ckey] = rec
+      }
+      // a dead process of a stateful image stays dead until its restart
+      const frozen = beh?.restartsOnly === true && rec.crashingSince !== undefined && !restarting
+      let result: RunResult = frozen ? { state: 'crash', log: s.internal.logs[ckey] ?? [], ...(rec.lastTerminated ? { exitCode: rec.lastTerminated.exitCode, reason: rec.lastTerminated.reason } : {}) } : beh ? beh.run(c, o, env, node, rec) : { state: 'ok', log: [] }
+      // exec probes run in the container; readiness after initialDelaySeconds, liveness kills after failureThreshold
+      let probeReady = true
+      if (result.state === 'ok' && (isObj(c.readinessProbe) || isObj(c.livenessProbe))) {
+        const rt = runtimeOf(s, o, c, rec, node, env.now)
+        const live = isObj(c.livenessProbe) && env.now >= rec.startedAt + probeDelay(c.livenessProbe) ? runProbe(rt, c.livenessProbe) : undefined
+        if (live && !live.pass) {
+          rec.livenessFailingSince ??= env.now
+          const threshold = Number(dig(c.livenessProbe, 'failureThreshold') ?? 3)
+          const period = Number(dig(c.livenessProbe, 'periodSeconds') ?? 10) * 1000
+          if (env.now - rec.livenessFailingSince >= (threshold - 1) * period) result = { state: 'crash', exitCode: 137, reason: 'Error', log: [...result.log, `zxlab: killed by the kubelet: Liveness probe failed: ${live.output}`] }
+        } else if (live) delete rec.livenessFailingSince
+        if (result.state === 'ok' && isObj(c.readinessProbe)) probeReady = env.now >= rec.startedAt + probeDelay(c.readinessProbe) && runProbe(rt, c.readinessProbe).pass
+      }
+      s.internal.logs[ckey] = result.log
+      const containerID = `containerd://${templateHash({ key, cname, start: rec.startedAt }).padEnd(64, '0')}`
+      const iso = (t: number) => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z')
       if (result.state === 'crash') {
         anyCrash = true
         allReady = false
-        const elapsed = env.now - startedAt
-        let restarts = 0
-        for (let t = 0, back = 10_000; t + back <= elapsed; t += back, back = Math.min(back * 2, 300_000)) restarts++
+        if (rec.crashingSince === undefined) {
+          rec.crashingSince = env.now
+          rec.crashBase = rec.restarts
+        }
+        if (rec.lastTerminated?.startedAt !== rec.startedAt) rec.lastTerminated = { exitCode: result.exitCode ?? 1, reason: result.reason ?? ((result.exitCode ?? 1) === 0 ? 'Completed' : 'Error'), startedAt: rec.startedAt, finishedAt: env.now }
+        const t = rec.lastTerminated
         statuses.push({
           ...base,
           containerID,
-          restartCount: restarts,
-          lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: new Date(startedAt).toISOString().replace(/\.\d+Z$/, 'Z'), finishedAt: now, containerID } },
-          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${restarts > 4 ? '5m0s' : `${10 * 2 ** Math.max(0, restarts - 1)}s`} restarting failed container=${cname} pod=${name(pod)}_${ns(pod)}(${String(metaOf(pod).uid)})` } },
+          restartCount: rec.restarts,
+          lastState: { terminated: { exitCode: t.exitCode, reason: t.reason, startedAt: iso(t.startedAt), finishedAt: iso(t.finishedAt), containerID } },
+          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${rec.restarts > 4 ? '5m0s' : `${10 * 2 ** Math.max(0, rec.restarts - 1)}s`} restarting failed container=${cname} pod=${name(pod)}_${ns(pod)}(${String(metaOf(pod).uid)})` } },
         })
         continue
       }
-      const ready = result.state === 'ok'
+      delete rec.crashingSince
+      delete rec.crashBase
+      const ready = result.state === 'ok' && probeReady
       if (!ready) allReady = false
-      statuses.push({ ...base, containerID, ready, started: true, state: { running: { startedAt: prev && dig(prev, 'state', 'running', 'startedAt') ? dig(prev, 'state', 'running', 'startedAt') : new Date(startedAt).toISOString().replace(/\.\d+Z$/, 'Z') } } })
+      const t = rec.lastTerminated
+      statuses.push({ ...base, containerID, ready, restartCount: rec.restarts, started: true, ...(t ? { lastState: { terminated: { exitCode: t.exitCode, reason: t.reason, startedAt: iso(t.startedAt), finishedAt: iso(t.finishedAt) } } } : {}), state: { running: { startedAt: iso(rec.startedAt) } } })
     }
     const inits = arr(spec.initContainers).filter(isObj)
     if (inits.length) {
@@ -1068,18 +1142,6 @@ function kubelet(env: Env) {
     }
     status.containerStatuses = statuses
     status.phase = waiting ? 'Pending' : 'Running'
-    if (!waiting && !status.podIP) {
-      if (spec.hostNetwork) status.podIP = hostIP
-      else {
-        const cidr = parseCidr(String(dig(node, 'spec', 'podCIDR') ?? ''))
-        if (cidr) {
-          const next = (s.internal.nextPodIP[nodeName] ?? 1) + 1
-          s.internal.nextPodIP[nodeName] = next % 250
-          status.podIP = formatIPv4(cidr.base + next)
-        }
-      }
-      if (status.podIP) status.podIPs = [{ ip: status.podIP }]
-    }
     let conds = arr(status.conditions) as Obj[]
     conds = setCondition(conds, 'PodReadyToStartContainers', waiting ? 'False' : 'True', undefined, undefined, now)
     conds = setCondition(conds, 'Initialized', waiting && inits.length ? 'False' : 'True', waiting && inits.length ? 'ContainersNotInitialized' : undefined, waiting && inits.length ? `containers with incomplete status: [${inits.map((c) => String(c.name)).join(' ')}]` : undefined, now)
@@ -1155,20 +1217,9 @@ function apiServices(env: Env) {
 export const apiServiceAvailable = (a: Obj | undefined) => !!a && arr(dig(a, 'status', 'conditions')).some((c) => dig(c, 'type') === 'Available' && dig(c, 'status') === 'True')
 
 // ---------------------------------------------------------------------------
-// Metrics (what metrics-server would report): deterministic small numbers
-
-export function podUsage(s: Store, pod: Obj): { cpu: number; memory: number } {
-  const usage = (s.internal as { usage?: Record<string, { cpu: number; memory: number }> }).usage?.[keyOf(pod)]
-  if (usage) return usage
-  const h = templateHash(name(pod))
-  const seed = h.charCodeAt(0) + h.charCodeAt(1)
-  return { cpu: 1 + (seed % 4), memory: (12 + (seed % 30)) * 1024 * 1024 }
-}
-
-// ---------------------------------------------------------------------------
 
 /** More reconcile steps (HPA, Jobs…) register here; they run after the built-in ones. */
-export const CONTROLLERS: ((env: Env) => void)[] = []
+export const CONTROLLERS: ((env: Env) => void)[] = [(env) => hpaController({ s: env.s, now: env.now, kubeletUp: (n) => env.factsOf(n)?.kubeletUp === true })]
 
 /** One reconcile pass over the store (call under the store's lock). */
 export function reconcile(s: Store): void {

@@ -64,6 +64,24 @@ export function templateHash(template: unknown): string {
   return Array.from(h.subarray(0, 10), (b) => alphabet[b % alphabet.length]).join('')
 }
 
+/** autoscaling/v2 defaults: an 80% CPU metric when none; every scaling rule of a given behavior filled in. */
+function defaultHpaV2(spec: Obj) {
+  if (!arr(spec.metrics).length) spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }]
+  const b = spec.behavior
+  if (!isObj(b)) return
+  const up = child(b, 'scaleUp')
+  setDefault(up, 'stabilizationWindowSeconds', 0)
+  setDefault(up, 'selectPolicy', 'Max')
+  setDefault(up, 'policies', [
+    { type: 'Pods', value: 4, periodSeconds: 15 },
+    { type: 'Percent', value: 100, periodSeconds: 15 },
+  ])
+  // scaleDown's stabilization window stays unset: the controller's flag applies then
+  const down = child(b, 'scaleDown')
+  setDefault(down, 'selectPolicy', 'Max')
+  setDefault(down, 'policies', [{ type: 'Percent', value: 100, periodSeconds: 15 }])
+}
+
 /** Fill in server-side defaults for a stored object (idempotent). */
 export function applyDefaults(obj: Obj) {
   const kind = obj.kind
@@ -112,6 +130,13 @@ export function applyDefaults(obj: Obj) {
       break
     case 'Pod':
       defaultPodSpec(spec)
+      // a limit without a request is also the request (SetDefaults_Pod)
+      for (const c of [...arr(spec?.initContainers), ...arr(spec?.containers)]) {
+        const res = isObj(c) ? c.resources : undefined
+        if (!isObj(res) || !isObj(res.limits)) continue
+        const req = child(res, 'requests')
+        for (const [k, v] of Object.entries(res.limits)) setDefault(req, k, v)
+      }
       break
     case 'Service': {
       if (!spec) break
@@ -151,7 +176,9 @@ export function applyDefaults(obj: Obj) {
       break
     }
     case 'HorizontalPodAutoscaler':
-      if (spec) setDefault(spec, 'minReplicas', 1)
+      if (!spec) break
+      setDefault(spec, 'minReplicas', 1)
+      if (obj.apiVersion === 'autoscaling/v2') defaultHpaV2(spec)
       break
     case 'PriorityClass':
       setDefault(obj, 'preemptionPolicy', 'PreemptLowerPriority')

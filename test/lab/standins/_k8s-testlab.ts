@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { IO } from './_io.ts'
+import { clock } from './_clock.ts'
 import { main as kubeadmMain } from './kubeadm.ts'
 import { main as kubectlMain } from './kubectl.ts'
 
@@ -135,9 +136,9 @@ cgroupDriver: systemd
 `
 
 /** kubeadm init on node1 with INIT_CONFIG, then admin.conf copied to root's ~/.kube/config. */
-export async function initCluster(lab: FakeLab, cfg = INIT_CONFIG()): Promise<Result> {
+export async function initCluster(lab: FakeLab, cfg = INIT_CONFIG(), env: Record<string, string> = {}): Promise<Result> {
   put(lab, 'node1', '/root/kubeadm.yaml', cfg)
-  const r = await run(lab, 'node1', 'kubeadm', ['init', '--config', '/root/kubeadm.yaml', '--skip-token-print'])
+  const r = await run(lab, 'node1', 'kubeadm', ['init', '--config', '/root/kubeadm.yaml', '--skip-token-print'], { env })
   if (r.code === 0) {
     put(lab, 'node1', '/root/.kube/config', fs.readFileSync(hostFile(lab, 'node1', '/etc/kubernetes/admin.conf'), 'utf8'))
   }
@@ -317,3 +318,142 @@ spec:
   version: v1beta1
   versionPriority: 100
 `
+
+/** The Ray objects of issue #4 as the playbooks render them (namespace ray), with knobs for the tests. */
+export const RAY = (o: { headArgs?: string; workerArgs?: string; workerCpu?: string; workerRequests?: string | null; secret?: string; app?: boolean; service?: boolean } = {}) => {
+  const probe = (cmd: string, timeout = 2) => `          readinessProbe:
+            exec:
+              command: [bash, -c, ${JSON.stringify(cmd)}]
+            initialDelaySeconds: 10
+            periodSeconds: 5
+            timeoutSeconds: ${timeout}
+            failureThreshold: 10
+`
+  const raylet = 'wget --tries 1 -T 2 -q -O- http://localhost:52365/api/local_raylet_healthz | grep success'
+  const gcs = 'wget --tries 1 -T 2 -q -O- http://localhost:8265/api/gcs_healthz | grep success'
+  const env = `          env:
+            - name: MY_POD_IP
+              valueFrom: { fieldRef: { fieldPath: status.podIP } }
+            - name: MY_CPU_REQUEST
+              valueFrom: { resourceFieldRef: { resource: requests.cpu } }
+          envFrom:
+            - secretRef: { name: session-token }
+`
+  const cpu = o.workerCpu ?? '1'
+  return `apiVersion: v1
+kind: Namespace
+metadata:
+  name: ray
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: session-token
+  namespace: ray
+  annotations: { zxplay.io/session-token-expires-at: "2030-01-01T00:00:00Z" }
+stringData:
+  AWS_ACCESS_KEY_ID_SESS: ${o.secret ?? 'ASIAFIRSTVALUE000001'}
+  AWS_SECRET_ACCESS_KEY_SESS: first-secret-key-value-0000000000000001
+  AWS_SESSION_TOKEN: first-session-token-value-000000000000001
+${o.app ? `---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ray-app
+  namespace: ray
+data:
+  shap_job.py: |
+    import ray
+    ray.init(address="auto")
+` : ''}${o.service === false ? '' : `---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ray-head
+  namespace: ray
+  labels: { app: ray, component: ray-head }
+spec:
+  selector: { app: ray, component: ray-head }
+  ports:
+    - { name: gcs, port: 6379, targetPort: 6379 }
+    - { name: dashboard, port: 8265, targetPort: 8265 }
+    - { name: client, port: 10001, targetPort: 10001 }
+    - { name: dashboard-agent, port: 52365, targetPort: 52365 }
+`}---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ray-head
+  namespace: ray
+  labels: { app: ray, component: ray-head }
+spec:
+  replicas: 1
+  selector:
+    matchLabels: { app: ray, component: ray-head }
+  template:
+    metadata:
+      labels: { app: ray, component: ray-head }
+    spec:
+      containers:
+        - name: ray-head
+          image: rayproject/ray:2.52.0
+          command: ["/bin/bash", "-c", "--"]
+          args: [${JSON.stringify(o.headArgs ?? 'ray start --head --port=6379 --dashboard-host=0.0.0.0 --num-cpus=$MY_CPU_REQUEST --node-ip-address=$MY_POD_IP --object-manager-port=8076 --node-manager-port=8077 --dashboard-agent-listen-port=52365 --block')}]
+${env}          resources:
+            requests: { cpu: "1", memory: 2Gi }
+            limits: { cpu: "1", memory: 2Gi }
+${probe(`${raylet} && ${gcs}`, 5)}          volumeMounts:
+            - { name: dshm, mountPath: /dev/shm }
+            - { name: awstoken, mountPath: /etc/awstoken, readOnly: true }
+            - { name: app, mountPath: /app, readOnly: true }
+      volumes:
+        - name: dshm
+          emptyDir: { medium: Memory }
+        - name: awstoken
+          secret: { secretName: session-token }
+        - name: app
+          configMap: { name: ray-app, optional: true }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ray-worker
+  namespace: ray
+  labels: { app: ray, component: ray-worker }
+spec:
+  selector:
+    matchLabels: { app: ray, component: ray-worker }
+  template:
+    metadata:
+      labels: { app: ray, component: ray-worker }
+    spec:
+      containers:
+        - name: ray-worker
+          image: rayproject/ray:2.52.0
+          command: ["/bin/bash", "-c", "--"]
+          args: [${JSON.stringify(o.workerArgs ?? 'ray start --address=ray-head:6379 --num-cpus=$MY_CPU_REQUEST --node-ip-address=$MY_POD_IP --object-manager-port=8076 --node-manager-port=8077 --dashboard-agent-listen-port=52365 --block')}]
+${env}          resources:
+${o.workerRequests === null ? `            limits: { memory: 1Gi }\n` : `            requests: { cpu: ${JSON.stringify(o.workerRequests ?? cpu)}, memory: 1Gi }\n            limits: { cpu: ${JSON.stringify(cpu)}, memory: 1Gi }\n`}${probe(raylet)}          volumeMounts:
+            - { name: dshm, mountPath: /dev/shm }
+      volumes:
+        - name: dshm
+          emptyDir: { medium: Memory }
+`
+}
+
+/** A fake stand-in clock for a test: now() returns t, sleep() does not wait; restore() puts the real one back. */
+export function fakeClock(start = Date.now()) {
+  const saved = { ...clock }
+  const c = {
+    t: start,
+    advance(seconds: number) {
+      c.t += seconds * 1000
+    },
+    restore() {
+      Object.assign(clock, saved)
+    },
+  }
+  clock.now = () => c.t
+  clock.sleep = async () => {}
+  return c
+}

@@ -2,6 +2,7 @@
 // durations, CIDRs. (Process I/O and files are in _io.ts.)
 import { randomBytes } from 'node:crypto'
 import { dump, loadAll, Schema, timestampTag, YAML11_SCHEMA } from 'js-yaml'
+import { clock } from './_clock.ts'
 
 // ---------------------------------------------------------------------------
 // YAML as sigs.k8s.io/yaml reads it (YAML 1.1 scalars: yes/no/on/off are
@@ -124,7 +125,7 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)}y`
 }
 
-export const nowIso = () => new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+export const nowIso = () => new Date(Math.floor(clock.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z')
 
 // ---------------------------------------------------------------------------
 // IPv4 and CIDRs

@@ -6,6 +6,7 @@ import { kindGroup } from './_schema.ts'
 import type { KindInfo } from './_schema.ts'
 import { metaOf } from './_store.ts'
 import { nodeReady, podReady } from './_controllers.ts'
+import { clock } from './_clock.ts'
 
 /** Go's text/tabwriter as kubectl sets it up: minwidth 6, padding 3, last column unpadded. */
 export function table(rows: string[][]): string {
@@ -18,7 +19,7 @@ export function table(rows: string[][]): string {
 
 export const age = (obj: Obj) => {
   const ts = str(metaOf(obj).creationTimestamp)
-  return ts ? humanDuration(Date.now() - Date.parse(ts)) : '<unknown>'
+  return ts ? humanDuration(clock.now() - Date.parse(ts)) : '<unknown>'
 }
 
 const none = (s: string | undefined) => (s === undefined || s === '' ? '<none>' : s)
@@ -48,7 +49,7 @@ function podStatus(pod: Obj): { ready: string; status: string; restarts: string 
     const fin = str(dig(c, 'lastState', 'terminated', 'finishedAt'))
     if (fin && (!last || fin > last)) last = fin
   }
-  const restartsStr = restarts && last ? `${restarts} (${humanDuration(Date.now() - Date.parse(last))} ago)` : String(restarts)
+  const restartsStr = restarts && last ? `${restarts} (${humanDuration(clock.now() - Date.parse(last))} ago)` : String(restarts)
   return { ready: `${readyN}/${total}`, status: reason, restarts: restartsStr }
 }
 

@@ -293,6 +293,11 @@ export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode
     if (required.length) continue
     const fmt = list.find((e) => e.keyword === 'format')
     const path = kubePath(parts)
+    if (fmt && fmt.params.format === 'byte') {
+      // []byte fields are base64 in JSON: the API server fails to decode the object
+      decode.push(`illegal base64 data at input byte ${base64ErrorAt(String(value))}`)
+      continue
+    }
     if (fmt && fmt.params.format === 'quantity') {
       fields.push({ path, type: 'Invalid value', value, detail: `quantities must match the regular expression ${QUANTITY_RE}` })
       continue
@@ -314,6 +319,15 @@ export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode
     fields.push({ path, type: 'Invalid value', value, detail: first.message ?? first.keyword })
   }
   return { decode, fields, unknown }
+}
+
+/** Where Go's strict base64 decoder stops: the first byte outside the alphabet, else the final partial block. */
+function base64ErrorAt(v: string): number {
+  const bad = v.search(/[^A-Za-z0-9+/=]/)
+  if (bad >= 0) return bad
+  const pad = v.indexOf('=')
+  if (pad >= 0 && !/^={1,2}$/.test(v.slice(pad))) return pad
+  return v.length - (v.length % 4)
 }
 
 // -- server-side rules the OpenAPI schemas do not express -------------------

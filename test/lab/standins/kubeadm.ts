@@ -27,6 +27,7 @@ import { b64, caCertHash, newCA, newLeaf, unb64 } from './_pki.ts'
 import type { Pem } from './_pki.ts'
 import { deleteObj, getObj, listObjs, newStore, openUpStoreDir, putObj, readStore, storeFileOf, updateStore, writeStore } from './_store.ts'
 import type { ClusterInfo, Store } from './_store.ts'
+import { clock } from './_clock.ts'
 
 const STACK_HINT = 'To see the stack trace of this error execute with --v=5 or higher'
 const CONTAINERD_SOCKET = 'unix:///var/run/containerd/containerd.sock'
@@ -977,7 +978,7 @@ function token(ctx: Ctx, argv: string[]): number {
         const d = (isObj(sec.data) ? sec.data : {}) as Record<string, string>
         const get = (k: string) => (d[k] ? unb64(d[k]) : '')
         const exp = get('expiration')
-        const left = exp ? Date.parse(exp) - Date.now() : 0
+        const left = exp ? Date.parse(exp) - clock.now() : 0
         const ttl = !exp ? '<forever>' : left > 3_600_000 ? `${Math.floor(left / 3_600_000)}h` : left > 60_000 ? `${Math.floor(left / 60_000)}m` : `${Math.max(0, Math.floor(left / 1000))}s`
         const usages = Object.keys(d)
           .filter((k) => k.startsWith('usage-bootstrap-') && get(k) === 'true')

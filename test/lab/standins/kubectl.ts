@@ -2,10 +2,15 @@
 // store of the control plane its kubeconfig names (see _kubeconfig.ts), validates every object
 // against the Kubernetes schemas (kubernetes-models) plus the server's own rules, and runs the
 // controllers (_controllers.ts) on every call so the cluster moves as a real one would.
+// `exec` runs commands in the stand-in's containers (_exec.ts); `top` and the metrics API read
+// what metrics-server would report (_metrics.ts).
 import fs from 'node:fs'
 import { allKinds, cascadeDelete, CliError, labelsOf, mapKind, matchesFieldSelector, matchesSelector, parseSelector, readSources, resolveType } from './_resources.ts'
 import type { Source } from './_resources.ts'
-import { apiServiceAvailable, argValue, podReady, podUsage, reconcile, taintsOf } from './_controllers.ts'
+import { apiServiceAvailable, argValue, podReady, reconcile, taintsOf } from './_controllers.ts'
+import { clock } from './_clock.ts'
+import { EXEC_FLAGS, runExec } from './_exec.ts'
+import { metricsApi, nodeMetrics, nodeUsage, podMetrics } from './_metrics.ts'
 import type { Taint } from './_controllers.ts'
 import { applyDefaults } from './_defaults.ts'
 import { FlagError, flagBool, flagList, flagStr, has, parseFlags } from './_flags.ts'
@@ -14,7 +19,7 @@ import { Exit, isEntry, processIO, sleep, writeAtomic } from './_io.ts'
 import type { IO } from './_io.ts'
 import { readNodeState } from './_node.ts'
 import { debToSemver, installedVersion, parseSemver } from './_k8s-host.ts'
-import { arr, clone, deepEqual, dig, formatDuration, isObj, nowIso, objOr, parseDuration, str, toYaml } from './_k8s-util.ts'
+import { arr, clone, deepEqual, dig, formatDuration, isObj, objOr, parseDuration, str, toYaml } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import { JsonPathError, jsonpath } from './_jsonpath.ts'
 import { authorize, connect, ConnectError, loadKubeconfig, resolveContext, userPath } from './_kubeconfig.ts'
@@ -63,7 +68,7 @@ const F = {
   ignoreNotFound: { name: 'ignore-not-found', type: 'bool' } as FlagSpec,
 }
 
-type Ctx = { io: IO; f: Parsed; cmd: string; clientVersion: string }
+type Ctx = { io: IO; f: Parsed; cmd: string; clientVersion: string; argv: string[] }
 
 const usageHint = (cmd: string) => `See 'kubectl ${cmd} --help' for usage.`
 
@@ -107,7 +112,7 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
       throw e
     }
     f.args.splice(0, sub ? 2 : 1)
-    const ctx: Ctx = { io, f, cmd: cmdName, clientVersion }
+    const ctx: Ctx = { io, f, cmd: cmdName, clientVersion, argv }
     setValidation(ctx)
     return await handler.run(ctx, sub)
   } catch (e) {
@@ -128,7 +133,7 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
   }
 }
 
-const KNOWN_UNSUPPORTED = new Set(['describe', 'exec', 'port-forward', 'cp', 'edit', 'run', 'expose', 'autoscale', 'drain', 'cordon', 'uncordon', 'certificate', 'proxy', 'attach', 'debug', 'events', 'diff', 'kustomize', 'auth', 'plugin', 'completion', 'explain', 'set'])
+const KNOWN_UNSUPPORTED = new Set(['describe', 'port-forward', 'cp', 'edit', 'run', 'expose', 'autoscale', 'drain', 'cordon', 'uncordon', 'certificate', 'proxy', 'attach', 'debug', 'events', 'diff', 'kustomize', 'auth', 'plugin', 'completion', 'explain', 'set'])
 const ALL_COMMANDS = ['annotate', 'api-resources', 'api-versions', 'apply', 'attach', 'auth', 'autoscale', 'certificate', 'cluster-info', 'completion', 'config', 'cordon', 'cp', 'create', 'debug', 'delete', 'describe', 'diff', 'drain', 'edit', 'events', 'exec', 'explain', 'expose', 'get', 'kustomize', 'label', 'logs', 'patch', 'plugin', 'port-forward', 'proxy', 'replace', 'rollout', 'run', 'scale', 'set', 'taint', 'top', 'uncordon', 'version', 'wait']
 function suggest(cmd: string): string {
   const dist = (a: string, b: string) => {
@@ -694,7 +699,7 @@ function getRaw(c: Ctx, conn: Connection, raw: string): number {
     if (mm) {
       metricsGate(s)
       const [, mns, what, name] = mm
-      const items = what === 'nodes' ? nodeMetrics(s).filter((x) => !name || x.metadata.name === name) : podMetrics(s, mns).filter((x) => !name || x.metadata.name === name)
+      const items = what === 'nodes' ? nodeMetrics(s, clock.now()).filter((x) => !name || x.metadata.name === name) : podMetrics(s, clock.now(), mns).filter((x) => !name || x.metadata.name === name)
       if (name) {
         if (!items.length) throw new ApiError('NotFound', `${what === 'nodes' ? 'nodemetrics' : 'podmetrics'}.metrics.k8s.io "${name}" not found`)
         return JSON.stringify(items[0])
@@ -723,48 +728,9 @@ function getRaw(c: Ctx, conn: Connection, raw: string): number {
 // Metrics
 
 function metricsGate(s: Store) {
-  const svc = getObj(s, 'apiregistration.k8s.io', 'APIService', undefined, 'v1beta1.metrics.k8s.io')
-  if (!svc) throw new CliError('error: Metrics API not available')
-  if (!apiServiceAvailable(svc)) throw new ApiError('ServiceUnavailable' as ApiError['status'], 'the server is currently unable to handle the request (get nodes.metrics.k8s.io)')
-}
-
-const q = (cpuMilli: number) => `${Math.round(cpuMilli * 1e6)}n`
-const memKi = (bytes: number) => `${Math.round(bytes / 1024)}Ki`
-
-function nodeUsage(s: Store, node: Obj): { cpu: number; memory: number } | undefined {
-  const name = String(metaOf(node).name)
-  const pods = listObjs(s, '', 'Pod').filter((p) => dig(p, 'spec', 'nodeName') === name && dig(p, 'status', 'phase') === 'Running')
-  if (!arr(dig(node, 'status', 'conditions')).some((c) => dig(c, 'type') === 'Ready' && dig(c, 'status') !== 'Unknown')) return undefined
-  let cpu = 40
-  let memory = 350 * 1024 * 1024
-  for (const p of pods) {
-    const u = podUsage(s, p)
-    cpu += u.cpu
-    memory += u.memory
-  }
-  return { cpu, memory }
-}
-
-function nodeMetrics(s: Store) {
-  return listObjs(s, '', 'Node').flatMap((n) => {
-    const u = nodeUsage(s, n)
-    return u ? [{ metadata: { name: String(metaOf(n).name), creationTimestamp: nowIso(), labels: labelsOf(n) }, timestamp: nowIso(), window: '20.05s', usage: { cpu: q(u.cpu), memory: memKi(u.memory) } }] : []
-  })
-}
-
-function podMetrics(s: Store, ns?: string) {
-  return listObjs(s, '', 'Pod', ns)
-    .filter((p) => dig(p, 'status', 'phase') === 'Running')
-    .map((p) => {
-      const u = podUsage(s, p)
-      const cs = arr(dig(p, 'spec', 'containers'))
-      return {
-        metadata: { name: String(metaOf(p).name), namespace: String(metaOf(p).namespace), creationTimestamp: nowIso(), labels: labelsOf(p) },
-        timestamp: nowIso(),
-        window: '15.018s',
-        containers: cs.map((ct) => ({ name: String(dig(ct, 'name')), usage: { cpu: q(u.cpu / cs.length), memory: memKi(u.memory / cs.length) } })),
-      }
-    })
+  const api = metricsApi(s)
+  if (api === 'missing') throw new CliError('error: Metrics API not available')
+  if (api === 'unavailable') throw new ApiError('ServiceUnavailable' as ApiError['status'], 'the server is currently unable to handle the request (get nodes.metrics.k8s.io)')
 }
 
 function runTop(c: Ctx, sub?: string): number {
@@ -783,7 +749,7 @@ function runTop(c: Ctx, sub?: string): number {
       return [
         ['NAME', 'CPU(cores)', 'CPU(%)', 'MEMORY(bytes)', 'MEMORY(%)'],
         ...nodes.map((n) => {
-          const u = nodeUsage(s, n)
+          const u = nodeUsage(s, n, clock.now())
           if (!u) return [String(metaOf(n).name), '<unknown>', '<unknown>', '<unknown>', '<unknown>']
           const cpuCap = parseQuantity(dig(n, 'status', 'allocatable', 'cpu')) ?? 1
           const memCap = (parseQuantity(dig(n, 'status', 'allocatable', 'memory')) ?? 1) / 1000
@@ -791,7 +757,7 @@ function runTop(c: Ctx, sub?: string): number {
         }),
       ]
     }
-    const pods = podMetrics(s, allNs ? undefined : ns).filter((m) => (!c.f.args[0] || m.metadata.name === c.f.args[0]) && (!sel || matchesSelector(parseSelector(sel), m.metadata.labels)))
+    const pods = podMetrics(s, clock.now(), allNs ? undefined : ns).filter((m) => (!c.f.args[0] || m.metadata.name === c.f.args[0]) && (!sel || matchesSelector(parseSelector(sel), m.metadata.labels)))
     if (!pods.length) {
       if (c.f.args[0]) throw new ApiError('NotFound', `podmetrics.metrics.k8s.io "${ns}/${c.f.args[0]}" not found`)
       return undefined
@@ -1591,6 +1557,13 @@ const COMMANDS: Record<string, Handler> = {
   config: { sub: ['view', 'current-context', 'get-contexts', 'use-context', 'set-context'], flags: () => [{ name: 'raw', type: 'bool' }, { name: 'minify', type: 'bool' }, { name: 'flatten', type: 'bool' }, F.output, { name: 'current', type: 'bool' }, F.noHeaders, { name: 'merge', type: 'bool' }], run: runConfig },
   'api-resources': { flags: () => [{ name: 'api-group', type: 'string' }, { name: 'namespaced', type: 'bool' }, F.output, F.noHeaders, { name: 'verbs', type: 'slice' }, { name: 'sort-by', type: 'string' }, { name: 'cached', type: 'bool' }, { name: 'categories', type: 'slice' }], run: runApiResources },
   'api-versions': { flags: () => [], run: runApiVersions },
+  exec: {
+    flags: () => EXEC_FLAGS,
+    run: (c) => {
+      const conn = connection(c)
+      return runExec({ io: c.io, argv: c.argv, f: c.f, globalFlags: GLOBAL_FLAGS, conn, ns: namespaceOf(c, conn), onCluster })
+    },
+  },
 }
 
 if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2))
