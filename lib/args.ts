@@ -24,6 +24,8 @@ export type Flags = {
   host?: string
   /** confirm destructive playbooks (reset) without being asked */
   force: boolean
+  /** renew what has a lifetime (STS credentials) even while it is still valid: the var `refresh` */
+  refresh: boolean
   help: boolean
 }
 
@@ -59,6 +61,7 @@ const SPECS: Record<string, Spec> = {
   '--timeout': { key: 'timeout', value: 'int' },
   '--log-dir': { key: 'logDir', value: 'string' },
   '--force': { key: 'force' },
+  '--refresh': { key: 'refresh' },
   '--host': { key: 'host', value: 'string' },
   '-h': { key: 'help' },
   '--help': { key: 'help' },
@@ -81,6 +84,7 @@ export const defaultFlags = (): Flags => ({
   timeout: 10,
   logDir: 'logs',
   force: false,
+  refresh: false,
   help: false,
 })
 
@@ -163,6 +167,7 @@ flags:
   -T, --timeout S          seconds to wait for a connection (default 10)
       --log-dir DIR        where the run's log goes (default logs/)
       --force              run destructive playbooks (reset) without asking
+      --refresh            renew credentials that are still valid (sets the var refresh)
   -h, --help               this text
 
-exit codes: 0 all ok, 2 a host failed, 4 a host was unreachable, 5 bad input, 130 interrupted`
+exit codes: 0 all ok, 1 another run holds a host's lock (or an internal error), 2 a host failed, 4 a host was unreachable, 5 bad input, 130 interrupted`

@@ -81,7 +81,10 @@ const DEFAULTS = {
 
 // Host and group names also appear in patterns, where ':', ',', '&', '!', '*', '?', '[' are operators.
 const VALID_NAME = /^[A-Za-z0-9._-]+$/
-const UNSAFE_IN_ADDRESS = /[\s;&|$`'"<>(){}[\]*?!#\\]/
+// Shell characters, and control or direction characters that would garble a message or a log line.
+const UNSAFE_IN_ADDRESS = /[\s;&|$`'"<>(){}[\]*?!#\\\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/
+// POSIX user names, plus user@domain, DOMAIN\\user and a trailing $ (directory and Samba accounts).
+const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._@\\-]*\$?$/
 
 type Problem = { path: string; message: string }
 
@@ -105,6 +108,7 @@ type HostDraft = {
 }
 
 type Draft = {
+  file: string
   dir: string
   groups: Map<string, GroupDraft>
   hosts: Map<string, HostDraft>
@@ -124,6 +128,7 @@ export async function loadInventory(file: string, extraVars: Vars = {}): Promise
 export function parseInventory(text: string, file: string, extraVars: Vars = {}): Inventory {
   const root = parseYaml(text, file)
   const d: Draft = {
+    file,
     dir: path.dirname(path.resolve(file)),
     groups: new Map(),
     hosts: new Map(),
@@ -163,7 +168,16 @@ export function parseInventory(text: string, file: string, extraVars: Vars = {})
     const more = rest.map((p) => `\n${file}: ${p.path}: ${p.message}`).join('')
     throw new InventoryError(file, first.path, first.message + more)
   }
-  return { file, hosts, groups }
+  const inventory = { file, hosts, groups }
+  for (const h of hosts) owners.set(h, inventory)
+  return inventory
+}
+
+const owners = new WeakMap<Host, Inventory>()
+
+/** The inventory a host was loaded from: for checks across hosts (exactly one control plane, addresses in a CIDR). */
+export function inventoryOf(host: Host): Inventory | undefined {
+  return owners.get(host)
 }
 
 function parseYaml(text: string, file: string): Record<string, unknown> {
@@ -354,7 +368,7 @@ function checkSetting(name: ConnectionKey, spelled: string, value: unknown, dir:
       return { value: path.resolve(dir, expandHome(value)) }
     case 'user':
     case 'become_user':
-      if (typeof value !== 'string' || value === '') return { problem: `expected a user name, got ${got}` }
+      if (typeof value !== 'string' || !USER_NAME.test(value)) return { problem: `expected a user name (letters, digits, '.', '_', '-', '@'), got ${got}` }
       return { value }
   }
 }
@@ -426,6 +440,9 @@ function resolveHost(
   Object.assign(vars, h.vars)
   applyExtraVars(vars, extra, dotted)
   for (const key of CONNECTION_KEYS) if (vars[key] === null) delete vars[key]
+  // Ansible's magic vars: files a playbook reads (iamroles.txt…) are found beside the inventory.
+  vars.inventory_dir = d.dir
+  vars.inventory_file = path.join(d.dir, path.basename(d.file))
   // Defaults stay out of vars, so later code can tell a port that was set from the default.
   const setting = <K extends keyof typeof DEFAULTS>(key: K) => (vars[key] ?? DEFAULTS[key]) as (typeof DEFAULTS)[K]
   const connection = setting('connection') as Host['connection']

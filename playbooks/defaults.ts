@@ -17,6 +17,33 @@ export const clusterDefaults = {
   kubelet_insecure_tls: true, // kubeadm's kubelet serving certificates are self-signed
   schedule_on_control_plane: false, // true: remove the control-plane taint even with workers
   wait_timeout: 300, // seconds to wait for rollouts and nodes
+  aws: {
+    role_arn: '', // empty: the first line of iamroles_file
+    iamroles_file: 'iamroles.txt', // relative to the inventory's directory
+    session_name: 'zxplay',
+    duration_seconds: 3600, // STS allows 900 up to the role's maximum (at most 43200)
+    refresh_margin_seconds: 600, // assume the role again when less than this is left
+    region: 'us-east-1',
+    profile: '', // empty: the SDK's default chain (env, ~/.aws, SSO, instance role…)
+    credentials_file: '', // empty: ~/.aws/credentials
+    endpoint: '', // empty: AWS's STS; else e.g. a local STS-compatible endpoint
+    env_file: 'env.list', // docker --env-file copy of the session credentials, relative to the inventory
+  },
+  ray: {
+    namespace: 'ray',
+    image: 'rayproject/ray:2.52.0', // the driver's Ray and Python versions must match it
+    head_cpu: '1', // requests = limits; Ray advertises ceil(requests.cpu) via MY_CPU_REQUEST
+    head_memory: '2Gi',
+    worker_cpu: '1',
+    worker_memory: '1Gi',
+  },
+  hpa: {
+    name: 'shap-autoscaler',
+    min_replicas: 1,
+    max_replicas: 3,
+    cpu_utilization: 50, // percent of the workers' CPU requests
+    scale_down_stabilization_seconds: 15, // per HPA; the controller flag above is cluster-wide
+  },
 }
 
 export type ClusterVars = typeof clusterDefaults

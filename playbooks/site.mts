@@ -9,5 +9,9 @@ import flannel from './40-flannel.mts'
 import join from './50-join.mts'
 import untaint from './60-untaint.mts'
 import metricsServer from './70-metrics-server.mts'
+import awsCredentials from './80-aws-credentials.mts'
+import ray from './85-ray.mts'
+import autoscaler from './90-autoscaler.mts'
+import verify from './95-verify.mts'
 
-export default site([preflight, runtime, controlPlane, cniCleanup, flannel, join, untaint, metricsServer], import.meta)
+export default site([preflight, runtime, controlPlane, cniCleanup, flannel, join, untaint, metricsServer, awsCredentials, ray, autoscaler, verify], import.meta)

@@ -1,0 +1,118 @@
+// AWS session credentials for the Ray pods. STS AssumeRole runs here, on the control machine;
+// the Secret ray/session-token goes to the cluster over stdin (never argv), env.list is a
+// 0600 copy for `docker run --env-file`. Credentials are kept while more than
+// aws.refresh_margin_seconds is left; --refresh (or near expiry) renews them and rolls the
+// Ray Deployments, since envFrom is read only when a container starts.
+import fs from 'node:fs'
+import path from 'node:path'
+import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
+import { assumeRole, envListText, needsRefresh, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './_aws.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './_kube.ts'
+import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deploymentExpiries, minutesLeft, rayVars, readSessionSecret, waitForRollouts, type SecretState } from './_ray.ts'
+
+/** What the first task found and obtained, for the tasks after it. */
+type Credentials = { current: SecretState; renewed?: SessionCredentials; due?: string }
+const creds = (ctx: Context) => ctx.registered.credentials as Credentials
+
+const envFile = (ctx: Context) => path.resolve(rayVars(ctx).inventory_dir, rayVars(ctx).aws.env_file)
+
+export default playbook(
+  {
+    name: 'AWS credentials',
+    hosts: CONTROL_PLANE,
+    ...RAY,
+    // The role to assume is input too: a missing iamroles.txt stops the run before anything connects.
+    derive: (v, host) => {
+      const derived = RAY.derive(v, host)
+      resolveRoleArn(v.aws as AwsVars, String(v.inventory_dir), String(v.inventory_file))
+      return derived
+    },
+    tasks: [
+      task('session credentials are valid', async (ctx) => {
+        const v = rayVars(ctx)
+        const roleArn = resolveRoleArn(v.aws, v.inventory_dir, v.inventory_file)
+        const current = await readSessionSecret(ctx, v.ray.namespace)
+        const due = v.refresh
+          ? '--refresh'
+          : !current.values
+            ? `no Secret ${v.ray.namespace}/${SECRET_NAME} yet`
+            : !current.expiresAt
+              ? 'the Secret has no expiry annotation'
+              : needsRefresh(current.expiresAt, v.aws.refresh_margin_seconds, new Date())
+                ? `it expires at ${current.expiresAt}`
+                : undefined
+        ctx.register('credentials', { current, due } satisfies Credentials)
+        if (!due) return ok(`valid until ${current.expiresAt} (${minutesLeft(current.expiresAt!)} min left)`)
+        if (ctx.check) return ctx.changed(`would assume ${roleArn} (${due})`)
+        const renewed = await assumeRole(v.aws, roleArn, { inventoryDir: v.inventory_dir, log: ctx.log })
+        for (const value of [renewed.accessKeyId, renewed.secretAccessKey, renewed.sessionToken]) ctx.secret(value)
+        ctx.register('credentials', { current, due, renewed } satisfies Credentials)
+        return ctx.changed(`assumed ${roleArn} (${due}); valid until ${renewed.expiration.toISOString()}`)
+      }),
+
+      task('namespace exists', async (ctx) => {
+        const manifest = await ctx.render('ray/namespace.yaml')
+        if ((await applyManifest(ctx, 'ray-namespace', manifest)) === 'unchanged') return ok('unchanged')
+      }),
+
+      task('Secret session-token holds them', async (ctx) => {
+        const { renewed, due } = creds(ctx)
+        if (!due) return ok('unchanged')
+        if (!renewed) return ctx.changed(`would update Secret ${SECRET_NAME} (${due})`) // --check
+        // Server-side apply: no last-applied annotation, which would hold a second copy of the values.
+        await ctx.$({ input: JSON.stringify(sessionSecret(renewed, rayVars(ctx).ray.namespace)) })`kubectl --kubeconfig ${ADMIN_CONF} apply --server-side --field-manager=zxplay -f -`
+      }),
+
+      task('env.list holds them (mode 0600)', async (ctx) => {
+        const { renewed, current, due } = creds(ctx)
+        const file = envFile(ctx)
+        if (due && !renewed) return ctx.changed(`would write ${file}`) // --check
+        const wanted = renewed ? envListText(renewed) : current.values ? envListText(fromSecret(current)) : undefined
+        if (!wanted) throw new Error(`no credentials to write to ${file}`) // unreachable: due is set without a Secret
+        if (readIf(file) === wanted && (fs.statSync(file).mode & 0o777) === 0o600) return ok(`${file} is current`)
+        if (ctx.check) return ctx.changed(`would write ${file}`)
+        writePrivate(file, wanted)
+        return ctx.changed(`wrote ${file}`)
+      }),
+
+      task('the Ray pods run with them', async (ctx) => {
+        const { renewed, current, due } = creds(ctx)
+        const expiresAt = renewed?.expiration.toISOString() ?? current.expiresAt
+        const namespace = rayVars(ctx).ray.namespace
+        const deployed = await deploymentExpiries(ctx, namespace)
+        if (!deployed.size) return skip('no Ray Deployments yet')
+        if (due && !renewed) return ctx.changed(`would restart ${[...deployed.keys()].join(', ')}`) // --check
+        const stale = DEPLOYMENTS.filter((d) => deployed.has(d) && deployed.get(d) !== expiresAt)
+        if (!stale.length) return ok('started with the current credentials')
+        // A new pod-template annotation rolls the pods, as `kubectl rollout restart` does, and
+        // says which credentials they run with (85-ray renders the same value).
+        const patch = JSON.stringify({ spec: { template: { metadata: { annotations: { [EXPIRES_ANNOTATION]: expiresAt ?? '' } } } } })
+        for (const name of stale) await ctx.$`kubectl --kubeconfig ${ADMIN_CONF} patch deployment ${name} -n ${namespace} --type merge -p ${patch}`
+        await waitForRollouts(ctx, namespace, stale)
+        return ctx.changed(`restarted ${stale.join(', ')}`)
+      }),
+    ],
+  },
+  import.meta
+)
+
+function fromSecret(s: SecretState): SessionCredentials {
+  const v = s.values!
+  return { accessKeyId: v.AWS_ACCESS_KEY_ID_SESS, secretAccessKey: v.AWS_SECRET_ACCESS_KEY_SESS, sessionToken: v.AWS_SESSION_TOKEN, expiration: new Date(s.expiresAt ?? 0) }
+}
+
+function readIf(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** Write through a 0600 temp file and rename, so the values are never readable by others, even briefly. */
+function writePrivate(file: string, text: string) {
+  const tmp = `${file}.${process.pid}.tmp`
+  fs.writeFileSync(tmp, text, { mode: 0o600 })
+  fs.chmodSync(tmp, 0o600)
+  fs.renameSync(tmp, file)
+}

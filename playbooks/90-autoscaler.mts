@@ -1,0 +1,41 @@
+// The workers' HorizontalPodAutoscaler (autoscaling/v2): min/max replicas and the CPU target
+// from the inventory, and a 15 s scale-down window on the HPA itself. It needs the metrics API
+// (metrics-server) and CPU requests on the workers, so both are checked before it is applied.
+import { ok, playbook, skip, task } from '../lib/index.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './_kube.ts'
+import { RAY, rayVars } from './_ray.ts'
+
+const METRICS_API = 'v1beta1.metrics.k8s.io'
+
+export default playbook(
+  {
+    name: 'Ray autoscaler',
+    hosts: CONTROL_PLANE,
+    ...RAY,
+    tasks: [
+      task('the metrics API is available', async (ctx) => {
+        const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get apiservice ${METRICS_API} -o jsonpath=${'{.status.conditions[?(@.type=="Available")].status}'}`
+        if (out.ok && out.stdout.trim() === 'True') return ok(`${METRICS_API} is Available`)
+        if (ctx.check) return skip(`${METRICS_API} is not Available yet (under --check, 70-metrics-server may not have run)`)
+        throw new Error(`the HPA reads pod CPU from the metrics API, and ${METRICS_API} is ${out.ok ? 'not Available' : 'not registered'}: run playbooks/70-metrics-server.mts first`)
+      }),
+      task('ray-worker requests CPU', async (ctx) => {
+        const { namespace } = rayVars(ctx).ray
+        const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get deployment ray-worker -n ${namespace} -o json`
+        if (!out.ok) {
+          if (ctx.check) return skip('no Deployment ray-worker yet')
+          throw new Error(`Deployment ${namespace}/ray-worker not found: run playbooks/85-ray.mts first`)
+        }
+        const containers = (JSON.parse(out.stdout) as { spec: { template: { spec: { containers: { name: string; resources?: { requests?: { cpu?: string } } }[] } } } }).spec.template.spec.containers
+        const without = containers.filter((c) => !c.resources?.requests?.cpu).map((c) => c.name)
+        if (without.length) throw new Error(`Deployment ${namespace}/ray-worker: container ${without.join(', ')} has no CPU request; the HPA measures utilisation against requests (set ray.worker_cpu)`)
+        return ok(containers.map((c) => `${c.name}: ${c.resources!.requests!.cpu}`).join(', '))
+      }),
+      task('HorizontalPodAutoscaler is applied', async (ctx) => {
+        const manifest = await ctx.render('ray/autoscaler.yaml')
+        if ((await applyManifest(ctx, 'ray-autoscaler', manifest)) === 'unchanged') return ok('unchanged')
+      }),
+    ],
+  },
+  import.meta
+)
