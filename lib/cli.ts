@@ -1,5 +1,6 @@
 // The one place where argv becomes a run and errors become exit codes (zx's autorun, ni's runCli).
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
@@ -7,9 +8,11 @@ import { parseFlags, USAGE, type Flags } from './args.ts'
 import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
 import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
-import { loadInventory, type Inventory } from './inventory.ts'
+import { loadInventory, type Host, type Inventory } from './inventory.ts'
+import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
-import { plan, tagsOf } from './plan.ts'
+import { selectHosts } from './patterns.ts'
+import { plan, tagsOf, type PlannedPlaybook } from './plan.ts'
 import { ok, playbook, playbookVars, runtime, task, type Playbook } from './playbook.ts'
 import { connectionVars, resolveTemplate } from './context.ts'
 import { renderFile } from './template.ts'
@@ -36,12 +39,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     }
     if (cmd === 'ping') {
       if (rest.length > 1) throw new UsageError('zxplay ping takes at most one host pattern')
-      return execute([pingPlaybook(rest[0] ?? 'all')], flags)
+      return execute([pingPlaybook(rest[0] ?? 'all')], flags, { readOnly: true, pattern: rest[0] })
     }
     if (cmd === 'sh') {
       const dash = args.indexOf('--')
       if (dash < 0 || rest.length < 2) throw new UsageError('usage: zxplay sh <pattern> [flags] -- <command>')
-      return execute([shPlaybook(rest[0]!, args.slice(dash + 1).join(' '))], flags)
+      return execute([shPlaybook(rest[0]!, args.slice(dash + 1).join(' '))], flags, { pattern: rest[0] })
     }
     if (cmd === 'render') {
       if (rest.length !== 1 || !flags.host) throw new UsageError('usage: zxplay render <template> --host NAME [-i inventory] [-e key=value]')
@@ -67,7 +70,8 @@ async function guard(fn: () => Promise<void>): Promise<void> {
     await fn()
   } catch (err) {
     const input = err instanceof UsageError || err instanceof InventoryError || err instanceof PatternError || err instanceof TemplateError
-    console.error(`✗ ${input ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+    const known = input || err instanceof LockError
+    console.error(`✗ ${known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
     process.exitCode = input ? EXIT.input : EXIT.error
   }
 }
@@ -101,32 +105,61 @@ async function renderFor(template: string, hostName: string, flags: Flags): Prom
   return renderFile(resolveTemplate(path.resolve('templates'), template), { ...connectionVars(host), ...vars })
 }
 
-async function execute(playbooks: Playbook[], flags: Flags): Promise<void> {
+/** `pattern`: the one the user typed (ping, sh); unlike a playbook's, selecting no host is an error. */
+async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: boolean; pattern?: string } = {}): Promise<void> {
   const extra = parseExtraVars(flags.extraVars, process.cwd())
+  if (flags.refresh) extra.refresh = true
   const inventory = await loadInventory(flags.inventory, extra)
   if (flags.become) for (const h of inventory.hosts) h.become = true
   const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit: flags.limit, startAt: flags.startAt })
+  if (opts.pattern !== undefined) selectHosts(inventory, opts.pattern)
+  checkVars(planned, inventory)
+  checkLocalFiles(inventory)
   if (flags.listHosts || flags.listTasks) return void console.log(listing(planned, flags))
   for (const { playbook: pb, hosts } of planned) {
     if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
   }
+  // Runs that change hosts hold a lock on each; --check and ping change nothing and only say when one is held.
+  const targets = lockTargets(inventory.hosts)
+  const readOnly = flags.check || opts.readOnly === true
+  const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: commandLine(), inventory: path.resolve(inventory.file) })
+  const releaseOnExit = () => held?.release()
+  process.on('exit', releaseOnExit)
+  try {
+    if (readOnly) {
+      const busy = currentHolder(targets)
+      if (busy) console.error(`note: ${busy.target.host} is being changed by another run (pid ${busy.holder.pid}, started ${busy.holder.started}); what this run reads may change meanwhile`)
+    }
+    await runLocked(planned, inventory, flags, held)
+  } finally {
+    held?.release()
+    process.off('exit', releaseOnExit)
+  }
+}
 
+async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined): Promise<void> {
   const secrets = new Secrets()
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
   if (becomePassword !== undefined) secrets.add(becomePassword)
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
+  for (const { target, holder } of held?.tookOver ?? []) {
+    emit({ kind: 'note', host: target.host, task: 'lock', text: `took over the lock of pid ${holder.pid} (started ${holder.started}): that run is gone` })
+  }
   // every inventory host gets a session (connected only when used), so tasks can reach the control plane
   const sessions = sessionsFor(inventory.hosts, flags)
 
+  // Ctrl-C (or a CI job's SIGTERM): the commands in flight are stopped and the connections closed;
+  // the task that was running and everything after it is left undone, which the log and the recap say.
   let interrupted = false
   const onSigint = () => {
     if (interrupted) process.exit(EXIT.interrupted)
     interrupted = true
-    console.error('\ninterrupted: closing connections (Ctrl-C again to quit at once)')
+    console.error('\ninterrupted: stopping the commands in flight and closing connections (Ctrl-C again to quit at once)')
     for (const s of sessions.values()) void s.close()
   }
   process.on('SIGINT', onSigint)
+  process.on('SIGTERM', onSigint)
   try {
     emit({ kind: 'start', inventory: inventory.file, check: flags.check, log })
     const recap = await runPlan(planned, sessions, {
@@ -147,9 +180,78 @@ async function execute(playbooks: Playbook[], flags: Flags): Promise<void> {
     process.exitCode = exitCode(recap.hosts, interrupted)
   } finally {
     process.off('SIGINT', onSigint)
+    process.off('SIGTERM', onSigint)
     await Promise.all([...sessions.values()].map((s) => s.close()))
   }
 }
+
+/**
+ * Every host's vars as each playbook derives them (its `derive` hook checks them), before anything
+ * connects: a bad value anywhere stops the run with all problems listed. Hosts a playbook does not
+ * select count too, since tasks reach them (the control plane, hostvars).
+ */
+function checkVars(planned: PlannedPlaybook[], inventory: Inventory): void {
+  const problems = new Map<string, InventoryError>()
+  for (const { playbook: pb } of planned) {
+    if (!pb.derive) continue
+    for (const host of inventory.hosts) {
+      try {
+        playbookVars(pb, host)
+      } catch (e) {
+        if (!(e instanceof InventoryError)) throw e
+        for (const line of e.message.split('\n')) if (!problems.has(line)) problems.set(line, e)
+      }
+    }
+  }
+  const [first] = problems.values()
+  if (!first) return
+  const err = new InventoryError(first.file, first.path, '')
+  err.message = [...problems.keys()].join('\n')
+  throw err
+}
+
+/** Files on this machine the connections need: a missing key is bad input, found before anything connects. */
+function checkLocalFiles(inventory: Inventory): void {
+  const problems: string[] = []
+  const byFile = (pick: (h: Host) => string | undefined) => {
+    const files = new Map<string, string[]>()
+    for (const h of inventory.hosts) {
+      const f = h.connection === 'ssh' ? pick(h) : undefined
+      if (f) files.set(f, [...(files.get(f) ?? []), h.name])
+    }
+    return files
+  }
+  for (const [file, hosts] of byFile((h) => h.key)) {
+    const why = unreadable(file)
+    if (why) problems.push(`${inventory.file}: key: cannot read the private key file ${file} (${why}) for ${hosts.join(', ')}; expected a readable private key file (an ssh-keygen key)`)
+  }
+  for (const [file, hosts] of byFile((h) => (h.hostKeyChecking === 'strict' ? h.knownHosts : undefined))) {
+    const why = unreadable(file)
+    if (why) problems.push(`${inventory.file}: known_hosts: cannot read ${file} (${why}) for ${hosts.join(', ')}; expected a known_hosts file with their host keys (ssh-keyscan), or host_key_checking: accept-new to record them`)
+  }
+  if (!problems.length) return
+  const err = new InventoryError(inventory.file, 'key', '')
+  err.message = problems.join('\n')
+  throw err
+}
+
+function unreadable(file: string): string | undefined {
+  try {
+    if (!fs.statSync(file).isFile()) return 'not a file'
+    fs.accessSync(file, fs.constants.R_OK)
+    return undefined
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e)
+  }
+}
+
+/** What a lock is held on: the machine behind each host (two inventory names for one machine share it). */
+function lockTargets(hosts: Host[]): Target[] {
+  return hosts.map((h) => ({ host: h.name, key: h.connection === 'local' ? `local@${os.hostname()}` : `${h.address.toLowerCase()}:${h.port}` }))
+}
+
+const commandLine = () => ['zxplay', ...process.argv.slice(2)].join(' ').slice(0, 300)
 
 /** Ask on the terminal; without one, the user must say --force. */
 async function confirm(question: string): Promise<void> {

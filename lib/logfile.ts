@@ -38,7 +38,7 @@ export function logSink(file: string): Sink {
           `${e.host} ${e.status} ${e.playbook} › ${e.task} ${e.ms}ms${e.reason ? ` (${e.reason})` : ''}${e.failure ? `\n  ${e.failure.message}${e.failure.exitCode !== undefined ? ` [exit ${e.failure.exitCode}]` : ''}` : ''}`
         )
       case 'interrupted':
-        return write(`interrupted before ${e.playbook} › ${e.task}`)
+        return write(`interrupted at ${e.playbook} › ${e.task}: it did not complete, and nothing after it ran`)
       case 'recap':
         write(`recap ${JSON.stringify(e.hosts)} ${e.ms}ms`)
         return fs.closeSync(fd)

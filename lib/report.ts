@@ -58,7 +58,7 @@ export function reporter(o: ReportOptions): Sink {
         break
       }
       case 'interrupted':
-        out(c.red(`\ninterrupted before ${e.playbook} › ${e.task}`))
+        out(c.red(`\ninterrupted at ${e.playbook} › ${e.task}: it did not complete, and nothing after it ran`))
         break
       case 'recap':
         out(recapTable(c, e.hosts, e.ms))

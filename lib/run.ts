@@ -47,8 +47,11 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
       opts.emit({ kind: 'task', playbook: pb.id, task: task.name })
       const targets = task.once ? active.slice(0, 1) : active
       const outcomes = await parallel(targets, opts.forks, (s) => runTask(pb, task, s, opts, sessions))
+      // Ctrl-C (or SIGTERM) closed the connections under this task: its failures are the interruption, not the hosts'.
+      const cut = opts.interrupted?.() ?? false
       targets.forEach((s, i) => {
         const o = outcomes[i]!
+        if (cut && o.failure) o.failure.message = `interrupted while this task ran: ${o.failure.message}`
         count(s.host.name, o.status)
         if (o.status === 'failed') s.state = 'failed'
         if (o.status === 'unreachable') s.state = 'unreachable'
@@ -56,6 +59,10 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
       })
       if (task.once && targets[0]?.state === 'active') {
         for (const s of active) Object.assign(s.registered, targets[0].registered)
+      }
+      if (cut) {
+        opts.emit({ kind: 'interrupted', playbook: pb.id, task: task.name })
+        break outer
       }
       if (pb.anyErrorsFatal && outcomes.some((o) => o.status === 'failed' || o.status === 'unreachable')) {
         break outer
@@ -91,8 +98,9 @@ async function runTask(pb: Playbook, task: Task, session: HostSession, opts: Run
       pb,
       become: pb.become,
     }
-    const ctx = createContext(scope)
     try {
+      // inside the try: a playbook's derive hook may reject the host's vars
+      const ctx = createContext(scope)
       await session.connection()
       if (task.when && !(await task.when(ctx))) return { status: 'skipped', reason: 'condition is false', ms: ms() }
       const result = await task.run(ctx)

@@ -41,8 +41,10 @@ export function buildCommand(pieces: TemplateStringsArray, args: unknown[]): str
 
 function stringify(v: unknown): string {
   if (v == null) throw new TypeError(`cannot interpolate ${v} into a command`)
-  if (typeof v === 'object' && 'stdout' in v && typeof v.stdout === 'string') return v.stdout.replace(/\n$/, '')
-  return String(v)
+  const s = typeof v === 'object' && 'stdout' in v && typeof v.stdout === 'string' ? v.stdout.replace(/\n$/, '') : String(v)
+  // bash ends a $'…' string at \0: the command would silently get a shorter value
+  if (s.includes('\0')) throw new TypeError(`cannot put a value with a NUL character into a command (${JSON.stringify(s.slice(0, 40))}…): the shell would cut it there`)
+  return s
 }
 
 /** POSIX single-quoting: safe in every Bourne-style shell, including for newlines. */

@@ -126,6 +126,20 @@ function describeConnectError(err: Error & { level?: string; code?: string }, ti
   return err.message
 }
 
+/**
+ * Send a signal to the command on a channel. ssh2's channel.signal() does nothing once the
+ * channel's stdin is ended, which every command's is; the protocol call it wraps still works.
+ */
+function signal(ch: ssh2.ClientChannel, name: string): void {
+  const c = ch as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } }
+  try {
+    // 'eof': our side ended stdin, the command still runs
+    if (c.outgoing && (c.outgoing.state === 'open' || c.outgoing.state === 'eof')) c._client?._protocol?.signal(c.outgoing.id, name)
+  } catch {
+    // the connection is already gone
+  }
+}
+
 function forward(client: ssh2.Client, t: SshTarget): Promise<Duplex> {
   return new Promise((resolve, reject) =>
     client.forwardOut('127.0.0.1', 0, t.hostname, t.port, (err, stream) => (err ? reject(err) : resolve(stream)))
@@ -164,6 +178,7 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
   const client = clients.at(-1)!
   let closed = false
   const lost = new Set<() => void>()
+  const running = new Set<ssh2.ClientChannel>()
   client.on('close', () => {
     closed = true
     lost.forEach((f) => f())
@@ -174,8 +189,10 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
     spawn(command: string): Promise<Proc> {
       if (closed) return Promise.reject(new UnreachableError(host.name, 'connection lost'))
       return new Promise((resolve, reject) => {
-        client.exec(command, (err, ch) => {
+        const opened = (err: Error | undefined, ch: ssh2.ClientChannel) => {
           if (err) return reject(new UnreachableError(host.name, `cannot open a channel: ${err.message}`))
+          running.add(ch)
+          ch.once('close', () => running.delete(ch))
           let exit: { exitCode: number | null; signal: string | null } = { exitCode: null, signal: null }
           const done = new Promise<typeof exit>((res) => {
             const onLost = () => res(exit)
@@ -194,17 +211,31 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
             stderr: ch.stderr,
             done,
             kill() {
-              try {
-                ch.signal('KILL')
-              } catch {}
+              // TERM, not KILL: `timeout` (or sudo) in front of the command passes it on to the whole
+              // process group, where a KILL would end only that first process
+              signal(ch, 'TERM')
               ch.close()
             },
           })
-        })
+        }
+        try {
+          client.exec(command, opened)
+        } catch (e) {
+          // the socket closed before ssh2 noticed (`Not connected`)
+          reject(new UnreachableError(host.name, `connection lost (${(e as Error).message})`))
+        }
       })
     },
     async close() {
-      for (const c of clients.reverse()) c.end()
+      // Commands still running (a Ctrl-C): TERM reaches `timeout` or sudo in front of each, which
+      // pass it on to the command's whole process group; without it they would run on unattended.
+      for (const ch of running) signal(ch, 'TERM')
+      for (const c of [...clients].reverse()) c.end()
+      // A host that went silent (its link cut) never answers the goodbye: drop the sockets rather
+      // than keep the process alive until TCP gives up, minutes later.
+      setTimeout(() => {
+        for (const c of clients) (c as unknown as { _sock?: Duplex })._sock?.destroy()
+      }, 2000).unref()
     },
   }
 }

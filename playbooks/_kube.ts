@@ -2,6 +2,7 @@
 // manifest with a guard, and waiting with progress. Not a playbook (no NN- prefix).
 import type { Context, Host, Vars } from '../lib/index.ts'
 import { clusterDefaults, type ClusterVars } from './defaults.ts'
+import { validateClusterVars } from './_validate.ts'
 
 export { clusterDefaults }
 
@@ -34,6 +35,7 @@ export const isIPv4 = (s: string) => /^(\d{1,3}\.){3}\d{1,3}$/.test(s)
 
 /** Vars every cluster playbook derives when the inventory leaves them unset. */
 export function deriveClusterVars(v: Vars, host: Host): Vars {
+  validateClusterVars(v, host) // bad input stops the run before anything connects (the CLI derives every host first)
   return {
     kubernetes_tag: `v${String(v.kubernetes_version)}`,
     node_name: host.name.toLowerCase(), // the Kubernetes node name: the inventory name
