@@ -1,0 +1,322 @@
+// The SHAP demo's timeline: what the HPA and the ray-worker pods looked like at each sample, and
+// what that says (scaled up? back at minReplicas?). Pure: kubectl's JSON and the job's exit file
+// in; samples, verdicts, figures, CSV and SVG text out. The effects are in shap-demo.mts.
+import { InventoryError } from '../lib/errors.ts'
+import type { Vars } from '../lib/index.ts'
+
+// ---- the demo's settings (vars under `demo:`) ----
+
+export const demoDefaults = {
+  num_rows: 320, // test rows to explain (the wine table has 320)
+  background: 400, // background rows: the work grows with rows × background
+  num_chunks: 12, // Ray tasks the rows are split into: more than workers, so new workers get some
+  data_file: '', // the wine table on this machine (relative to the inventory), shipped with the app…
+  s3_bucket: '', // …or read by the job from s3://s3_bucket/s3_key with the session credentials
+  s3_key: 'winequality-red.csv',
+  sample_seconds: 5, // how often the HPA and the workers are looked at
+  scale_up_timeout: 600, // seconds from the job's start for the first scale-up
+  scale_down_timeout: 300, // seconds from the job's end for the return to minReplicas
+  job_timeout: 3600, // seconds the job may run (Ray installs the pinned packages on first use)
+  artifacts_dir: 'artifacts', // on this machine, relative to the working directory
+}
+export type DemoVars = typeof demoDefaults
+
+/** The `demo:` block checked: an InventoryError names the key and what was expected. */
+export function checkDemoVars(v: Vars): DemoVars {
+  const file = String(v.inventory_file ?? 'the inventory')
+  const demo = (v.demo ?? {}) as Record<string, unknown>
+  const fail = (key: string, expected: string): never => {
+    throw new InventoryError(file, `demo.${key}`, `expected ${expected}, got ${JSON.stringify(demo[key])}`)
+  }
+  const whole = (key: keyof DemoVars, min: number) => {
+    const x = demo[key]
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min) fail(key, `a whole number of at least ${min}`)
+  }
+  for (const key of ['num_rows', 'background', 'num_chunks', 'sample_seconds', 'scale_up_timeout', 'scale_down_timeout', 'job_timeout'] as const) whole(key, 1)
+  if (typeof demo.s3_bucket !== 'string' || (demo.s3_bucket && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(demo.s3_bucket))) fail('s3_bucket', "an S3 bucket name, or '' for demo.data_file shipped with the app")
+  if (typeof demo.s3_key !== 'string' || !demo.s3_key) fail('s3_key', 'an object key like winequality-red.csv')
+  if (typeof demo.data_file !== 'string') fail('data_file', 'a path to the wine table (CSV) on this machine')
+  // The project keeps no copy of the table: it comes from the user's bucket or a local file.
+  if (!demo.s3_bucket && !demo.data_file) fail('data_file', "the wine table: a local CSV (e.g. winequality-red.csv from UCI), or set demo.s3_bucket to read it from S3")
+  if (demo.s3_bucket && demo.data_file) fail('data_file', "'' when demo.s3_bucket is set (one source for the table)")
+  if (typeof demo.artifacts_dir !== 'string' || !demo.artifacts_dir) fail('artifacts_dir', 'a folder on this machine')
+  return demo as DemoVars
+}
+
+// ---- reading what kubectl and the job say ----
+
+export type HpaState = {
+  /** current average CPU utilisation, % of the pods' requests; null until the HPA has a metric */
+  cpu: number | null
+  desired: number | null
+  current: number | null
+  min: number
+  max: number
+  /** the target utilisation, % */
+  target: number | null
+}
+
+type HpaJson = {
+  spec?: { minReplicas?: number; maxReplicas?: number; metrics?: { resource?: { name?: string; target?: { averageUtilization?: number } } }[] }
+  status?: { currentReplicas?: number; desiredReplicas?: number; currentMetrics?: { resource?: { name?: string; current?: { averageUtilization?: number } } }[] }
+}
+
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null)
+
+/** `kubectl get hpa NAME -o json`. */
+export function parseHpa(json: string): HpaState {
+  const hpa = JSON.parse(json) as HpaJson
+  const cpuOf = <T extends { resource?: { name?: string } }>(list: T[] | undefined) => list?.find((m) => m.resource?.name === 'cpu')
+  return {
+    cpu: num(cpuOf(hpa.status?.currentMetrics)?.resource?.current?.averageUtilization),
+    desired: num(hpa.status?.desiredReplicas),
+    current: num(hpa.status?.currentReplicas),
+    min: num(hpa.spec?.minReplicas) ?? 1, // the API's default
+    max: num(hpa.spec?.maxReplicas) ?? 1,
+    target: num(cpuOf(hpa.spec?.metrics)?.resource?.target?.averageUtilization),
+  }
+}
+
+export type PodCounts = { running: number; pending: number; terminating: number; other: number }
+
+/** `kubectl get pods -l component=ray-worker -o json`: pods by phase; pods being deleted apart. */
+export function parseWorkerPods(json: string): PodCounts {
+  const list = JSON.parse(json) as { items?: { metadata?: { deletionTimestamp?: string }; status?: { phase?: string } }[] }
+  const counts: PodCounts = { running: 0, pending: 0, terminating: 0, other: 0 }
+  for (const pod of list.items ?? []) {
+    if (pod.metadata?.deletionTimestamp) counts.terminating++
+    else if (pod.status?.phase === 'Running') counts.running++
+    else if (pod.status?.phase === 'Pending') counts.pending++
+    else counts.other++
+  }
+  return counts
+}
+
+/** The job's exit file, `<epoch seconds> <exit code>`, written when it ends; null while it runs. */
+export function parseJobEnd(text: string): { at: number; exitCode: number } | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s+(\d+)\s*$/.exec(text)
+  return m ? { at: Number(m[1]), exitCode: Number(m[2]) } : null
+}
+
+// ---- samples and verdicts ----
+
+export type Sample = {
+  /** seconds since the job started (the control plane's clock) */
+  t: number
+  cpu: number | null
+  desired: number | null
+  current: number | null
+  pods: PodCounts
+  jobRunning: boolean
+}
+
+export type Settings = { min: number; max: number; target: number | null; scaleUpTimeout: number; scaleDownTimeout: number; jobTimeout: number }
+
+export type Figures = {
+  peakReplicas: number
+  peakCpu: number | null
+  /** seconds from the job's start to the first sample above minReplicas */
+  scaleUpAfter: number | null
+  /** seconds the job ran */
+  jobSeconds: number | null
+  /** seconds from the job's end to the first sample back at minReplicas */
+  backDownAfter: number | null
+}
+
+export type Verdict =
+  | { done: false; waitingFor: string; figures: Figures }
+  | { done: true; pass: true; figures: Figures }
+  | { done: true; pass: false; reason: 'no-scale-up' | 'no-scale-down' | 'job-timeout' | 'job-failed'; message: string; figures: Figures }
+
+/**
+ * Worker replicas that exist at a sample: the pods not being deleted (Running, Pending, …). The
+ * HPA's status.currentReplicas is only refreshed at its syncs, so it lags the pods; it is the
+ * fallback when the pods could not be read.
+ */
+export const workerCount = (s: Sample): number | null => {
+  const n = s.pods.running + s.pods.pending + s.pods.other
+  return n > 0 || s.current === null ? n : s.current
+}
+// Scaled up: the HPA decided on more (desired) or more workers exist. Back at min: the HPA wants
+// minReplicas and the extra workers are gone (or terminating).
+const scaledUp = (s: Sample, min: number) => (s.desired ?? 0) > min || (workerCount(s) ?? 0) > min
+export const atMin = (s: Sample, min: number) => (workerCount(s) ?? Infinity) <= min && (s.desired ?? min) <= min
+const maxOf = (xs: (number | null)[]) => xs.reduce<number | null>((m, x) => (x === null ? m : m === null ? x : Math.max(m, x)), null)
+
+/** The figures so far: peak, when the workers first scaled up, and when they were back at min. */
+export function figuresOf(samples: Sample[], jobEnd: number | null, min: number): Figures {
+  const up = samples.find((s) => scaledUp(s, min))
+  const back = up && jobEnd !== null ? samples.find((s) => s.t >= jobEnd && s.t >= up.t && atMin(s, min)) : undefined
+  return {
+    peakReplicas: maxOf(samples.map(workerCount)) ?? 0,
+    peakCpu: maxOf(samples.map((s) => s.cpu)),
+    scaleUpAfter: up ? up.t : null,
+    jobSeconds: jobEnd,
+    backDownAfter: back && jobEnd !== null ? back.t - jobEnd : null,
+  }
+}
+
+/**
+ * Where the demo stands after the latest sample: still waiting (and for what), passed, or failed
+ * saying why. jobEnd: seconds from the job's start to its end, null while it runs; jobExitCode:
+ * how it ended (a job that failed before any scale-up is reported at once, not after the timeout).
+ */
+export function judge(samples: Sample[], jobEnd: number | null, s: Settings, jobExitCode = 0): Verdict {
+  const figures = figuresOf(samples, jobEnd, s.min)
+  const last = samples.at(-1)
+  const now = last?.t ?? 0
+  const fail = (reason: 'no-scale-up' | 'no-scale-down' | 'job-timeout' | 'job-failed', message: string): Verdict => ({ done: true, pass: false, reason, message, figures })
+  if (figures.scaleUpAfter === null && jobEnd !== null && jobExitCode !== 0) {
+    return fail('job-failed', `the job failed (exit ${jobExitCode}) after ${Math.round(jobEnd)}s, before the workers scaled up`)
+  }
+  if (figures.scaleUpAfter === null) {
+    if (now < s.scaleUpTimeout) return { done: false, waitingFor: 'the first scale-up', figures }
+    const cpu = figures.peakCpu === null ? 'no CPU metric was ever reported' : `CPU peaked at ${figures.peakCpu}% of requests${s.target === null ? '' : ` (target ${s.target}%)`}`
+    return fail('no-scale-up', `the workers never scaled up: still at minReplicas (${s.min}) ${s.scaleUpTimeout}s after the job started; ${cpu}`)
+  }
+  if (jobEnd === null) {
+    if (now < s.jobTimeout) return { done: false, waitingFor: 'the job to end', figures }
+    return fail('job-timeout', `the job did not end within ${s.jobTimeout}s (demo.job_timeout); it is left running`)
+  }
+  if (figures.backDownAfter !== null) return { done: true, pass: true, figures }
+  if (now - jobEnd < s.scaleDownTimeout) return { done: false, waitingFor: `the return to minReplicas (${s.min})`, figures }
+  const where = last ? `still ${workerCount(last) ?? '?'} worker pods (desired ${last.desired ?? '?'}, CPU ${last.cpu ?? '?'}%)` : 'no sample'
+  return fail('no-scale-down', `the workers never came back down to minReplicas (${s.min}) within ${s.scaleDownTimeout}s after the job ended: ${where}`)
+}
+
+// ---- output ----
+
+const pad = (x: number | null, width: number, unit = '') => (x === null ? '-' : `${Math.round(x)}${unit}`).padStart(width)
+
+/** One live line per sample. */
+export function formatSample(s: Sample): string {
+  const pods = [['Running', s.pods.running], ['Pending', s.pods.pending], ['Terminating', s.pods.terminating], ['other', s.pods.other]]
+    .filter(([, n]) => n)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ')
+  return `t=${pad(s.t, 4, 's')}  cpu ${pad(s.cpu, 4, '%')}  replicas ${pad(s.current, 2)} (desired ${pad(s.desired, 2)})  workers ${pods || 'none'}  job ${s.jobRunning ? 'running' : 'ended'}`
+}
+
+const secs = (x: number | null) => (x === null ? 'never' : `${Math.round(x)} s`)
+
+/** The figures as lines for the end of the run. */
+export function summaryLines(f: Figures, s: Pick<Settings, 'min' | 'max'>): string[] {
+  return [
+    `peak replicas: ${f.peakReplicas} (maxReplicas ${s.max}); peak CPU ${f.peakCpu === null ? '-' : `${f.peakCpu}%`}`,
+    `job start → first scale-up: ${secs(f.scaleUpAfter)}`,
+    `job ran: ${secs(f.jobSeconds)}`,
+    `job end → back at minReplicas (${s.min}): ${secs(f.backDownAfter)}`,
+  ]
+}
+
+export const CSV_HEADER = 't_seconds,cpu_percent,desired_replicas,current_replicas,pods_running,pods_pending,pods_terminating,pods_other,job_running'
+
+/** The timeline as CSV (one row per sample; empty cells where the HPA had no value yet). */
+export function timelineCsv(samples: Sample[]): string {
+  const cell = (x: number | null) => (x === null ? '' : String(x))
+  const rows = samples.map((s) => [s.t.toFixed(1), cell(s.cpu), cell(s.desired), cell(s.current), s.pods.running, s.pods.pending, s.pods.terminating, s.pods.other, s.jobRunning ? 1 : 0].join(','))
+  return [CSV_HEADER, ...rows].join('\n') + '\n'
+}
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+
+/** Points of a series as polyline runs, split where the value is missing. */
+function runs(samples: Sample[], value: (s: Sample) => number | null, x: (t: number) => number, y: (v: number) => number, step: boolean): string[] {
+  const out: string[] = []
+  let run: string[] = []
+  let prevY: number | null = null
+  for (const s of samples) {
+    const v = value(s)
+    if (v === null) {
+      if (run.length) out.push(run.join(' '))
+      run = []
+      prevY = null
+      continue
+    }
+    const px = x(s.t).toFixed(1)
+    const py = y(v).toFixed(1)
+    if (step && prevY !== null) run.push(`${px},${prevY.toFixed(1)}`) // replicas change in steps
+    run.push(`${px},${py}`)
+    prevY = y(v)
+  }
+  if (run.length) out.push(run.join(' '))
+  return out
+}
+
+/** A hand-written SVG chart: replicas (left axis) and CPU % (right axis) against seconds since the job started. */
+export function timelineSvg(samples: Sample[], jobEnd: number | null, f: Figures, s: Pick<Settings, 'min' | 'max' | 'target'>, title: string): string {
+  const W = 900
+  const H = 420
+  const L = 60
+  const R = 60
+  const T = 50
+  const B = 60
+  const tMax = Math.max(10, ...samples.map((x) => x.t), jobEnd ?? 0)
+  const rMax = Math.max(s.max, f.peakReplicas, 1) + 1
+  const cMax = Math.max(100, Math.ceil(Math.max(f.peakCpu ?? 0, s.target ?? 0) / 50) * 50)
+  const x = (t: number) => L + (t / tMax) * (W - L - R)
+  const yR = (r: number) => H - B - (r / rMax) * (H - T - B)
+  const yC = (c: number) => H - B - (c / cMax) * (H - T - B)
+  const parts: string[] = []
+  const line = (x1: number, y1: number, x2: number, y2: number, attrs: string) => parts.push(`<line x1="${x1.toFixed(1)}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${y2.toFixed(1)}" ${attrs}/>`)
+  const text = (tx: number, ty: number, body: string, attrs = '') => parts.push(`<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}"${attrs ? ` ${attrs}` : ''}>${xml(body)}</text>`)
+  parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`)
+  text(W / 2, 24, title, 'text-anchor="middle" font-size="16"')
+  // axes, ticks and grid
+  line(L, H - B, W - R, H - B, 'stroke="black"')
+  line(L, T, L, H - B, 'stroke="#1f77b4"')
+  line(W - R, T, W - R, H - B, 'stroke="#d62728"')
+  const tStep = [10, 15, 30, 60, 120, 300, 600].find((st) => tMax / st <= 12) ?? 1200
+  for (let t = 0; t <= tMax; t += tStep) {
+    line(x(t), H - B, x(t), H - B + 5, 'stroke="black"')
+    text(x(t), H - B + 20, String(t), 'text-anchor="middle" font-size="11"')
+  }
+  text((L + W - R) / 2, H - 15, 'seconds since the job started', 'text-anchor="middle" font-size="12"')
+  for (let r = 0; r <= rMax; r++) {
+    line(L - 5, yR(r), L, yR(r), 'stroke="#1f77b4"')
+    line(L, yR(r), W - R, yR(r), 'stroke="#eeeeee"')
+    text(L - 8, yR(r) + 4, String(r), 'text-anchor="end" font-size="11" fill="#1f77b4"')
+  }
+  text(18, (T + H - B) / 2, 'replicas', `text-anchor="middle" font-size="12" fill="#1f77b4" transform="rotate(-90 18 ${((T + H - B) / 2).toFixed(1)})"`)
+  for (let c = 0; c <= cMax; c += 50) {
+    line(W - R, yC(c), W - R + 5, yC(c), 'stroke="#d62728"')
+    text(W - R + 8, yC(c) + 4, `${c}%`, 'font-size="11" fill="#d62728"')
+  }
+  const cpuLabelY = ((T + H - B) / 2).toFixed(1)
+  text(W - 14, (T + H - B) / 2, 'CPU % of requests', `text-anchor="middle" font-size="12" fill="#d62728" transform="rotate(90 ${W - 14} ${cpuLabelY})"`)
+  // markers: minReplicas, target, job end, first scale-up, back at min
+  line(L, yR(s.min), W - R, yR(s.min), 'stroke="#1f77b4" stroke-dasharray="2,4"')
+  if (s.target !== null) line(L, yC(s.target), W - R, yC(s.target), 'stroke="#d62728" stroke-dasharray="2,4"')
+  const marker = (t: number | null, label: string, color: string) => {
+    if (t === null) return
+    line(x(t), T, x(t), H - B, `stroke="${color}" stroke-dasharray="6,4"`)
+    const nearRight = x(t) > W - R - 90 // keep the label inside the plot
+    text(x(t) + (nearRight ? -4 : 4), T + 12, label, `font-size="11" fill="${color}"${nearRight ? ' text-anchor="end"' : ''}`)
+  }
+  marker(f.scaleUpAfter, 'first scale-up', '#2ca02c')
+  marker(jobEnd, 'job end', '#555555')
+  marker(jobEnd !== null && f.backDownAfter !== null ? jobEnd + f.backDownAfter : null, 'back at min', '#9467bd')
+  // the series
+  for (const pts of runs(samples, (v) => v.cpu, x, yC, false)) parts.push(`<polyline points="${pts}" fill="none" stroke="#d62728" stroke-width="1.5"/>`)
+  for (const pts of runs(samples, workerCount, x, yR, true)) parts.push(`<polyline points="${pts}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>`)
+  for (const pts of runs(samples, (v) => v.desired, x, yR, true)) parts.push(`<polyline points="${pts}" fill="none" stroke="#ff7f0e" stroke-width="1.5" stroke-dasharray="5,3"/>`) // on top: it often equals the pods
+  // legend
+  const legend: [string, string][] = [
+    ['worker pods', 'stroke="#1f77b4" stroke-width="2.5"'],
+    ['desired replicas (HPA)', 'stroke="#ff7f0e" stroke-width="1.5" stroke-dasharray="5,3"'],
+    ['CPU % of requests', 'stroke="#d62728" stroke-width="1.5"'],
+  ]
+  legend.forEach(([label, attrs], i) => {
+    const lx = L + 10 + i * 180
+    line(lx, T - 12, lx + 24, T - 12, attrs)
+    text(lx + 30, T - 8, label, 'font-size="12"')
+  })
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
+    `<title>${xml(title)}</title>`,
+    ...parts.map((p) => `  ${p}`),
+    '</svg>',
+    '',
+  ].join('\n')
+}

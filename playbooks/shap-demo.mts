@@ -1,0 +1,256 @@
+// The demonstration the setup exists for (not part of site.mts; run it after site):
+//   npx zx playbooks/shap-demo.mts            (or: npx zxplay run shap-demo)
+// Ships app/ as ConfigMap ray-app (mounted at /app in the Ray head), starts the wine-quality
+// KernelSHAP job in the head pod in the background, samples the HPA and the ray-worker pods every
+// demo.sample_seconds while it runs, and checks that the workers scale up and come back down to
+// minReplicas. Timeline: printed live, and saved as CSV and SVG under demo.artifacts_dir here.
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { dump } from 'js-yaml'
+import { changed, ok, playbook, raw, skip, task, type Context, type Host, type Vars } from '../lib/index.ts'
+import { InventoryError } from '../lib/errors.ts'
+import { quote } from '../lib/shell.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest, waitFor } from './_kube.ts'
+import { RAY, rayVars } from './_ray.ts'
+import {
+  atMin,
+  checkDemoVars,
+  demoDefaults,
+  formatSample,
+  judge,
+  parseHpa,
+  parseJobEnd,
+  parseWorkerPods,
+  summaryLines,
+  timelineCsv,
+  timelineSvg,
+  type DemoVars,
+  type HpaState,
+  type PodCounts,
+  type Sample,
+  type Settings,
+  workerCount,
+} from './_timeline.ts'
+
+const APP_DIR = fileURLToPath(new URL('../app/', import.meta.url))
+const CONFIGMAP = 'ray-app'
+const ENTRY = 'shap_job.py'
+/** On the control plane: the running job's pid, start time, output and exit file. */
+export const JOB_DIR = '/var/lib/zxplay/shap-demo'
+
+const demo = (ctx: Pick<Context, 'vars'>): DemoVars => ctx.vars.demo as DemoVars
+
+/** What the ConfigMap carries: the app's modules (not its tests), its pins and, when given, the wine table, flat. */
+export function appFiles(table?: string, dir = APP_DIR): Record<string, string> {
+  const names = fs.readdirSync(dir).filter((f) => (f.endsWith('.py') && !/^test(_|data)/.test(f)) || f === 'requirements.txt')
+  const files: Record<string, string> = {}
+  for (const name of names.sort()) files[name] = fs.readFileSync(path.join(dir, name), 'utf8')
+  if (table !== undefined) files['winequality-red.csv'] = table
+  return files
+}
+
+/** The app as this run ships it: with demo.data_file's table unless the job reads S3. */
+function shippedFiles(ctx: Context): Record<string, string> {
+  const { data_file } = demo(ctx)
+  return appFiles(data_file ? fs.readFileSync(path.resolve(rayVars(ctx).inventory_dir, data_file), 'utf8') : undefined)
+}
+
+export function appConfigMap(namespace: string, files: Record<string, string>): string {
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CONFIGMAP, namespace, labels: { app: 'ray', component: 'ray-app' } }, data: files }
+  return dump(cm, { lineWidth: -1 })
+}
+
+/** The job's command line in the head pod. */
+export function jobArgs(d: DemoVars): string[] {
+  const source = d.s3_bucket ? ['--s3_bucket', d.s3_bucket, '--s3_key', d.s3_key] : ['--data', '/app/winequality-red.csv']
+  return ['python', `/app/${ENTRY}`, '--num_rows', String(d.num_rows), '--background', String(d.background), '--num_chunks', String(d.num_chunks), ...source]
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+const lastLine = (s: string) => s.trim().split('\n').at(-1) ?? ''
+
+async function readHpa(ctx: Context, namespace: string, name: string): Promise<HpaState> {
+  const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get hpa ${name} -n ${namespace} -o json`
+  if (!out.ok) throw new Error(`HPA ${namespace}/${name}: ${lastLine(out.stderr)} (run playbooks/90-autoscaler.mts first)`)
+  return parseHpa(out.stdout)
+}
+
+type Snapshot = { now: number; hpa: HpaState | null; pods: PodCounts | null; end: { at: number; exitCode: number } | null; problems: string[] }
+
+/** One look, in one round trip: the control plane's clock, the HPA, the worker pods, the job's exit file. */
+async function snapshot(ctx: Context, namespace: string, hpa: string): Promise<Snapshot> {
+  const kubectl = `kubectl --kubeconfig ${quote(ADMIN_CONF)} -n ${quote(namespace)}`
+  const script = [
+    'date +%s.%N',
+    'echo @@hpa',
+    `${kubectl} get hpa ${quote(hpa)} -o json || true`,
+    'echo @@pods',
+    `${kubectl} get pods -l component=ray-worker -o json || true`,
+    'echo @@exit',
+    `cat ${JOB_DIR}/exit 2>/dev/null || true`,
+  ].join('\n')
+  const out = await ctx.probe({ nothrow: true })(raw(script))
+  const [clock = '', hpaJson = '', podsJson = '', exit = ''] = out.stdout.split(/^@@\w+\n/m)
+  const problems: string[] = []
+  const parsed = <T,>(what: string, text: string, parse: (s: string) => T): T | null => {
+    try {
+      return parse(text)
+    } catch {
+      problems.push(`${what}: ${text.trim() ? 'unreadable answer' : 'no answer'}`)
+      return null
+    }
+  }
+  if (!out.ok || !Number.isFinite(Number(clock.trim()))) throw new Error(`sampling failed (exit ${out.exitCode}): ${lastLine(out.stderr)}`)
+  return { now: Number(clock.trim()), hpa: parsed('hpa', hpaJson, parseHpa), pods: parsed('pods', podsJson, parseWorkerPods), end: parseJobEnd(exit), problems: out.stderr.trim() ? [...problems, lastLine(out.stderr)] : problems }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** The job's own last line: kubectl exec adds "command terminated with exit code N" after it. */
+const jobLastLine = (output: string) => lastLine(output.replace(/^command terminated with exit code \d+\s*$/gm, '')) || 'no output'
+
+/** The job's last lines, logged under the task (without Ray's colours); returns them. */
+async function showJobOutput(ctx: Context): Promise<string> {
+  const output = (await ctx.probe`tail -n 40 ${JOB_DIR}/job.log`).stdout.replace(/\x1b\[[0-9;]*m/g, '')
+  for (const line of output.split('\n').filter(Boolean)) ctx.log(`job: ${line}`)
+  return output
+}
+
+/** Sample until the verdict is in, logging a line per sample; the samples, the job's end and the verdict. */
+async function watch(ctx: Context, settings: Settings, started: number, everyS: number) {
+  const { ray, hpa } = rayVars(ctx)
+  const samples: Sample[] = []
+  let end: { at: number; exitCode: number } | null = null
+  for (;;) {
+    const t0 = Date.now()
+    const snap = await snapshot(ctx, ray.namespace, hpa.name)
+    if (snap.end && !end) {
+      end = snap.end
+      ctx.log(`the job ended after ${Math.round(end.at - started)}s with exit code ${end.exitCode}`)
+    }
+    const sample: Sample = {
+      t: Math.max(0, snap.now - started),
+      cpu: snap.hpa?.cpu ?? null,
+      desired: snap.hpa?.desired ?? null,
+      current: snap.hpa?.current ?? null,
+      pods: snap.pods ?? { running: 0, pending: 0, terminating: 0, other: 0 },
+      jobRunning: !snap.end,
+    }
+    samples.push(sample)
+    ctx.log(formatSample(sample) + (snap.problems.length ? `  (${snap.problems.join('; ')})` : ''))
+    const jobEnd = end ? end.at - started : null
+    const verdict = judge(samples, jobEnd, settings, end?.exitCode)
+    if (verdict.done) return { samples, jobEnd, verdict }
+    await sleep(Math.max(0, everyS * 1000 - (Date.now() - t0)))
+  }
+}
+
+export default playbook(
+  {
+    name: 'SHAP demo: the Ray job and the HPA',
+    hosts: CONTROL_PLANE,
+    ...RAY,
+    vars: { ...RAY.vars, demo: demoDefaults },
+    derive: (v: Vars, host: Host): Vars => {
+      const d = checkDemoVars(v)
+      const table = path.resolve(String(v.inventory_dir), d.data_file)
+      if (d.data_file && !fs.existsSync(table)) throw new InventoryError(String(v.inventory_file), 'demo.data_file', `expected the wine table (CSV) on this machine, but ${table} does not exist`)
+      return RAY.derive(v, host)
+    },
+    tasks: [
+      task(`the app is shipped as ConfigMap ${CONFIGMAP}`, async (ctx) => {
+        const manifest = appConfigMap(rayVars(ctx).ray.namespace, shippedFiles(ctx))
+        if ((await applyManifest(ctx, CONFIGMAP, manifest)) === 'unchanged') return ok('unchanged')
+      }),
+
+      task('the head pod has the shipped files at /app', async (ctx) => {
+        if (ctx.check) return skip('nothing shipped under --check')
+        const { namespace } = rayVars(ctx).ray
+        const head = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get deployment ray-head -n ${namespace} -o name`
+        if (!head.ok) throw new Error(`Deployment ${namespace}/ray-head: ${lastLine(head.stderr)} (run playbooks/85-ray.mts first)`)
+        const files = shippedFiles(ctx)
+        const names = Object.keys(files)
+        // the kubelet refreshes ConfigMap volumes on its own schedule (up to a minute or so)
+        return ok(
+          await waitFor(ctx, '/app in ray-head', rayVars(ctx).wait_timeout, async () => {
+            const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} exec -n ${namespace} deploy/ray-head -c ray-head -- sha256sum ${names.map((n) => `/app/${n}`)}`
+            const got = new Map(out.stdout.split('\n').filter(Boolean).map((l) => { const [hash = '', file = ''] = l.split(/\s+/); return [path.basename(file), hash] }))
+            const differ = names.filter((n) => got.get(n) !== sha256(files[n]!))
+            if (!out.ok && !got.size) return { done: false, progress: `exec failed (exit ${out.exitCode}): ${lastLine(out.stderr)}` }
+            return { done: !differ.length, progress: differ.length ? `${names.length - differ.length}/${names.length} files equal (waiting for ${differ.join(', ')})` : `${names.length}/${names.length} files equal (sha256)` }
+          })
+        )
+      }),
+
+      task('the workers are at minReplicas before the job', async (ctx) => {
+        if (ctx.check) return skip('not looked at under --check')
+        const { ray, hpa } = rayVars(ctx)
+        const d = demo(ctx)
+        const state = await readHpa(ctx, ray.namespace, hpa.name)
+        let workers: number | null = null
+        try {
+          await waitFor(ctx, `HPA ${hpa.name}`, d.scale_down_timeout, async () => {
+            const snap = await snapshot(ctx, ray.namespace, hpa.name)
+            const now: Sample = { t: 0, cpu: null, desired: snap.hpa?.desired ?? null, current: snap.hpa?.current ?? null, pods: snap.pods ?? { running: 0, pending: 0, terminating: 0, other: 0 }, jobRunning: false }
+            workers = workerCount(now)
+            return { done: atMin(now, state.min), progress: `${workers ?? '?'} worker pods, desired ${now.desired ?? '?'} (minReplicas ${state.min})` }
+          }, d.sample_seconds * 1000)
+        } catch {
+          throw new Error(`the workers are at ${workers ?? '?'} pods, above minReplicas (${state.min}), and did not come down within ${d.scale_down_timeout}s (demo.scale_down_timeout): is another job running?`)
+        }
+        ctx.register('hpa', state)
+        return ok(`${workers} worker pod(s); minReplicas ${state.min}, maxReplicas ${state.max}, target ${state.target ?? '?'}% CPU`)
+      }),
+
+      task('the SHAP job is started in the head pod', async (ctx) => {
+        const { namespace } = rayVars(ctx).ray
+        const running = await ctx.test`[ -e ${JOB_DIR}/pid ] && [ ! -e ${JOB_DIR}/exit ] && kill -0 "$(cat ${JOB_DIR}/pid)" 2>/dev/null`
+        if (running) throw new Error(`a SHAP job started earlier is still running (pid in ${JOB_DIR}/pid, output in ${JOB_DIR}/job.log): wait for it to end, or stop it`)
+        const job = ['kubectl', '--kubeconfig', ADMIN_CONF, 'exec', '-n', namespace, 'deploy/ray-head', '-c', 'ray-head', '--', ...jobArgs(demo(ctx))]
+        // In the background, in its own session, so it outlives this command; the exit file is
+        // written last (through a rename), with the time the job ended.
+        const inner = `${job.map(quote).join(' ')} > job.log 2>&1; rc=$?; echo "$(date +%s.%N) $rc" > exit.tmp && mv exit.tmp exit`
+        ctx.log(`$ ${job.join(' ')}`)
+        await ctx.$`mkdir -p ${JOB_DIR} && cd ${JOB_DIR} && rm -f pid started exit exit.tmp job.log && date +%s.%N > started && { setsid bash -c ${inner} > /dev/null 2>&1 < /dev/null & echo $! > pid; }`
+        if (ctx.check) return
+        ctx.register('started', Number((await ctx.probe`cat ${JOB_DIR}/started`).stdout.trim()))
+      }),
+
+      task('the HPA scales the workers up and back down', { timeout: 24 * 3600_000 /* bounded by the demo.* timeouts */ }, async (ctx) => {
+        if (ctx.check) return skip('no job under --check')
+        const { ray, hpa } = rayVars(ctx)
+        const d = demo(ctx)
+        const before = ctx.registered.hpa as HpaState
+        const settings: Settings = { min: before.min, max: before.max, target: before.target, scaleUpTimeout: d.scale_up_timeout, scaleDownTimeout: d.scale_down_timeout, jobTimeout: d.job_timeout }
+        const { samples, jobEnd, verdict } = await watch(ctx, settings, ctx.registered.started as number, d.sample_seconds)
+        const dir = path.resolve(d.artifacts_dir)
+        fs.mkdirSync(dir, { recursive: true })
+        const csv = path.join(dir, 'shap-demo-timeline.csv')
+        const svg = path.join(dir, 'shap-demo-timeline.svg')
+        fs.writeFileSync(csv, timelineCsv(samples))
+        fs.writeFileSync(svg, timelineSvg(samples, jobEnd, verdict.figures, settings, `${ray.namespace}/${hpa.name}: ray-worker replicas and CPU during the SHAP job`))
+        for (const line of summaryLines(verdict.figures, settings)) ctx.log(line)
+        ctx.log(`timeline: ${path.relative(process.cwd(), csv) || csv}, ${path.relative(process.cwd(), svg) || svg}`)
+        if (!verdict.pass && verdict.reason === 'job-failed') {
+          const output = await showJobOutput(ctx)
+          throw new Error(`${verdict.message}: ${jobLastLine(output)} (all of it: ${JOB_DIR}/job.log on ${ctx.host.name})`)
+        }
+        if (!verdict.pass) throw new Error(verdict.message)
+        const f = verdict.figures
+        return changed(`${settings.min} → ${f.peakReplicas} → ${settings.min} replicas; scale-up ${Math.round(f.scaleUpAfter ?? 0)}s after the start, back ${Math.round(f.backDownAfter ?? 0)}s after the end`)
+      }),
+
+      task('the job printed Results match!', async (ctx) => {
+        if (ctx.check) return skip('no job under --check')
+        const end = parseJobEnd((await ctx.probe`cat ${JOB_DIR}/exit`).stdout)
+        const output = await showJobOutput(ctx)
+        if (!end || end.exitCode !== 0) throw new Error(`the SHAP job failed (exit ${end?.exitCode ?? '?'}): ${jobLastLine(output)} (all of it: ${JOB_DIR}/job.log on ${ctx.host.name})`)
+        if (!/^Results match!$/m.test(output)) throw new Error(`the SHAP job ended without 'Results match!' (output: ${JOB_DIR}/job.log on ${ctx.host.name})`)
+        return ok('Results match!')
+      }),
+    ],
+  },
+  import.meta
+)
