@@ -141,13 +141,13 @@ function floorRunner(name: string, label: string, spec: string): Runner {
 // ---------------------------------------------------------------------------
 // The floor's commands: exactly what zxplay sends for each task in a converged run (the same
 // scripts, the same stdin), as the playbook writes them ("bare") or as zxplay wraps them ("wrapped":
-// bash strict mode under the host-side time limit, timeout(1)).
+// bash strict mode and the task's time limit on the host, lib/shell.ts).
 
-type FloorCommand = { cmd: string; input?: string; noLimit?: boolean }
+type FloorCommand = { cmd: string; input?: string }
 
 function writeSpec(name: string, lab: Lab, commandsFor: (host: Lab['hosts'][number]) => FloorCommand[], wrapped: boolean): string {
   const file = path.join(work, `${name}${wrapped ? '-wrapped' : ''}.json`)
-  const wrap = ({ noLimit, ...c }: FloorCommand) => (wrapped ? { ...c, cmd: wrapCommand(c.cmd, undefined, noLimit ? undefined : 900_000) } : c)
+  const wrap = (c: FloorCommand) => (wrapped ? { ...c, cmd: wrapCommand(c.cmd, undefined, 900_000) } : c)
   const spec = { user: 'zxlab', key: lab.key, knownHosts: lab.knownHosts, hosts: lab.hosts.map((h) => ({ address: h.address, commands: commandsFor(h).map(wrap) })) }
   fs.writeFileSync(file, JSON.stringify(spec))
   return file
@@ -174,7 +174,7 @@ function convergedCommands(host: Lab['hosts'][number]): FloorCommand[] {
         upload(target, Buffer.from(renderTemplate(template, { inventory_hostname: host.name, slot: i }, TEMPLATE)))
         break
       case 'facts':
-        if (!facts) out.push({ cmd: FACTS_COMMAND, noLimit: true }) // zxplay gathers facts without a task's time limit
+        if (!facts) out.push({ cmd: FACTS_COMMAND }) // gathered once per host, then read from memory
         facts = true
         break
     }
@@ -334,7 +334,7 @@ async function main(): Promise<void> {
   say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay, ansible-playbook, floor, wrapped floor); whole processes, Node start included`)
   say(`  ansible-playbook: ${ANSIBLE_SETTINGS.join('; ')}`)
   say(`  floor: bench/floor.ts, ssh2 alone (one connection per host, TCP_NODELAY, commands in sequence, hosts in parallel), run as node --import=tsx like zxplay`)
-  say(`  wrapped floor: the same, with each command as zxplay sends it (timeout -k 2 S bash -c 'set -euo pipefail; …')`)
+  say(`  wrapped floor: the same, with each command as zxplay sends it (strict mode and the time limit, in the login bash: lib/shell.ts)`)
   say()
 
   const rows: string[][] = [['workload', 'runner', 'median', 'min', 'max', 'peak RSS']]
@@ -356,8 +356,9 @@ async function main(): Promise<void> {
   const summary = (label: string, key: string, series: Series[], tasks: number) => {
     const [zx, an, fl, wf = NaN] = series.map(m) as [number, number, number, number?]
     const perTask = (zx - fl) / (tasks * 3)
-    say(`${label}: ansible-playbook / zxplay = ${ratio(an / zx, 1)};  zxplay / floor = ${ratio(zx / fl)} (${fixed(perTask)} ms per task per host over the floor);  zxplay / wrapped floor = ${ratio(zx / wf)}`)
+    say(`${label}: ansible-playbook / zxplay = ${ratio(an / zx, 1)} (/ the floor itself: ${ratio(an / fl, 1)});  zxplay / floor = ${ratio(zx / fl)} (${fixed(perTask)} ms per task per host over the floor);  zxplay / wrapped floor = ${ratio(zx / wf)}`)
     figure(`ratio_${key}`, an / zx, 1)
+    figure(`floor_ratio_${key}`, an / fl, 1)
     return { zx, an, fl, wf, perTask }
   }
   const t = summary(`trivial 3x${TRIVIAL_TASKS}`, `trivial_3x${TRIVIAL_TASKS}`, trivial, TRIVIAL_TASKS)

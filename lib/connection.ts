@@ -95,7 +95,7 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
   })
   if (!gate) sendInput()
 
-  // The command itself is expected to enforce the limit (shell.ts puts `timeout` in front); this
+  // The command itself is expected to enforce the limit (shell.ts's watchdog on the host); this
   // timer is the backstop for a host that stopped answering, so it waits a little longer.
   let killed: (() => void) | undefined
   const timer =
@@ -110,7 +110,9 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
   const end = await Promise.race([proc.done, gone])
   if (timer) clearTimeout(timer)
   const elapsed = performance.now() - started
-  if (end.exitCode === TIMED_OUT_EXIT && opts.timeoutMs && elapsed >= opts.timeoutMs - 50) timedOut = true
+  // Stopped on the host at its limit: exit 124, or TERM/KILL for what did not turn TERM into 124.
+  const stopped = end.exitCode === TIMED_OUT_EXIT || /^(SIG)?(TERM|KILL)$/.test(end.signal ?? '')
+  if (stopped && opts.timeoutMs && elapsed >= opts.timeoutMs - 50) timedOut = true
   // `done` may come first (a child process's 'exit', an SSH exit-status): let the output arrive.
   await Promise.all([drained(proc.stdout), drained(proc.stderr)])
   if (gate) stderr += stderrBuf // sudo never let us through: its complaint is the error

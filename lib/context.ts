@@ -2,7 +2,6 @@
 // rendering and upload. Under --check, `$` plans instead of running, and everything that only
 // reads still runs, so the plan is true.
 import { exec } from './connection.ts'
-import { diffText } from './diff.ts'
 import { CommandError } from './errors.ts'
 import type { Emit } from './events.ts'
 import type { Facts } from './facts.ts'
@@ -168,6 +167,7 @@ export function createContext(scope: TaskScope): Context {
       scope.changes.mutated = true
       if (scope.check) emit({ kind: 'cmd', host: name, task: scope.task, cmd: `upload ${dest} (mode ${spec.mode}${opts.owner ? `, owner ${opts.owner}` : ''})`, planned: true, probe: false })
       if (scope.diff) {
+        const { diffText } = await import('./diff.ts') // only with --diff: not loaded at start-up
         const diff = opts.secret ? `(content of ${dest} is secret: diff hidden)` : await diffText(answer.old?.toString() ?? '', body.toString(), dest, answer.existed)
         emit({ kind: 'diff', host: name, task: scope.task, file: dest, diff })
       }

@@ -10,15 +10,19 @@ export type Facts = {
   user: string
 }
 
+/** Three programs in all (uname, nproc, id): the rest is bash reading files. */
 export const FACTS_COMMAND = [
-  'echo "hostname=$(uname -n)"', // not `hostname`: missing on minimal images (Arch, Fedora containers)
+  // not `hostname`: missing on minimal images (Arch, Fedora containers); uname prints in this order
+  'set -- $(uname -nrm)',
+  'echo "hostname=$1"',
   '. /etc/os-release 2>/dev/null || true',
   'echo "distro=${ID:-unknown}"',
   'echo "distroVersion=${VERSION_ID:-unknown}"',
-  'echo "arch=$(uname -m)"',
-  'echo "kernel=$(uname -r)"',
+  'echo "arch=$3"',
+  'echo "kernel=$2"',
   'echo "cpus=$(nproc)"',
-  `echo "memoryKb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"`,
+  'while read -r key kb _; do [ "$key" = MemTotal: ] && break; done < /proc/meminfo',
+  'echo "memoryKb=${kb:-0}"',
   'echo "user=$(id -un)"',
 ].join('\n')
 

@@ -10,7 +10,9 @@ export function connectLocal(name: string): Connection {
     host: name,
     async spawn(command: string): Promise<Proc> {
       const { $ } = await (zx ??= import('zx'))
-      const p = $({ nothrow: true, quiet: true, verbose: false, prefix: '', postfix: '' })(raw(command))
+      // detached: the command leads its own process group, as over SSH, so a time limit that ends
+      // that group (shell.ts) never reaches zxplay itself
+      const p = $({ nothrow: true, quiet: true, verbose: false, prefix: '', postfix: '', detached: true })(raw(command))
       return {
         stdin: p.stdin,
         stdout: p.stdout,

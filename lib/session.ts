@@ -4,7 +4,6 @@ import { exec, type Connection } from './connection.ts'
 import { UnreachableError } from './errors.ts'
 import { FACTS_COMMAND, parseFacts, type Facts } from './facts.ts'
 import type { Host } from './inventory.ts'
-import { connectLocal } from './local.ts'
 import { wrapCommand } from './shell.ts'
 import { connectSsh, type SshOptions } from './ssh.ts'
 
@@ -24,13 +23,15 @@ export class HostSession {
   }
 
   connection(): Promise<Connection> {
-    this.conn ??= this.host.connection === 'local' ? Promise.resolve(connectLocal(this.host.name)) : connectSsh(this.host, this.ssh)
+    // local.ts is loaded only for a `connection: local` host: most runs only use SSH
+    this.conn ??= this.host.connection === 'local' ? import('./local.ts').then((m) => m.connectLocal(this.host.name)) : connectSsh(this.host, this.ssh)
     return this.conn
   }
 
   gatherFacts(): Promise<Facts> {
     this.facts ??= (async () => {
-      const r = await exec(await this.connection(), wrapCommand(FACTS_COMMAND), { timeoutMs: this.ssh.connectTimeoutMs * 3 })
+      const timeoutMs = this.ssh.connectTimeoutMs * 3
+      const r = await exec(await this.connection(), wrapCommand(FACTS_COMMAND, undefined, timeoutMs), { timeoutMs })
       if (r.exitCode !== 0) throw new UnreachableError(this.host.name, `gathering facts failed: ${r.stderr.trim() || `exit code ${r.exitCode}`}`)
       return parseFacts(r.stdout)
     })()

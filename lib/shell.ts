@@ -68,20 +68,66 @@ export type Become = {
  * Without a password, `sudo -n` fails at once instead of hanging on a prompt.
  * With one, sudo prompts with our marker on stderr and we answer it (see run-command),
  * and the marker line BECOME_OK tells us when sudo is done, so the password never reaches the command.
+ *
+ * Every task command has a time limit. Without become the limit starts no program (`timeLimit`: a
+ * fork of the shell) and the script runs in the login shell itself when that is bash (`inLoginBash`):
+ * one program start on the host per command, as `ssh host cmd`, where timeout(1) and a second bash
+ * made three.
  */
 export function wrapCommand(script: string, become?: Become, timeoutMs?: number): string {
+  const limited = timeoutMs !== undefined && timeoutMs > 0
   const body = `set -euo pipefail\n${script}`
-  // coreutils `timeout` signals the whole process group it leads, so a hung pipeline dies with it;
-  // a signal sent over SSH would reach only the first process.
-  const limit = timeoutMs && timeoutMs > 0 ? `timeout -k 2 ${(timeoutMs / 1000).toFixed(3)} ` : ''
-  if (!become) return `${limit}bash -c ${shq(body)}`
+  // The limit's preamble is one line, so the script's own lines keep their numbers in bash's messages.
+  if (!become) return limited ? inLoginBash(`${timeLimit(timeoutMs)}; ${body}`) : `bash -c ${shq(body)}`
+  // Under sudo, timeout(1) still: a TERM that reaches sudo goes on to its command only, and timeout
+  // passes it to the whole process group at once (a shell would wait for its foreground child first).
+  const limit = limited ? `timeout -k 2 ${(timeoutMs / 1000).toFixed(3)} ` : ''
   const user = shq(become.user)
   if (!become.withPassword) return `sudo -n -H -u ${user} -- ${limit}bash -c ${shq(body)}`
   const announced = `printf '%s\\n' ${BECOME_OK} >&2\n${body}`
   return `sudo -S -p ${shq(SUDO_PROMPT)} -H -u ${user} -- ${limit}bash -c ${shq(announced)}`
 }
 
-/** The exit status of `timeout` when the time ran out. */
+/**
+ * `body` in the login shell when it is bash, else in a bash it becomes (`exec`): strict mode and
+ * bash syntax whatever the login shell is (sh, dash, zsh, bash in POSIX mode), one process either
+ * way. The script is in a variable, so a shell other than bash never has to parse it.
+ */
+function inLoginBash(body: string): string {
+  return `__zxplay=${shq(body)}; case \${BASH_VERSION-}:\${SHELLOPTS-} in :*|*posix*) exec bash -c "$__zxplay";; esac; eval "$__zxplay"`
+}
+
+/**
+ * The host-side time limit, in bash, with no process on the command's path: a watchdog forked from
+ * the script's shell (a coprocess, so `wait` in the script does not wait for it). It waits on a pipe
+ * that stays open while the shell (or what it `exec`s) runs. If the time runs out first, it sends
+ * TERM to the whole process group, then KILL 2 s later if the shell is still there: `timeout -k 2`'s
+ * behaviour. That group is the command's own: sshd and the local transport start every command as
+ * a new session.
+ *
+ * The shell turns the watchdog's TERM into exit 124 (it finds the watchdog's line on their pipe);
+ * a TERM sent to the group from elsewhere it passes on and dies of, as timeout(1) did.
+ */
+function timeLimit(timeoutMs: number): string {
+  const s = (timeoutMs / 1000).toFixed(3)
+  const watchdog = [
+    "trap '' TERM PIPE",
+    // the shell is there, and not a zombie waiting for its parent
+    'up() { read -r _ _ state _ < /proc/$$/stat && [ "$state" != Z ]; }',
+    `read -r -t ${s} _`,
+    '[ $? -gt 128 ] && up && { echo; kill -TERM 0; read -r -t 2 _; up && kill -KILL 0; }',
+  ].join('; ')
+  return [
+    // forked with /dev/null for stdout and stderr, so it never holds the command's output open
+    `{ coproc __zxplay_limit { ${watchdog}; }; } >/dev/null 2>&1`,
+    // reopened, not dup'ed: bash closes its coprocess's descriptors in what it runs, this one stays
+    `exec {__zxplay_limit_fd}>"/dev/fd/\${__zxplay_limit[1]}"`,
+    'disown',
+    `trap 'trap "" TERM; kill -TERM 0; read -r -t 0 -u "\${__zxplay_limit[0]-}" 2>/dev/null && exit ${TIMED_OUT_EXIT}; trap - TERM; kill -TERM $$' TERM`,
+  ].join('; ')
+}
+
+/** The exit status of a command stopped by its time limit (timeout(1)'s). */
 export const TIMED_OUT_EXIT = 124
 
 /** sudo's own words when it would need a password but may not ask (`-n`). */
