@@ -2,7 +2,7 @@
 // manifest with a guard, and waiting with progress. Not a playbook (no NN- prefix).
 import type { Context, Host, Vars } from '../lib/index.ts'
 import { clusterDefaults, type ClusterVars } from './defaults.ts'
-import { validateClusterVars } from './_validate.ts'
+import { parseIPv4, validateClusterVars } from './_validate.ts'
 
 export { clusterDefaults }
 
@@ -31,7 +31,6 @@ export const groupMembers = (ctx: Pick<Context, 'hostvars'>, group: string) =>
 /** A kubeadm bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}): kubeadm prints them; they are redacted wherever they appear. */
 export const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g
 
-export const isIPv4 = (s: string) => /^(\d{1,3}\.){3}\d{1,3}$/.test(s)
 
 /** Vars every cluster playbook derives when the inventory leaves them unset. */
 export function deriveClusterVars(v: Vars, host: Host): Vars {
@@ -39,7 +38,7 @@ export function deriveClusterVars(v: Vars, host: Host): Vars {
   return {
     kubernetes_tag: `v${String(v.kubernetes_version)}`,
     node_name: host.name.toLowerCase(), // the Kubernetes node name: the inventory name
-    ...(isIPv4(host.address) ? { advertise_address: host.address } : {}),
+    ...(parseIPv4(host.address) !== undefined ? { advertise_address: host.address } : {}),
   }
 }
 
