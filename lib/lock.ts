@@ -115,12 +115,12 @@ function take(file: string, me: LockHolder): LockHolder | undefined {
   let replaced: LockHolder | undefined
   for (let attempt = 0; attempt < 5; attempt++) {
     if (place(file, me)) return replaced
-    const holder = readHolder(file)
-    if (!holder) {
-      // gone meanwhile (released), or written by something else: try again, then give up
-      if (!fs.existsSync(file)) continue
-      throw new Error(`lock file ${file} is not a zxplay lock; remove it if no zxplay run is going on`)
-    }
+    const holder = readLock(file)
+    // Gone meanwhile (released, or renamed away by a run taking it over, which may have placed its
+    // own by now): try again. Telling this apart by the read itself, not by a second look, matters:
+    // the file may be back by then, and would pass for one that is not a lock.
+    if (holder === 'missing') continue
+    if (holder === 'invalid') throw new Error(`lock file ${file} is not a zxplay lock; remove it if no zxplay run is going on`)
     if (holder.token === me.token) return replaced
     if (!isStale(holder)) throw new HeldBy(file, holder)
     // Rename the stale lock away, then make sure it was that one (another run may have taken it over first).
@@ -161,13 +161,25 @@ function place(file: string, me: LockHolder): boolean {
   }
 }
 
-function readHolder(file: string): LockHolder | undefined {
+/** A lock file's holder; 'missing' when there is no such file, 'invalid' when it is not a zxplay lock. */
+function readLock(file: string): LockHolder | 'missing' | 'invalid' {
+  let text: string
   try {
-    const h = JSON.parse(fs.readFileSync(file, 'utf8')) as LockHolder
-    return typeof h.pid === 'number' && typeof h.token === 'string' ? h : undefined
-  } catch {
-    return undefined
+    text = fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'invalid'
   }
+  try {
+    const h = JSON.parse(text) as LockHolder
+    return typeof h?.pid === 'number' && typeof h.token === 'string' ? h : 'invalid'
+  } catch {
+    return 'invalid'
+  }
+}
+
+function readHolder(file: string): LockHolder | undefined {
+  const h = readLock(file)
+  return typeof h === 'string' ? undefined : h
 }
 
 /** A holder on this machine whose process is gone, or whose pid now belongs to a newer process. */

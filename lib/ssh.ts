@@ -211,8 +211,10 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
             stderr: ch.stderr,
             done,
             kill() {
-              // TERM, not KILL: `timeout` (or sudo) in front of the command passes it on to the whole
-              // process group, where a KILL would end only that first process
+              // TERM, not KILL, which nothing can catch and pass on: sshd sends it to the command's
+              // process group. Without become the login shell running the script passes it on to that
+              // group and exits (the trap of wrapCommand's time limit); under sudo, sudo relays it to
+              // timeout(1), which passes it to the whole group
               signal(ch, 'TERM')
               ch.close()
             },
@@ -227,8 +229,9 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
       })
     },
     async close() {
-      // Commands still running (a Ctrl-C): TERM reaches `timeout` or sudo in front of each, which
-      // pass it on to the command's whole process group; without it they would run on unattended.
+      // Commands still running (a Ctrl-C): TERM to each, as kill() above (sshd sends it to the
+      // command's process group, where the login shell's trap, or sudo and then timeout(1) under
+      // become, pass it on to the whole group); without it they would run on unattended.
       for (const ch of running) signal(ch, 'TERM')
       for (const c of [...clients].reverse()) c.end()
       // A host that went silent (its link cut) never answers the goodbye: drop the sockets rather

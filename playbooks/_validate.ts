@@ -3,11 +3,12 @@
 // hook (deriveClusterVars in _kube.ts); the CLI evaluates that hook for every host before it
 // connects, so a bad value stops the run with exit code 5 and nothing changed. Pure.
 //
-// Checked here: versions and image tags (they reach templates and apt), the CRI socket, the pod
-// and service CIDRs (valid IPv4 networks, room for a /24 per node, no overlap with each other nor
-// with any host's own address), durations, booleans, timeouts, a Kubernetes-valid node name, a
-// local or http(s) Flannel manifest, and exactly one control-plane host (HA is not supported).
-// The ray:/hpa: blocks are checked by _ray.ts (checkRayVars), the aws: block by _aws.ts.
+// Checked here: versions, image tags and images (they reach templates and apt), the CRI socket,
+// the pod and service CIDRs (valid IPv4 networks, room for a /24 per node, no overlap with each
+// other nor with any host's own address), durations, booleans, timeouts, a Kubernetes-valid node
+// name, a local or http(s) Flannel manifest, and exactly one control-plane host (HA is not
+// supported). The ray:/hpa: blocks are checked by _ray.ts (checkRayVars, with the quantity checks
+// below), the aws: block by _aws.ts.
 import fs from 'node:fs'
 import path from 'node:path'
 import { InventoryError } from '../lib/errors.ts'
@@ -31,6 +32,12 @@ const show = (x: unknown) => (x === undefined || x === null ? 'nothing' : JSON.s
 
 // Docker's tag grammar: what may follow `image:` after the colon; also safe unquoted in YAML.
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+// Docker's reference grammar: [registry[:port]/]path[:tag][@sha256:digest].
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const DOMAIN = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\\d+)?'
+const IMAGE_REF = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
+/** The images deriveClusterVars makes from the version vars; an inventory may set them instead (a mirror), checked. */
+const DERIVED_IMAGES = { flannel_image: 'flannel_version', flannel_cni_plugin_image: 'flannel_cni_plugin_version', metrics_server_image: 'metrics_server_version' }
 const K8S_VERSION = /^\d+\.\d+\.\d+$/
 const PACKAGE_REVISION = /^\d+(\.\d+)*$/
 // Debian policy: lowercase letters, digits, + - . and at least two characters, starting alphanumeric.
@@ -63,6 +70,10 @@ export function clusterVarProblems(v: Vars, host: Host): Problem[] {
   if (typeof wait !== 'number' || !Number.isInteger(wait) || wait < 1 || wait > 86_400) bad('wait_timeout', 'whole seconds from 1 to 86400')
   if (v.kubernetes_tag !== undefined && (typeof v.kubernetes_tag !== 'string' || !/^v\d+\.\d+\.\d+$/.test(v.kubernetes_tag))) bad('kubernetes_tag', "a version tag like 'v1.36.2' (or leave it unset: v<kubernetes_version>)")
   if (v.advertise_address !== undefined && (typeof v.advertise_address !== 'string' || !parseIPv4(v.advertise_address))) bad('advertise_address', "an IPv4 address like '192.0.2.10' (or leave it unset: the host's address)")
+  for (const [key, version] of Object.entries(DERIVED_IMAGES)) {
+    const x = v[key]
+    if (x !== undefined && (typeof x !== 'string' || x.length > 255 || !IMAGE_REF.test(x))) bad(key, `an image reference like 'registry.example/name:tag' (or leave it unset: made from ${version})`)
+  }
   if (v.node_name !== undefined && (typeof v.node_name !== 'string' || v.node_name.length > 253 || !NODE_NAME.test(v.node_name))) bad('node_name', 'a Kubernetes node name (lowercase letters, digits, - and .)')
   if (v.node_name === undefined) {
     const name = host.name.toLowerCase()
@@ -96,6 +107,15 @@ function manifestProblems(v: Vars): Problem[] {
   }
   return []
 }
+
+// ---------------------------------------------------------------------------
+// Quantities: the forms of Kubernetes' resource.Quantity the playbooks accept (no exponents, no sign)
+
+/** CPU: decimal cores ('1', '0.5') or whole millicores ('500m'). */
+export const isCpuQuantity = (x: unknown): x is string => typeof x === 'string' && /^(\d+(\.\d+)?|\d+m)$/.test(x)
+
+/** Memory: bytes, plain or with a binary (Ki…Ei) or decimal (k…E) suffix: '1Gi', '512Mi', '1G', '1048576'. */
+export const isMemoryQuantity = (x: unknown): x is string => typeof x === 'string' && /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.test(x)
 
 // ---------------------------------------------------------------------------
 // Networks

@@ -7,6 +7,11 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { editNodeState, fakeLab, FLANNEL, hostFile, INIT_CONFIG, initCluster, joinNode, METRICS_SERVER, put, run } from '../lab/standins/_k8s-testlab.ts'
 import type { FakeLab } from '../lab/standins/_k8s-testlab.ts'
+import { parseInventory } from '../../lib/inventory.ts'
+import { playbookVars } from '../../lib/playbook.ts'
+import { renderFile } from '../../lib/template.ts'
+import { CLUSTER, metricsServerArgs } from '../../playbooks/_kube.ts'
+import type { ClusterVars } from '../../playbooks/defaults.ts'
 
 let lab: FakeLab
 test.before.each(() => {
@@ -547,14 +552,19 @@ spec:
 
 test('the repository templates (flannel, metrics-server) are accepted as they render', async () => {
   const repo = path.resolve(import.meta.dirname, '../..')
-  const vars: Record<string, unknown> = { flannel_version: 'v0.28.9', flannel_cni_plugin_version: 'v1.9.1-flannel3', pod_subnet: '10.244.0.0/16', metrics_server_version: 'v0.9.0', metrics_server_args: ['--cert-dir=/tmp', '--secure-port=10250', '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname', '--kubelet-use-node-status-port', '--metric-resolution=15s', '--kubelet-insecure-tls'] }
-  const render = (t: string) => t.replace(/\{\{\s*(\w+)\s*(\|\s*json\s*)?\}\}/g, (_, k: string, json?: string) => (json ? JSON.stringify(vars[k]) : String(vars[k])))
-  const files = ['templates/flannel/kube-flannel.yaml', 'templates/metrics-server/components.yaml'].map((f) => path.join(repo, f)).filter((f) => fs.existsSync(f))
-  if (!files.length) return
+  // the vars the playbooks render with: the inventory's defaults, derived as for a real host
+  const inv = parseInventory('all:\n  children:\n    control_plane:\n      hosts:\n        cp1: { address: 10.0.0.1 }\n', '/tmp/inv/inventory.yaml')
+  const vars = playbookVars(CLUSTER, inv.hosts[0]!)
+  const rendered = [
+    await renderFile(path.join(repo, 'templates/flannel/kube-flannel.yaml'), vars),
+    await renderFile(path.join(repo, 'templates/metrics-server/components.yaml'), { ...vars, metrics_server_args: metricsServerArgs(vars as unknown as ClusterVars) }),
+  ]
+  assert.match(rendered[0]!, `image: "ghcr.io/flannel-io/flannel:${String(vars.flannel_version)}"`)
+  assert.match(rendered[1]!, `image: "registry.k8s.io/metrics-server/metrics-server:${String(vars.metrics_server_version)}"`)
   await cluster(INIT_CONFIG({ taints: '  taints: []\n' }))
-  for (const f of files) {
-    const r = await apply(render(fs.readFileSync(f, 'utf8')))
-    assert.is(r.code, 0, `${f}: ${r.err}`)
+  for (const manifest of rendered) {
+    const r = await apply(manifest)
+    assert.is(r.code, 0, r.err)
   }
   const r = await kubectl('wait', '--for=condition=Ready', 'node', '--all', '--timeout=5s')
   assert.is(r.code, 0, r.err)

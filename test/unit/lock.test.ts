@@ -1,0 +1,301 @@
+// lib/lock.ts: one changing run at a time per host. Each test has a lock folder of its own (the
+// `dir` parameter, which the CLI leaves at lockDir()); the other runs are real processes that take
+// the locks through the same module, so pids, start times and deaths are the real thing.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import readline from 'node:readline'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/lock.ts'
+import { errorOf, tempDir } from './_helpers.ts'
+
+const REPO = path.resolve(import.meta.dirname, '../..')
+const { dir: tmp, remove } = tempDir('lock')
+const others: ChildProcess[] = []
+test.after(() => {
+  for (const c of others) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  remove()
+})
+
+let folders = 0
+/** A lock folder not made yet (acquireLocks makes it, parents included). */
+const freshDir = () => path.join(tmp, `run-${++folders}`, 'locks')
+
+const INFO = { command: 'zxplay run site -i inventory.yaml', inventory: '/srv/infra/inventory.yaml' }
+const cp1: Target = { host: 'cp1', key: '10.0.0.1:22' }
+const w1: Target = { host: 'w1', key: '10.0.0.2:2222' }
+/** Sorts before cp1's file: taken first, so a conflict on cp1 shows whether it is given back. */
+const w0: Target = { host: 'w0', key: '10.0.0.0:22' }
+const CP1_FILE = '10.0.0.1_22.lock'
+const W1_FILE = '10.0.0.2_2222.lock'
+
+const readLock = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as LockHolder
+const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8)
+const files = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [])
+
+/** proc(5): field 22 of /proc/<pid>/stat, the process's start time in clock ticks since boot. */
+function startTicksOf(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
+}
+
+/** A holder as another run on this machine would have written it. */
+const holderFile = (dir: string, name: string, h: Partial<LockHolder>) => {
+  fs.mkdirSync(dir, { recursive: true })
+  const holder: LockHolder = { pid: 1, machine: os.hostname(), started: '2026-11-25T10:00:00.000Z', command: 'zxplay run site', inventory: '/old/inventory.yaml', target: '10.0.0.1:22', token: 'feedfacefeedface', ...h }
+  fs.writeFileSync(path.join(dir, name), JSON.stringify(holder) + '\n')
+  return holder
+}
+
+/** A pid that belonged to a process which has exited and been reaped. */
+async function deadPid(): Promise<number> {
+  const c = spawn('true')
+  await new Promise((r) => c.on('exit', r))
+  return c.pid!
+}
+
+type Reply = { ready?: number; held?: boolean; tookOver?: number[]; error?: string; message?: string; pid?: number; released?: boolean }
+
+// Another zxplay run: a process of its own that takes and releases locks in `dir` when told.
+const OTHER_RUN = `
+import readline from 'node:readline'
+const { acquireLocks } = await import(${JSON.stringify(new URL('../../lib/lock.ts', import.meta.url).href)})
+const dir = process.argv[1]
+const held = []
+const say = (x) => process.stdout.write(JSON.stringify(x) + '\\n')
+const lines = readline.createInterface({ input: process.stdin })
+lines.on('line', (line) => {
+  const cmd = JSON.parse(line)
+  if (cmd.take) {
+    try {
+      const h = acquireLocks(cmd.take, { command: 'zxplay run other', inventory: '/other/inventory.yaml' }, dir)
+      held.push(h)
+      say({ held: true, tookOver: h.tookOver.map((t) => t.holder.pid) })
+    } catch (e) {
+      say({ held: false, error: e.name, message: e.message, pid: e.holder?.pid })
+    }
+  }
+  if (cmd.release) {
+    for (const h of held.splice(0)) h.release()
+    say({ released: true })
+  }
+})
+lines.on('close', () => {
+  for (const h of held) h.release()
+  process.exit(0)
+})
+say({ ready: process.pid })
+`
+
+async function otherRun(dir: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', OTHER_RUN, dir], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] })
+  others.push(child)
+  const waiting: ((r: Reply) => void)[] = []
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Reply))
+  const next = () => new Promise<Reply>((resolve) => waiting.push(resolve))
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+  const ready = await next()
+  assert.is(ready.ready, child.pid)
+  return {
+    pid: child.pid!,
+    /** Send commands without waiting, then collect the replies: so that two runs can start at once. */
+    send: (cmd: { take?: Target[]; release?: true }) => {
+      const reply = next()
+      child.stdin!.write(JSON.stringify(cmd) + '\n')
+      return reply
+    },
+    /** Ends the way a finished run ends: it releases what it holds. */
+    stop: async () => {
+      child.stdin!.end()
+      await exited
+    },
+    killed: async () => {
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+test('a run locks each host (address:port) in a file of its own, 0600, naming the run; release removes them', () => {
+  const dir = freshDir()
+  const held = acquireLocks([cp1, w1, { host: 'cp1-by-another-name', key: cp1.key }], INFO, dir)
+  assert.equal(files(dir), [CP1_FILE, W1_FILE], 'one lock per address:port, whatever the host is called')
+  assert.is(mode(dir), '700')
+  const before = Date.now()
+  for (const [name, key] of [[CP1_FILE, cp1.key], [W1_FILE, w1.key]] as const) {
+    const file = path.join(dir, name)
+    assert.is(mode(file), '600')
+    const h = readLock(file)
+    assert.equal([h.pid, h.machine, h.command, h.inventory, h.target], [process.pid, os.hostname(), INFO.command, INFO.inventory, key])
+    assert.is(h.startTicks, startTicksOf(process.pid))
+    assert.ok(before - Date.parse(h.started) < 60_000 && Date.parse(h.started) <= Date.now(), h.started)
+    assert.match(h.token, /^[0-9a-f]{16}$/)
+  }
+  assert.is(readLock(path.join(dir, CP1_FILE)).token, readLock(path.join(dir, W1_FILE)).token)
+  assert.equal(held.tookOver, [])
+  assert.is(currentHolder([cp1, w1], dir), undefined, "this run's own locks are no other run's")
+  held.release()
+  assert.equal(files(dir), [])
+  held.release() // twice: nothing left to do, no error
+})
+
+test('a second run is refused at once, naming the holder, and keeps none of the locks it took before the conflict', async () => {
+  const dir = freshDir()
+  const first = await otherRun(dir)
+  assert.equal(await first.send({ take: [cp1] }), { held: true, tookOver: [] })
+  const lockFile = path.join(dir, CP1_FILE)
+  const before = fs.readFileSync(lockFile, 'utf8')
+  const holder = readLock(lockFile)
+
+  const e = errorOf(() => acquireLocks([w1, cp1, w0], INFO, dir))
+  assert.instance(e, LockError)
+  const err = e as LockError
+  assert.is(err.holder.pid, first.pid)
+  assert.is(err.file, lockFile)
+  const lines = err.message.split('\n')
+  assert.is(lines[0], `cp1 (10.0.0.1:22) is in use by another zxplay run: pid ${first.pid} on ${os.hostname()}, started ${holder.started}, \`zxplay run other\` with /other/inventory.yaml.`)
+  assert.match(lines[1]!, `Run again when it has ended. The lock is ${lockFile}; it is taken over by itself once that process is gone.`)
+  assert.not.match(err.message, 'another machine')
+  // w0 sorts first and was taken before the conflict: given back; w1 was never taken
+  assert.equal(files(dir), [CP1_FILE])
+  assert.is(fs.readFileSync(lockFile, 'utf8'), before, "the holder's lock is untouched")
+
+  // what --check reports meanwhile
+  const busy = currentHolder([w1, cp1], dir)
+  assert.is(busy?.target, cp1)
+  assert.is(busy?.holder.pid, first.pid)
+
+  await first.stop()
+  assert.equal(files(dir), [], 'the first run released its lock when it ended')
+  assert.is(currentHolder([cp1], dir), undefined)
+  acquireLocks([cp1], INFO, dir).release()
+})
+
+test('a killed run leaves its locks; the next run recognises them as stale and takes them over, returning the old holder for the note', async () => {
+  const dir = freshDir()
+  const killed = await otherRun(dir)
+  assert.equal(await killed.send({ take: [cp1, w1] }), { held: true, tookOver: [] })
+  await killed.killed()
+  assert.equal(files(dir), [CP1_FILE, W1_FILE], 'kill -9 left the locks')
+  const old = [CP1_FILE, W1_FILE].map((f) => readLock(path.join(dir, f)))
+  for (const h of old) {
+    assert.equal([h.pid, h.command], [killed.pid, 'zxplay run other'])
+    assert.ok(isStale(h))
+  }
+  assert.is(currentHolder([cp1, w1], dir), undefined, '--check says nothing about a dead run')
+
+  const held = acquireLocks([w1, cp1], INFO, dir)
+  assert.equal(held.tookOver, [{ target: cp1, holder: old[0] }, { target: w1, holder: old[1] }])
+  assert.equal(files(dir), [CP1_FILE, W1_FILE], 'nothing left beside the locks (no renamed or temporary files)')
+  for (const f of files(dir)) assert.is(readLock(path.join(dir, f)).pid, process.pid)
+  held.release()
+  assert.equal(files(dir), [])
+})
+
+test('a dead pid with no process is stale; a live one with its own start time is not', async () => {
+  const dir = freshDir()
+  const dead = holderFile(dir, CP1_FILE, { pid: await deadPid() })
+  assert.ok(isStale(dead))
+  const sleeper = spawn('sleep', ['30'])
+  others.push(sleeper)
+  const live = { ...dead, pid: sleeper.pid!, startTicks: startTicksOf(sleeper.pid!) }
+  assert.not.ok(isStale(live))
+  assert.not.ok(isStale({ ...live, startTicks: undefined }), 'without a start time a live pid is taken to be the holder')
+  // The pid was reused: the process now behind it started at another time.
+  assert.ok(isStale({ ...live, startTicks: String(Number(live.startTicks) - 1) }))
+
+  holderFile(dir, CP1_FILE, { pid: sleeper.pid!, startTicks: '1', token: 'aaaaaaaaaaaaaaaa' })
+  const held = acquireLocks([cp1], INFO, dir)
+  assert.equal(held.tookOver.map((t) => t.holder.pid), [sleeper.pid])
+  held.release()
+  sleeper.kill('SIGKILL')
+})
+
+test('a holder that was killed but not yet reaped by its parent (a zombie) is stale', async () => {
+  // `sleep 0` becomes a zombie: its parent execs `sleep 30`, which never waits for it.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  others.push(parent)
+  const zombie = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d: Buffer) => r(d.toString()))))
+  const state = () => fs.readFileSync(`/proc/${zombie}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0)
+  for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20))
+  assert.is(state(), 'Z')
+  const holder = holderFile(freshDir(), CP1_FILE, { pid: zombie, startTicks: startTicksOf(zombie) })
+  assert.ok(isStale(holder))
+  parent.kill('SIGKILL')
+})
+
+test("another machine's lock is never judged stale: the refusal says so and how to clear it", async () => {
+  const dir = freshDir()
+  const pid = await deadPid() // dead here, but it ran elsewhere
+  holderFile(dir, CP1_FILE, { pid, machine: 'build-server-7' })
+  assert.not.ok(isStale(readLock(path.join(dir, CP1_FILE))))
+  const e = errorOf(() => acquireLocks([cp1], INFO, dir))
+  assert.instance(e, LockError)
+  assert.match(e.message, `pid ${pid} on build-server-7, started 2026-11-25T10:00:00.000Z, \`zxplay run site\` with /old/inventory.yaml.`)
+  assert.match(e.message, '(it runs on another machine: remove the file by hand if that run is gone)')
+  assert.is(currentHolder([cp1], dir)?.holder.machine, 'build-server-7')
+})
+
+test("release removes only this run's locks: one that another run holds by now stays", () => {
+  const dir = freshDir()
+  const held = acquireLocks([cp1, w1], INFO, dir)
+  const theirs = holderFile(dir, CP1_FILE, { pid: process.pid, token: 'bbbbbbbbbbbbbbbb' })
+  held.release()
+  assert.equal(files(dir), [CP1_FILE])
+  assert.is(readLock(path.join(dir, CP1_FILE)).token, theirs.token)
+})
+
+test('a file in the way that is not a zxplay lock is left alone, and the error says what to do', () => {
+  const dir = freshDir()
+  fs.mkdirSync(dir, { recursive: true })
+  for (const text of ['not json\n', '{"pid": "12"}\n']) {
+    fs.writeFileSync(path.join(dir, CP1_FILE), text)
+    const e = errorOf(() => acquireLocks([w0, cp1], INFO, dir))
+    assert.not.instance(e, LockError)
+    assert.is(e.message, `lock file ${path.join(dir, CP1_FILE)} is not a zxplay lock; remove it if no zxplay run is going on`)
+    assert.is(fs.readFileSync(path.join(dir, CP1_FILE), 'utf8'), text)
+    assert.equal(files(dir), [CP1_FILE], 'w0, taken before, was given back')
+  }
+})
+
+test('two runs taking over the same stale lock at the same moment: exactly one wins, the other is refused naming it', async () => {
+  const dir = freshDir()
+  const [a, b] = await Promise.all([otherRun(dir), otherRun(dir)])
+  const gone = await deadPid()
+  for (let round = 1; round <= 50; round++) {
+    const target: Target = { host: `n${round}`, key: `10.0.1.${round}:22` }
+    const file = path.join(dir, `10.0.1.${round}_22.lock`)
+    holderFile(dir, path.basename(file), { pid: gone, token: `${round}`.padStart(16, '0') })
+    const [ra, rb] = await Promise.all([a.send({ take: [target] }), b.send({ take: [target] })])
+    const winners = [ra, rb].filter((r) => r.held)
+    assert.is(winners.length, 1, `round ${round}: ${JSON.stringify([ra, rb])}`)
+    const [winner, loser] = ra.held ? [a, rb] : [b, ra]
+    assert.is(loser.error, 'LockError', JSON.stringify(loser))
+    assert.is(loser.pid, winner.pid)
+    assert.is(readLock(file).pid, winner.pid)
+    assert.ok(files(dir).every((f) => f.endsWith('.lock')), `round ${round}: ${files(dir)}`)
+  }
+  await Promise.all([a.stop(), b.stop()])
+  assert.equal(files(dir), [])
+})
+
+test('the lock folder: $ZXPLAY_LOCK_DIR, else ~/.zxplay/locks in the home folder', () => {
+  const saved = { HOME: process.env.HOME, ZXPLAY_LOCK_DIR: process.env.ZXPLAY_LOCK_DIR }
+  const home = path.join(tmp, 'home')
+  try {
+    process.env.HOME = home
+    delete process.env.ZXPLAY_LOCK_DIR
+    assert.is(lockDir(), path.join(home, '.zxplay', 'locks'))
+    const held = acquireLocks([cp1], INFO) // the folder the CLI uses
+    assert.equal(files(path.join(home, '.zxplay', 'locks')), [CP1_FILE])
+    held.release()
+    process.env.ZXPLAY_LOCK_DIR = path.join(tmp, 'elsewhere')
+    assert.is(lockDir(), path.join(tmp, 'elsewhere'))
+  } finally {
+    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v)
+  }
+})
+
+test.run()
