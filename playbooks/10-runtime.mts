@@ -37,9 +37,12 @@ export default playbook(
       task('kubelet, kubeadm and kubectl are at the pinned version', async (ctx) => {
         const { kubernetes_version, kubernetes_package_revision } = cluster(ctx)
         const want = `${kubernetes_version}-${kubernetes_package_revision}`
-        const have = (await ctx.probe({ nothrow: true })`for p in ${KUBE_PACKAGES}; do dpkg-query -W -f=${'${Version}\n'} $p 2>/dev/null || echo none; done`).lines()
+        // One dpkg-query for the three (it exits 1 when one is missing, and still lists the others)
+        const listed = (await ctx.probe({ nothrow: true })`dpkg-query -W -f=${'${Package} ${Version}\n'} ${KUBE_PACKAGES}`).lines()
+        const versions = new Map(listed.map((l) => l.split(' ') as [string, string]))
+        const have = KUBE_PACKAGES.map((p) => versions.get(p) || 'none')
         if (have.every((v) => v === want)) return ok(`${want}`)
-        ctx.log(`installed: ${KUBE_PACKAGES.map((p, i) => `${p} ${have[i] ?? 'none'}`).join(', ')}; want ${want}`)
+        ctx.log(`installed: ${KUBE_PACKAGES.map((p, i) => `${p} ${have[i]}`).join(', ')}; want ${want}`)
         await ctx.$`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages --allow-downgrades ${KUBE_PACKAGES.map((p) => `${p}=${want}`)}`
       }),
       task('they are held against upgrades', async (ctx) => {
@@ -53,12 +56,16 @@ export default playbook(
         // under --check on a fresh host the packages were only planned: nothing to read the defaults from yet
         const installed = await ctx.test`dpkg-query -W ${containerd_package} kubeadm`
         if (!installed && ctx.check) return changed('would be written once containerd and kubeadm are installed')
-        const images = await ctx.probe`kubeadm config images list --kubernetes-version ${`v${kubernetes_version}`}`
+        // three independent reads, side by side
+        const [images, defaults, hasDir] = await Promise.all([
+          ctx.probe`kubeadm config images list --kubernetes-version ${`v${kubernetes_version}`}`,
+          ctx.probe`containerd config default`,
+          ctx.test`[ -d /etc/containerd ]`,
+        ])
         const pause = images.lines().find((l) => /\/pause:/.test(l))
         if (!pause) throw new Error(`kubeadm lists no pause image for v${kubernetes_version}:\n${images.stdout}`)
-        const defaults = await ctx.probe`containerd config default`
         const config = alignContainerdConfig(defaults.stdout, pause)
-        if (!(await ctx.test`[ -d /etc/containerd ]`)) await ctx.$`mkdir -p /etc/containerd`
+        if (!hasDir) await ctx.$`mkdir -p /etc/containerd`
         if (await ctx.upload('/etc/containerd/config.toml', config, { mode: '0644' })) {
           await ctx.$`systemctl restart containerd`
           return

@@ -2,11 +2,26 @@
 // given in flannel_manifest), with net-conf.json's Network set to the pod subnet; then wait for
 // the DaemonSet and for every node to be Ready.
 import fs from 'node:fs/promises'
-import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, waitFor, waitForNodesReady } from './_kube.ts'
+import { ok, playbook, task, type Context } from '../lib/index.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodesReady, waitFor, waitForNodesReady } from './_kube.ts'
 
 /** Flannel's release manifest says 10.244.0.0/16; ours must say the cluster's pod subnet. */
 const withNetwork = (manifest: string, podSubnet: string) => manifest.replace(/("Network":\s*)"[^"]*"/, `$1${JSON.stringify(podSubnet)}`)
+
+type Status = { done: boolean; progress: string }
+
+/** One kubectl read: Flannel's DaemonSet rollout and every node's Ready condition. */
+async function flannelAndNodes(ctx: Context): Promise<{ daemonSet: Status; nodes: Status }> {
+  const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get nodes,daemonsets.apps -n kube-flannel -o json`
+  if (!out.ok) return { daemonSet: { done: false, progress: 'not there yet' }, nodes: { done: false, progress: 'not read' } }
+  type Item = { kind: string; metadata: { name: string }; status?: { numberReady?: number; desiredNumberScheduled?: number; conditions?: { type: string; status: string }[] } }
+  const items = (JSON.parse(out.stdout) as { items: Item[] }).items
+  const ds = items.find((i) => i.kind === 'DaemonSet' && i.metadata.name === 'kube-flannel-ds')
+  const ready = ds?.status?.numberReady ?? 0
+  const want = ds?.status?.desiredNumberScheduled ?? 0
+  const nodes = items.filter((i) => i.kind === 'Node').map((n) => ({ name: n.metadata.name, ready: !!n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') }))
+  return { daemonSet: ds ? { done: want > 0 && ready === want, progress: `${ready}/${want} pods ready` } : { done: false, progress: 'not there yet' }, nodes: nodesReady(nodes) }
+}
 
 export default playbook(
   {
@@ -28,13 +43,17 @@ export default playbook(
         const { wait_timeout } = cluster(ctx)
         return ok(
           await waitFor(ctx, 'kube-flannel-ds', wait_timeout, async () => {
-            const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} -n kube-flannel get daemonset kube-flannel-ds -o jsonpath=${'{.status.numberReady}/{.status.desiredNumberScheduled}'}`
-            const [ready = '0', want = '0'] = out.toString().split('/')
-            return { done: out.ok && want !== '0' && ready === want, progress: out.ok ? `${ready || 0}/${want || 0} pods ready` : 'not there yet' }
+            const look = await flannelAndNodes(ctx)
+            // the nodes as seen in the same read: the next task need not ask again when all are Ready
+            ctx.register('nodesSeen', look.nodes)
+            return look.daemonSet
           })
         )
       }),
-      task('every node is Ready', async (ctx) => ok(await waitForNodesReady(ctx, cluster(ctx).wait_timeout))),
+      task('every node is Ready', async (ctx) => {
+        const seen = ctx.registered.nodesSeen as { done: boolean; progress: string } | undefined
+        return ok(seen?.done ? seen.progress : await waitForNodesReady(ctx, cluster(ctx).wait_timeout))
+      }),
     ],
   },
   import.meta

@@ -17,8 +17,8 @@ export default playbook(
       task('the metrics API answers for every node', async (ctx) =>
         ok(
           await waitFor(ctx, 'metrics API', cluster(ctx).wait_timeout, async () => {
-            const nodes = await nodeReadiness(ctx)
-            const top = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} top nodes --no-headers`
+            // Two independent reads: side by side
+            const [nodes, top] = await Promise.all([nodeReadiness(ctx), ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} top nodes --no-headers`])
             const measured = top.ok ? top.lines().filter(Boolean).length : 0
             return { done: measured > 0 && measured === nodes.length, progress: top.ok ? `${measured}/${nodes.length} nodes measured` : (top.stderr.trim().split('\n').at(-1) ?? 'no answer') }
           })

@@ -8,10 +8,10 @@ import path from 'node:path'
 import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
 import { assumeRole, envListText, needsRefresh, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './_aws.ts'
 import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deploymentExpiries, minutesLeft, rayVars, readSessionSecret, waitForRollouts, type SecretState } from './_ray.ts'
+import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deploymentExpiries, minutesLeft, rayVars, readRayState, waitForRollouts, type SecretState } from './_ray.ts'
 
-/** What the first task found and obtained, for the tasks after it. */
-type Credentials = { current: SecretState; renewed?: SessionCredentials; due?: string }
+/** What the first task found (the Secret, and the expiry each Ray Deployment's pods started with) and obtained. */
+type Credentials = { current: SecretState; deployed: Map<string, string | undefined>; seen: Set<string>; renewed?: SessionCredentials; due?: string }
 const creds = (ctx: Context) => ctx.registered.credentials as Credentials
 
 const envFile = (ctx: Context) => path.resolve(rayVars(ctx).inventory_dir, rayVars(ctx).aws.env_file)
@@ -31,7 +31,10 @@ export default playbook(
       task('session credentials are valid', async (ctx) => {
         const v = rayVars(ctx)
         const roleArn = resolveRoleArn(v.aws, v.inventory_dir, v.inventory_file)
-        const current = await readSessionSecret(ctx, v.ray.namespace)
+        const state = await readRayState(ctx, v.ray.namespace)
+        const current = state.secret
+        const deployed = deploymentExpiries(state)
+        const seen = state.seen
         const due = v.refresh
           ? '--refresh'
           : !current.values
@@ -41,18 +44,18 @@ export default playbook(
               : needsRefresh(current.expiresAt, v.aws.refresh_margin_seconds, new Date())
                 ? `it expires at ${current.expiresAt}`
                 : undefined
-        ctx.register('credentials', { current, due } satisfies Credentials)
+        ctx.register('credentials', { current, deployed, seen, due } satisfies Credentials)
         if (!due) return ok(`valid until ${current.expiresAt} (${minutesLeft(current.expiresAt!)} min left)`)
         if (ctx.check) return ctx.changed(`would assume ${roleArn} (${due})`)
         const renewed = await assumeRole(v.aws, roleArn, { inventoryDir: v.inventory_dir, log: ctx.log })
         for (const value of [renewed.accessKeyId, renewed.secretAccessKey, renewed.sessionToken]) ctx.secret(value)
-        ctx.register('credentials', { current, due, renewed } satisfies Credentials)
+        ctx.register('credentials', { current, deployed, seen, due, renewed } satisfies Credentials)
         return ctx.changed(`assumed ${roleArn} (${due}); valid until ${renewed.expiration.toISOString()}`)
       }),
 
       task('namespace exists', async (ctx) => {
         const manifest = await ctx.render('ray/namespace.yaml')
-        if ((await applyManifest(ctx, 'ray-namespace', manifest)) === 'unchanged') return ok('unchanged')
+        if ((await applyManifest(ctx, 'ray-namespace', manifest, { seen: creds(ctx).seen })) === 'unchanged') return ok('unchanged')
       }),
 
       task('Secret session-token holds them', async (ctx) => {
@@ -76,10 +79,9 @@ export default playbook(
       }),
 
       task('the Ray pods run with them', async (ctx) => {
-        const { renewed, current, due } = creds(ctx)
+        const { renewed, current, deployed, due } = creds(ctx)
         const expiresAt = renewed?.expiration.toISOString() ?? current.expiresAt
         const namespace = rayVars(ctx).ray.namespace
-        const deployed = await deploymentExpiries(ctx, namespace)
         if (!deployed.size) return skip('no Ray Deployments yet')
         if (due && !renewed) return ctx.changed(`would restart ${[...deployed.keys()].join(', ')}`) // --check
         const stale = DEPLOYMENTS.filter((d) => deployed.has(d) && deployed.get(d) !== expiresAt)

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { playbook, skip, task, type Context } from '../lib/index.ts'
 import { ADMIN_CONF, CONTROL_PLANE, waitFor } from './_kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, deploymentExpiries, rayVars, readSessionSecret, rolloutStatus } from './_ray.ts'
+import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, rayVars, readRayState, rollouts, type HpaObj, type RayState } from './_ray.ts'
 
 type Check = { name: string; pass: boolean; detail: string }
 
@@ -13,32 +13,61 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 /** `sha256sum` output: the hashes in order. */
 const hashesOf = (out: string) => out.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0])
 
-function inHead(ctx: Context, namespace: string) {
-  return (...cmd: string[]) => ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} exec -n ${namespace} deploy/ray-head -c ray-head -- ${cmd}`
+/** One part of the script run in the head pod: what it printed and how it exited. */
+type Part = { ok: boolean; exitCode: number | null; stdout: string; stderr: string }
+
+const MARK = '#zxplay-exit'
+const MARK_LINE = new RegExp(`^${MARK} (\\d+)$`)
+
+/**
+ * What is checked inside the head pod, in one `kubectl exec` (each exec is a kubectl start and
+ * an API round trip): the env values' hashes, the mounted files' hashes, `ray status`. Each part
+ * ends with a marker line carrying its exit code.
+ */
+const HEAD_SCRIPT = [
+  SECRET_KEYS.map((k) => `printf %s "$${k}" | sha256sum`).join(' && '),
+  `sha256sum ${SECRET_KEYS.map((k) => `/etc/awstoken/${k}`).join(' ')}`,
+  'ray status',
+].map((part) => `${part}; echo "${MARK} $?"`).join('; ')
+
+/** Split the script's output into its parts; a part without its marker did not run (the exec failed). */
+export function headParts(out: { exitCode: number | null; stdout: string; stderr: string }, count: number): Part[] {
+  const parts: Part[] = []
+  let lines: string[] = []
+  for (const line of out.stdout.split('\n')) {
+    const m = MARK_LINE.exec(line)
+    if (!m) {
+      lines.push(line)
+      continue
+    }
+    parts.push({ ok: m[1] === '0', exitCode: Number(m[1]), stdout: lines.join('\n'), stderr: out.stderr })
+    lines = []
+  }
+  while (parts.length < count) parts.push({ ok: false, exitCode: out.exitCode, stdout: '', stderr: out.stderr })
+  return parts
 }
 
-async function credentialChecks(ctx: Context, namespace: string): Promise<Check[]> {
-  const secret = await readSessionSecret(ctx, namespace)
-  if (!secret.values) return [{ name: `Secret ${SECRET_NAME}`, pass: false, detail: 'missing or incomplete (run 80-aws-credentials)' }]
-  const wanted = SECRET_KEYS.map((k) => sha256(secret.values![k]))
-  const exec = inHead(ctx, namespace)
-  const env = await exec('sh', '-c', SECRET_KEYS.map((k) => `printf %s "$${k}" | sha256sum`).join(' && '))
-  const files = await exec('sha256sum', ...SECRET_KEYS.map((k) => `/etc/awstoken/${k}`))
-  const compare = (name: string, out: Awaited<ReturnType<typeof exec>>): Check => {
-    if (!out.ok) return { name, pass: false, detail: `exec failed (exit ${out.exitCode}): ${out.stderr.trim().split('\n').at(-1) ?? ''}` }
-    const got = hashesOf(out.stdout)
+const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? ''
+
+function credentialChecks(state: RayState, env: Part, files: Part): Check[] {
+  const values = state.secret.values
+  if (!values) return [{ name: `Secret ${SECRET_NAME}`, pass: false, detail: 'missing or incomplete (run 80-aws-credentials)' }]
+  const wanted = SECRET_KEYS.map((k) => sha256(values[k]))
+  const compare = (name: string, part: Part): Check => {
+    if (!part.ok) return { name, pass: false, detail: `exec failed (exit ${part.exitCode}): ${lastLine(part.stderr)}` }
+    const got = hashesOf(part.stdout)
     const differ = SECRET_KEYS.filter((_, i) => got[i] !== wanted[i])
     return { name, pass: !differ.length, detail: differ.length ? `differ from the Secret: ${differ.join(', ')}` : `equal to the Secret (${SECRET_KEYS.length} values, by SHA-256)` }
   }
   return [compare('head pod env (envFrom)', env), compare('head pod files in /etc/awstoken', files)]
 }
 
-async function rayNodesCheck(ctx: Context, namespace: string): Promise<Check> {
+function rayNodesCheck(state: RayState, status: Part): Check {
   const name = 'ray status: head and every worker'
-  const workers = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get deployment ray-worker -n ${namespace} -o jsonpath=${'{.spec.replicas} {.status.readyReplicas}'}`
-  const [wanted = 0, ready = 0] = workers.stdout.trim().split(' ').map((n) => Number(n) || 0)
-  const status = await inHead(ctx, namespace)('ray', 'status')
-  if (!status.ok) return { name, pass: false, detail: `ray status failed (exit ${status.exitCode}): ${status.stderr.trim().split('\n').at(-1) ?? ''}` }
+  const workers = state.deployments.get('ray-worker')
+  const wanted = workers?.spec?.replicas ?? 0
+  const ready = workers?.status?.readyReplicas ?? 0
+  if (!status.ok) return { name, pass: false, detail: `ray status failed (exit ${status.exitCode}): ${lastLine(status.stderr)}` }
   const active = activeNodes(status.stdout)
   const expected = 1 + wanted
   return { name, pass: active === expected && ready === wanted, detail: `${active} active Ray nodes, expected ${expected} (1 head + ${wanted} workers, ${ready} Ready)` }
@@ -58,29 +87,31 @@ export function activeNodes(text: string): number {
   return n
 }
 
-async function hpaMetricCheck(ctx: Context, namespace: string, hpa: string, timeoutS: number): Promise<Check> {
+/** The HPA's CPU reading, or why there is none yet. */
+function hpaMetric(hpa: HpaObj | undefined): { done: boolean; progress: string } {
+  if (!hpa) return { done: false, progress: 'not found' }
+  const status = hpa.status ?? {}
+  const cpu = status.currentMetrics?.find((m) => m.resource?.name === 'cpu')?.resource?.current?.averageUtilization
+  const active = status.conditions?.find((c) => c.type === 'ScalingActive')
+  if (typeof cpu === 'number') return { done: true, progress: `cpu ${cpu}% of requests, ${status.currentReplicas}/${status.desiredReplicas} replicas` }
+  return { done: false, progress: active ? `${active.reason}: ${active.message}` : 'no metric yet' }
+}
+
+/** Passes at once when the first read already shows a CPU metric; otherwise waits for one. */
+async function hpaMetricCheck(ctx: Context, namespace: string, hpa: string, seen: HpaObj | undefined, timeoutS: number): Promise<Check> {
   const name = `HPA ${hpa} reads CPU`
+  const first = hpaMetric(seen)
+  if (first.done) return { name, pass: true, detail: first.progress }
   try {
     const detail = await waitFor(ctx, `HPA ${hpa} metric`, timeoutS, async () => {
       const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get hpa ${hpa} -n ${namespace} -o json`
-      if (!out.ok) return { done: false, progress: out.stderr.trim().split('\n').at(-1) ?? 'not found' }
-      const status = (JSON.parse(out.stdout) as { status?: HpaStatus }).status ?? {}
-      const cpu = status.currentMetrics?.find((m) => m.resource?.name === 'cpu')?.resource?.current?.averageUtilization
-      const active = status.conditions?.find((c) => c.type === 'ScalingActive')
-      if (typeof cpu === 'number') return { done: true, progress: `cpu ${cpu}% of requests, ${status.currentReplicas}/${status.desiredReplicas} replicas` }
-      return { done: false, progress: active ? `${active.reason}: ${active.message}` : 'no metric yet' }
+      if (!out.ok) return { done: false, progress: lastLine(out.stderr) || 'not found' }
+      return hpaMetric(JSON.parse(out.stdout) as HpaObj)
     })
     return { name, pass: true, detail }
   } catch (e) {
     return { name, pass: false, detail: (e as Error).message }
   }
-}
-
-type HpaStatus = {
-  currentReplicas?: number
-  desiredReplicas?: number
-  currentMetrics?: { resource?: { name: string; current?: { averageUtilization?: number } } }[]
-  conditions?: { type: string; status: string; reason?: string; message?: string }[]
 }
 
 export default playbook(
@@ -93,13 +124,16 @@ export default playbook(
         const v = rayVars(ctx)
         const { namespace } = v.ray
         // Read-only, so it runs under --check too, once there is something to verify.
-        if (ctx.check && !(await deploymentExpiries(ctx, namespace)).size) return skip('no Ray Deployments yet')
-        const rollouts = await Promise.all(DEPLOYMENTS.map((d) => rolloutStatus(ctx, namespace, d)))
+        const state = await readRayState(ctx, namespace, v.hpa.name)
+        if (ctx.check && !state.deployments.size) return skip('no Ray Deployments yet')
+        const rolled = rollouts(state, DEPLOYMENTS)
+        const exec = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} exec -n ${namespace} deploy/ray-head -c ray-head -- sh -c ${HEAD_SCRIPT}`
+        const [env, files, status] = headParts(exec, 3) as [Part, Part, Part]
         const checks = [
-          { name: 'Ray Deployments rolled out', pass: rollouts.every((r) => r.done), detail: rollouts.map((r) => r.progress).join('; ') },
-          ...(await credentialChecks(ctx, namespace)),
-          await rayNodesCheck(ctx, namespace),
-          await hpaMetricCheck(ctx, namespace, v.hpa.name, Math.min(v.wait_timeout, 120)),
+          { name: 'Ray Deployments rolled out', pass: rolled.done, detail: rolled.progress },
+          ...credentialChecks(state, env, files),
+          rayNodesCheck(state, status),
+          await hpaMetricCheck(ctx, namespace, v.hpa.name, state.hpa, Math.min(v.wait_timeout, 120)),
         ]
         const width = Math.max(...checks.map((c) => c.name.length))
         for (const c of checks) ctx.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`)

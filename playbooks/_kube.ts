@@ -1,5 +1,6 @@
 // What the cluster playbooks share: their vars, kubectl on the control plane, applying a
 // manifest with a guard, and waiting with progress. Not a playbook (no NN- prefix).
+import { loadAll } from 'js-yaml'
 import type { Context, Host, Vars } from '../lib/index.ts'
 import { clusterDefaults, type ClusterVars } from './defaults.ts'
 import { parseIPv4, validateClusterVars } from './_validate.ts'
@@ -39,22 +40,37 @@ export function deriveClusterVars(v: Vars, host: Host): Vars {
     kubernetes_tag: `v${String(v.kubernetes_version)}`,
     node_name: host.name.toLowerCase(), // the Kubernetes node name: the inventory name
     ...(parseIPv4(host.address) !== undefined ? { advertise_address: host.address } : {}),
+    // whole image references, so templates put each through `| json` (a template cannot join strings)
+    flannel_image: `ghcr.io/flannel-io/flannel:${String(v.flannel_version)}`,
+    flannel_cni_plugin_image: `ghcr.io/flannel-io/flannel-cni-plugin:${String(v.flannel_cni_plugin_version)}`,
+    metrics_server_image: `registry.k8s.io/metrics-server/metrics-server:${String(v.metrics_server_version)}`,
   }
 }
 
 /** What every cluster playbook shares: root on the hosts, pinned defaults, derived vars. */
 export const CLUSTER = { become: true, vars: clusterDefaults, derive: deriveClusterVars }
 
+/** `Kind/name` of every object in a manifest (empty documents skipped). */
+export function manifestObjects(manifest: string): string[] {
+  return (loadAll(manifest) as { kind?: string; metadata?: { name?: string } }[]).filter(Boolean).map((o) => `${o.kind}/${o.metadata?.name}`)
+}
+
 /**
  * Apply a manifest from the control plane. Guard: the rendered file is kept in MANIFEST_DIR;
- * when it is unchanged and every object in it exists, there is nothing to do.
+ * when it is unchanged and every object in it exists, there is nothing to do. `seen` holds the
+ * `Kind/name` of objects the caller has just read from the cluster: when it covers the whole
+ * manifest, their existence is known and the guard needs no kubectl call of its own.
  */
-export async function applyManifest(ctx: Context, name: string, manifest: string): Promise<'applied' | 'unchanged'> {
+export async function applyManifest(ctx: Context, name: string, manifest: string, opts: { seen?: ReadonlySet<string> } = {}): Promise<'applied' | 'unchanged'> {
   const file = `${MANIFEST_DIR}/${name}.yaml`
+  const known = !!opts.seen && manifestObjects(manifest).every((o) => opts.seen!.has(o))
   // A converged cluster answers in one round trip: the kept file has this content (compared with the
   // manifest on stdin) and mode, and every object in it exists. Anything else takes the steps below.
   const kept = ctx.probe({ input: manifest, nothrow: true })
-  if ((await kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file} && kubectl --kubeconfig ${ADMIN_CONF} get -f ${file} -o name >/dev/null`).ok) return 'unchanged'
+  const same = known
+    ? kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file}`
+    : kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file} && kubectl --kubeconfig ${ADMIN_CONF} get -f ${file} -o name >/dev/null`
+  if ((await same).ok) return 'unchanged'
   if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
   const changed = await ctx.upload(file, manifest, { mode: '0600' })
   if (!changed && (await ctx.test`kubectl --kubeconfig ${ADMIN_CONF} get -f ${file} -o name`)) return 'unchanged'
@@ -92,12 +108,14 @@ export async function nodeReadiness(ctx: Context): Promise<{ name: string; ready
     })
 }
 
+/** Whether every node is Ready, and a line saying which are not. */
+export function nodesReady(nodes: { name: string; ready: boolean }[]): { done: boolean; progress: string } {
+  const ready = nodes.filter((n) => n.ready).length
+  return { done: nodes.length > 0 && ready === nodes.length, progress: `${ready}/${nodes.length} Ready${nodes.length ? ` (${nodes.map((n) => `${n.name}${n.ready ? '' : ' NotReady'}`).join(', ')})` : ''}` }
+}
+
 export async function waitForNodesReady(ctx: Context, timeoutS: number): Promise<string> {
-  return waitFor(ctx, 'nodes Ready', timeoutS, async () => {
-    const nodes = await nodeReadiness(ctx)
-    const ready = nodes.filter((n) => n.ready).length
-    return { done: nodes.length > 0 && ready === nodes.length, progress: `${ready}/${nodes.length} Ready${nodes.length ? ` (${nodes.map((n) => `${n.name}${n.ready ? '' : ' NotReady'}`).join(', ')})` : ''}` }
-  })
+  return waitFor(ctx, 'nodes Ready', timeoutS, async () => nodesReady(await nodeReadiness(ctx)))
 }
 
 /** metrics-server's arguments: its release's, with the inventory's resolution and the kubelet TLS choice. */

@@ -5,6 +5,7 @@ import type { Context, Host, Vars } from '../lib/index.ts'
 import { EXPIRES_AT_ANNOTATION, validateAwsVars } from './_aws.ts'
 import { ADMIN_CONF, CLUSTER, deriveClusterVars, waitFor } from './_kube.ts'
 import type { ClusterVars } from './defaults.ts'
+import { isCpuQuantity, isMemoryQuantity } from './_validate.ts'
 
 export const SECRET_NAME = 'session-token'
 export const SECRET_KEYS = ['AWS_ACCESS_KEY_ID_SESS', 'AWS_SECRET_ACCESS_KEY_SESS', 'AWS_SESSION_TOKEN'] as const
@@ -15,10 +16,6 @@ export const DEPLOYMENTS = ['ray-head', 'ray-worker'] as const
 export type RayVars = ClusterVars & { inventory_dir: string; inventory_file: string; refresh?: boolean }
 
 export const rayVars = (ctx: Pick<Context, 'vars'>): RayVars => ctx.vars as unknown as RayVars
-
-// Kubernetes quantities: CPU as cores or millicores, memory with a binary or decimal suffix.
-const CPU = /^(\d+(\.\d+)?|\d+m)$/
-const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/
 
 /** The ray and hpa blocks as the playbooks need them; an InventoryError names the key otherwise. */
 export function checkRayVars(v: Vars): void {
@@ -32,9 +29,9 @@ export function checkRayVars(v: Vars): void {
   if (typeof ray.image !== 'string' || !/^[\w./:@-]+$/.test(ray.image)) fail('ray.image', 'an image reference like rayproject/ray:2.52.0', ray.image)
   for (const role of ['head', 'worker']) {
     const cpu = ray[`${role}_cpu`]
-    if (typeof cpu !== 'string' || !CPU.test(cpu) || Number.parseFloat(cpu) <= 0) fail(`ray.${role}_cpu`, "a CPU quantity above zero like '1' or '500m' (the HPA measures against it)", cpu)
+    if (!isCpuQuantity(cpu) || Number.parseFloat(cpu) <= 0) fail(`ray.${role}_cpu`, "a CPU quantity above zero like '1' or '500m' (the HPA measures against it)", cpu)
     const mem = ray[`${role}_memory`]
-    if (typeof mem !== 'string' || !MEMORY.test(mem) || Number.parseFloat(mem) <= 0) fail(`ray.${role}_memory`, "a memory quantity like '1Gi' or '512Mi'", mem)
+    if (!isMemoryQuantity(mem) || Number.parseFloat(mem) <= 0) fail(`ray.${role}_memory`, "a memory quantity like '1Gi' or '512Mi'", mem)
   }
   if (typeof hpa.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(hpa.name)) fail('hpa.name', 'an object name (lowercase letters, digits, - and .)', hpa.name)
   const int = (x: unknown) => typeof x === 'number' && Number.isInteger(x)
@@ -67,11 +64,64 @@ function noCluster<T>(ctx: Context, out: { exitCode: number | null; stderr: stri
 /** The Secret as the cluster has it: its expiry annotation and its values (secret from now on). */
 export type SecretState = { expiresAt?: string; values?: Record<(typeof SECRET_KEYS)[number], string> }
 
-export async function readSessionSecret(ctx: Context, namespace: string): Promise<SecretState> {
-  const out = await ctx.probe({ secretOutput: true, nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get secret ${SECRET_NAME} -n ${namespace} -o json --ignore-not-found`
-  if (!out.ok) return noCluster(ctx, out, {})
-  if (!out.stdout.trim()) return {}
-  const obj = JSON.parse(out.stdout) as { metadata?: { annotations?: Record<string, string> }; data?: Record<string, string> }
+/** The parts of a Deployment the playbooks read. */
+export type DeploymentObj = {
+  metadata: { name: string; generation?: number }
+  spec?: { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> }; spec?: { containers?: { name: string; resources?: { requests?: { cpu?: string } } }[] } } }
+  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; conditions?: { type: string; reason?: string }[] }
+}
+
+export type HpaObj = {
+  status?: {
+    currentReplicas?: number
+    desiredReplicas?: number
+    currentMetrics?: { resource?: { name: string; current?: { averageUtilization?: number } } }[]
+    conditions?: { type: string; status: string; reason?: string; message?: string }[]
+  }
+}
+
+/** The Ray objects of one namespace, as one kubectl read saw them; `seen` has each found object's `Kind/name`. */
+export type RayState = { secret: SecretState; deployments: Map<string, DeploymentObj>; hpa?: HpaObj; seen: Set<string> }
+
+type Item = { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> }; data?: Record<string, string> }
+
+const EMPTY = (): RayState => ({ secret: {}, deployments: new Map(), seen: new Set() })
+
+/**
+ * The namespace, the Secret, Service and Deployments and (when named) the HPA in one kubectl
+ * call: each call costs a kubectl start and an API round trip, and one read also gives one
+ * consistent picture (and tells applyManifest which objects exist).
+ */
+export async function readRayState(ctx: Context, namespace: string, hpaName?: string): Promise<RayState> {
+  const names = [
+    `namespace/${namespace}`,
+    `secret/${SECRET_NAME}`,
+    'service/ray-head',
+    ...DEPLOYMENTS.map((d) => `deployment.apps/${d}`),
+    ...(hpaName ? [`horizontalpodautoscaler.autoscaling/${hpaName}`] : []),
+  ]
+  const out = await ctx.probe({ secretOutput: true, nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get ${names} -n ${namespace} -o json --ignore-not-found`
+  if (!out.ok) return noCluster(ctx, out, EMPTY())
+  const state = EMPTY()
+  for (const item of itemsOf<Item>(out.stdout)) {
+    state.seen.add(`${item.kind}/${item.metadata?.name}`)
+    if (item.kind === 'Secret') state.secret = secretState(ctx, item)
+    else if (item.kind === 'Deployment') state.deployments.set(String(item.metadata?.name), item as unknown as DeploymentObj)
+    else if (item.kind === 'HorizontalPodAutoscaler') state.hpa = item as HpaObj
+  }
+  return state
+}
+
+/** `kubectl get -o json` output as objects: a List's items, one object, or none (--ignore-not-found). */
+export function itemsOf<T>(stdout: string): T[] {
+  const text = stdout.trim()
+  if (!text) return []
+  const parsed = JSON.parse(text) as { kind?: string; items?: T[] }
+  return parsed.kind === 'List' || Array.isArray(parsed.items) ? (parsed.items ?? []) : [parsed as T]
+}
+
+/** The values are marked secret before anything else sees them. */
+function secretState(ctx: Context, obj: Item): SecretState {
   const data = obj.data ?? {}
   const values = {} as Record<(typeof SECRET_KEYS)[number], string>
   for (const key of SECRET_KEYS) {
@@ -82,27 +132,43 @@ export async function readSessionSecret(ctx: Context, namespace: string): Promis
 }
 
 /** The pod-template expiry annotation of each Ray Deployment that exists. */
-export async function deploymentExpiries(ctx: Context, namespace: string): Promise<Map<string, string | undefined>> {
-  const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get deployments -n ${namespace} -l app=ray -o json`
-  if (!out.ok) return noCluster(ctx, out, new Map())
-  const list = JSON.parse(out.stdout || '{"items":[]}') as { items: { metadata: { name: string }; spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }[] }
-  return new Map(list.items.filter((d) => (DEPLOYMENTS as readonly string[]).includes(d.metadata.name)).map((d) => [d.metadata.name, d.spec?.template?.metadata?.annotations?.[EXPIRES_ANNOTATION]]))
-}
+export const deploymentExpiries = (state: RayState): Map<string, string | undefined> =>
+  new Map([...state.deployments].map(([name, d]) => [name, d.spec?.template?.metadata?.annotations?.[EXPIRES_ANNOTATION]]))
 
 /** Minutes from now until an ISO time, for messages. */
 export const minutesLeft = (iso: string, now = Date.now()) => Math.round((Date.parse(iso) - now) / 60_000)
 
-/** One look at a Deployment's rollout (`kubectl rollout status --watch=false`). */
-export async function rolloutStatus(ctx: Context, namespace: string, name: string): Promise<{ done: boolean; progress: string }> {
-  const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} rollout status deployment/${name} -n ${namespace} --watch=false`
-  const text = (out.ok ? out.stdout : out.stderr).trim().split('\n').at(-1) ?? ''
-  return { done: out.ok && /successfully rolled out/.test(text), progress: `${name}: ${text || `exit ${out.exitCode}`}` }
+/**
+ * Whether a Deployment has rolled out, by the rules (and in the words) of `kubectl rollout
+ * status`, from the object itself: no extra kubectl call per Deployment.
+ */
+export function deploymentRollout(name: string, d: DeploymentObj | undefined): { done: boolean; progress: string } {
+  if (!d) return { done: false, progress: `${name}: not found` }
+  const st = d.status ?? {}
+  const say = (done: boolean, text: string) => ({ done, progress: `${name}: ${text}` })
+  if ((d.metadata.generation ?? 0) > (st.observedGeneration ?? 0)) return say(false, 'Waiting for deployment spec update to be observed...')
+  if (st.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded')) return say(false, `deployment "${name}" exceeded its progress deadline`)
+  const updated = st.updatedReplicas ?? 0
+  const total = st.replicas ?? 0
+  const available = st.availableReplicas ?? 0
+  if (d.spec?.replicas !== undefined && updated < d.spec.replicas) return say(false, `Waiting for deployment "${name}" rollout to finish: ${updated} out of ${d.spec.replicas} new replicas have been updated...`)
+  if (total > updated) return say(false, `Waiting for deployment "${name}" rollout to finish: ${total - updated} old replicas are pending termination...`)
+  if (available < updated) return say(false, `Waiting for deployment "${name}" rollout to finish: ${available} of ${updated} updated replicas are available...`)
+  return say(true, `deployment "${name}" successfully rolled out`)
 }
 
-/** Wait, with progress, until every named Deployment has rolled out. */
+/** The rollout of every named Deployment in a state already read. */
+export function rollouts(state: Pick<RayState, 'deployments'>, names: readonly string[]): { done: boolean; progress: string } {
+  const each = names.map((n) => deploymentRollout(n, state.deployments.get(n)))
+  return { done: each.every((r) => r.done), progress: each.map((r) => r.progress).join('; ') }
+}
+
+/** Wait, with progress, until every named Deployment has rolled out (one kubectl read per look). */
 export function waitForRollouts(ctx: Context, namespace: string, names: readonly string[]): Promise<string> {
   return waitFor(ctx, 'Ray rollouts', rayVars(ctx).wait_timeout, async () => {
-    const states = await Promise.all(names.map((d) => rolloutStatus(ctx, namespace, d)))
-    return { done: states.every((s) => s.done), progress: states.map((s) => s.progress).join('; ') }
+    const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get ${names.map((n) => `deployment.apps/${n}`)} -n ${namespace} -o json --ignore-not-found`
+    if (!out.ok) return { done: false, progress: out.stderr.trim().split('\n').at(-1) ?? `exit ${out.exitCode}` }
+    const found = itemsOf<DeploymentObj>(out.stdout)
+    return rollouts({ deployments: new Map(found.map((d) => [d.metadata.name, d])) }, names)
   })
 }

@@ -52,6 +52,8 @@ export type Env = {
   startMs: number
   facts: Map<string, HostFacts>
   factsOf(node: string): HostFacts | undefined
+  /** Files written on hosts (CNI installers): a change a pass makes outside the store. */
+  hostWrites: number
 }
 
 function hostFacts(s: Store, node: string): HostFacts | undefined {
@@ -96,6 +98,7 @@ function makeEnv(s: Store): Env {
     now: clock.now(),
     startMs: podStartMs(),
     facts,
+    hostWrites: 0,
     factsOf(node) {
       if (!facts.has(node)) {
         const f = hostFacts(s, node)
@@ -1024,7 +1027,10 @@ function kubelet(env: Env) {
       const inst = cniInstall(o, s)
       if (inst?.content !== undefined) {
         const file = onHost(f.host, inst.dest)
-        if (readText(file) !== inst.content) writeAsRoot(file, inst.content)
+        if (readText(file) !== inst.content) {
+          writeAsRoot(file, inst.content)
+          env.hostWrites++
+        }
         env.facts.delete(nodeName)
       }
     }
@@ -1232,6 +1238,8 @@ export function reconcile(s: Store): void {
   tokens(env)
   mirrorPods(env)
   for (let pass = 0; pass < 3; pass++) {
+    const before = JSON.stringify(s)
+    const writes = env.hostWrites
     nodeStatus(env)
     deployments(env)
     replicaSets(env)
@@ -1239,6 +1247,10 @@ export function reconcile(s: Store): void {
     schedule(env)
     kubelet(env)
     nodeStatus(env)
+    // A pass is a function of the store, the clock (fixed for the call) and the hosts' files:
+    // one that changed none of them would be repeated exactly, so stop (most calls on a
+    // settled cluster need one pass, not three).
+    if (env.hostWrites === writes && JSON.stringify(s) === before) break
   }
   deploymentStatus(env)
   flannelAnnotations(env)
