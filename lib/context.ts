@@ -58,6 +58,11 @@ export type Context = {
   upload: (dest: string, content: string | Buffer, opts?: UploadOptions) => Promise<boolean>
   facts: () => Promise<Facts>
   register: (key: string, value: unknown) => void
+  /**
+   * A read shared by this and later tasks on this host, in any playbook of the run, until
+   * something on the host changes (any task's mutation, run or planned): then it is read again.
+   */
+  remember: <T>(key: string, read: () => Promise<T>) => Promise<T>
   /** mark a value (or every match of a pattern) secret: redacted from output, log and errors from now on */
   secret: <T extends string | RegExp>(value: T) => T
   /** a line under this task in the output and the log */
@@ -104,6 +109,7 @@ export function createContext(scope: TaskScope): Context {
     const become = opts.become ?? scope.become ?? host.become
     if (mutation) {
       scope.changes.mutated = true
+      session.mutations++
       if (scope.check) {
         emit({ kind: 'cmd', host: name, task: scope.task, cmd: script, planned: true, probe: false })
         return output('', '', 0, 0)
@@ -165,6 +171,7 @@ export function createContext(scope: TaskScope): Context {
       const answer = parseUploadAnswer(r.stdout)
       if (answer.state === 'same') return false
       scope.changes.mutated = true
+      session.mutations++
       if (scope.check) emit({ kind: 'cmd', host: name, task: scope.task, cmd: `upload ${dest} (mode ${spec.mode}${opts.owner ? `, owner ${opts.owner}` : ''})`, planned: true, probe: false })
       if (scope.diff) {
         const { diffText } = await import('./diff.ts') // only with --diff: not loaded at start-up
@@ -176,6 +183,15 @@ export function createContext(scope: TaskScope): Context {
     facts: () => session.gatherFacts(),
     register(key, value) {
       session.registered[key] = value
+    },
+    remember<T>(key: string, read: () => Promise<T>): Promise<T> {
+      const kept = session.remembered.get(key)
+      if (kept && kept.at === session.mutations) return kept.value as Promise<T>
+      const value = read()
+      session.remembered.set(key, { at: session.mutations, value })
+      // a failed read is not remembered: the next task asks again
+      value.catch(() => session.remembered.get(key)?.value === value && session.remembered.delete(key))
+      return value
     },
     secret(value) {
       if (typeof value === 'string') scope.secrets.add(value)

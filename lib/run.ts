@@ -107,7 +107,10 @@ async function runTask(pb: Playbook, task: Task, session: HostSession, opts: Run
       if (task.until && !(await task.until(ctx))) throw new Error(`condition not met after attempt ${attempt}/${attempts}`)
       if (result?.kind === 'skip') return { status: 'skipped', reason: result.reason, ms: ms() }
       if (result?.kind === 'ok') return { status: 'ok', reason: result.reason, ms: ms() }
-      if (result?.kind === 'changed') return { status: 'changed', reason: result.reason, ms: ms() }
+      if (result?.kind === 'changed') {
+        session.mutations++ // a change made some other way (a file here, an API): remembered reads are stale
+        return { status: 'changed', reason: result.reason, ms: ms() }
+      }
       return { status: scope.changes.mutated ? 'changed' : 'ok', ms: ms() }
     } catch (err) {
       last = toOutcome(err, ms())

@@ -13,6 +13,10 @@ export class HostSession {
   host: Host
   state: HostState = 'active'
   registered: Record<string, unknown> = {}
+  /** Mutations run (or planned) on this host so far: a remembered read is good until this moves. */
+  mutations = 0
+  /** Reads shared between tasks (Context.remember), with the mutation count they were made at. */
+  remembered = new Map<string, { at: number; value: Promise<unknown> }>()
   private ssh: SshOptions
   private conn?: Promise<Connection>
   private facts?: Promise<Facts>

@@ -31,7 +31,7 @@ export default playbook(
       task('session credentials are valid', async (ctx) => {
         const v = rayVars(ctx)
         const roleArn = resolveRoleArn(v.aws, v.inventory_dir, v.inventory_file)
-        const state = await readRayState(ctx, v.ray.namespace)
+        const state = await readRayState(ctx)
         const current = state.secret
         const deployed = deploymentExpiries(state)
         const seen = state.seen

@@ -3,7 +3,7 @@
 // replicas, so a rerun keeps whatever the HorizontalPodAutoscaler scaled them to.
 import { ok, playbook, task } from '../lib/index.ts'
 import { CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_NAME, rayVars, readRayState, rollouts, waitForRollouts, type RayState } from './_ray.ts'
+import { DEPLOYMENTS, RAY, SECRET_NAME, rayVars, readRayState, rollouts, waitForRollouts } from './_ray.ts'
 
 export default playbook(
   {
@@ -13,23 +13,20 @@ export default playbook(
     tasks: [
       task('Service and Deployments are applied', async (ctx) => {
         const { namespace } = rayVars(ctx).ray
-        const state = await readRayState(ctx, namespace)
+        const state = await readRayState(ctx)
         const expiresAt = state.secret.expiresAt
         if (!expiresAt && !ctx.check) {
           throw new Error(`Secret ${namespace}/${SECRET_NAME} is missing or incomplete: run playbooks/80-aws-credentials.mts first (the Ray pods read their AWS credentials from it)`)
         }
         // The credentials' expiry on the pod template: renewed credentials roll the pods.
         const manifest = await ctx.render('ray/ray-cluster.yaml', { session_token_expires_at: expiresAt ?? 'pending' })
-        const applied = await applyManifest(ctx, 'ray-cluster', manifest, { seen: state.seen })
-        // Nothing applied: the Deployments read above are still the cluster's, and the next task need not ask again.
-        ctx.register('unchangedState', applied === 'unchanged' ? state : undefined)
-        if (applied === 'unchanged') return ok('unchanged')
+        if ((await applyManifest(ctx, 'ray-cluster', manifest, { seen: state.seen })) === 'unchanged') return ok('unchanged')
       }),
       task('head and workers are rolled out', async (ctx) => {
         const { namespace } = rayVars(ctx).ray
-        const seen = ctx.registered.unchangedState as RayState | undefined
-        const now = seen && rollouts(seen, DEPLOYMENTS)
-        if (now?.done) return ok(now.progress)
+        // the read above, unless something was applied since (then the first look is a new read)
+        const now = rollouts(await readRayState(ctx), DEPLOYMENTS)
+        if (now.done) return ok(now.progress)
         return ok(await waitForRollouts(ctx, namespace, DEPLOYMENTS))
       }),
     ],

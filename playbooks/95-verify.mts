@@ -124,10 +124,13 @@ export default playbook(
         const v = rayVars(ctx)
         const { namespace } = v.ray
         // Read-only, so it runs under --check too, once there is something to verify.
-        const state = await readRayState(ctx, namespace, v.hpa.name)
+        // The objects (read afresh: this is the check) and the head pod's view, side by side.
+        const [state, exec] = await Promise.all([
+          readRayState(ctx, { fresh: true }),
+          ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} exec -n ${namespace} deploy/ray-head -c ray-head -- sh -c ${HEAD_SCRIPT}`,
+        ])
         if (ctx.check && !state.deployments.size) return skip('no Ray Deployments yet')
         const rolled = rollouts(state, DEPLOYMENTS)
-        const exec = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} exec -n ${namespace} deploy/ray-head -c ray-head -- sh -c ${HEAD_SCRIPT}`
         const [env, files, status] = headParts(exec, 3) as [Part, Part, Part]
         const checks = [
           { name: 'Ray Deployments rolled out', pass: rolled.done, detail: rolled.progress },

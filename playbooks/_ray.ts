@@ -80,36 +80,49 @@ export type HpaObj = {
   }
 }
 
-/** The Ray objects of one namespace, as one kubectl read saw them; `seen` has each found object's `Kind/name`. */
-export type RayState = { secret: SecretState; deployments: Map<string, DeploymentObj>; hpa?: HpaObj; seen: Set<string> }
+/** The metrics API's registration: the HPA reads pod CPU through it. */
+export const METRICS_API = 'v1beta1.metrics.k8s.io'
+
+export type ApiServiceObj = { status?: { conditions?: { type: string; status: string }[] } }
+
+/** What the Ray playbooks look at, as one kubectl read saw it; `seen` has each found object's `Kind/name`. */
+export type RayState = { secret: SecretState; deployments: Map<string, DeploymentObj>; hpa?: HpaObj; metricsApi?: ApiServiceObj; seen: Set<string> }
 
 type Item = { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> }; data?: Record<string, string> }
 
 const EMPTY = (): RayState => ({ secret: {}, deployments: new Map(), seen: new Set() })
 
 /**
- * The namespace, the Secret, Service and Deployments and (when named) the HPA in one kubectl
- * call: each call costs a kubectl start and an API round trip, and one read also gives one
- * consistent picture (and tells applyManifest which objects exist).
+ * The namespace, the Secret, Service, both Deployments, the HPA and the metrics APIService in one
+ * kubectl call: each call costs a kubectl start and an API round trip, and one read gives one
+ * consistent picture (and tells applyManifest which objects exist). The read is remembered for
+ * the later Ray tasks and playbooks of the run until something on the host changes; `fresh`
+ * (verification) always asks the cluster.
  */
-export async function readRayState(ctx: Context, namespace: string, hpaName?: string): Promise<RayState> {
-  const names = [
-    `namespace/${namespace}`,
-    `secret/${SECRET_NAME}`,
-    'service/ray-head',
-    ...DEPLOYMENTS.map((d) => `deployment.apps/${d}`),
-    ...(hpaName ? [`horizontalpodautoscaler.autoscaling/${hpaName}`] : []),
-  ]
-  const out = await ctx.probe({ secretOutput: true, nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get ${names} -n ${namespace} -o json --ignore-not-found`
-  if (!out.ok) return noCluster(ctx, out, EMPTY())
-  const state = EMPTY()
-  for (const item of itemsOf<Item>(out.stdout)) {
-    state.seen.add(`${item.kind}/${item.metadata?.name}`)
-    if (item.kind === 'Secret') state.secret = secretState(ctx, item)
-    else if (item.kind === 'Deployment') state.deployments.set(String(item.metadata?.name), item as unknown as DeploymentObj)
-    else if (item.kind === 'HorizontalPodAutoscaler') state.hpa = item as HpaObj
+export function readRayState(ctx: Context, opts: { fresh?: boolean } = {}): Promise<RayState> {
+  const { ray, hpa } = rayVars(ctx)
+  const read = async () => {
+    const names = [
+      `namespace/${ray.namespace}`,
+      `secret/${SECRET_NAME}`,
+      'service/ray-head',
+      ...DEPLOYMENTS.map((d) => `deployment.apps/${d}`),
+      `horizontalpodautoscaler.autoscaling/${hpa.name}`,
+      `apiservice.apiregistration.k8s.io/${METRICS_API}`,
+    ]
+    const out = await ctx.probe({ secretOutput: true, nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get ${names} -n ${ray.namespace} -o json --ignore-not-found`
+    if (!out.ok) return noCluster(ctx, out, EMPTY())
+    const state = EMPTY()
+    for (const item of itemsOf<Item>(out.stdout)) {
+      state.seen.add(`${item.kind}/${item.metadata?.name}`)
+      if (item.kind === 'Secret') state.secret = secretState(ctx, item)
+      else if (item.kind === 'Deployment') state.deployments.set(String(item.metadata?.name), item as unknown as DeploymentObj)
+      else if (item.kind === 'HorizontalPodAutoscaler') state.hpa = item as HpaObj
+      else if (item.kind === 'APIService') state.metricsApi = item as ApiServiceObj
+    }
+    return state
   }
-  return state
+  return opts.fresh ? read() : ctx.remember(`ray-state ${ray.namespace} ${hpa.name}`, read)
 }
 
 /** `kubectl get -o json` output as objects: a List's items, one object, or none (--ignore-not-found). */
