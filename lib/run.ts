@@ -46,6 +46,7 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
       if (!active.length) break
       opts.emit({ kind: 'task', playbook: pb.id, task: task.name })
       const targets = task.once ? active.slice(0, 1) : active
+      const registeredBefore = task.once ? { ...targets[0]!.registered } : {}
       const outcomes = await parallel(targets, opts.forks, (s) => runTask(pb, task, s, opts, sessions))
       // Ctrl-C (or SIGTERM) closed the connections under this task: its failures are the interruption, not the hosts'.
       const cut = opts.interrupted?.() ?? false
@@ -58,7 +59,11 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
         opts.emit({ kind: 'result', playbook: pb.id, task: task.name, host: s.host.name, status: o.status, ms: o.ms, reason: o.reason, failure: o.failure })
       })
       if (task.once && targets[0]?.state === 'active') {
-        for (const s of active) Object.assign(s.registered, targets[0].registered)
+        // Only what this task registered: what the first host registered earlier is its own (a
+        // worker's `joined`), and copying it would give every host the first one's answer.
+        const mine = targets[0].registered
+        const fresh = Object.keys(mine).filter((k) => !(k in registeredBefore) || mine[k] !== registeredBefore[k])
+        for (const s of active) for (const k of fresh) s.registered[k] = mine[k]
       }
       if (cut) {
         opts.emit({ kind: 'interrupted', playbook: pb.id, task: task.name })

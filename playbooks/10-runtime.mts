@@ -1,6 +1,6 @@
 // Container runtime and Kubernetes packages: containerd with SystemdCgroup and kubeadm's pause
 // image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl pinned and held.
-import { changed, ok, playbook, task } from '../lib/index.ts'
+import { changed, ok, playbook, skip, task, type Context } from '../lib/index.ts'
 import { cluster, CLUSTER } from './_kube.ts'
 import { alignContainerdConfig } from './_containerd.ts'
 
@@ -10,6 +10,18 @@ const KUBE_PACKAGES = ['kubelet', 'kubeadm', 'kubectl']
 
 const minorOf = (version: string) => version.split('.').slice(0, 2).join('.')
 const repoUrl = (version: string) => `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/deb/`
+
+/** kubeadm's pause image for the pinned version: the one registered this run, or asked now (e.g. after --start-at). */
+async function pauseImage(ctx: Context): Promise<string> {
+  const known = ctx.registered.pause_image
+  if (typeof known === 'string') return known
+  const { kubernetes_version } = cluster(ctx)
+  const images = await ctx.probe`kubeadm config images list --kubernetes-version ${`v${kubernetes_version}`}`
+  const pause = images.lines().find((l) => /\/pause:/.test(l))
+  if (!pause) throw new Error(`kubeadm lists no pause image for v${kubernetes_version}:\n${images.stdout}`)
+  ctx.register('pause_image', pause)
+  return pause
+}
 
 export default playbook(
   {
@@ -51,19 +63,16 @@ export default playbook(
         if (!loose.length) return ok('held')
         await ctx.$`apt-mark hold ${loose}`
       }),
+      // The pause image depends only on the pinned Kubernetes version: kubeadm is asked once per run.
+      task("kubeadm's pause image is known", { once: true }, async (ctx) => {
+        if (ctx.check && !(await ctx.test`command -v kubeadm`)) return skip('kubeadm is not installed yet (--check)')
+        return ok(await pauseImage(ctx))
+      }),
       task('containerd uses SystemdCgroup and kubeadm\'s pause image', async (ctx) => {
-        const { kubernetes_version, containerd_package } = cluster(ctx)
+        const { containerd_package } = cluster(ctx)
         // under --check on a fresh host the packages were only planned: nothing to read the defaults from yet
-        const installed = await ctx.test`dpkg-query -W ${containerd_package} kubeadm`
-        if (!installed && ctx.check) return changed('would be written once containerd and kubeadm are installed')
-        // three independent reads, side by side
-        const [images, defaults, hasDir] = await Promise.all([
-          ctx.probe`kubeadm config images list --kubernetes-version ${`v${kubernetes_version}`}`,
-          ctx.probe`containerd config default`,
-          ctx.test`[ -d /etc/containerd ]`,
-        ])
-        const pause = images.lines().find((l) => /\/pause:/.test(l))
-        if (!pause) throw new Error(`kubeadm lists no pause image for v${kubernetes_version}:\n${images.stdout}`)
+        if (ctx.check && !(await ctx.test`dpkg-query -W ${containerd_package} kubeadm`)) return changed('would be written once containerd and kubeadm are installed')
+        const [pause, defaults, hasDir] = await Promise.all([pauseImage(ctx), ctx.probe`containerd config default`, ctx.test`[ -d /etc/containerd ]`])
         const config = alignContainerdConfig(defaults.stdout, pause)
         if (!hasDir) await ctx.$`mkdir -p /etc/containerd`
         if (await ctx.upload('/etc/containerd/config.toml', config, { mode: '0644' })) {
