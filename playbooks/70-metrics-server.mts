@@ -2,7 +2,7 @@
 // (kubeadm's kubelet serving certificates are self-signed); wait until the metrics API answers
 // for every node.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, metricsServerArgs, nodeReadiness, waitFor } from './_kube.ts'
+import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, nodeReadiness, waitFor } from './_kube.ts'
 
 export default playbook(
   {
@@ -11,7 +11,7 @@ export default playbook(
     ...CLUSTER,
     tasks: [
       task('metrics-server is applied', async (ctx) => {
-        const manifest = await ctx.render('metrics-server/components.yaml', { metrics_server_args: metricsServerArgs(cluster(ctx)) })
+        const manifest = await ctx.render('metrics-server/components.yaml')
         if ((await applyManifest(ctx, 'metrics-server', manifest)) === 'unchanged') return ok('unchanged')
       }),
       task('the metrics API answers for every node', async (ctx) =>

@@ -11,8 +11,12 @@ import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './_kube.ts'
 import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deploymentExpiries, minutesLeft, rayVars, readRayState, waitForRollouts, type SecretState } from './_ray.ts'
 
 /** What the first task found (the Secret, and the expiry each Ray Deployment's pods started with) and obtained. */
-type Credentials = { current: SecretState; deployed: Map<string, string | undefined>; seen: Set<string>; renewed?: SessionCredentials; due?: string }
-const creds = (ctx: Context) => ctx.registered.credentials as Credentials
+type Credentials = { current: SecretState; deployed: Map<string, string | undefined>; renewed?: SessionCredentials; due?: string }
+function creds(ctx: Context): Credentials {
+  const found = ctx.registered.credentials as Credentials | undefined
+  if (!found) throw new Error(`this task acts on what 'session credentials are valid' found, and that task did not run in this run: start at it, or at the playbook (--start-at 80-aws-credentials)`)
+  return found
+}
 
 const envFile = (ctx: Context) => path.resolve(rayVars(ctx).inventory_dir, rayVars(ctx).aws.env_file)
 
@@ -34,7 +38,6 @@ export default playbook(
         const state = await readRayState(ctx)
         const current = state.secret
         const deployed = deploymentExpiries(state)
-        const seen = state.seen
         const due = v.refresh
           ? '--refresh'
           : !current.values
@@ -44,18 +47,18 @@ export default playbook(
               : needsRefresh(current.expiresAt, v.aws.refresh_margin_seconds, new Date())
                 ? `it expires at ${current.expiresAt}`
                 : undefined
-        ctx.register('credentials', { current, deployed, seen, due } satisfies Credentials)
+        ctx.register('credentials', { current, deployed, due } satisfies Credentials)
         if (!due) return ok(`valid until ${current.expiresAt} (${minutesLeft(current.expiresAt!)} min left)`)
         if (ctx.check) return ctx.changed(`would assume ${roleArn} (${due})`)
         const renewed = await assumeRole(v.aws, roleArn, { inventoryDir: v.inventory_dir, log: ctx.log })
         for (const value of [renewed.accessKeyId, renewed.secretAccessKey, renewed.sessionToken]) ctx.secret(value)
-        ctx.register('credentials', { current, deployed, seen, due, renewed } satisfies Credentials)
+        ctx.register('credentials', { current, deployed, due, renewed } satisfies Credentials)
         return ctx.changed(`assumed ${roleArn} (${due}); valid until ${renewed.expiration.toISOString()}`)
       }),
 
       task('namespace exists', async (ctx) => {
         const manifest = await ctx.render('ray/namespace.yaml')
-        if ((await applyManifest(ctx, 'ray-namespace', manifest, { seen: creds(ctx).seen })) === 'unchanged') return ok('unchanged')
+        if ((await applyManifest(ctx, 'ray-namespace', manifest, { seen: (await readRayState(ctx)).seen })) === 'unchanged') return ok('unchanged')
       }),
 
       task('Secret session-token holds them', async (ctx) => {

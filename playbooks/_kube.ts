@@ -44,6 +44,8 @@ export function deriveClusterVars(v: Vars, host: Host): Vars {
     flannel_image: `ghcr.io/flannel-io/flannel:${String(v.flannel_version)}`,
     flannel_cni_plugin_image: `ghcr.io/flannel-io/flannel-cni-plugin:${String(v.flannel_cni_plugin_version)}`,
     metrics_server_image: `registry.k8s.io/metrics-server/metrics-server:${String(v.metrics_server_version)}`,
+    // here rather than in 70-metrics-server, so `zxplay render metrics-server/components.yaml` has them too
+    metrics_server_args: metricsServerArgs(v as unknown as ClusterVars),
   }
 }
 

@@ -213,8 +213,20 @@ export async function stopLabSts(labDir: string): Promise<void> {
       // already gone
     }
   }
+  // Wait for the exit itself: a killed process's command line reads empty as soon as its memory is
+  // released, while it is still exiting (state R or D, not yet Z).
   const deadline = Date.now() + 2000
-  while ([...pids].some((pid) => isLabSts(pid, labDir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+  while ([...pids].some((pid) => !exited(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+}
+
+/** Gone, or a zombie (dead, waiting for its parent to reap it). */
+function exited(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
+  } catch {
+    return true
+  }
 }
 
 /** The inventory's `aws:` block under all.vars (indented for inventoryText). */

@@ -557,7 +557,7 @@ test('the repository templates (flannel, metrics-server) are accepted as they re
   const vars = playbookVars(CLUSTER, inv.hosts[0]!)
   const rendered = [
     await renderFile(path.join(repo, 'templates/flannel/kube-flannel.yaml'), vars),
-    await renderFile(path.join(repo, 'templates/metrics-server/components.yaml'), { ...vars, metrics_server_args: metricsServerArgs(vars as unknown as ClusterVars) }),
+    await renderFile(path.join(repo, 'templates/metrics-server/components.yaml'), vars),
   ]
   assert.match(rendered[0]!, `image: "ghcr.io/flannel-io/flannel:${String(vars.flannel_version)}"`)
   assert.match(rendered[1]!, `image: "registry.k8s.io/metrics-server/metrics-server:${String(vars.metrics_server_version)}"`)
