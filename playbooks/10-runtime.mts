@@ -65,7 +65,7 @@ export default playbook(
       }),
       // The pause image depends only on the pinned Kubernetes version: kubeadm is asked once per run.
       task("kubeadm's pause image is known", { once: true }, async (ctx) => {
-        if (ctx.check && !(await ctx.test`command -v kubeadm`)) return skip('kubeadm is not installed yet (--check)')
+        if (ctx.check && !(await ctx.test`dpkg-query -W kubeadm`)) return skip('kubeadm is not installed yet (--check)')
         return ok(await pauseImage(ctx))
       }),
       task('containerd uses SystemdCgroup and kubeadm\'s pause image', async (ctx) => {

@@ -95,6 +95,8 @@ export const BIND_MOUNTS: readonly BindMount[] = [
   { src: 'var/lib/etcd', dst: '/var/lib/etcd', kind: 'dir', mode: 0o700 },
   { src: 'var/lib/zxlab', dst: '/var/lib/zxlab', kind: 'dir', mode: 0o777 }, // node.json
   { src: 'run/flannel', dst: '/run/flannel', kind: 'dir' },
+  // the hosts' own backups (30-cni-cleanup moves stale CNI files there), not the machine's
+  { src: 'var/backups', dst: '/var/backups', kind: 'dir' },
   { src: 'tmp', dst: '/tmp', kind: 'dir', mode: 0o1777 },
   { src: 'proc/swaps', dst: '/proc/swaps', kind: 'file' }, // swap "on" until swapoff
   { src: 'home', dst: `/home/${LAB_USER}`, kind: 'dir', owner: LAB_USER },
