@@ -163,10 +163,8 @@ function connection(c: Ctx): Connection {
 function onCluster<T>(conn: Connection, fn: (s: Store) => T): T {
   const r = updateStore(conn.storeFile, (s) => {
     reconcile(s)
-    const settled = JSON.stringify(s)
     const out = fn(s)
-    // A read leaves the store as the reconcile left it; the next call reconciles first anyway.
-    if (JSON.stringify(s) !== settled) reconcile(s)
+    reconcile(s)
     return out
   })
   if (!r) throw new ConnectError(`The connection to the server ${conn.server.replace(/^https?:\/\//, '')} was refused - did you specify the right host or port?`)
