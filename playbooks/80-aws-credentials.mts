@@ -93,7 +93,7 @@ export default playbook(
         // says which credentials they run with (85-ray renders the same value).
         const patch = JSON.stringify({ spec: { template: { metadata: { annotations: { [EXPIRES_ANNOTATION]: expiresAt ?? '' } } } } })
         for (const name of stale) await ctx.$`kubectl --kubeconfig ${ADMIN_CONF} patch deployment ${name} -n ${namespace} --type merge -p ${patch}`
-        await waitForRollouts(ctx, namespace, stale)
+        await waitForRollouts(ctx, stale)
         return ctx.changed(`restarted ${stale.join(', ')}`)
       }),
     ],

@@ -3,7 +3,7 @@
 // replicas, so a rerun keeps whatever the HorizontalPodAutoscaler scaled them to.
 import { ok, playbook, task } from '../lib/index.ts'
 import { CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_NAME, rayVars, readRayState, rollouts, waitForRollouts } from './_ray.ts'
+import { DEPLOYMENTS, RAY, SECRET_NAME, rayVars, readRayState, waitForRollouts } from './_ray.ts'
 
 export default playbook(
   {
@@ -23,11 +23,8 @@ export default playbook(
         if ((await applyManifest(ctx, 'ray-cluster', manifest, { seen: state.seen })) === 'unchanged') return ok('unchanged')
       }),
       task('head and workers are rolled out', async (ctx) => {
-        const { namespace } = rayVars(ctx).ray
-        // the read above, unless something was applied since (then the first look is a new read)
-        const now = rollouts(await readRayState(ctx), DEPLOYMENTS)
-        if (now.done) return ok(now.progress)
-        return ok(await waitForRollouts(ctx, namespace, DEPLOYMENTS))
+        // the first look is the read above, unless something was applied since
+        return ok(await waitForRollouts(ctx, DEPLOYMENTS))
       }),
     ],
   },

@@ -98,16 +98,14 @@ function hpaMetric(hpa: HpaObj | undefined): { done: boolean; progress: string }
 }
 
 /** Passes at once when the first read already shows a CPU metric; otherwise waits for one. */
-async function hpaMetricCheck(ctx: Context, namespace: string, hpa: string, seen: HpaObj | undefined, timeoutS: number): Promise<Check> {
+async function hpaMetricCheck(ctx: Context, hpa: string, seen: HpaObj | undefined, timeoutS: number): Promise<Check> {
   const name = `HPA ${hpa} reads CPU`
   const first = hpaMetric(seen)
   if (first.done) return { name, pass: true, detail: first.progress }
   try {
-    const detail = await waitFor(ctx, `HPA ${hpa} metric`, timeoutS, async () => {
-      const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get hpa ${hpa} -n ${namespace} -o json`
-      if (!out.ok) return { done: false, progress: lastLine(out.stderr) || 'not found' }
-      return hpaMetric(JSON.parse(out.stdout) as HpaObj)
-    })
+    const detail = await waitFor(ctx, `HPA ${hpa} metric`, timeoutS, () =>
+      readRayState(ctx, { fresh: true }).then((state) => hpaMetric(state.hpa), (e: Error) => ({ done: false, progress: e.message }))
+    )
     return { name, pass: true, detail }
   } catch (e) {
     return { name, pass: false, detail: (e as Error).message }
@@ -136,7 +134,7 @@ export default playbook(
           { name: 'Ray Deployments rolled out', pass: rolled.done, detail: rolled.progress },
           ...credentialChecks(state, env, files),
           rayNodesCheck(state, status),
-          await hpaMetricCheck(ctx, namespace, v.hpa.name, state.hpa, Math.min(v.wait_timeout, 120)),
+          await hpaMetricCheck(ctx, v.hpa.name, state.hpa, Math.min(v.wait_timeout, 120)),
         ]
         const width = Math.max(...checks.map((c) => c.name.length))
         for (const c of checks) ctx.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`)

@@ -24,18 +24,18 @@ import path from 'node:path'
 import { InventoryError } from '../lib/errors.ts'
 import { closestNames } from '../lib/suggest.ts'
 
-/** The `aws:` block's defaults (playbooks/defaults.ts holds the same). Files are relative to the inventory's directory. */
+/** The `aws:` block's defaults (clusterDefaults.aws). Files are relative to the inventory's directory. */
 export const awsDefaults = {
   role_arn: '', // empty: the first line of iamroles_file
   iamroles_file: 'iamroles.txt',
   session_name: 'zxplay',
-  duration_seconds: 3600,
-  refresh_margin_seconds: 600,
+  duration_seconds: 3600, // STS allows 900 up to the role's maximum (at most 43200)
+  refresh_margin_seconds: 600, // assume the role again when less than this is left
   region: 'us-east-1',
-  profile: '', // empty: the SDK's default chain (environment first)
+  profile: '', // empty: the SDK's default chain (env, ~/.aws, SSO, instance role…)
   credentials_file: '', // empty: ~/.aws/credentials (or AWS_SHARED_CREDENTIALS_FILE)
-  endpoint: '', // empty: AWS's regional STS endpoint
-  env_file: 'env.list',
+  endpoint: '', // empty: AWS's regional STS endpoint; else e.g. a local STS-compatible endpoint
+  env_file: 'env.list', // docker --env-file copy of the session credentials
 }
 
 export type AwsVars = typeof awsDefaults

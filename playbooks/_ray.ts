@@ -2,12 +2,13 @@
 // carries the session credentials, and kubectl reads in the Ray namespace.
 import { InventoryError } from '../lib/errors.ts'
 import type { Context, Host, Vars } from '../lib/index.ts'
-import { EXPIRES_AT_ANNOTATION, validateAwsVars } from './_aws.ts'
+import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, validateAwsVars } from './_aws.ts'
 import { ADMIN_CONF, CLUSTER, deriveClusterVars, waitFor } from './_kube.ts'
 import type { ClusterVars } from './defaults.ts'
 import { isCpuQuantity, isMemoryQuantity } from './_validate.ts'
 
-export const SECRET_NAME = 'session-token'
+/** The Secret with the session credentials (named in _aws.ts, which writes it). */
+export const SECRET_NAME = SESSION_SECRET
 export const SECRET_KEYS = ['AWS_ACCESS_KEY_ID_SESS', 'AWS_SECRET_ACCESS_KEY_SESS', 'AWS_SESSION_TOKEN'] as const
 /** On the Ray pod templates: the expiry of the credentials they were started with (the Secret's is EXPIRES_AT_ANNOTATION). */
 export const EXPIRES_ANNOTATION = 'zxplay.io/session-token-expires-at'
@@ -176,12 +177,19 @@ export function rollouts(state: Pick<RayState, 'deployments'>, names: readonly s
   return { done: each.every((r) => r.done), progress: each.map((r) => r.progress).join('; ') }
 }
 
-/** Wait, with progress, until every named Deployment has rolled out (one kubectl read per look). */
-export function waitForRollouts(ctx: Context, namespace: string, names: readonly string[]): Promise<string> {
+/**
+ * Wait, with progress, until every named Deployment has rolled out. The first look is the
+ * remembered read when nothing changed since it was made; every later look reads afresh.
+ */
+export function waitForRollouts(ctx: Context, names: readonly string[]): Promise<string> {
+  let fresh = false
   return waitFor(ctx, 'Ray rollouts', rayVars(ctx).wait_timeout, async () => {
-    const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get ${names.map((n) => `deployment.apps/${n}`)} -n ${namespace} -o json --ignore-not-found`
-    if (!out.ok) return { done: false, progress: out.stderr.trim().split('\n').at(-1) ?? `exit ${out.exitCode}` }
-    const found = itemsOf<DeploymentObj>(out.stdout)
-    return rollouts({ deployments: new Map(found.map((d) => [d.metadata.name, d])) }, names)
+    try {
+      return rollouts(await readRayState(ctx, { fresh }), names)
+    } catch (e) {
+      return { done: false, progress: (e as Error).message } // kubectl failed: look again
+    } finally {
+      fresh = true
+    }
   })
 }

@@ -1,6 +1,8 @@
 // The versions and settings the cluster playbooks use unless the inventory says otherwise.
 // They are pinned to releases that work together; inventory.yaml lists the same keys (a unit
 // test keeps the two equal), and any of them can be overridden per group, per host or with -e.
+import { awsDefaults } from './_aws.ts'
+
 export const clusterDefaults = {
   kubernetes_version: '1.36.2', // kubelet, kubeadm, kubectl; apt package version '<this>-1.1'
   kubernetes_package_revision: '1.1',
@@ -17,18 +19,7 @@ export const clusterDefaults = {
   kubelet_insecure_tls: true, // kubeadm's kubelet serving certificates are self-signed
   schedule_on_control_plane: false, // true: remove the control-plane taint even with workers
   wait_timeout: 300, // seconds to wait for rollouts and nodes
-  aws: {
-    role_arn: '', // empty: the first line of iamroles_file
-    iamroles_file: 'iamroles.txt', // relative to the inventory's directory
-    session_name: 'zxplay',
-    duration_seconds: 3600, // STS allows 900 up to the role's maximum (at most 43200)
-    refresh_margin_seconds: 600, // assume the role again when less than this is left
-    region: 'us-east-1',
-    profile: '', // empty: the SDK's default chain (env, ~/.aws, SSO, instance role…)
-    credentials_file: '', // empty: ~/.aws/credentials
-    endpoint: '', // empty: AWS's STS; else e.g. a local STS-compatible endpoint
-    env_file: 'env.list', // docker --env-file copy of the session credentials, relative to the inventory
-  },
+  aws: awsDefaults, // the STS settings, with their comments, in _aws.ts
   ray: {
     namespace: 'ray',
     image: 'rayproject/ray:2.52.0', // the driver's Ray and Python versions must match it

@@ -5,22 +5,10 @@
 import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fakeClock, fakeLab, FLANNEL, hostFile, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY, run } from '../lab/standins/_k8s-testlab.ts'
-import type { FakeLab } from '../lab/standins/_k8s-testlab.ts'
+import { labPerTest, FLANNEL, hostFile, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY } from '../lab/standins/_k8s-testlab.ts'
 
-let lab: FakeLab
-let clk: ReturnType<typeof fakeClock>
-test.before.each(() => {
-  lab = fakeLab(1)
-  clk = fakeClock()
-})
-test.after.each(() => {
-  clk.restore()
-  lab.remove()
-})
-
-const kubectl = (...argv: string[]) => run(lab, 'node1', 'kubectl', argv)
-const kubectlIn = (stdin: string, ...argv: string[]) => run(lab, 'node1', 'kubectl', argv, { stdin })
+const t = labPerTest(test)
+const { kubectl, kubectlIn, pass } = t
 
 const HPA = (o: { window?: number; v1?: boolean; target?: string } = {}) =>
   o.v1
@@ -55,16 +43,9 @@ const cond = (h: Hpa, type: string) => h.status.conditions?.find((c) => c.type =
 const workers = async () => Number((await kubectl('get', 'deploy', 'ray-worker', '-n', 'ray', '-o', 'jsonpath={.spec.replicas}')).out)
 const readyWorkers = async () => (await kubectl('get', 'pods', '-n', 'ray', '-l', 'component=ray-worker', '--no-headers')).out.split('\n').filter((l) => /1\/1\s+Running/.test(l)).length
 
-/** Time passes in 5 s steps, the cluster observed after each (the stand-ins move on kubectl calls). */
-async function pass(seconds: number) {
-  for (let left = seconds; left > 0; left -= 5) {
-    clk.advance(Math.min(5, left))
-    await kubectl('get', 'pods', '-n', 'ray')
-  }
-}
 
 async function cluster(o: { metricsServer?: 'ready' | 'unready' | false; ray?: string } = {}) {
-  const r = await initCluster(lab, INIT_CONFIG({ taints: '  taints: []\n' }), { ZXLAB_CPUS: '8', ZXLAB_MEMORY_MB: '16384' })
+  const r = await initCluster(t.lab, INIT_CONFIG({ taints: '  taints: []\n' }), { ZXLAB_CPUS: '8', ZXLAB_MEMORY_MB: '16384' })
   assert.is(r.code, 0, r.err)
   await kubectlIn(FLANNEL(), 'apply', '-f', '-')
   const ms = o.metricsServer ?? 'ready'
@@ -76,7 +57,7 @@ async function cluster(o: { metricsServer?: 'ready' | 'unready' | false; ray?: s
 
 /** The demo job: the workers at their CPU limit (1 CPU = 100% of the request) for `seconds`. */
 async function job(seconds: number) {
-  put(lab, 'node1', '/etc/zxplay-standin/ray-job.json', JSON.stringify({ jobSeconds: seconds, workerMillicores: 'limit', afterMillicores: 0 }))
+  put(t.lab, 'node1', '/etc/zxplay-standin/ray-job.json', JSON.stringify({ jobSeconds: seconds, workerMillicores: 'limit', afterMillicores: 0 }))
   const r = await kubectl('exec', '-n', 'ray', 'deploy/ray-head', '-c', 'ray-head', '--', 'python', '/app/shap_job.py')
   assert.is(r.code, 0, r.err)
 }
@@ -140,7 +121,7 @@ test('a sync every 15 s; without behavior the window is kube-controller-manager\
   assert.is(await workers(), 1)
 
   // a longer window in the manifest the kubelet runs
-  const manifest = hostFile(lab, 'node1', '/etc/kubernetes/manifests/kube-controller-manager.yaml')
+  const manifest = hostFile(t.lab, 'node1', '/etc/kubernetes/manifests/kube-controller-manager.yaml')
   fs.writeFileSync(manifest, fs.readFileSync(manifest, 'utf8').replace('--horizontal-pod-autoscaler-downscale-stabilization=15s', '--horizontal-pod-autoscaler-downscale-stabilization=1m0s'))
   await job(30)
   await pass(15)

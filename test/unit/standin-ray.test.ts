@@ -9,8 +9,7 @@ import { withShells } from '../lab/standins/_coreutils.ts'
 import { runScript } from '../lab/standins/_shell.ts'
 import type { Fs } from '../lab/standins/_shell.ts'
 import { parseRayStart } from '../lab/standins/_ray.ts'
-import { fakeClock, fakeLab, FLANNEL, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY, run } from '../lab/standins/_k8s-testlab.ts'
-import type { FakeLab } from '../lab/standins/_k8s-testlab.ts'
+import { labPerTest, FLANNEL, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY, run } from '../lab/standins/_k8s-testlab.ts'
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex')
 
@@ -82,33 +81,15 @@ test('ray start options: click parsing of Ray 2.x flags', () => {
 // ---------------------------------------------------------------------------
 // On a cluster
 
-let lab: FakeLab
-let clk: ReturnType<typeof fakeClock>
-test.before.each(() => {
-  lab = fakeLab(1)
-  clk = fakeClock()
-})
-test.after.each(() => {
-  clk.restore()
-  lab.remove()
-})
-
-const kubectl = (...argv: string[]) => run(lab, 'node1', 'kubectl', argv)
-const kubectlIn = (stdin: string, ...argv: string[]) => run(lab, 'node1', 'kubectl', argv, { stdin })
+const t = labPerTest(test)
+const { kubectl, kubectlIn, pass } = t
 const exec = (target: string, ...cmd: string[]) => kubectl('exec', '-n', 'ray', target, '--', ...cmd)
 const podsOf = async (component: string) => (await kubectl('get', 'pods', '-n', 'ray', '-l', `component=${component}`, '-o', 'jsonpath={.items[*].metadata.name}')).out.split(' ').filter(Boolean)
 const table = async (component: string) => (await kubectl('get', 'pods', '-n', 'ray', '-l', `component=${component}`, '--no-headers')).out
 
-/** Time passes in steps, the cluster observed after each (the stand-ins move on kubectl calls). */
-async function pass(seconds: number, step = 5) {
-  for (let left = seconds; left > 0; left -= step) {
-    clk.advance(Math.min(step, left))
-    await kubectl('get', 'pods', '-n', 'ray')
-  }
-}
 
 async function cluster(manifests: string | false = RAY()) {
-  const r = await initCluster(lab, INIT_CONFIG({ taints: '  taints: []\n' }), { ZXLAB_CPUS: '8', ZXLAB_MEMORY_MB: '16384' })
+  const r = await initCluster(t.lab, INIT_CONFIG({ taints: '  taints: []\n' }), { ZXLAB_CPUS: '8', ZXLAB_MEMORY_MB: '16384' })
   assert.is(r.code, 0, r.err)
   assert.is((await kubectlIn(FLANNEL(), 'apply', '-f', '-')).code, 0)
   if (manifests === false) return
@@ -185,7 +166,7 @@ test('exec: the errors of kubectl, the API server and the container runtime', as
   assert.equal([r.code, r.err], [127, 'sh: 1: curl: not found\ncommand terminated with exit code 127\n'])
   r = await kubectl('exec', '-n', 'ray', '-i', head, '--', 'sha256sum')
   assert.is(r.out, `${sha('')}  -\n`)
-  r = await run(lab, 'node1', 'kubectl', ['exec', '-n', 'ray', '-it', head, '--', 'cat'], { stdin: 'typed' })
+  r = await run(t.lab, 'node1', 'kubectl', ['exec', '-n', 'ray', '-it', head, '--', 'cat'], { stdin: 'typed' })
   assert.equal([r.out, r.err], ['typed', 'Unable to use a TTY - input is not a terminal or the right kind of file\n'])
   r = await exec(head, 'ls', '/etc/awstoken')
   assert.is(r.out, 'AWS_ACCESS_KEY_ID_SESS\nAWS_SECRET_ACCESS_KEY_SESS\nAWS_SESSION_TOKEN\n')
@@ -330,16 +311,16 @@ spec:
             exec: { command: [sh, -c, "wget -q -O- http://localhost/ | grep -q nginx"] }
 `
   assert.is((await kubectlIn(web, 'apply', '-f', '-')).code, 0)
-  clk.advance(30)
+  t.clk.advance(30)
   assert.match((await kubectl('get', 'pods', '-l', 'app=web', '--no-headers')).out, /0\/1\s+Running/)
   const r = await kubectl('exec', 'deploy/web', '--', 'sh', '-c', 'wget -q -O- http://localhost/')
   assert.equal([r.code, r.err], [127, 'sh: 1: wget: not found\ncommand terminated with exit code 127\n'])
   // the same command as a liveness probe: the kubelet kills the container after failureThreshold periods
   const live = web.replace('readinessProbe:', 'livenessProbe:').replace('exec: { command', 'failureThreshold: 2\n            periodSeconds: 5\n            exec: { command')
   assert.is((await kubectlIn(live, 'apply', '-f', '-')).code, 0)
-  clk.advance(1)
+  t.clk.advance(1)
   assert.match((await kubectl('get', 'pods', '-l', 'app=web', '--no-headers')).out, /1\/1\s+Running\s+0/)
-  clk.advance(5)
+  t.clk.advance(5)
   const out = await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.containerStatuses[0].state.waiting.reason} {.items[*].status.containerStatuses[0].lastState.terminated.exitCode}')
   assert.is(out.out, 'CrashLoopBackOff 137')
 })
@@ -353,7 +334,7 @@ test('python: the file must exist; the job holds the exec for jobSeconds, loads 
   await pass(1)
   r = await exec('deploy/ray-head', 'ls', '/app')
   assert.is(r.out, 'shap_job.py\n', 'a ConfigMap made after the pod started is in its volume')
-  put(lab, 'node1', '/etc/zxplay-standin/ray-job.json', JSON.stringify({ jobSeconds: 20, workerMillicores: 700, afterMillicores: 300 }))
+  put(t.lab, 'node1', '/etc/zxplay-standin/ray-job.json', JSON.stringify({ jobSeconds: 20, workerMillicores: 700, afterMillicores: 300 }))
   const worker = (await podsOf('ray-worker'))[0] as string
   const cpu = async () => /(\d+)m/.exec((await kubectl('top', 'pod', worker, '-n', 'ray', '--no-headers')).out)?.[1]
   assert.ok(Number(await cpu()) < 10, 'idle before the job')
@@ -365,9 +346,9 @@ test('python: the file must exist; the job holds the exec for jobSeconds, loads 
   assert.match(r.err, 'Connected to Ray cluster.')
   assert.equal(slept, [20_000], 'the exec lasts the job')
   assert.is(await cpu(), '700')
-  clk.advance(21)
+  t.clk.advance(21)
   assert.is(await cpu(), '300')
-  put(lab, 'node1', '/etc/zxplay-standin/ray-job.json', '{"jobSeconds": 0}')
+  put(t.lab, 'node1', '/etc/zxplay-standin/ray-job.json', '{"jobSeconds": 0}')
   r = await exec('deploy/ray-head', 'python', '/app/shap_job.py')
   assert.equal([r.code, r.err], [1, 'zxlab: /etc/zxplay-standin/ray-job.json: jobSeconds must be a number of seconds > 0\ncommand terminated with exit code 1\n'])
 })

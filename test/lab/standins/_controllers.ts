@@ -1220,7 +1220,7 @@ function apiServices(env: Env) {
   }
 }
 
-export const apiServiceAvailable = (a: Obj | undefined) => !!a && arr(dig(a, 'status', 'conditions')).some((c) => dig(c, 'type') === 'Available' && dig(c, 'status') === 'True')
+export { apiServiceAvailable } from './_metrics.ts'
 
 // ---------------------------------------------------------------------------
 
@@ -1237,8 +1237,8 @@ export function reconcile(s: Store): void {
   builtins(env)
   tokens(env)
   mirrorPods(env)
+  let before = JSON.stringify(s)
   for (let pass = 0; pass < 3; pass++) {
-    const before = JSON.stringify(s)
     const writes = env.hostWrites
     nodeStatus(env)
     deployments(env)
@@ -1250,7 +1250,9 @@ export function reconcile(s: Store): void {
     // A pass is a function of the store, the clock (fixed for the call) and the hosts' files:
     // one that changed none of them would be repeated exactly, so stop (most calls on a
     // settled cluster need one pass, not three).
-    if (env.hostWrites === writes && JSON.stringify(s) === before) break
+    const after = JSON.stringify(s)
+    if (env.hostWrites === writes && after === before) break
+    before = after
   }
   deploymentStatus(env)
   flannelAnnotations(env)

@@ -457,3 +457,40 @@ export function fakeClock(start = Date.now()) {
   clock.sleep = async () => {}
   return c
 }
+
+/**
+ * A fresh one-host fake lab and a fake clock for every test of a uvu suite (its before/after
+ * hooks), with kubectl on node1 and time passing in steps (the stand-ins move on kubectl calls).
+ */
+export function labPerTest(suite: { before: { each(fn: () => void): void }; after: { each(fn: () => void): void } }) {
+  let lab: FakeLab | undefined
+  let clk: ReturnType<typeof fakeClock> | undefined
+  suite.before.each(() => {
+    lab = fakeLab(1)
+    clk = fakeClock()
+  })
+  suite.after.each(() => {
+    clk?.restore()
+    lab?.remove()
+  })
+  const t = {
+    get lab(): FakeLab {
+      if (!lab) throw new Error('labPerTest: only inside a test')
+      return lab
+    },
+    get clk(): ReturnType<typeof fakeClock> {
+      if (!clk) throw new Error('labPerTest: only inside a test')
+      return clk
+    },
+    kubectl: (...argv: string[]) => run(t.lab, 'node1', 'kubectl', argv),
+    kubectlIn: (stdin: string, ...argv: string[]) => run(t.lab, 'node1', 'kubectl', argv, { stdin }),
+    /** Time passes in steps, the cluster observed (in namespace ray) after each. */
+    async pass(seconds: number, step = 5) {
+      for (let left = seconds; left > 0; left -= step) {
+        t.clk.advance(Math.min(step, left))
+        await t.kubectl('get', 'pods', '-n', 'ray')
+      }
+    },
+  }
+  return t
+}

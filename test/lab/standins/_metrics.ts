@@ -12,7 +12,8 @@ import type { Store } from './_store.ts'
 
 export type Usage = { cpu: number; memory: number } // millicores, bytes
 
-const apiServiceAvailable = (a: Obj | undefined) => !!a && arr(dig(a, 'status', 'conditions')).some((c) => dig(c, 'type') === 'Available' && dig(c, 'status') === 'True')
+/** An APIService whose Available condition is True. */
+export const apiServiceAvailable = (a: Obj | undefined) => !!a && arr(dig(a, 'status', 'conditions')).some((c) => dig(c, 'type') === 'Available' && dig(c, 'status') === 'True')
 
 /** Is the resource metrics API served: 'ok', not registered ('missing'), or registered without a ready backend. */
 export function metricsApi(s: Store): 'ok' | 'missing' | 'unavailable' {

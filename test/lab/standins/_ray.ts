@@ -173,9 +173,7 @@ export function parseRayStart(args: string[]): { opts: StartArgs } | { error: Pr
 /** Is cluster DNS answering (kube-dns has a ready endpoint)? */
 function dnsUp(s: Store): boolean {
   const svc = getObj(s, '', 'Service', 'kube-system', 'kube-dns')
-  if (!svc) return false
-  const sel = objOr(dig(svc, 'spec', 'selector'))
-  return listObjs(s, '', 'Pod', 'kube-system').some((p) => Object.keys(sel).length > 0 && selectorMatches({ matchLabels: sel }, objOr(metaOf(p).labels)) && podReady(p))
+  return !!svc && endpoints(s, svc).length > 0
 }
 
 const endpoints = (s: Store, svc: Obj) => {
