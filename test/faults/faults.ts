@@ -8,7 +8,7 @@ import path from 'node:path'
 import * as assert from 'uvu/assert'
 import { hostPath, linkDown, linkUp, onHost, startSshd, stopSshd, type Lab } from '../lab/lab.ts'
 import { derivedInventory, FIXTURES, newestLog, playbookFile, runCli, runJson, tmpDir, type CliResult } from '../e2e/helpers.ts'
-import type { Case, Detail } from './harness.ts'
+import { failWith, type Case, type Detail } from './harness.ts'
 import { acceptedConnections, connectedHosts, filesUnder } from './probes.ts'
 
 const STEPS = path.join(FIXTURES, 'faults/steps.mts')
@@ -21,22 +21,29 @@ let runs = 0
 /** A fresh folder on every host for one case's step files. */
 const stepsDir = () => `/tmp/zxfault-steps-${process.pid}-${++runs}`
 
+/** The steps fixture's command line: one file per step under dir, on every host. */
+const stepsArgs = (inventory: string, dir: string, more: string[] = []) => ['run', STEPS, '-i', inventory, '-e', `steps_dir=${dir}`, ...more]
+
 /** The step files missing on each host. */
 function missing(lab: Lab, dir: string): string[] {
   return lab.hosts.flatMap((h) => STEP_FILES.filter((f) => !fs.existsSync(hostPath(lab, h.name, `${dir}/${f}`))).map((f) => `${h.name}:${f}`))
 }
 
-/** Rerun until done, then once more: it must finish the work and then change nothing. Returns what is still missing. */
-async function converges(lab: Lab, args: string[]): Promise<number> {
+/**
+ * Rerun the steps in dir until done, then once more: it must finish the work and then change
+ * nothing, with every step file on every host. A loss fails the case, its error carrying the
+ * number lost; the count returned for a passing case is therefore 0.
+ */
+async function converges(lab: Lab, dir: string): Promise<number> {
+  const args = stepsArgs(lab.inventory, dir)
   const again = await runJson(args, { timeoutMs: 120_000 })
   assert.is(again.code, 0, `the rerun did not converge:\n${tail(again)}`)
   const twice = await runJson(args, { timeoutMs: 120_000 })
   assert.is(twice.code, 0, tail(twice))
   for (const [h, c] of Object.entries(twice.report.hosts)) assert.is(c.changed, 0, `${h} still changes on a converged rerun`)
-  const dir = args[args.indexOf('-e') + 1]!.replace('steps_dir=', '')
   const lost = missing(lab, dir)
-  assert.equal(lost, [], 'files were lost')
-  return lost.length
+  if (lost.length) throw failWith(`files were lost: ${lost.join(', ')}`, { lost: lost.length })
+  return 0
 }
 
 /** Wait until a process with this exact command line runs on this machine (lab hosts share its PID namespace). */
@@ -69,7 +76,14 @@ function background(args: string[], env: Record<string, string> = {}) {
 }
 
 export function faultCases(lab: () => Lab, lockDir: string): Case[] {
-  const steps = (dir: string, more: string[] = [], inv = lab().inventory) => ['run', STEPS, '-i', inv, '-e', `steps_dir=${dir}`, ...more]
+  const steps = (dir: string, more: string[] = [], inv = lab().inventory) => stepsArgs(inv, dir, more)
+  /** A steps run in a fresh dir, in the background, once its slow step runs (`sleep <seconds>` on the hosts). */
+  const slowRun = async (seconds: number, more: string[] = []) => {
+    const dir = stepsDir()
+    const run = background(steps(dir, ['-e', `steps_sleep=${seconds}`, ...more]))
+    await processRunning(`sleep ${seconds}`)
+    return { dir, run }
+  }
   return [
     {
       group: 'fault',
@@ -93,7 +107,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
         } finally {
           await startSshd(l, 'node3')
         }
-        return { note: 'node3 unreachable (connection refused), others done; fatal: all stop; rerun converges', counts: { lost: await converges(l, steps(dir)) } }
+        return { note: 'node3 unreachable (connection refused), others done; fatal: all stop; rerun converges', counts: { lost: await converges(l, dir) } }
       },
     },
     {
@@ -101,14 +115,8 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
       name: 'sshd killed in the middle of a task',
       async run(): Promise<Detail> {
         const l = lab()
-        const dir = stepsDir()
-        const run = background(steps(dir, ['-e', 'steps_sleep=4']))
-        try {
-          await processRunning('sleep 4')
-          await stopSshd(l, 'node2') // kills node2's sshd and everything it started
-        } finally {
-          // nothing to undo yet: the run must end by itself
-        }
+        const { dir, run } = await slowRun(4)
+        await stopSshd(l, 'node2') // kills node2's sshd and everything it started; the run must end by itself
         const r = await run.done
         try {
           assert.is(r.code, 2, tail(r))
@@ -120,7 +128,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
         } finally {
           await startSshd(l, 'node2')
         }
-        return { note: `"connection lost" after ${r.ms}ms; sshd back; rerun converges`, counts: { lost: await converges(l, steps(dir)) } }
+        return { note: `"connection lost" after ${r.ms}ms; sshd back; rerun converges`, counts: { lost: await converges(l, dir) } }
       },
     },
     {
@@ -154,7 +162,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
         assert.match(during.stdout, /node3\s+failed\s+slow step leaves its file/)
         assert.match(during.stdout, /timed out after 3s \(the task's time limit\)/)
         assert.ok(during.ms < 20_000, `a silent host held the run for ${during.ms}ms`)
-        return { note: `connect timeout in ${before.ms}ms; task timeout, run over in ${during.ms}ms; rerun converges`, counts: { lost: await converges(l, steps(dir)) } }
+        return { note: `connect timeout in ${before.ms}ms; task timeout, run over in ${during.ms}ms; rerun converges`, counts: { lost: await converges(l, dir) } }
       },
     },
     {
@@ -227,10 +235,8 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
       name: 'SIGINT during a run',
       async run(): Promise<Detail> {
         const l = lab()
-        const dir = stepsDir()
         const logDir = tmpDir()
-        const run = background(steps(dir, ['-e', 'steps_sleep=20', '--log-dir', logDir]))
-        await processRunning('sleep 20')
+        const { dir, run } = await slowRun(20, ['--log-dir', logDir])
         const sent = Date.now()
         process.kill(run.pid(), 'SIGINT')
         const r = await run.done
@@ -246,7 +252,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
         await sleep(500)
         assert.equal(pidsOf('sleep 20'), [], 'the interrupted commands still run on the hosts')
         assert.equal(filesUnder(lockDir), [], 'the lock was left behind')
-        return { note: `exit 130 ${stopped}ms after SIGINT; remote commands stopped; log and recap say where; rerun converges`, counts: { lost: await converges(l, steps(dir)) } }
+        return { note: `exit 130 ${stopped}ms after SIGINT; remote commands stopped; log and recap say where; rerun converges`, counts: { lost: await converges(l, dir) } }
       },
     },
     {
@@ -254,9 +260,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
       name: 'two runs at once against the same hosts',
       async run(): Promise<Detail> {
         const l = lab()
-        const dir = stepsDir()
-        const first = background(steps(dir, ['-e', 'steps_sleep=6']))
-        await processRunning('sleep 6')
+        const { dir, run: first } = await slowRun(6)
         const before = acceptedConnections(l)
         const second = await runCli(steps(dir), { timeoutMs: 30_000 })
         assert.is(second.code, 1, tail(second))
@@ -269,9 +273,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
         const r = await first.done
         assert.is(r.code, 0, tail(r))
         assert.equal(filesUnder(lockDir), [], 'the first run left its lock')
-        const after = await runJson(steps(dir), { timeoutMs: 30_000 })
-        assert.is(after.code, 0, tail(after))
-        return { note: `second refused naming pid ${first.pid()}; --check allowed with a note; after the first ends it runs`, counts: { lost: await converges(l, steps(dir)) } }
+        return { note: `second refused naming pid ${first.pid()}; --check allowed with a note; after the first ends it runs`, counts: { lost: await converges(l, dir) } }
       },
     },
     {
@@ -279,9 +281,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
       name: 'a stale lock from a killed run',
       async run(): Promise<Detail> {
         const l = lab()
-        const dir = stepsDir()
-        const killed = background(steps(dir, ['-e', 'steps_sleep=25']))
-        await processRunning('sleep 25')
+        const { dir, run: killed } = await slowRun(25)
         process.kill(-killed.pid(), 'SIGKILL')
         await killed.done
         const locks = filesUnder(lockDir)
@@ -291,7 +291,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
         assert.is(r.code, 0, tail(r))
         assert.match(r.stdout, new RegExp(`node1\\s+· took over the lock of pid ${killed.pid()} \\(started [^)]+\\): that run is gone`))
         assert.equal(filesUnder(lockDir), [], 'locks left behind')
-        return { note: `pid ${killed.pid()} killed -9; its locks recognised as stale and taken over`, counts: { lost: await converges(l, steps(dir)) } }
+        return { note: `pid ${killed.pid()} killed -9; its locks recognised as stale and taken over`, counts: { lost: await converges(l, dir) } }
       },
     },
   ]

@@ -61,9 +61,8 @@ async function prepare(lab: Lab, values: Hostile[]): Promise<Shared> {
   const site = (await import('../../playbooks/site.mts')).default as Playbook[]
   const inventoryText = fs.readFileSync(lab.inventory, 'utf8')
   const base = parseInventory(inventoryText, lab.inventory)
-  const templates = await Promise.all(
-    templateFiles().map(async (file) => ({ file, shapes: shapesOf(await renderFile(file, templateVars(site, base.hosts[0]!))) }))
-  )
+  const vars = templateVars(site, base.hosts[0]!)
+  const templates = await Promise.all(templateFiles().map(async (file) => ({ file, shapes: shapesOf(await renderFile(file, vars)) })))
   // One run of the fixture with every value: one task per value, on every host.
   const dir = tmpDir()
   const list = path.join(dir, 'values.json')
@@ -169,10 +168,16 @@ async function place(s: Shared, p: Placement, value: string): Promise<string> {
   } catch (e) {
     return rejected(e)
   }
+  let vars: Vars
+  try {
+    vars = templateVars(s.site, hosts[0]!)
+  } catch (e) {
+    return `the templates' vars could not be made: ${(e as Error).message}`
+  }
   for (const t of s.templates) {
     let text: string
     try {
-      text = await renderFile(t.file, templateVars(s.site, hosts[0]!))
+      text = await renderFile(t.file, vars)
     } catch (e) {
       return `${path.basename(t.file)} did not render: ${(e as Error).message}`
     }

@@ -24,6 +24,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { killPids, tail, waitGone } from './proc.ts'
 import { awsInventoryLines, labAwsInfo, startLabSts, stopLabSts, type LabAws } from './sts-lab.ts'
 
 export type LabHost = {
@@ -276,14 +277,6 @@ async function waitProbe(
   }
 }
 
-function tail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
-  } catch {
-    return '(no log)'
-  }
-}
-
 // ---------------------------------------------------------------------------
 // Namespaces, links, processes
 
@@ -302,32 +295,6 @@ async function netnsPids(ns: string): Promise<number[]> {
     .filter(Boolean)
     .map(Number)
     .filter((n) => Number.isInteger(n) && n > 1 && n !== process.pid)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // state is the field after the ")" that closes comm
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    return state !== 'Z' && state !== 'X'
-  } catch {
-    return false
-  }
-}
-
-function killPids(pids: readonly number[]) {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-}
-
-async function waitGone(pids: readonly number[], timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs
-  while (pids.some(isAlive) && Date.now() < deadline) await sleep(10)
 }
 
 /** Kill every process in a namespace, repeating until none is left (sshd may fork meanwhile). */

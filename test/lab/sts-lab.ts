@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { build } from 'esbuild'
+import { killPids, tail, waitGone } from './proc.ts'
 import { newAccessKeyId, newSecretAccessKey, newSessionToken, readStsState, STS_SCRIPT, type StsConfig, type StsState } from './sts.ts'
 
 export const LAB_ACCOUNT = '000000000000'
@@ -162,14 +163,6 @@ function readNumber(file: string): number | undefined {
   }
 }
 
-function tail(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-20).join('\n')
-  } catch {
-    return '(no log)'
-  }
-}
-
 /** The lab's endpoint as labUp left it, or undefined when it is not running. */
 export function labAwsInfo(labDir: string): LabAws | undefined {
   const f = labAwsFiles(labDir)
@@ -206,27 +199,10 @@ export async function stopLabSts(labDir: string): Promise<void> {
     if (/^\d+$/.test(entry) && Number(entry) !== process.pid && isLabSts(Number(entry), labDir)) pids.add(Number(entry))
   }
   // SIGKILL: it holds nothing to flush (the state file is written at every request)
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  // Wait for the exit itself: a killed process's command line reads empty as soon as its memory is
-  // released, while it is still exiting (state R or D, not yet Z).
-  const deadline = Date.now() + 2000
-  while ([...pids].some((pid) => !exited(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
-}
-
-/** Gone, or a zombie (dead, waiting for its parent to reap it). */
-function exited(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
-  } catch {
-    return true
-  }
+  killPids([...pids])
+  // Wait for the exit itself (isAlive: gone or a zombie): a killed process's command line reads
+  // empty as soon as its memory is released, while it is still exiting (state R or D, not yet Z).
+  await waitGone([...pids], 2000)
 }
 
 /** The inventory's `aws:` block under all.vars (indented for inventoryText). */

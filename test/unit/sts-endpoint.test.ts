@@ -8,17 +8,14 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../lab/sts.ts'
-import { labAwsFiles, labAwsInfo, labStsState, LAB_EXPIRED_PROFILE, LAB_PROFILE, LAB_ROLE_ARN, startLabSts, stopLabSts } from '../lab/sts-lab.ts'
+import { isAlive } from '../lab/proc.ts'
+import { labAwsFiles, labAwsInfo, labStsState, LAB_ACCOUNT as ACCOUNT, LAB_EXPIRED_PROFILE, LAB_LONG_ROLE_ARN as LONG_ROLE, LAB_PROFILE, LAB_ROLE_ARN as ROLE, LAB_USER_ARN as USER_ARN, startLabSts, stopLabSts } from '../lab/sts-lab.ts'
 import { parseAuthorization, signature } from '../lab/sts-sigv4.ts'
 import { tempDir } from './_helpers.ts'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
-const ACCOUNT = '000000000000'
-const ROLE = `arn:aws:iam::${ACCOUNT}:role/zxplay-lab`
-const LONG_ROLE = `arn:aws:iam::${ACCOUNT}:role/zxplay-lab-12h`
 const PATH_ROLE = `arn:aws:iam::${ACCOUNT}:role/team/ray/app`
-const USER_ARN = `arn:aws:iam::${ACCOUNT}:user/zxlab`
 const user = { accessKeyId: newAccessKeyId('AKIA'), secretAccessKey: newSecretAccessKey(), arn: USER_ARN }
 const stale = {
   accessKeyId: newAccessKeyId('ASIA'),
@@ -319,17 +316,17 @@ test('the lab endpoint: detached, its files 0600, profiles zxlab and zxlab-expir
       return { accessKeyId: get('aws_access_key_id')!, secretAccessKey: get('aws_secret_access_key')!, sessionToken: get('aws_session_token') }
     }
     const c = new STSClient({ region: aws.region, endpoint: aws.endpoint, credentials: profile(LAB_PROFILE), maxAttempts: 1 })
-    const out = await c.send(new AssumeRoleCommand({ RoleArn: LAB_ROLE_ARN, RoleSessionName: 'zxplay' }))
+    const out = await c.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'zxplay' }))
     const expired = new STSClient({ region: aws.region, endpoint: aws.endpoint, credentials: profile(LAB_EXPIRED_PROFILE), maxAttempts: 1 })
-    assert.is((await sdkError(expired.send(new AssumeRoleCommand({ RoleArn: LAB_ROLE_ARN, RoleSessionName: 'zxplay' })))).name, 'ExpiredToken')
+    assert.is((await sdkError(expired.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'zxplay' })))).name, 'ExpiredToken')
     const state = labStsState(dir)
     assert.equal([state.requests, state.issued.length, state.issued[0]!.sessionToken, state.calls.map((x) => x.code)], [2, 1, out.Credentials!.SessionToken, ['OK', 'ExpiredToken']])
 
     // a later labDown finds it even when the pid file points at another process
     fs.writeFileSync(f.pid, `${sleeper.pid}\n`)
     await stopLabSts(dir)
-    assert.not.ok(isRunning(aws.pid), 'endpoint stopped')
-    assert.ok(isRunning(sleeper.pid!), 'the unrelated process is left alone')
+    assert.not.ok(isAlive(aws.pid), 'endpoint stopped')
+    assert.ok(isAlive(sleeper.pid!), 'the unrelated process is left alone')
     assert.is(labAwsInfo(dir), undefined)
   } finally {
     sleeper.kill()
@@ -337,14 +334,5 @@ test('the lab endpoint: detached, its files 0600, profiles zxlab and zxlab-expir
     remove()
   }
 })
-
-function isRunning(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2))
-  } catch {
-    return false
-  }
-}
 
 test.run()
