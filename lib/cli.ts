@@ -156,7 +156,7 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
     if (interrupted) process.exit(EXIT.interrupted)
     interrupted = true
     console.error('\ninterrupted: stopping the commands in flight and closing connections (Ctrl-C again to quit at once)')
-    for (const s of sessions.values()) void s.close()
+    for (const s of sessions.values()) void s.end('the run was interrupted')
   }
   process.on('SIGINT', onSigint)
   process.on('SIGTERM', onSigint)

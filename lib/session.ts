@@ -20,6 +20,8 @@ export class HostSession {
   private ssh: SshOptions
   private conn?: Promise<Connection>
   private facts?: Promise<Facts>
+  /** Why the session ended for good (end()): no command may open a new connection after it. */
+  private ended?: string
 
   constructor(host: Host, ssh: SshOptions) {
     this.host = host
@@ -27,6 +29,7 @@ export class HostSession {
   }
 
   connection(): Promise<Connection> {
+    if (this.ended) return Promise.reject(new UnreachableError(this.host.name, this.ended))
     // local.ts is loaded only for a `connection: local` host: most runs only use SSH
     this.conn ??= this.host.connection === 'local' ? import('./local.ts').then((m) => m.connectLocal(this.host.name)) : connectSsh(this.host, this.ssh)
     return this.conn
@@ -42,6 +45,16 @@ export class HostSession {
     return this.facts
   }
 
+  /**
+   * Close for good (Ctrl-C): a task still running on this host gets an error for its next command
+   * instead of a new connection that would run it after all.
+   */
+  end(reason: string): Promise<void> {
+    this.ended = reason
+    return this.close()
+  }
+
+  /** Close the connection; a later command opens a new one (after a lost connection, say). */
   async close(): Promise<void> {
     const c = this.conn
     this.conn = undefined

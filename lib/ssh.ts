@@ -177,8 +177,11 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
   }
   const client = clients.at(-1)!
   let closed = false
+  let closing = false
   const lost = new Set<() => void>()
   const running = new Set<ssh2.ClientChannel>()
+  // commands asked for whose channel is not confirmed yet: sshd may already run them
+  const opening = new Set<Promise<unknown>>()
   client.on('close', () => {
     closed = true
     lost.forEach((f) => f())
@@ -188,7 +191,8 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
     host: host.name,
     spawn(command: string): Promise<Proc> {
       if (closed) return Promise.reject(new UnreachableError(host.name, 'connection lost'))
-      return new Promise((resolve, reject) => {
+      if (closing) return Promise.reject(new UnreachableError(host.name, 'connection closed'))
+      const proc = new Promise<Proc>((resolve, reject) => {
         const opened = (err: Error | undefined, ch: ssh2.ClientChannel) => {
           if (err) return reject(new UnreachableError(host.name, `cannot open a channel: ${err.message}`))
           running.add(ch)
@@ -227,8 +231,19 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
           reject(new UnreachableError(host.name, `connection lost (${(e as Error).message})`))
         }
       })
+      const settled = proc.then(
+        () => {},
+        () => {}
+      )
+      opening.add(settled)
+      void settled.then(() => opening.delete(settled))
+      return proc
     },
     async close() {
+      closing = true
+      // A command asked for just before (a Ctrl-C) may already run on the host while its channel
+      // is unconfirmed: wait for the confirmation (briefly), or it would miss its TERM below.
+      if (opening.size) await Promise.race([Promise.all(opening), new Promise((r) => setTimeout(r, 1000).unref())])
       // Commands still running (a Ctrl-C): TERM to each, as kill() above (sshd sends it to the
       // command's process group, where the login shell's trap, or sudo and then timeout(1) under
       // become, pass it on to the whole group); without it they would run on unattended.

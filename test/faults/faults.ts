@@ -257,6 +257,35 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
     },
     {
       group: 'fault',
+      name: 'SIGINT between two commands of a task',
+      async run(): Promise<Detail> {
+        const l = lab()
+        const dir = stepsDir()
+        // a poll of 100 short commands 0.1 s apart, then `sleep 20`: SIGINT lands between two
+        // commands, when none is in flight, and a run that reconnected for the next would go on
+        const run = background(steps(dir, ['-e', 'steps_sleep=20', '-e', 'steps_polls=100']))
+        const polling = Date.now()
+        while (missing(l, dir).some((f) => f.endsWith(':first'))) {
+          if (Date.now() - polling > 15_000) throw new Error('the first step did not finish within 15 s')
+          await sleep(50)
+        }
+        await sleep(500)
+        const sent = Date.now()
+        process.kill(run.pid(), 'SIGINT')
+        const r = await run.done
+        const stopped = Date.now() - sent
+        assert.is(r.code, 130, tail(r))
+        assert.ok(stopped < 5000, `took ${stopped}ms to stop`)
+        assert.match(r.stdout, /interrupted while this task ran/)
+        assert.match(r.stdout, /interrupted at steps › slow step leaves its file/)
+        await sleep(500)
+        assert.equal(pidsOf('sleep 20'), [], 'the slow step started after the interrupt')
+        assert.equal(filesUnder(lockDir), [], 'the lock was left behind')
+        return { note: `exit 130 ${stopped}ms after SIGINT; no command after it ran`, counts: { lost: await converges(l, dir) } }
+      },
+    },
+    {
+      group: 'fault',
       name: 'two runs at once against the same hosts',
       async run(): Promise<Detail> {
         const l = lab()

@@ -1,0 +1,93 @@
+// Ctrl-C (or SIGTERM) ends every session for good: a command in flight is stopped, and a task
+// that goes on to its next command gets an error instead of a new connection that would run it.
+// Run through the real run loop on a `connection: local` host; the SSH side is in the faults suite.
+import fs from 'node:fs'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Event } from '../../lib/events.ts'
+import { parseInventory } from '../../lib/inventory.ts'
+import { task, type Playbook, type Task } from '../../lib/playbook.ts'
+import { runPlan } from '../../lib/run.ts'
+import { Secrets } from '../../lib/secrets.ts'
+import { HostSession } from '../../lib/session.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Run one task on a local host; `interrupt()` does what the CLI's SIGINT handler does. */
+async function run(make: (interrupt: () => Promise<void>) => Task) {
+  const host = parseInventory('all: {hosts: {me: {connection: local}}}', '/tmp/inv.yaml').hosts[0]!
+  const session = new HostSession(host, { connectTimeoutMs: 5000 })
+  let interrupted = false
+  const interrupt = () => {
+    interrupted = true
+    return session.end('the run was interrupted')
+  }
+  const tasks = [make(interrupt), task('after', async (ctx) => void (await ctx.$`true`))]
+  const events: Event[] = []
+  const t0 = performance.now()
+  await runPlan([{ playbook: { id: 'p', name: 'p', hosts: 'all', tasks } as Playbook, hosts: [host], tasks }], new Map([['me', session]]), {
+    check: false,
+    diff: false,
+    verbose: false,
+    forks: 5,
+    taskTimeoutMs: 30_000,
+    templatesDir: '/tmp',
+    secrets: new Secrets(),
+    emit: (e) => events.push(e),
+    interrupted: () => interrupted,
+  })
+  const results = events.flatMap((e) => (e.kind === 'result' ? [e] : []))
+  return { ms: performance.now() - t0, results, stopped: events.some((e) => e.kind === 'interrupted') }
+}
+
+/** Processes on this machine whose command line contains `text`. */
+function processesWith(text: string): string[] {
+  return fs.readdirSync('/proc').flatMap((e) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')
+      return /^\d+$/.test(e) && cmd.includes(text) ? [cmd] : []
+    } catch {
+      return []
+    }
+  })
+}
+
+test('a command in flight is stopped at once, and nothing after it runs', async () => {
+  const file = `/tmp/zxplay-interrupt-${process.pid}-a`
+  const marker = `7.${process.pid}`
+  const r = await run((interrupt) =>
+    task('slow', async (ctx) => {
+      setTimeout(() => void interrupt(), 300)
+      await ctx.$`sleep ${marker} && touch ${file}`
+    })
+  )
+  assert.ok(r.ms < 3000, `took ${Math.round(r.ms)}ms`)
+  assert.equal(
+    r.results.map((x) => `${x.task}:${x.status}`),
+    ['slow:failed']
+  )
+  assert.match(r.results[0]!.failure?.message ?? '', /^interrupted while this task ran/)
+  assert.ok(r.stopped)
+  await sleep(200)
+  assert.equal(processesWith(`sleep ${marker}`), [], 'the command still runs')
+  assert.not.ok(fs.existsSync(file))
+})
+
+test('a task that goes on after the interrupt gets an error, not a new connection', async () => {
+  const file = `/tmp/zxplay-interrupt-${process.pid}-b`
+  const r = await run((interrupt) =>
+    task('two commands', async (ctx) => {
+      await ctx.$`true`
+      await interrupt()
+      await ctx.$`touch ${file}`
+    })
+  )
+  assert.not.ok(fs.existsSync(file), 'the command after the interrupt ran')
+  assert.equal(
+    r.results.map((x) => `${x.task}:${x.status}`),
+    ['two commands:unreachable']
+  )
+  assert.match(r.results[0]!.failure?.message ?? '', /the run was interrupted/)
+})
+
+test.run()
