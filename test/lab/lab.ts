@@ -540,10 +540,25 @@ function filesUnder(dir: string, rel = ''): string[] {
   return out.sort()
 }
 
+const BUNDLE_OPTIONS = {
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // shared code in chunks: kubectl's schema models (a dynamic import) load only when it validates
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]', // not beside the tools: each <tool>.mjs there gets a shim
+  // CommonJS dependencies call require(): give the ESM bundle one
+  banner: { js: "import { createRequire as __zxlabCreateRequire } from 'node:module'; const require = __zxlabCreateRequire(import.meta.url);" },
+  logLevel: 'silent',
+} as const
+
 /**
  * Bundle every test/lab/standins/<tool>.ts (not _*.ts) into .lab-cache/standins/<tool>.mjs, one
- * self-contained ESM file each (npm dependencies included). Skipped when the sources, fixtures
- * and package-lock.json are unchanged since the last bundle.
+ * self-contained ESM file each (npm dependencies included; shared code in chunks beside them).
+ * Skipped when the sources, fixtures, package-lock.json and the options are unchanged since the
+ * last bundle.
  */
 export async function bundleStandins(): Promise<StandinsInfo> {
   const t0 = performance.now()
@@ -551,7 +566,7 @@ export async function bundleStandins(): Promise<StandinsInfo> {
   const tools = files.filter((f) => !f.includes(path.sep) && f.endsWith('.ts') && !f.startsWith('_')).map((f) => f.slice(0, -3))
   const hash = createHash('sha256')
   for (const f of files) hash.update(`${f}\0`).update(fs.readFileSync(path.join(STANDINS_SRC, f))).update('\0')
-  hash.update(fs.readFileSync(path.join(REPO, 'package-lock.json')))
+  hash.update(fs.readFileSync(path.join(REPO, 'package-lock.json'))).update(JSON.stringify(BUNDLE_OPTIONS))
   const stamp = hash.digest('hex')
   const stampFile = path.join(STANDINS_CACHE, '.stamp')
   const fresh = () => {
@@ -564,18 +579,7 @@ export async function bundleStandins(): Promise<StandinsInfo> {
   if (fresh()) return { tools, ms: Math.round(performance.now() - t0), cached: true }
   fs.rmSync(STANDINS_CACHE, { recursive: true, force: true })
   fs.mkdirSync(STANDINS_CACHE, { recursive: true })
-  await build({
-    entryPoints: tools.map((t) => path.join(STANDINS_SRC, `${t}.ts`)),
-    outdir: STANDINS_CACHE,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // CommonJS dependencies call require(): give the ESM bundle one
-    banner: { js: "import { createRequire as __zxlabCreateRequire } from 'node:module'; const require = __zxlabCreateRequire(import.meta.url);" },
-    logLevel: 'silent',
-  })
+  await build({ ...BUNDLE_OPTIONS, entryPoints: tools.map((t) => path.join(STANDINS_SRC, `${t}.ts`)), outdir: STANDINS_CACHE })
   const fixtures = path.join(STANDINS_SRC, 'fixtures')
   if (fs.existsSync(fixtures)) fs.cpSync(fixtures, path.join(STANDINS_CACHE, 'fixtures'), { recursive: true })
   fs.writeFileSync(stampFile, stamp)

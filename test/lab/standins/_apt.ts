@@ -202,7 +202,10 @@ export const indexName = (s: Source) => (s.suite === '/' ? `${s.uri.replace(/\/$
 
 /** The armored public key pkgs.k8s.io serves here (a key made for the lab). */
 export function releaseKeyArmored(): string {
-  return fs.readFileSync(path.join(selfDir(import.meta.url), 'fixtures/pkgs-k8s-io-release.key'), 'utf8')
+  // fixtures/ is beside the sources, or beside the bundles (this code may be in their chunks/)
+  const here = selfDir(import.meta.url)
+  const dir = [here, path.dirname(here)].find((d) => fs.existsSync(path.join(d, 'fixtures'))) ?? here
+  return fs.readFileSync(path.join(dir, 'fixtures/pkgs-k8s-io-release.key'), 'utf8')
 }
 
 /** gpg --dearmor: the base64 body of an armored block. */

@@ -2,53 +2,19 @@
 // resource names, short names, scope), validation against the Kubernetes OpenAPI schemas
 // (kubernetes-models), strict unknown-field detection, the server-side validation rules the
 // schemas do not carry, and server-side defaults. Add a kind: one line in KINDS.
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
-import { Endpoints } from 'kubernetes-models/v1/Endpoints'
-import { Event } from 'kubernetes-models/v1/Event'
-import { LimitRange } from 'kubernetes-models/v1/LimitRange'
-import { Namespace } from 'kubernetes-models/v1/Namespace'
-import { Node } from 'kubernetes-models/v1/Node'
-import { PersistentVolume } from 'kubernetes-models/v1/PersistentVolume'
-import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim'
-import { Pod } from 'kubernetes-models/v1/Pod'
-import { ResourceQuota } from 'kubernetes-models/v1/ResourceQuota'
-import { Secret } from 'kubernetes-models/v1/Secret'
-import { Service } from 'kubernetes-models/v1/Service'
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
-import { ControllerRevision } from 'kubernetes-models/apps/v1/ControllerRevision'
-import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet'
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
-import { ReplicaSet } from 'kubernetes-models/apps/v1/ReplicaSet'
-import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet'
-import { CronJob } from 'kubernetes-models/batch/v1/CronJob'
-import { Job } from 'kubernetes-models/batch/v1/Job'
-import { HorizontalPodAutoscaler as HPAv1 } from 'kubernetes-models/autoscaling/v1/HorizontalPodAutoscaler'
-import { HorizontalPodAutoscaler as HPAv2 } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
-import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole'
-import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding'
-import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
-import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding'
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget'
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress'
-import { IngressClass } from 'kubernetes-models/networking.k8s.io/v1/IngressClass'
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
-import { CSIDriver } from 'kubernetes-models/storage.k8s.io/v1/CSIDriver'
-import { StorageClass } from 'kubernetes-models/storage.k8s.io/v1/StorageClass'
-import { PriorityClass } from 'kubernetes-models/scheduling.k8s.io/v1/PriorityClass'
-import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration'
-import { ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration'
-import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition'
-import { APIService } from 'kubernetes-models/apiregistration.k8s.io/v1/APIService'
-import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease'
-import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice'
-import { RuntimeClass } from 'kubernetes-models/node.k8s.io/v1/RuntimeClass'
-import { CertificateSigningRequest } from 'kubernetes-models/certificates.k8s.io/v1/CertificateSigningRequest'
 import { arr, dig, isObj, parseCidr, parseIPv4, cidrContains, str } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 
-type Validator = (data: unknown) => void
 type ModelClass = { prototype: { validate(): void } }
-const v = (cls: ModelClass): Validator => (data) => cls.prototype.validate.call(data)
+
+// The kubernetes-models classes are most of the bundle: only the commands that write objects
+// load them (loadModels), so a `kubectl get` does not parse them.
+let models: Record<string, ModelClass> | undefined
+
+/** Load the schema validators; kubectl's writing commands call this before they run. */
+export async function loadModels(): Promise<void> {
+  models ??= (await import('./_models.ts')).MODELS
+}
 
 export type KindInfo = {
   group: string // '' for core
@@ -58,59 +24,64 @@ export type KindInfo = {
   singular: string
   short: string[]
   namespaced: boolean
-  validators: Record<string, Validator> // by version
   categories?: string[]
   /** A CRD-defined kind (no schema validation here). */
   custom?: boolean
 }
 
-function k(group: string, kind: string, plural: string, namespaced: boolean, short: string[], models: Record<string, ModelClass>, categories?: string[]): KindInfo {
-  const validators: Record<string, Validator> = {}
-  for (const [ver, cls] of Object.entries(models)) validators[ver] = v(cls)
-  return { group, versions: Object.keys(models), kind, plural, singular: kind.toLowerCase(), short, namespaced, validators, ...(categories ? { categories } : {}) }
+function k(group: string, kind: string, plural: string, namespaced: boolean, short: string[], versions: string[], categories?: string[]): KindInfo {
+  return { group, versions, kind, plural, singular: kind.toLowerCase(), short, namespaced, ...(categories ? { categories } : {}) }
+}
+
+/** The validator of a built-in kind's version; an error if the models were not loaded. */
+function validatorOf(info: KindInfo, version: string): ((data: unknown) => void) | undefined {
+  if (info.custom) return undefined
+  if (!models) throw new Error(`zxlab: kubectl: schema validation of ${info.kind} without loadModels()`)
+  const cls = models[`${info.group}/${info.kind}/${version}`]
+  return cls && ((data) => cls.prototype.validate.call(data))
 }
 
 export const KINDS: KindInfo[] = [
-  k('', 'Namespace', 'namespaces', false, ['ns'], { v1: Namespace }),
-  k('', 'Node', 'nodes', false, ['no'], { v1: Node }),
-  k('', 'Pod', 'pods', true, ['po'], { v1: Pod }, ['all']),
-  k('', 'Service', 'services', true, ['svc'], { v1: Service }, ['all']),
-  k('', 'ConfigMap', 'configmaps', true, ['cm'], { v1: ConfigMap }),
-  k('', 'Secret', 'secrets', true, [], { v1: Secret }),
-  k('', 'ServiceAccount', 'serviceaccounts', true, ['sa'], { v1: ServiceAccount }),
-  k('', 'Endpoints', 'endpoints', true, ['ep'], { v1: Endpoints }),
-  k('', 'Event', 'events', true, ['ev'], { v1: Event }),
-  k('', 'LimitRange', 'limitranges', true, ['limits'], { v1: LimitRange }),
-  k('', 'ResourceQuota', 'resourcequotas', true, ['quota'], { v1: ResourceQuota }),
-  k('', 'PersistentVolume', 'persistentvolumes', false, ['pv'], { v1: PersistentVolume }),
-  k('', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], { v1: PersistentVolumeClaim }),
-  k('apps', 'Deployment', 'deployments', true, ['deploy'], { v1: Deployment }, ['all']),
-  k('apps', 'DaemonSet', 'daemonsets', true, ['ds'], { v1: DaemonSet }, ['all']),
-  k('apps', 'ReplicaSet', 'replicasets', true, ['rs'], { v1: ReplicaSet }, ['all']),
-  k('apps', 'StatefulSet', 'statefulsets', true, ['sts'], { v1: StatefulSet }, ['all']),
-  k('apps', 'ControllerRevision', 'controllerrevisions', true, [], { v1: ControllerRevision }),
-  k('batch', 'Job', 'jobs', true, [], { v1: Job }, ['all']),
-  k('batch', 'CronJob', 'cronjobs', true, ['cj'], { v1: CronJob }, ['all']),
-  k('autoscaling', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], { v2: HPAv2, v1: HPAv1 }, ['all']),
-  k('rbac.authorization.k8s.io', 'ClusterRole', 'clusterroles', false, [], { v1: ClusterRole }),
-  k('rbac.authorization.k8s.io', 'ClusterRoleBinding', 'clusterrolebindings', false, [], { v1: ClusterRoleBinding }),
-  k('rbac.authorization.k8s.io', 'Role', 'roles', true, [], { v1: Role }),
-  k('rbac.authorization.k8s.io', 'RoleBinding', 'rolebindings', true, [], { v1: RoleBinding }),
-  k('policy', 'PodDisruptionBudget', 'poddisruptionbudgets', true, ['pdb'], { v1: PodDisruptionBudget }),
-  k('networking.k8s.io', 'Ingress', 'ingresses', true, ['ing'], { v1: Ingress }),
-  k('networking.k8s.io', 'IngressClass', 'ingressclasses', false, [], { v1: IngressClass }),
-  k('networking.k8s.io', 'NetworkPolicy', 'networkpolicies', true, ['netpol'], { v1: NetworkPolicy }),
-  k('storage.k8s.io', 'StorageClass', 'storageclasses', false, ['sc'], { v1: StorageClass }),
-  k('storage.k8s.io', 'CSIDriver', 'csidrivers', false, [], { v1: CSIDriver }),
-  k('scheduling.k8s.io', 'PriorityClass', 'priorityclasses', false, ['pc'], { v1: PriorityClass }),
-  k('admissionregistration.k8s.io', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, [], { v1: MutatingWebhookConfiguration }),
-  k('admissionregistration.k8s.io', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, [], { v1: ValidatingWebhookConfiguration }),
-  k('apiextensions.k8s.io', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], { v1: CustomResourceDefinition }),
-  k('apiregistration.k8s.io', 'APIService', 'apiservices', false, [], { v1: APIService }),
-  k('coordination.k8s.io', 'Lease', 'leases', true, [], { v1: Lease }),
-  k('discovery.k8s.io', 'EndpointSlice', 'endpointslices', true, [], { v1: EndpointSlice }),
-  k('node.k8s.io', 'RuntimeClass', 'runtimeclasses', false, [], { v1: RuntimeClass }),
-  k('certificates.k8s.io', 'CertificateSigningRequest', 'certificatesigningrequests', false, ['csr'], { v1: CertificateSigningRequest }),
+  k('', 'Namespace', 'namespaces', false, ['ns'], ['v1']),
+  k('', 'Node', 'nodes', false, ['no'], ['v1']),
+  k('', 'Pod', 'pods', true, ['po'], ['v1'], ['all']),
+  k('', 'Service', 'services', true, ['svc'], ['v1'], ['all']),
+  k('', 'ConfigMap', 'configmaps', true, ['cm'], ['v1']),
+  k('', 'Secret', 'secrets', true, [], ['v1']),
+  k('', 'ServiceAccount', 'serviceaccounts', true, ['sa'], ['v1']),
+  k('', 'Endpoints', 'endpoints', true, ['ep'], ['v1']),
+  k('', 'Event', 'events', true, ['ev'], ['v1']),
+  k('', 'LimitRange', 'limitranges', true, ['limits'], ['v1']),
+  k('', 'ResourceQuota', 'resourcequotas', true, ['quota'], ['v1']),
+  k('', 'PersistentVolume', 'persistentvolumes', false, ['pv'], ['v1']),
+  k('', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], ['v1']),
+  k('apps', 'Deployment', 'deployments', true, ['deploy'], ['v1'], ['all']),
+  k('apps', 'DaemonSet', 'daemonsets', true, ['ds'], ['v1'], ['all']),
+  k('apps', 'ReplicaSet', 'replicasets', true, ['rs'], ['v1'], ['all']),
+  k('apps', 'StatefulSet', 'statefulsets', true, ['sts'], ['v1'], ['all']),
+  k('apps', 'ControllerRevision', 'controllerrevisions', true, [], ['v1']),
+  k('batch', 'Job', 'jobs', true, [], ['v1'], ['all']),
+  k('batch', 'CronJob', 'cronjobs', true, ['cj'], ['v1'], ['all']),
+  k('autoscaling', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], ['v2', 'v1'], ['all']),
+  k('rbac.authorization.k8s.io', 'ClusterRole', 'clusterroles', false, [], ['v1']),
+  k('rbac.authorization.k8s.io', 'ClusterRoleBinding', 'clusterrolebindings', false, [], ['v1']),
+  k('rbac.authorization.k8s.io', 'Role', 'roles', true, [], ['v1']),
+  k('rbac.authorization.k8s.io', 'RoleBinding', 'rolebindings', true, [], ['v1']),
+  k('policy', 'PodDisruptionBudget', 'poddisruptionbudgets', true, ['pdb'], ['v1']),
+  k('networking.k8s.io', 'Ingress', 'ingresses', true, ['ing'], ['v1']),
+  k('networking.k8s.io', 'IngressClass', 'ingressclasses', false, [], ['v1']),
+  k('networking.k8s.io', 'NetworkPolicy', 'networkpolicies', true, ['netpol'], ['v1']),
+  k('storage.k8s.io', 'StorageClass', 'storageclasses', false, ['sc'], ['v1']),
+  k('storage.k8s.io', 'CSIDriver', 'csidrivers', false, [], ['v1']),
+  k('scheduling.k8s.io', 'PriorityClass', 'priorityclasses', false, ['pc'], ['v1']),
+  k('admissionregistration.k8s.io', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, [], ['v1']),
+  k('admissionregistration.k8s.io', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, [], ['v1']),
+  k('apiextensions.k8s.io', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], ['v1']),
+  k('apiregistration.k8s.io', 'APIService', 'apiservices', false, [], ['v1']),
+  k('coordination.k8s.io', 'Lease', 'leases', true, [], ['v1']),
+  k('discovery.k8s.io', 'EndpointSlice', 'endpointslices', true, [], ['v1']),
+  k('node.k8s.io', 'RuntimeClass', 'runtimeclasses', false, [], ['v1']),
+  k('certificates.k8s.io', 'CertificateSigningRequest', 'certificatesigningrequests', false, ['csr'], ['v1']),
 ]
 
 export const splitApiVersion = (apiVersion: string): { group: string; version: string } => {
@@ -146,7 +117,6 @@ export function customKinds(crds: Obj[]): KindInfo[] {
       singular: str(dig(names, 'singular')) ?? kind.toLowerCase(),
       short: arr(dig(names, 'shortNames')).map(String),
       namespaced: dig(spec, 'scope') !== 'Cluster',
-      validators: {},
       custom: true,
     })
   }
@@ -225,7 +195,7 @@ const QUANTITY_RE = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
  * a key of a schema-checked object that was never read is not in the schema.
  */
 export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode: string[]; fields: FieldError[]; unknown: string[] } {
-  const validate = info.validators[version]
+  const validate = validatorOf(info, version)
   if (!validate) return { decode: [], fields: [], unknown: [] }
   const read = new WeakMap<object, Set<string>>()
   const iterated = new WeakSet<object>()

@@ -104,12 +104,28 @@ export function getObj(s: Store, group: string, kind: string, ns: string | undef
   return s.objects[objKey(group, kind, ns, name)]
 }
 
+// The keys of each group/Kind/, sorted by namespace and name, per objects map: listObjs runs
+// hundreds of times per reconcile, and a scan of every key each time was most of a kubectl call.
+// putObj (a new key) and deleteObj drop it; nothing else adds or removes keys.
+const keysByType = new WeakMap<Store['objects'], Map<string, string[]>>()
+
+function typeKeys(s: Store, prefix: string): string[] {
+  let byType = keysByType.get(s.objects)
+  if (!byType) keysByType.set(s.objects, (byType = new Map()))
+  let keys = byType.get(prefix)
+  if (!keys) {
+    keys = Object.keys(s.objects).filter((k) => k.startsWith(prefix))
+    const order = (k: string) => metaOf(s.objects[k] as Obj)
+    keys.sort((a, b) => String(order(a).namespace ?? '').localeCompare(String(order(b).namespace ?? '')) || String(order(a).name).localeCompare(String(order(b).name)))
+    byType.set(prefix, keys)
+  }
+  return keys
+}
+
 export function listObjs(s: Store, group: string, kind: string, ns?: string): Obj[] {
-  const prefix = ns === undefined ? `${group}/${kind}/` : `${group}/${kind}/${ns}/`
-  return Object.entries(s.objects)
-    .filter(([k]) => k.startsWith(prefix))
-    .map(([, o]) => o)
-    .sort((a, b) => String(metaOf(a).namespace ?? '').localeCompare(String(metaOf(b).namespace ?? '')) || String(metaOf(a).name).localeCompare(String(metaOf(b).name)))
+  const keys = typeKeys(s, `${group}/${kind}/`)
+  const inNs = ns === undefined ? keys : keys.filter((k) => k.startsWith(`${group}/${kind}/${ns}/`))
+  return inNs.map((k) => s.objects[k] as Obj)
 }
 
 const specOf = (o: Obj) => {
@@ -130,17 +146,18 @@ export function putObj(s: Store, obj: Obj): boolean {
     const om = metaOf(old)
     meta.uid = om.uid
     meta.creationTimestamp = om.creationTimestamp
-    if (om.generation !== undefined) {
-      meta.generation = deepEqual(specOf(old), specOf(obj)) ? om.generation : (om.generation as number) + 1
-    }
     meta.resourceVersion = om.resourceVersion
+    if (om.generation !== undefined) meta.generation = om.generation
+    // most writes of a reconcile change nothing: one compare settles those
     if (deepEqual(old, obj)) return false
+    if (om.generation !== undefined && !deepEqual(specOf(old), specOf(obj))) meta.generation = (om.generation as number) + 1
   } else {
     meta.uid ??= randomUUID()
     meta.creationTimestamp ??= nowIso()
     if (obj.spec !== undefined && meta.generation === undefined) meta.generation = 1
   }
   meta.resourceVersion = String(++s.rv)
+  if (!old) keysByType.delete(s.objects)
   s.objects[key] = clone(obj)
   return true
 }
@@ -149,6 +166,7 @@ export function deleteObj(s: Store, obj: Obj): boolean {
   const key = keyOf(obj)
   if (!(key in s.objects)) return false
   delete s.objects[key]
+  keysByType.delete(s.objects)
   delete s.internal.ssa[key]
   return true
 }

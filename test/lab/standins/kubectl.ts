@@ -26,7 +26,7 @@ import { authorize, connect, ConnectError, loadKubeconfig, resolveContext, userP
 import type { Connection } from './_kubeconfig.ts'
 import { jsonPatch, mergePatch, PatchError, strategicPatch, threeWay } from './_merge.ts'
 import { forOutput, printTable, table, toJson } from './_output.ts'
-import { ApiError, apiVersionOf, formatFieldError, immutableCheck, invalidError, kindGroup, KINDS, parseQuantity, resourceGroup, schemaCheck, semanticCheck } from './_schema.ts'
+import { ApiError, apiVersionOf, formatFieldError, immutableCheck, invalidError, kindGroup, KINDS, loadModels, parseQuantity, resourceGroup, schemaCheck, semanticCheck } from './_schema.ts'
 import type { FieldError, KindInfo } from './_schema.ts'
 import { getObj, keyOf, listObjs, metaOf, putObj, readStore, updateStore } from './_store.ts'
 import type { Store } from './_store.ts'
@@ -114,6 +114,8 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
     f.args.splice(0, sub ? 2 : 1)
     const ctx: Ctx = { io, f, cmd: cmdName, clientVersion, argv }
     setValidation(ctx)
+    // commands that only read never validate (admit() would fail if one did): they skip the schemas
+    if (!READING_COMMANDS.has(cmd)) await loadModels()
     return await handler.run(ctx, sub)
   } catch (e) {
     if (e instanceof CliError || e instanceof ConnectError) {
@@ -1532,6 +1534,9 @@ function runApiVersions(c: Ctx): number {
 }
 
 // ---------------------------------------------------------------------------
+
+/** Commands that write no object, and so need no schema validation. */
+const READING_COMMANDS = new Set(['get', 'top', 'version', 'cluster-info', 'config', 'api-resources', 'api-versions', 'logs', 'wait', 'exec'])
 
 const COMMANDS: Record<string, Handler> = {
   apply: { flags: applyFlags, run: runApply },
