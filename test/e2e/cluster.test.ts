@@ -1,5 +1,5 @@
 // The cluster playbooks end to end on the lab, against the strict node stand-ins: a 3-host
-// cluster and a 1-host dev cluster, reruns, --check, stale CNI files, a changed config, reset.
+// cluster and a 1-host dev cluster, reruns, --check, stale CNI files, a changed config, reset, a worker added.
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -7,7 +7,7 @@ import { load } from 'js-yaml'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { hostPath, labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
-import { newestLog, runCli, runJson, statusOf, tmpDir, type JsonReport } from './helpers.ts'
+import { derivedInventory, newestLog, runCli, runJson, statusOf, tmpDir, type JsonReport } from './helpers.ts'
 
 let lab: Lab
 const inv = () => ['-i', lab.inventory]
@@ -20,6 +20,12 @@ async function kubectl(args: string): Promise<string> {
   const r = await onHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`)
   if (r.code !== 0) throw new Error(`kubectl ${args}: ${r.stderr}`)
   return r.stdout
+}
+
+/** The cluster's nodes and their Ready condition, as `name=True`, sorted. */
+async function nodesReady(): Promise<string[]> {
+  const out = await kubectl(`get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}'`)
+  return out.trim().split(' ').sort()
 }
 
 /** Every file under a host's node folders: path, mode and content hash. */
@@ -115,8 +121,7 @@ three('site.mts builds the cluster; every node Ready, metrics answer; the join t
   assert.ok(tokens.length > 0, 'a join token was made')
   const log = fs.readFileSync(newestLog(logDir), 'utf8')
   for (const t of tokens) for (const [where, text] of Object.entries({ stdout: r.stdout, stderr: r.stderr, log })) assert.not.ok(text.includes(t), `join token in ${where}`)
-  const nodes = await kubectl(`get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}'`)
-  assert.equal(nodes.trim().split(' ').sort(), ['node1=True', 'node2=True', 'node3=True'])
+  assert.equal(await nodesReady(), ['node1=True', 'node2=True', 'node3=True'])
   assert.is(statusOf(r.report, 'node1', 'the control plane takes ordinary pods'), 'skipped')
   assert.match(await kubectl('top nodes --no-headers'), /node3/)
 })
@@ -191,7 +196,7 @@ three('kubeconfig.mts fetches admin.conf to artifacts/kubeconfig (0600), kept ou
   assert.not.match(r.stdout, /client-key-data/)
 })
 
-three('reset needs --force without a terminal, clears the nodes, and site.mts converges again', async () => {
+three('reset needs --force without a terminal, clears the nodes; site.mts converges again, and a worker added to the inventory joins', async () => {
   const refused = await runCli(['run', 'reset', ...inv()])
   assert.is(refused.code, 5)
   assert.match(refused.stderr, /run again with --force/)
@@ -201,8 +206,18 @@ three('reset needs --force without a terminal, clears the nodes, and site.mts co
     assert.not.ok(fs.existsSync(hostPath(lab, h, '/etc/kubernetes/kubelet.conf')), h)
     assert.equal(fs.readdirSync(hostPath(lab, h, '/etc/cni/net.d')), [])
   }
-  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
-  assert.is(again.code, 0, failures(again))
+  // the cluster again without node3 in the inventory, then with it added: node3 joins, nothing
+  // else is redone (node2's earlier join must not count as node3's)
+  const without = derivedInventory(lab, (i) => delete i.all.children.workers.hosts.node3)
+  const two = await runJson(['run', 'site', '-i', without], { timeoutMs: 300_000 })
+  assert.is(two.code, 0, failures(two))
+  assert.equal(await nodesReady(), ['node1=True', 'node2=True'])
+  const added = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  assert.is(added.code, 0, failures(added))
+  assert.is(statusOf(added.report, 'node3', 'the worker is joined'), 'changed')
+  assert.is(statusOf(added.report, 'node2', 'the worker is joined'), 'ok')
+  assert.is(statusOf(added.report, 'node1', 'the control plane is initialised with that config'), 'ok')
+  assert.equal(await nodesReady(), ['node1=True', 'node2=True', 'node3=True'])
 })
 
 three.run()
