@@ -84,6 +84,16 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
     await processRunning(`sleep ${seconds}`)
     return { dir, run }
   }
+  /** Ctrl-C to a background run: it must end with exit 130 within 5 s. */
+  const interrupt = async (run: ReturnType<typeof background>) => {
+    const sent = Date.now()
+    process.kill(run.pid(), 'SIGINT')
+    const r = await run.done
+    const stopped = Date.now() - sent
+    assert.is(r.code, 130, tail(r))
+    assert.ok(stopped < 5000, `took ${stopped}ms to stop`)
+    return { r, stopped }
+  }
   return [
     {
       group: 'fault',
@@ -237,12 +247,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
         const l = lab()
         const logDir = tmpDir()
         const { dir, run } = await slowRun(20, ['--log-dir', logDir])
-        const sent = Date.now()
-        process.kill(run.pid(), 'SIGINT')
-        const r = await run.done
-        const stopped = Date.now() - sent
-        assert.is(r.code, 130, tail(r))
-        assert.ok(stopped < 5000, `took ${stopped}ms to stop`)
+        const { r, stopped } = await interrupt(run)
         assert.match(r.stdout, /interrupted at steps › slow step leaves its file: it did not complete, and nothing after it ran/)
         assert.match(r.stdout, /node1\s+changed\s+first step leaves its file/)
         assert.match(r.stdout, /RECAP[^\n]*\nnode1\s+ok=0\s+changed=1\s+skipped=0\s+failed=1/)
@@ -270,12 +275,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
           await sleep(50)
         }
         await sleep(500)
-        const sent = Date.now()
-        process.kill(run.pid(), 'SIGINT')
-        const r = await run.done
-        const stopped = Date.now() - sent
-        assert.is(r.code, 130, tail(r))
-        assert.ok(stopped < 5000, `took ${stopped}ms to stop`)
+        const { r, stopped } = await interrupt(run)
         assert.match(r.stdout, /interrupted while this task ran/)
         assert.match(r.stdout, /interrupted at steps › slow step leaves its file/)
         await sleep(500)

@@ -214,8 +214,10 @@ test('a dead pid with no process is stale; a live one with its own start time is
 })
 
 test('a holder that was killed but not yet reaped by its parent (a zombie) is stale', async () => {
-  // `sleep 0` becomes a zombie: its parent execs `sleep 30`, which never waits for it.
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // The forked child exits at once and stays a zombie: its parent never waits for it. (A shell as
+  // the parent may reap it before it execs something that does not, which made this flaky.)
+  const forker = 'import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)'
+  const parent = spawn('python3', ['-c', forker], { stdio: ['ignore', 'pipe', 'inherit'] })
   others.push(parent)
   const zombie = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d: Buffer) => r(d.toString()))))
   const state = () => fs.readFileSync(`/proc/${zombie}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0)
