@@ -3,23 +3,21 @@
 // the DaemonSet and for every node to be Ready.
 import fs from 'node:fs/promises'
 import { ok, playbook, task, type Context } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodesReady, waitFor, waitForNodesReady } from './_kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodesReady, readiness, waitFor, waitForNodesReady, type NodeObj, type Progress } from './_kube.ts'
 
 /** Flannel's release manifest says 10.244.0.0/16; ours must say the cluster's pod subnet. */
 const withNetwork = (manifest: string, podSubnet: string) => manifest.replace(/("Network":\s*)"[^"]*"/, `$1${JSON.stringify(podSubnet)}`)
 
-type Status = { done: boolean; progress: string }
-
 /** One kubectl read: Flannel's DaemonSet rollout and every node's Ready condition. */
-async function flannelAndNodes(ctx: Context): Promise<{ daemonSet: Status; nodes: Status }> {
+async function flannelAndNodes(ctx: Context): Promise<{ daemonSet: Progress; nodes: Progress }> {
   const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get nodes,daemonsets.apps -n kube-flannel -o json`
   if (!out.ok) return { daemonSet: { done: false, progress: 'not there yet' }, nodes: { done: false, progress: 'not read' } }
-  type Item = { kind: string; metadata: { name: string }; status?: { numberReady?: number; desiredNumberScheduled?: number; conditions?: { type: string; status: string }[] } }
+  type Item = NodeObj & { status?: { numberReady?: number; desiredNumberScheduled?: number } }
   const items = (JSON.parse(out.stdout) as { items: Item[] }).items
   const ds = items.find((i) => i.kind === 'DaemonSet' && i.metadata.name === 'kube-flannel-ds')
   const ready = ds?.status?.numberReady ?? 0
   const want = ds?.status?.desiredNumberScheduled ?? 0
-  const nodes = items.filter((i) => i.kind === 'Node').map((n) => ({ name: n.metadata.name, ready: !!n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') }))
+  const nodes = readiness(items.filter((i) => i.kind === 'Node'))
   return { daemonSet: ds ? { done: want > 0 && ready === want, progress: `${ready}/${want} pods ready` } : { done: false, progress: 'not there yet' }, nodes: nodesReady(nodes) }
 }
 
@@ -51,7 +49,7 @@ export default playbook(
         )
       }),
       task('every node is Ready', async (ctx) => {
-        const seen = ctx.registered.nodesSeen as { done: boolean; progress: string } | undefined
+        const seen = ctx.registered.nodesSeen as Progress | undefined
         return ok(seen?.done ? seen.progress : await waitForNodesReady(ctx, cluster(ctx).wait_timeout))
       }),
     ],

@@ -2,7 +2,7 @@
 // (kubeadm's kubelet serving certificates are self-signed); wait until the metrics API answers
 // for every node.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, nodeReadiness, waitFor } from './_kube.ts'
+import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, lastLine, nodeReadiness, waitFor } from './_kube.ts'
 
 export default playbook(
   {
@@ -20,7 +20,7 @@ export default playbook(
             // Two independent reads: side by side
             const [nodes, top] = await Promise.all([nodeReadiness(ctx), ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} top nodes --no-headers`])
             const measured = top.ok ? top.lines().filter(Boolean).length : 0
-            return { done: measured > 0 && measured === nodes.length, progress: top.ok ? `${measured}/${nodes.length} nodes measured` : (top.stderr.trim().split('\n').at(-1) ?? 'no answer') }
+            return { done: measured > 0 && measured === nodes.length, progress: top.ok ? `${measured}/${nodes.length} nodes measured` : (lastLine(top.stderr) || 'no answer') }
           })
         )
       ),

@@ -3,7 +3,7 @@
 // every worker, and the HPA reads a current CPU metric. Prints a table; any failure fails the run.
 import { createHash } from 'node:crypto'
 import { playbook, skip, task, type Context } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, waitFor } from './_kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, lastLine, waitFor, type Progress } from './_kube.ts'
 import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, rayVars, readRayState, rollouts, type HpaObj, type RayState } from './_ray.ts'
 
 type Check = { name: string; pass: boolean; detail: string }
@@ -47,8 +47,6 @@ export function headParts(out: { exitCode: number | null; stdout: string; stderr
   return parts
 }
 
-const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? ''
-
 function credentialChecks(state: RayState, env: Part, files: Part): Check[] {
   const values = state.secret.values
   if (!values) return [{ name: `Secret ${SECRET_NAME}`, pass: false, detail: 'missing or incomplete (run 80-aws-credentials)' }]
@@ -88,7 +86,7 @@ export function activeNodes(text: string): number {
 }
 
 /** The HPA's CPU reading, or why there is none yet. */
-function hpaMetric(hpa: HpaObj | undefined): { done: boolean; progress: string } {
+function hpaMetric(hpa: HpaObj | undefined): Progress {
   if (!hpa) return { done: false, progress: 'not found' }
   const status = hpa.status ?? {}
   const cpu = status.currentMetrics?.find((m) => m.resource?.name === 'cpu')?.resource?.current?.averageUtilization

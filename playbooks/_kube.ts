@@ -2,7 +2,7 @@
 // manifest with a guard, and waiting with progress. Not a playbook (no NN- prefix).
 import { loadAll } from 'js-yaml'
 import type { Context, Host, Vars } from '../lib/index.ts'
-import { clusterDefaults, type ClusterVars } from './defaults.ts'
+import { clusterDefaults, clusterImages, type ClusterVars } from './defaults.ts'
 import { parseIPv4, validateClusterVars } from './_validate.ts'
 
 export { clusterDefaults }
@@ -41,9 +41,7 @@ export function deriveClusterVars(v: Vars, host: Host): Vars {
     node_name: host.name.toLowerCase(), // the Kubernetes node name: the inventory name
     ...(parseIPv4(host.address) !== undefined ? { advertise_address: host.address } : {}),
     // whole image references, so templates put each through `| json` (a template cannot join strings)
-    flannel_image: `ghcr.io/flannel-io/flannel:${String(v.flannel_version)}`,
-    flannel_cni_plugin_image: `ghcr.io/flannel-io/flannel-cni-plugin:${String(v.flannel_cni_plugin_version)}`,
-    metrics_server_image: `registry.k8s.io/metrics-server/metrics-server:${String(v.metrics_server_version)}`,
+    ...Object.fromEntries(Object.entries(clusterImages).map(([key, image]) => [key, `${image.repository}:${String(v[image.version])}`])),
     // here rather than in 70-metrics-server, so `zxplay render metrics-server/components.yaml` has them too
     metrics_server_args: metricsServerArgs(v as unknown as ClusterVars),
   }
@@ -84,7 +82,13 @@ export async function applyManifest(ctx: Context, name: string, manifest: string
  * Poll `check` every `everyMs` until it says done, logging its progress when it changes.
  * Under --check nothing was applied, so there is nothing to wait for.
  */
-export async function waitFor(ctx: Context, what: string, timeoutS: number, check: () => Promise<{ done: boolean; progress: string }>, everyMs = 2000): Promise<string> {
+/** The last line of a command's output (stderr, usually): what kubectl says went wrong. */
+export const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? ''
+
+/** One look at something waited for: whether it is there, and a line for the log. */
+export type Progress = { done: boolean; progress: string }
+
+export async function waitFor(ctx: Context, what: string, timeoutS: number, check: () => Promise<Progress>, everyMs = 2000): Promise<string> {
   if (ctx.check) return `${what}: not waited for under --check`
   const until = Date.now() + timeoutS * 1000
   let last = ''
@@ -98,20 +102,20 @@ export async function waitFor(ctx: Context, what: string, timeoutS: number, chec
   }
 }
 
+/** The parts of a Node (or any object in a `kubectl get -o json` list) the readiness check reads. */
+export type NodeObj = { kind?: string; metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }
+
+/** Each Node's name and whether its Ready condition is True. */
+export const readiness = (nodes: NodeObj[]) => nodes.map((n) => ({ name: n.metadata.name, ready: !!n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') }))
+
 /** Nodes and their Ready condition, from the control plane. */
 export async function nodeReadiness(ctx: Context): Promise<{ name: string; ready: boolean }[]> {
-  const out = await ctx.probe`kubectl --kubeconfig ${ADMIN_CONF} get nodes -o jsonpath=${'{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'}`
-  return out
-    .lines()
-    .filter(Boolean)
-    .map((l) => {
-      const [name = '', status] = l.split(' ')
-      return { name, ready: status === 'True' }
-    })
+  const out = await ctx.probe`kubectl --kubeconfig ${ADMIN_CONF} get nodes -o json`
+  return readiness((JSON.parse(out.stdout) as { items: NodeObj[] }).items)
 }
 
 /** Whether every node is Ready, and a line saying which are not. */
-export function nodesReady(nodes: { name: string; ready: boolean }[]): { done: boolean; progress: string } {
+export function nodesReady(nodes: { name: string; ready: boolean }[]): Progress {
   const ready = nodes.filter((n) => n.ready).length
   return { done: nodes.length > 0 && ready === nodes.length, progress: `${ready}/${nodes.length} Ready${nodes.length ? ` (${nodes.map((n) => `${n.name}${n.ready ? '' : ' NotReady'}`).join(', ')})` : ''}` }
 }

@@ -3,9 +3,9 @@
 import { InventoryError } from '../lib/errors.ts'
 import type { Context, Host, Vars } from '../lib/index.ts'
 import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, validateAwsVars } from './_aws.ts'
-import { ADMIN_CONF, CLUSTER, deriveClusterVars, waitFor } from './_kube.ts'
+import { ADMIN_CONF, CLUSTER, deriveClusterVars, waitFor, type Progress } from './_kube.ts'
 import type { ClusterVars } from './defaults.ts'
-import { isCpuQuantity, isMemoryQuantity } from './_validate.ts'
+import { isCpuQuantity, isImageRef, isMemoryQuantity } from './_validate.ts'
 
 /** The Secret with the session credentials (named in _aws.ts, which writes it). */
 export const SECRET_NAME = SESSION_SECRET
@@ -27,7 +27,7 @@ export function checkRayVars(v: Vars): void {
   const ray = (v.ray ?? {}) as Record<string, unknown>
   const hpa = (v.hpa ?? {}) as Record<string, unknown>
   if (typeof ray.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ray.namespace)) fail('ray.namespace', 'a namespace name (lowercase letters, digits, -)', ray.namespace)
-  if (typeof ray.image !== 'string' || !/^[\w./:@-]+$/.test(ray.image)) fail('ray.image', 'an image reference like rayproject/ray:2.52.0', ray.image)
+  if (!isImageRef(ray.image)) fail('ray.image', 'an image reference like rayproject/ray:2.52.0', ray.image)
   for (const role of ['head', 'worker']) {
     const cpu = ray[`${role}_cpu`]
     if (!isCpuQuantity(cpu) || Number.parseFloat(cpu) <= 0) fail(`ray.${role}_cpu`, "a CPU quantity above zero like '1' or '500m' (the HPA measures against it)", cpu)
@@ -156,7 +156,7 @@ export const minutesLeft = (iso: string, now = Date.now()) => Math.round((Date.p
  * Whether a Deployment has rolled out, by the rules (and in the words) of `kubectl rollout
  * status`, from the object itself: no extra kubectl call per Deployment.
  */
-export function deploymentRollout(name: string, d: DeploymentObj | undefined): { done: boolean; progress: string } {
+export function deploymentRollout(name: string, d: DeploymentObj | undefined): Progress {
   if (!d) return { done: false, progress: `${name}: not found` }
   const st = d.status ?? {}
   const say = (done: boolean, text: string) => ({ done, progress: `${name}: ${text}` })
@@ -172,7 +172,7 @@ export function deploymentRollout(name: string, d: DeploymentObj | undefined): {
 }
 
 /** The rollout of every named Deployment in a state already read. */
-export function rollouts(state: Pick<RayState, 'deployments'>, names: readonly string[]): { done: boolean; progress: string } {
+export function rollouts(state: Pick<RayState, 'deployments'>, names: readonly string[]): Progress {
   const each = names.map((n) => deploymentRollout(n, state.deployments.get(n)))
   return { done: each.every((r) => r.done), progress: each.map((r) => r.progress).join('; ') }
 }

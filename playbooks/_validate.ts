@@ -14,6 +14,7 @@ import path from 'node:path'
 import { InventoryError } from '../lib/errors.ts'
 import type { Host, Vars } from '../lib/index.ts'
 import { inventoryOf } from '../lib/inventory.ts'
+import { clusterImages } from './defaults.ts'
 
 type Problem = { key: string; message: string }
 
@@ -31,13 +32,16 @@ export function validateClusterVars(v: Vars, host: Host): void {
 const show = (x: unknown) => (x === undefined || x === null ? 'nothing' : JSON.stringify(x))
 
 // Docker's tag grammar: what may follow `image:` after the colon; also safe unquoted in YAML.
-const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'
+const IMAGE_TAG = new RegExp(`^${TAG}$`)
 // Docker's reference grammar: [registry[:port]/]path[:tag][@sha256:digest].
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
 const DOMAIN = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\\d+)?'
-const IMAGE_REF = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`)
-/** The images deriveClusterVars makes from the version vars; an inventory may set them instead (a mirror), checked. */
-const DERIVED_IMAGES = { flannel_image: 'flannel_version', flannel_cni_plugin_image: 'flannel_cni_plugin_version', metrics_server_image: 'metrics_server_version' }
+const IMAGE_REF = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@sha256:[a-f0-9]{64})?$`)
+
+/** A Docker image reference: [registry[:port]/]path[:tag][@sha256:digest]. */
+export const isImageRef = (x: unknown): x is string => typeof x === 'string' && x.length <= 255 && IMAGE_REF.test(x)
+
 const K8S_VERSION = /^\d+\.\d+\.\d+$/
 const PACKAGE_REVISION = /^\d+(\.\d+)*$/
 // Debian policy: lowercase letters, digits, + - . and at least two characters, starting alphanumeric.
@@ -64,15 +68,14 @@ export function clusterVarProblems(v: Vars, host: Host): Problem[] {
   str('cri_socket', UNIX_SOCKET, "a unix socket URL like 'unix:///var/run/containerd/containerd.sock'")
   str('hpa_downscale_stabilization', GO_DURATION, "a duration like '15s' or '5m'")
   str('metric_resolution', GO_DURATION, "a duration like '15s'")
-  for (const key of ['flannel_version', 'flannel_cni_plugin_version', 'metrics_server_version']) str(key, IMAGE_TAG, "an image tag like 'v0.28.9' (letters, digits, '.', '_', '-')")
+  for (const { version } of Object.values(clusterImages)) str(version, IMAGE_TAG, "an image tag like 'v0.28.9' (letters, digits, '.', '_', '-')")
   for (const key of ['kubelet_insecure_tls', 'schedule_on_control_plane']) if (typeof v[key] !== 'boolean') bad(key, 'true or false')
   const wait = v.wait_timeout
   if (typeof wait !== 'number' || !Number.isInteger(wait) || wait < 1 || wait > 86_400) bad('wait_timeout', 'whole seconds from 1 to 86400')
   if (v.kubernetes_tag !== undefined && (typeof v.kubernetes_tag !== 'string' || !/^v\d+\.\d+\.\d+$/.test(v.kubernetes_tag))) bad('kubernetes_tag', "a version tag like 'v1.36.2' (or leave it unset: v<kubernetes_version>)")
   if (v.advertise_address !== undefined && (typeof v.advertise_address !== 'string' || !parseIPv4(v.advertise_address))) bad('advertise_address', "an IPv4 address like '192.0.2.10' (or leave it unset: the host's address)")
-  for (const [key, version] of Object.entries(DERIVED_IMAGES)) {
-    const x = v[key]
-    if (x !== undefined && (typeof x !== 'string' || x.length > 255 || !IMAGE_REF.test(x))) bad(key, `an image reference like 'registry.example/name:tag' (or leave it unset: made from ${version})`)
+  for (const [key, { version }] of Object.entries(clusterImages)) {
+    if (v[key] !== undefined && !isImageRef(v[key])) bad(key, `an image reference like 'registry.example/name:tag' (or leave it unset: made from ${version})`)
   }
   if (v.node_name !== undefined && (typeof v.node_name !== 'string' || v.node_name.length > 253 || !NODE_NAME.test(v.node_name))) bad('node_name', 'a Kubernetes node name (lowercase letters, digits, - and .)')
   if (v.node_name === undefined) {

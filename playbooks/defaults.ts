@@ -3,6 +3,16 @@
 // test keeps the two equal), and any of them can be overridden per group, per host or with -e.
 import { awsDefaults } from './_aws.ts'
 
+/**
+ * The images the cluster templates run, each made from its repository and a version var above;
+ * an inventory may set the image itself instead (a mirror). _kube.ts derives, _validate.ts checks.
+ */
+export const clusterImages = {
+  flannel_image: { repository: 'ghcr.io/flannel-io/flannel', version: 'flannel_version' },
+  flannel_cni_plugin_image: { repository: 'ghcr.io/flannel-io/flannel-cni-plugin', version: 'flannel_cni_plugin_version' },
+  metrics_server_image: { repository: 'registry.k8s.io/metrics-server/metrics-server', version: 'metrics_server_version' },
+} as const
+
 export const clusterDefaults = {
   kubernetes_version: '1.36.2', // kubelet, kubeadm, kubectl; apt package version '<this>-1.1'
   kubernetes_package_revision: '1.1',

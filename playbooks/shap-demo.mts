@@ -12,7 +12,7 @@ import { dump } from 'js-yaml'
 import { changed, ok, playbook, raw, skip, task, type Context, type Host, type Vars } from '../lib/index.ts'
 import { InventoryError } from '../lib/errors.ts'
 import { quote } from '../lib/shell.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, waitFor } from './_kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest, lastLine, waitFor } from './_kube.ts'
 import { RAY, rayVars } from './_ray.ts'
 import {
   atMin,
@@ -69,7 +69,6 @@ export function jobArgs(d: DemoVars): string[] {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
-const lastLine = (s: string) => s.trim().split('\n').at(-1) ?? ''
 
 async function readHpa(ctx: Context, namespace: string, name: string): Promise<HpaState> {
   const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get hpa ${name} -n ${namespace} -o json`
