@@ -2,6 +2,12 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import type { Event } from '../../lib/events.ts'
+import { parseInventory, type Host } from '../../lib/inventory.ts'
+import type { Playbook, Task } from '../../lib/playbook.ts'
+import { runPlan, type RunOptions } from '../../lib/run.ts'
+import { Secrets } from '../../lib/secrets.ts'
+import { HostSession } from '../../lib/session.ts'
 
 /** The error `run` throws; fails the test when it throws nothing. */
 export function errorOf(run: () => unknown): Error {
@@ -18,4 +24,26 @@ export function errorOf(run: () => unknown): Error {
 export function tempDir(prefix: string): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zxplay-${prefix}-`))
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Hosts with `connection: local` (this machine under other names), each with its session. */
+export function localHosts(...names: string[]): { hosts: Host[]; sessions: Map<string, HostSession> } {
+  const yaml = `all: {hosts: {${names.map((n) => `${n}: {connection: local}`).join(', ')}}}`
+  const hosts = parseInventory(yaml, '/tmp/inv.yaml').hosts
+  return { hosts, sessions: new Map(hosts.map((h) => [h.name, new HostSession(h, { connectTimeoutMs: 5000 })])) }
+}
+
+/**
+ * Playbooks (each a task list, on every host) through the real run loop, then the sessions
+ * closed; the events it emitted.
+ */
+export async function runLocal(on: ReturnType<typeof localHosts>, playbooks: Task[][], opts: Partial<RunOptions> = {}): Promise<Event[]> {
+  const events: Event[] = []
+  const planned = playbooks.map((tasks, i) => ({ playbook: { id: `p${i}`, name: `p${i}`, hosts: 'all', tasks } as Playbook, hosts: on.hosts, tasks }))
+  try {
+    await runPlan(planned, on.sessions, { check: false, diff: false, verbose: false, forks: 5, taskTimeoutMs: 10_000, templatesDir: '/tmp', secrets: new Secrets(), emit: (e) => events.push(e), ...opts })
+  } finally {
+    for (const s of on.sessions.values()) await s.close()
+  }
+  return events
 }

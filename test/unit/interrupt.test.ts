@@ -4,38 +4,22 @@
 import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Event } from '../../lib/events.ts'
-import { parseInventory } from '../../lib/inventory.ts'
-import { task, type Playbook, type Task } from '../../lib/playbook.ts'
-import { runPlan } from '../../lib/run.ts'
-import { Secrets } from '../../lib/secrets.ts'
-import { HostSession } from '../../lib/session.ts'
+import { task, type Task } from '../../lib/playbook.ts'
+import { localHosts, runLocal } from './_helpers.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Run one task on a local host; `interrupt()` does what the CLI's SIGINT handler does. */
 async function run(make: (interrupt: () => Promise<void>) => Task) {
-  const host = parseInventory('all: {hosts: {me: {connection: local}}}', '/tmp/inv.yaml').hosts[0]!
-  const session = new HostSession(host, { connectTimeoutMs: 5000 })
+  const on = localHosts('me')
   let interrupted = false
   const interrupt = () => {
     interrupted = true
-    return session.end('the run was interrupted')
+    return on.sessions.get('me')!.end('the run was interrupted')
   }
   const tasks = [make(interrupt), task('after', async (ctx) => void (await ctx.$`true`))]
-  const events: Event[] = []
   const t0 = performance.now()
-  await runPlan([{ playbook: { id: 'p', name: 'p', hosts: 'all', tasks } as Playbook, hosts: [host], tasks }], new Map([['me', session]]), {
-    check: false,
-    diff: false,
-    verbose: false,
-    forks: 5,
-    taskTimeoutMs: 30_000,
-    templatesDir: '/tmp',
-    secrets: new Secrets(),
-    emit: (e) => events.push(e),
-    interrupted: () => interrupted,
-  })
+  const events = await runLocal(on, [tasks], { taskTimeoutMs: 30_000, interrupted: () => interrupted })
   const results = events.flatMap((e) => (e.kind === 'result' ? [e] : []))
   return { ms: performance.now() - t0, results, stopped: events.some((e) => e.kind === 'interrupted') }
 }

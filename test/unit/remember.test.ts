@@ -2,22 +2,13 @@
 // changes. Run through the real run loop on a `connection: local` host.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Event } from '../../lib/events.ts'
-import { parseInventory } from '../../lib/inventory.ts'
 import type { Context } from '../../lib/context.ts'
-import { ok, task, type Playbook, type Task } from '../../lib/playbook.ts'
-import { runPlan } from '../../lib/run.ts'
-import { Secrets } from '../../lib/secrets.ts'
-import { HostSession } from '../../lib/session.ts'
+import { ok, task, type Task } from '../../lib/playbook.ts'
+import { localHosts, runLocal } from './_helpers.ts'
 
 async function run(playbooks: Task[][], check = false) {
-  const host = parseInventory('all: {hosts: {me: {connection: local}}}', '/tmp/inv.yaml').hosts[0]!
-  const sessions = new Map([[host.name, new HostSession(host, { connectTimeoutMs: 5000 })]])
-  const events: Event[] = []
-  const planned = playbooks.map((tasks, i) => ({ playbook: { id: `p${i}`, name: `p${i}`, hosts: 'all', tasks } as Playbook, hosts: [host], tasks }))
-  await runPlan(planned, sessions, { check, diff: false, verbose: false, forks: 5, taskTimeoutMs: 10_000, templatesDir: '/tmp', secrets: new Secrets(), emit: (e) => events.push(e) })
-  await sessions.get('me')!.close()
-  return events.filter((e) => e.kind === 'result').map((e) => `${(e as { task: string }).task}:${(e as { status: string }).status}`)
+  const events = await runLocal(localHosts('me'), playbooks, { check })
+  return events.flatMap((e) => (e.kind === 'result' ? [`${e.task}:${e.status}`] : []))
 }
 
 /** A read that counts how often it really ran. */

@@ -1220,8 +1220,6 @@ function apiServices(env: Env) {
   }
 }
 
-export { apiServiceAvailable } from './_metrics.ts'
-
 // ---------------------------------------------------------------------------
 
 /** More reconcile steps (HPA, Jobs…) register here; they run after the built-in ones. */
