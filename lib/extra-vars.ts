@@ -1,9 +1,11 @@
 // Extra vars (-e), the highest-precedence variables. Pure, except the read of @file arguments.
 //
-//   -e key=value        a string, as in Ansible; only `true`/`false` become booleans and
-//                       integers (0, 42, -7; no leading zeros) become numbers, so
-//                       `k8s_version=1.30`, `x=null` and `zip=007` stay the strings given.
-//                       A value wrapped in matching quotes ('3' or "3") is the string inside.
+//   -e 'a=1 b="x y"'    key=value items, split and unquoted exactly as Ansible's parse_kv does
+//                       (kv.ts): one pair of matching outer quotes goes, nothing more. A value
+//                       is a string, as in Ansible, except that unquoted `true`/`false` become
+//                       booleans and unquoted integers (0, 42, -7; no leading zeros) numbers, so
+//                       `k8s_version=1.30`, `x=null` and `zip=007` stay the strings given, and
+//                       "'3'" is the string 3.
 //   -e a.b.c=value      a dotted key: replaces only that nested value of the inventory's `a`
 //   -e @vars.yaml       a YAML file of variables, relative to the working directory
 //   -e '{"k": [1]}'     a JSON or YAML flow map
@@ -12,6 +14,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { loadAll, YAMLException } from 'js-yaml'
 import { UsageError } from './errors.ts'
+import { KvError, parseKv } from './kv.ts'
 import type { Vars } from './inventory.ts'
 import { describeFsError, describeYamlError, isMap, show, YAML_SCHEMA } from './yaml.ts'
 
@@ -33,20 +36,23 @@ export function parseExtraVars(args: string[], cwd: string): Vars {
     }
   }
   for (const arg of args) {
+    if (arg === '') continue
     if (arg.startsWith('@')) setWhole(readVarsFile(arg.slice(1), cwd))
-    else if (arg.trimStart().startsWith('{')) setWhole(parseFlowMap(arg))
+    else if (arg.startsWith('/') || arg.startsWith('.')) throw new UsageError(`-e '${arg}': a file of variables is written @${arg}`)
+    else if (arg.startsWith('{') || arg.startsWith('[')) setWhole(parseFlowMap(arg))
     else {
-      const eq = arg.indexOf('=')
-      if (eq < 0) throw new UsageError(`-e '${arg}': expected key=value, @file.yaml or a {"json": "map"}`)
-      const [top, ...nested] = parseVarName(arg.slice(0, eq), arg)
-      const value = parseValue(arg.slice(eq + 1))
-      if (!nested.length) {
-        setWhole({ [top]: value })
-        continue
+      for (const item of kvItems(arg)) {
+        if ('raw' in item) throw new UsageError(`-e '${arg}': '${item.raw}' is not key=value (expected key=value items, @file.yaml or a {"json": "map"})`)
+        const [top, ...nested] = parseVarName(item.key, arg)
+        const value = item.quoted ? item.value : parseValue(item.value)
+        if (!nested.length) {
+          setWhole({ [top]: value })
+          continue
+        }
+        const setAsWhole = Object.hasOwn(vars, top) && !dotted.has(top)
+        vars[top] = withNestedValue(vars[top], nested, value)
+        if (!setAsWhole) dotted.set(top, [...(dotted.get(top) ?? []), nested])
       }
-      const setAsWhole = Object.hasOwn(vars, top) && !dotted.has(top)
-      vars[top] = withNestedValue(vars[top], nested, value)
-      if (!setAsWhole) dotted.set(top, [...(dotted.get(top) ?? []), nested])
     }
   }
   if (dotted.size) dottedPaths.set(vars, dotted)
@@ -77,7 +83,16 @@ function parseVarName(name: string, arg: string): [string, ...string[]] {
 
 const INTEGER = /^-?(0|[1-9][0-9]*)$/
 
-/** key=value's value: a string, except exactly true/false and integers without leading zeros. */
+function kvItems(arg: string) {
+  try {
+    return parseKv(arg)
+  } catch (e) {
+    if (e instanceof KvError) throw new UsageError(`-e '${arg}': ${e.message}`)
+    throw e
+  }
+}
+
+/** An unquoted key=value's value: a string, except exactly true/false and integers without leading zeros. */
 function parseValue(text: string): unknown {
   if (text === 'true') return true
   if (text === 'false') return false
@@ -86,8 +101,6 @@ function parseValue(text: string): unknown {
     // Past 2^53 a number would lose digits (an ID, a serial): it stays the text. -0 is 0.
     if (Number.isSafeInteger(n)) return n || 0
   }
-  const quote = text.charAt(0)
-  if (text.length >= 2 && (quote === '"' || quote === "'") && text.endsWith(quote)) return text.slice(1, -1)
   return text
 }
 
