@@ -15,6 +15,11 @@ export type Flags = {
   forks: number
   listHosts: boolean
   listTasks: boolean
+  listTags: boolean
+  syntaxCheck: boolean
+  version: boolean
+  /** connection settings from flags (-u, --private-key, -c, ...), by their Ansible names: the inventory's lowest precedence */
+  cliVars: Record<string, string>
   askBecomePass: boolean
   become: boolean
   /** seconds to wait for a connection */
@@ -29,7 +34,9 @@ export type Flags = {
   help: boolean
 }
 
-type Spec = { key: keyof Flags; value?: 'string' | 'list' | 'int' | 'append' }
+type Spec = { key: keyof Flags; value?: 'string' | 'list' | 'int' | 'append' | 'var'; ansible?: string }
+// Ansible's connection flags set the variable of the same meaning (as Ansible's -u sets ansible_user).
+const connectionFlag = (ansible: string): Spec => ({ key: 'cliVars', value: 'var', ansible })
 const SPECS: Record<string, Spec> = {
   '-i': { key: 'inventory', value: 'string' },
   '--inventory': { key: 'inventory', value: 'string' },
@@ -53,6 +60,19 @@ const SPECS: Record<string, Spec> = {
   '--forks': { key: 'forks', value: 'int' },
   '--list-hosts': { key: 'listHosts' },
   '--list-tasks': { key: 'listTasks' },
+  '--list-tags': { key: 'listTags' },
+  '--syntax-check': { key: 'syntaxCheck' },
+  '--version': { key: 'version' },
+  '-u': connectionFlag('ansible_user'),
+  '--user': connectionFlag('ansible_user'),
+  '--private-key': connectionFlag('ansible_ssh_private_key_file'),
+  '--key-file': connectionFlag('ansible_ssh_private_key_file'),
+  '--ssh-common-args': connectionFlag('ansible_ssh_common_args'),
+  '--ssh-extra-args': connectionFlag('ansible_ssh_extra_args'),
+  '-c': connectionFlag('ansible_connection'),
+  '--connection': connectionFlag('ansible_connection'),
+  '--become-user': connectionFlag('ansible_become_user'),
+  '--become-method': connectionFlag('ansible_become_method'),
   '-K': { key: 'askBecomePass' },
   '--ask-become-pass': { key: 'askBecomePass' },
   '-b': { key: 'become' },
@@ -79,6 +99,10 @@ export const defaultFlags = (): Flags => ({
   forks: 20,
   listHosts: false,
   listTasks: false,
+  listTags: false,
+  syntaxCheck: false,
+  version: false,
+  cliVars: {},
   askBecomePass: false,
   become: false,
   timeout: 10,
@@ -89,7 +113,8 @@ export const defaultFlags = (): Flags => ({
 })
 
 /** Parse flags; positionals (and everything after `--`) come back in `rest`. */
-export function parseFlags(argv: string[]): { flags: Flags; rest: string[] } {
+export function parseFlags(args: string[]): { flags: Flags; rest: string[] } {
+  const argv = [...args]
   const flags = defaultFlags()
   const set = flags as unknown as Record<keyof Flags, unknown>
   const rest: string[] = []
@@ -107,6 +132,13 @@ export function parseFlags(argv: string[]): { flags: Flags; rest: string[] } {
       rest.push(arg)
       continue
     }
+    // Combined short flags, as Ansible's argparse reads them: -bK is -b -K; -iFILE and -e@x give a value.
+    const combined = /^-[A-Za-z]./.test(arg) && !SPECS[arg] && SPECS[arg.slice(0, 2)]
+    if (combined) {
+      const tail = arg.slice(2)
+      argv.splice(i + 1, 0, ...(combined.value ? [tail.replace(/^=/, '')] : [`-${tail}`]))
+      arg = arg.slice(0, 2)
+    }
     let inline: string | undefined
     const eq = arg.indexOf('=')
     if (arg.startsWith('--') && eq > 0) {
@@ -122,14 +154,17 @@ export function parseFlags(argv: string[]): { flags: Flags; rest: string[] } {
       continue
     }
     const value = inline ?? argv[++i]
+    const attached = combined && combined.value
     if (value === undefined) throw new UsageError(`flag '${arg}' needs a value`)
     // `--log-dir --check` must not swallow --check: a separate value may not look like a flag.
-    if (inline === undefined && /^-[^\d]/.test(value)) {
-      const long = Object.keys(SPECS).find((k) => k.startsWith('--') && SPECS[k]?.key === spec.key) ?? arg
+    // A value with a space is a value (argparse's rule too): --ssh-common-args '-o ProxyJump=b'.
+    if (inline === undefined && !attached && /^-[^\d]/.test(value) && !value.includes(' ')) {
+      const long = Object.keys(SPECS).find((k) => k.startsWith('--') && SPECS[k]?.key === spec.key && SPECS[k]?.ansible === spec.ansible) ?? arg
       throw new UsageError(`flag '${arg}' needs a value, got the flag '${value}' (for a value that starts with '-', write ${long}=${value})`)
     }
     if (spec.value === 'string') set[spec.key] = value
     else if (spec.value === 'append') (set[spec.key] as string[]).push(value)
+    else if (spec.value === 'var') flags.cliVars[spec.ansible!] = value
     else if (spec.value === 'list') (set[spec.key] as string[]).push(...value.split(',').map((s) => s.trim()).filter(Boolean))
     else {
       const n = /^[0-9]+$/.test(value) ? Number(value) : NaN
@@ -151,12 +186,13 @@ usage:
 flags:
   -i, --inventory FILE     inventory (default inventory.yaml)
   -l, --limit PATTERN      only these hosts (names, groups, globs, a:b, !x, &x)
-  -t, --tags A,B           only tasks with these tags (always-tagged tasks too)
+  -t, --tags A,B           only tasks with these tags (always-tagged tasks too; also all, tagged,
+                           untagged, never: tasks tagged never run only when --tags names them)
       --skip-tags A,B      leave out tasks with these tags
       --start-at NAME      begin at this playbook (file name or title) or task
   -C, --check              dry run: read-only probes run, mutations are listed, nothing changes
   -D, --diff               show a unified diff for files that change (or would)
-  -e, --extra-vars K=V     set a variable (highest precedence); also @file.yaml or '{"k":1}'
+  -e, --extra-vars K=V     set variables (highest precedence): 'a=1 b="x y"', @file.yaml or '{"k":1}'
   -v, --verbose            stream each command's stdout/stderr
       --json               print one JSON object (hosts and tasks) instead of text
   -f, --forks N            hosts in parallel per task (default 20)
@@ -164,10 +200,22 @@ flags:
       --list-tasks         list the tasks that would run, then stop
   -K, --ask-become-pass    ask once for the sudo password (sent over stdin, never argv)
   -b, --become             run every command with sudo
+  -u, --user USER          connect as USER
+      --private-key FILE   with this private key (relative to the working directory)
+  -c, --connection C       ssh or local
+      --ssh-common-args A  ssh options (-o ProxyJump=...); also --ssh-extra-args A
+      --become-user U      whom to become; --become-method M: how
+                           (each of these sets the ansible_* variable of the same meaning,
+                           below everything the inventory sets, as in Ansible)
   -T, --timeout S          seconds to wait for a connection (default 10)
       --log-dir DIR        where the run's log goes (default logs/)
       --force              run destructive playbooks (reset) without asking
       --refresh            renew credentials that are still valid (sets the var refresh)
+      --list-tags          list the tags of the tasks that would run, then stop
+      --syntax-check       load the playbooks and check the inventory's vars, then stop
+      --version            zxplay's version
   -h, --help               this text
+  short flags combine as in Ansible: -bK, -CD, -vvv
 
-exit codes: 0 all ok, 1 another run holds a host's lock (or an internal error), 2 a host failed, 4 a host was unreachable, 5 bad input, 130 interrupted`
+exit codes (Ansible's): 0 all ok, 1 another run holds a host's lock (or an internal error), 2 a host failed,
+4 a host was unreachable (whether or not another failed), 5 bad input, 99 interrupted (Ctrl-C)`

@@ -8,11 +8,11 @@ import { parseFlags, USAGE, type Flags } from './args.ts'
 import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
 import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
-import { loadInventory, type Host, type Inventory } from './inventory.ts'
+import { loadInventory, type Host, type Inventory, type Vars } from './inventory.ts'
 import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { selectHosts } from './patterns.ts'
-import { plan, tagsOf, type PlannedPlaybook } from './plan.ts'
+import { listedTags, plan, tagsOf, type PlannedPlaybook } from './plan.ts'
 import { ok, playbook, playbookVars, runtime, task, type Playbook } from './playbook.ts'
 import { connectionVars, resolveTemplate } from './context.ts'
 import { renderFile } from './template.ts'
@@ -23,7 +23,9 @@ import { Secrets } from './secrets.ts'
 import { HostSession } from './session.ts'
 import { raw } from './shell.ts'
 
-export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, input: 5, interrupted: 130 } as const
+// Ansible's exit codes: 4 when any host was unreachable (even if another failed), 2 when one failed,
+// 99 when the user interrupted (ansible-playbook's "User interrupted execution").
+export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, input: 5, interrupted: 99 } as const
 
 /** `bin/zxplay`: run | ping | sh. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -31,8 +33,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   await guard(async () => {
     const [cmd, ...args] = argv
     if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') return void console.log(USAGE)
+    if (cmd === '--version') return void console.log(version())
     const { flags, rest } = parseFlags(args)
     if (flags.help) return void console.log(USAGE)
+    if (flags.version) return void console.log(version())
     if (cmd === 'run') {
       if (rest.length !== 1) throw new UsageError(`zxplay run takes one playbook (site, a playbook name, or a file), got ${rest.length ? rest.join(' ') : 'none'}`)
       return execute(await loadPlaybooks(rest[0]!), flags)
@@ -60,9 +64,24 @@ export async function runFromScript(playbooks: Playbook[], argv: string[]): Prom
   await guard(async () => {
     const { flags, rest } = parseFlags(argv)
     if (flags.help) return void console.log(USAGE)
+    if (flags.version) return void console.log(version())
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`)
     await execute(playbooks, flags)
   })
+}
+
+/** `zxplay 0.1.0 (node v22.x)`: which zxplay and which runtime, as `ansible --version` says its core and python. */
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return `zxplay ${pkg.version} (node ${process.version})`
+}
+
+/** -u, --private-key, -c, ...: Ansible-named vars; a key file relative to where zxplay runs, as Ansible's. */
+function flagVars(flags: Flags): Vars {
+  const vars: Vars = { ...flags.cliVars }
+  const key = flags.cliVars.ansible_ssh_private_key_file
+  if (key) vars.ansible_ssh_private_key_file = path.resolve(key.startsWith('~/') ? path.join(os.homedir(), key.slice(2)) : key)
+  return vars
 }
 
 async function guard(fn: () => Promise<void>): Promise<void> {
@@ -97,7 +116,7 @@ function resolvePlaybookFile(name: string): string {
 
 /** A template rendered as the site's playbooks would render it for one host (their defaults and derived vars). */
 async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
-  const inventory = await loadInventory(flags.inventory, parseExtraVars(flags.extraVars, process.cwd()))
+  const inventory = await loadInventory(flags.inventory, parseExtraVars(flags.extraVars, process.cwd()), { cliVars: flagVars(flags) })
   const host = inventory.hosts.find((h) => h.name === hostName)
   if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
   const playbooks = fs.existsSync(path.resolve('playbooks/site.mts')) ? await loadPlaybooks('site') : []
@@ -109,13 +128,15 @@ async function renderFor(template: string, hostName: string, flags: Flags): Prom
 async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: boolean; pattern?: string } = {}): Promise<void> {
   const extra = parseExtraVars(flags.extraVars, process.cwd())
   if (flags.refresh) extra.refresh = true
-  const inventory = await loadInventory(flags.inventory, extra)
+  const inventory = await loadInventory(flags.inventory, extra, { cliVars: flagVars(flags) })
   if (flags.become) for (const h of inventory.hosts) h.become = true
   const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit: flags.limit, startAt: flags.startAt })
   if (opts.pattern !== undefined) selectHosts(inventory, opts.pattern)
+  // Listing and the syntax check connect to nothing: a key file that is missing does not matter to them.
+  if (flags.listHosts || flags.listTasks || flags.listTags) return void console.log(listing(planned, flags))
   checkVars(planned, inventory)
+  if (flags.syntaxCheck) return void console.log(listing(planned, flags))
   checkLocalFiles(inventory)
-  if (flags.listHosts || flags.listTasks) return void console.log(listing(planned, flags))
   for (const { playbook: pb, hosts } of planned) {
     if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
   }
@@ -268,24 +289,27 @@ function sessionsFor(hosts: Inventory['hosts'], flags: Flags): Map<string, HostS
   return sessions
 }
 
-function exitCode(hosts: Record<string, Counts>, interrupted: boolean): number {
+export function exitCode(hosts: Record<string, Counts>, interrupted: boolean): number {
   const all = Object.values(hosts)
   if (interrupted) return EXIT.interrupted
-  if (all.some((c) => c.failed)) return EXIT.failed
   if (all.some((c) => c.unreachable)) return EXIT.unreachable
+  if (all.some((c) => c.failed)) return EXIT.failed
   return EXIT.ok
 }
 
+/** --list-hosts, --list-tasks, --list-tags, --syntax-check: what would run, decided without connecting. */
 function listing(planned: ReturnType<typeof plan>, flags: Flags): string {
-  return planned
-    .map(({ playbook: pb, hosts, tasks }) => {
-      const head = `${pb.id}: ${pb.name} [${pb.hosts}]`
-      const body = flags.listHosts
-        ? hosts.map((h) => `  ${h.name}`)
+  if (flags.syntaxCheck) return `syntax ok: ${planned.length} playbook(s), ${planned.reduce((n, p) => n + p.playbook.tasks.length, 0)} task(s)`
+  const lines = planned.map(({ playbook: pb, hosts, tasks }) => {
+    const head = `${pb.id}: ${pb.name} [${pb.hosts}]`
+    const body = flags.listHosts
+      ? hosts.map((h) => `  ${h.name}`)
+      : flags.listTags
+        ? [`  TASK TAGS: [${listedTags({ playbook: pb, hosts, tasks }).join(', ')}]`]
         : tasks.map((t) => `  ${t.name}${tagsOf(pb, t).length ? `  [tags: ${tagsOf(pb, t).join(', ')}]` : ''}`)
-      return [head, ...body].join('\n')
-    })
-    .join('\n')
+    return [head, ...body].join('\n')
+  })
+  return lines.join('\n')
 }
 
 function pingPlaybook(pattern: string): Playbook {

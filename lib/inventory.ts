@@ -3,6 +3,7 @@
 //
 // Variable precedence, lowest to highest; a later source replaces a whole top-level key
 // (Ansible's default hash_behaviour=replace):
+//   0. connection flags (-u, --private-key, -c, ...: LoadOptions.cliVars), as Ansible's lose to inventory vars
 //   1. all.vars
 //   2. group vars: parents before children, by depth (a group's longest path from all);
 //      groups at the same depth by name, so 'web' overrides 'db' (Ansible's rule)
@@ -115,17 +116,22 @@ type Draft = {
   problems: Problem[]
 }
 
-export async function loadInventory(file: string, extraVars: Vars = {}): Promise<Inventory> {
+export type LoadOptions = {
+  /** Ansible-named connection vars from command-line flags: below everything in the inventory */
+  cliVars?: Vars
+}
+
+export async function loadInventory(file: string, extraVars: Vars = {}, opts: LoadOptions = {}): Promise<Inventory> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (e) {
     throw new InventoryError(file, '', `cannot read the inventory: ${describeFsError(e)}`)
   }
-  return parseInventory(text, file, extraVars)
+  return parseInventory(text, file, extraVars, opts)
 }
 
-export function parseInventory(text: string, file: string, extraVars: Vars = {}): Inventory {
+export function parseInventory(text: string, file: string, extraVars: Vars = {}, opts: LoadOptions = {}): Inventory {
   const root = parseYaml(text, file)
   const d: Draft = {
     file,
@@ -155,8 +161,9 @@ export function parseInventory(text: string, file: string, extraVars: Vars = {})
   }
 
   const extra = readVars(d, extraVars, 'extra vars')
+  const flagVars = readVars(d, opts.cliVars ?? {}, 'command-line flags')
   const order = precedenceOrder(d)
-  const hosts = [...d.hosts.values()].map((h) => resolveHost(d, h, order, extra, dottedPathsOf(extraVars)))
+  const hosts = [...d.hosts.values()].map((h) => resolveHost(d, h, order, extra, dottedPathsOf(extraVars), flagVars))
   const groups = new Map<string, Group>()
   for (const g of d.groups.values()) {
     const members = hosts.filter((h) => h.groups.includes(g.name)).map((h) => h.name)
@@ -424,7 +431,8 @@ function resolveHost(
   h: HostDraft,
   order: string[],
   extra: Vars,
-  dotted: DottedPaths | undefined
+  dotted: DottedPaths | undefined,
+  flagVars: Vars
 ): Host {
   const memberOf = new Set<string>(['all'])
   const addWithParents = (name: string) => {
@@ -435,7 +443,7 @@ function resolveHost(
   h.groups.forEach(addWithParents)
   const groups = order.filter((g) => memberOf.has(g))
 
-  const vars: Vars = {}
+  const vars: Vars = { ...flagVars }
   for (const g of groups) Object.assign(vars, d.groups.get(g)?.vars)
   Object.assign(vars, h.vars)
   applyExtraVars(vars, extra, dotted)

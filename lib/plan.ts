@@ -7,20 +7,40 @@ import type { Playbook, Task } from './playbook.ts'
 export type Selection = { tags: string[]; skipTags: string[]; limit?: string; startAt?: string }
 export type PlannedPlaybook = { playbook: Playbook; hosts: Host[]; tasks: Task[] }
 
-/** A task's tags: its own and its playbook's. `always` runs unless skipped by name. */
+/** A task's tags: its own and its playbook's. */
 export const tagsOf = (pb: Playbook, t: Task) => [...(pb.tags ?? []), ...(t.tags ?? [])]
 
-function wanted(tags: string[], sel: Selection): boolean {
-  if (sel.skipTags.some((t) => tags.includes(t))) return false
-  if (!sel.tags.length || tags.includes('always')) return true
-  return sel.tags.some((t) => (t === 'untagged' ? tags.length === 0 : tags.includes(t)))
+/** --list-tags' TASK TAGS, as ansible-playbook's: the playbook's tags and those of the tasks that would run. */
+export const listedTags = ({ playbook: pb, tasks }: PlannedPlaybook) => [...new Set([...(pb.tags ?? []), ...tasks.flatMap((t) => tagsOf(pb, t))])].sort()
+
+// Words --tags and --skip-tags understand besides the playbooks' own tags.
+const SPECIAL_TAGS = ['all', 'always', 'never', 'tagged', 'untagged']
+
+/**
+ * Ansible's Taggable.evaluate_tags: no --tags means `all`, which runs everything but `never`;
+ * `always` runs whatever --tags says unless --skip-tags names it; a task without tags is `untagged`.
+ */
+export function wanted(taskTags: string[], sel: Pick<Selection, 'tags' | 'skipTags'>): boolean {
+  const only = sel.tags.length ? sel.tags : ['all']
+  const untagged = taskTags.length === 0
+  const tags = untagged ? ['untagged'] : taskTags
+  const has = (list: string[]) => tags.some((t) => list.includes(t))
+  const run =
+    tags.includes('always') ||
+    (only.includes('all') && !tags.includes('never')) ||
+    has(only) ||
+    (only.includes('tagged') && !untagged && !tags.includes('never'))
+  if (!run) return false
+  const skip = sel.skipTags
+  if (skip.includes('all')) return tags.includes('always') && !skip.includes('always')
+  return !has(skip) && !(skip.includes('tagged') && !untagged)
 }
 
 export function plan(playbooks: Playbook[], inv: Inventory, sel: Selection): PlannedPlaybook[] {
   const known = new Set(playbooks.flatMap((pb) => pb.tasks.flatMap((t) => tagsOf(pb, t))))
   for (const t of [...sel.tags, ...sel.skipTags]) {
-    if (!known.has(t) && t !== 'always' && t !== 'untagged') {
-      throw new UsageError(`unknown tag '${t}': the selected playbooks have ${known.size ? [...known].sort().join(', ') : 'no tags'}`)
+    if (!known.has(t) && !SPECIAL_TAGS.includes(t)) {
+      throw new UsageError(`unknown tag '${t}': the selected playbooks have ${known.size ? [...known].sort().join(', ') : 'no tags'} (and ${SPECIAL_TAGS.join(', ')})`)
     }
   }
   // An empty --limit (say, from an unset shell variable) is an error, never "all hosts".

@@ -51,6 +51,33 @@ test('--tags: spaces and empty items dropped', () => assert.equal(parseFlags(['-
 test('a later string flag wins', _('-l a -l b', { limit: 'b' }))
 test('a negative number is a value, not a flag', () => assert.is(parseFlags(['-l', '-1']).flags.limit, '-1'))
 
+// Combined short flags, as Ansible's argparse reads them
+test('-bK', _('-bK', { become: true, askBecomePass: true }))
+test('-CD', _('-CD', { check: true, diff: true }))
+test('-Cvv', _('-Cvv', { check: true, verbose: 2 }))
+test('-bKCDv', _('-bKCDv', { become: true, askBecomePass: true, check: true, diff: true, verbose: 1 }))
+test('-iFILE', _('-ihosts.ini', { inventory: 'hosts.ini' }))
+test('-e@file', _('-e@vars.yaml', { extraVars: ['@vars.yaml'] }))
+test('-bi FILE: the last letter takes the next argument', _('-bi hosts.ini', { become: true, inventory: 'hosts.ini' }))
+test('-l=web, as argparse reads it', _('-l=web', { limit: 'web' }))
+test('-l-1: an attached value may start with -', _('-l-1', { limit: '-1' }))
+
+// Ansible's connection flags: Ansible-named vars for the inventory's lowest precedence
+test('-u', _('-u ops', { cliVars: { ansible_user: 'ops' } }))
+test('--user', _('--user=ops', { cliVars: { ansible_user: 'ops' } }))
+test('--private-key', _('--private-key k.pem', { cliVars: { ansible_ssh_private_key_file: 'k.pem' } }))
+test('--key-file', _('--key-file k.pem', { cliVars: { ansible_ssh_private_key_file: 'k.pem' } }))
+test('-c', _('-c local', { cliVars: { ansible_connection: 'local' } }))
+test('--connection', _('--connection ssh', { cliVars: { ansible_connection: 'ssh' } }))
+test('--become-user', _('--become-user postgres', { cliVars: { ansible_become_user: 'postgres' } }))
+test('--become-method', _('--become-method su', { cliVars: { ansible_become_method: 'su' } }))
+test('--ssh-common-args', () => assert.equal(parseFlags(['--ssh-common-args', '-o ProxyJump=bastion']).flags.cliVars, { ansible_ssh_common_args: '-o ProxyJump=bastion' }))
+test('--ssh-extra-args=', () => assert.equal(parseFlags(['--ssh-extra-args=-o Port=2222']).flags.cliVars, { ansible_ssh_extra_args: '-o Port=2222' }))
+test('several connection flags', _('-u ops -c ssh --become-user app', { cliVars: { ansible_user: 'ops', ansible_connection: 'ssh', ansible_become_user: 'app' } }))
+test('--list-tags', _('--list-tags', { listTags: true }))
+test('--syntax-check', _('--syntax-check', { syntaxCheck: true }))
+test('--version', _('--version', { version: true }))
+
 /** argv → rest */
 const rest = (argv: string[], expected: string[]) => () => assert.equal(parseFlags(argv).rest, expected)
 
@@ -69,8 +96,7 @@ const fails = (argv: string[], message: string) => () => {
 test('unknown long flag', fails(['--chekc'], "unknown flag '--chekc' (zxplay --help lists them)"))
 test('unknown short flag', fails(['-x'], "unknown flag '-x' (zxplay --help lists them)"))
 test('unknown flag with a value', fails(['--nope=1'], "unknown flag '--nope' (zxplay --help lists them)"))
-test('short flags do not combine', fails(['-Cv'], "unknown flag '-Cv' (zxplay --help lists them)"))
-test('short flags take no =', fails(['-l=web'], "unknown flag '-l=web' (zxplay --help lists them)"))
+test('an unknown letter among combined flags', fails(['-bZ'], "unknown flag '-Z' (zxplay --help lists them)"))
 test('missing value at the end', fails(['--limit'], "flag '--limit' needs a value"))
 test('missing value, short', fails(['-e'], "flag '-e' needs a value"))
 test('a flag where a value belongs', fails(['--log-dir', '--check'], "flag '--log-dir' needs a value, got the flag '--check' (for a value that starts with '-', write --log-dir=--check)"))

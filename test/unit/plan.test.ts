@@ -82,11 +82,11 @@ const fails = (sel: Partial<Selection>, type: typeof UsageError | typeof Pattern
   assert.is(e.message, message)
 }
 
-test('unknown tag lists the known ones', fails({ tags: ['pkgs'] }, UsageError, "unknown tag 'pkgs': the selected playbooks have always, db, deploy, packages, web"))
-test('unknown skip-tag too', fails({ skipTags: ['nope'] }, UsageError, "unknown tag 'nope': the selected playbooks have always, db, deploy, packages, web"))
+test('unknown tag lists the known ones', fails({ tags: ['pkgs'] }, UsageError, "unknown tag 'pkgs': the selected playbooks have always, db, deploy, packages, web (and all, always, never, tagged, untagged)"))
+test('unknown skip-tag too', fails({ skipTags: ['nope'] }, UsageError, "unknown tag 'nope': the selected playbooks have always, db, deploy, packages, web (and all, always, never, tagged, untagged)"))
 test('unknown tag, no tags at all', () => {
   const e = errorOf(() => plan([playbook({ name: 'x', hosts: 'all', tasks: [task('t', run)] })], inv, { tags: ['a'], skipTags: [] }))
-  assert.is(e.message, "unknown tag 'a': the selected playbooks have no tags")
+  assert.is(e.message, "unknown tag 'a': the selected playbooks have no tags (and all, always, never, tagged, untagged)")
 })
 test('limit matching nothing', fails({ limit: 'cache*' }, PatternError, "host pattern 'cache*': no host or group matches 'cache*'"))
 test('limit excluding everything', fails({ limit: 'all:!web:!db' }, PatternError, "host pattern 'all:!web:!db': matches no hosts"))
