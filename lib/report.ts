@@ -78,14 +78,19 @@ function failureBlock(c: InstanceType<typeof Chalk>, host: string, playbook: str
   return lines.join('\n')
 }
 
-function recapTable(c: InstanceType<typeof Chalk>, hosts: Record<string, Counts>, ms: number): string {
-  const names = Object.keys(hosts)
-  const w = Math.max(4, ...names.map((n) => n.length))
-  const rows = names.map((n) => {
-    const k = hosts[n]!
-    const bad = k.failed > 0 || k.unreachable > 0
-    const name = bad ? c.red(n.padEnd(w)) : k.changed ? c.yellow(n.padEnd(w)) : c.green(n.padEnd(w))
-    return `${name}  ok=${k.ok}  changed=${k.changed}  skipped=${k.skipped}  failed=${k.failed}  unreachable=${k.unreachable}`
-  })
+/**
+ * Ansible's recap rows, column for column: hosts by name, `ok` counting the changed too, and
+ * `rescued`/`ignored` (always 0: zxplay playbooks have no rescue blocks or ignore_errors).
+ */
+export function recapTable(c: InstanceType<typeof Chalk>, hosts: Record<string, Counts>, ms: number): string {
+  const col = (name: string, n: number, paint: (s: string) => string) => (n ? paint : String)(`${name}=${String(n).padEnd(4)}`)
+  const rows = Object.keys(hosts)
+    .sort()
+    .map((n) => {
+      const k = hosts[n]!
+      const name = (k.failed || k.unreachable ? c.red : k.changed ? c.yellow : c.green)(n.padEnd(26))
+      const cols = [col('ok', k.ok + k.changed, c.green), col('changed', k.changed, c.yellow), col('unreachable', k.unreachable, c.red), col('failed', k.failed, c.red), col('skipped', k.skipped, c.cyan), col('rescued', 0, c.magenta), col('ignored', 0, c.gray)]
+      return `${name} : ${cols.join(' ')}`
+    })
   return [c.bold(`\nRECAP (${(ms / 1000).toFixed(2)}s)`), ...rows].join('\n')
 }

@@ -141,7 +141,7 @@ test('a failing task: that host stops, the others go on; the block names host, t
   assert.match(r.stdout, /\$ echo "disk on fire" >&2; exit 3/)
   assert.match(r.stdout, /node1\s+ok\s+runs after the failure/)
   assert.not.match(r.stdout, /node2\s+\S+\s+runs after the failure/)
-  assert.match(r.stdout, /node2\s+ok=0\s+changed=0\s+skipped=0\s+failed=1\s+unreachable=0/)
+  assert.match(r.stdout, /node2\s+: ok=0\s+changed=0\s+unreachable=0\s+failed=1\s+skipped=0\s+rescued=0\s+ignored=0/)
 })
 
 test('an unreachable host (sshd stopped) is reported as such; the others converge', async () => {
