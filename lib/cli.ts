@@ -11,7 +11,7 @@ import { parseExtraVars } from './extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type Vars } from './inventory.ts'
 import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
-import { selectHosts } from './patterns.ts'
+import { limitPatterns, selectHosts } from './patterns.ts'
 import { listedTags, plan, tagsOf, type PlannedPlaybook } from './plan.ts'
 import { ok, playbook, playbookVars, runtime, task, type Playbook } from './playbook.ts'
 import { connectionVars, resolveTemplate } from './context.ts'
@@ -130,7 +130,8 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
   if (flags.refresh) extra.refresh = true
   const inventory = await loadInventory(flags.inventory, extra, { cliVars: flagVars(flags) })
   if (flags.become) for (const h of inventory.hosts) h.become = true
-  const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit: flags.limit, startAt: flags.startAt })
+  const limit = flags.limit === undefined ? undefined : limitPatterns(flags.limit, process.cwd(), (f) => fs.readFileSync(f, 'utf8'))
+  const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit, startAt: flags.startAt })
   if (opts.pattern !== undefined) selectHosts(inventory, opts.pattern)
   // Listing and the syntax check connect to nothing: a key file that is missing does not matter to them.
   if (flags.listHosts || flags.listTasks || flags.listTags) return void console.log(listing(planned, flags))

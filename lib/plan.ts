@@ -1,10 +1,11 @@
 // Which playbooks, hosts and tasks a run covers, decided before anything connects. Pure.
 import { UsageError } from './errors.ts'
 import type { Host, Inventory } from './inventory.ts'
-import { selectHosts } from './patterns.ts'
+import { selectHosts, selectHostsByList } from './patterns.ts'
 import type { Playbook, Task } from './playbook.ts'
 
-export type Selection = { tags: string[]; skipTags: string[]; limit?: string; startAt?: string }
+/** `limit`: a --limit pattern, or its patterns once a @file in it was read (limitPatterns) */
+export type Selection = { tags: string[]; skipTags: string[]; limit?: string | string[]; startAt?: string }
 export type PlannedPlaybook = { playbook: Playbook; hosts: Host[]; tasks: Task[] }
 
 /** A task's tags: its own and its playbook's. */
@@ -44,7 +45,8 @@ export function plan(playbooks: Playbook[], inv: Inventory, sel: Selection): Pla
     }
   }
   // An empty --limit (say, from an unset shell variable) is an error, never "all hosts".
-  const limit = sel.limit !== undefined ? new Set(selectHosts(inv, sel.limit).map((h) => h.name)) : undefined
+  const limited = sel.limit === undefined ? undefined : typeof sel.limit === 'string' ? selectHosts(inv, sel.limit) : selectHostsByList(inv, sel.limit, sel.limit.join(','))
+  const limit = limited && new Set(limited.map((h) => h.name))
 
   // --start-at: a playbook (id or name) or a task name; everything before it is left out.
   let started = !sel.startAt

@@ -26,7 +26,7 @@ function ansibleEnv(cwd: string): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: cwd, ANSIBLE_CONFIG: cfg, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False', ANSIBLE_HOST_KEY_CHECKING: 'False' }
 }
 
-export type CliRun = { rc: number; out: string }
+export type CliRun = { rc: number; out: string; err: string }
 
 /**
  * Several runs of ansible-core's own `ansible-playbook` or `ansible` CLI (listing options only:
@@ -38,18 +38,20 @@ export function ansibleListings(cli: 'playbook' | 'adhoc', runs: string[][], cwd
 import io, json, sys, contextlib
 from ansible.cli.${mod} import ${cls}
 from ansible.utils.context_objects import GlobalCLIArgs
+from ansible.utils.display import Display
 out = []
 for args in json.load(sys.stdin):
     GlobalCLIArgs._Singleton__instance = None  # each run parses its own flags (a singleton otherwise)
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    Display()._warns.clear()  # and shows its own warnings (shown once per process otherwise)
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
         try:
             rc = ${cls}(['${argv0}'] + args).run()
         except SystemExit as e:
             rc = e.code
         except Exception as e:
             rc = 'error: ' + str(e)
-    out.append({'rc': rc, 'out': buf.getvalue()})
+    out.append({'rc': rc, 'out': buf.getvalue(), 'err': err.getvalue()})
 print(json.dumps(out))
 `
   const r = spawnSync(ANSIBLE_PYTHON, ['-c', code], {
