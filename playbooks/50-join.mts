@@ -2,7 +2,7 @@
 // a secret, written to the worker in a 0600 JoinConfiguration (never in a command line) and
 // removed after the join. Joined workers are ok.
 import { ok, playbook, skip, task } from '../lib/index.ts'
-import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, cluster, controlPlaneName, waitForNodesReady } from './_kube.ts'
+import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, WORKERS, cluster, controlPlaneName, joinsAsWorker, waitForNodesReady } from './_kube.ts'
 import { joinConfig, parseJoinCommand } from './_join.ts'
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf'
@@ -11,7 +11,7 @@ const JOIN_CONFIG = `${MANIFEST_DIR}/join-config.yaml`
 export default playbook(
   {
     name: 'Workers join the cluster',
-    hosts: 'workers',
+    hosts: WORKERS,
     ...CLUSTER,
     tasks: [
       task('whether the worker has joined is known', async (ctx) => {
@@ -20,7 +20,7 @@ export default playbook(
         return ok(joined ? 'joined' : 'not joined yet')
       }),
       task('a join token is made on the control plane', { once: true }, async (ctx) => {
-        const waiting = Object.entries(ctx.hostvars).filter(([, h]) => h.groups.includes('workers') && h.registered.joined === false)
+        const waiting = Object.entries(ctx.hostvars).filter(([, h]) => joinsAsWorker(h) && h.registered.joined === false)
         if (!waiting.length) return ok('every worker has joined')
         const cp = ctx.on(controlPlaneName(ctx))
         ctx.secret(BOOTSTRAP_TOKEN)
@@ -46,7 +46,7 @@ export default playbook(
       task('the joined workers are Ready', { once: true }, async (ctx) => {
         // Workers that had joined before this run were waited for then (and 40-flannel waits for
         // every node): only a run that joins one has something to wait for.
-        const workers = Object.values(ctx.hostvars).filter((h) => h.groups.includes('workers'))
+        const workers = Object.values(ctx.hostvars).filter(joinsAsWorker)
         if (workers.length && workers.every((h) => h.registered.joined === true)) return skip('no worker joined in this run')
         const cp = ctx.on(controlPlaneName(ctx))
         return ok(await waitForNodesReady(cp, cluster(ctx).wait_timeout))

@@ -1,5 +1,5 @@
-// Single-host dev mode (no workers, or schedule_on_control_plane: true): ordinary pods may run on
-// the control plane. Removes the control-plane taint and the legacy master one; "not found" is ok.
+// Single-host dev mode (no workers, or schedule_on_control_plane: true), or a control plane that is
+// also in workers (kubespray's kube_node): ordinary pods may run on the control plane. Removes the control-plane taint and the legacy master one; "not found" is ok.
 import { ok, playbook, skip, task } from '../lib/index.ts'
 import { ADMIN_CONF, CONTROL_PLANE, cluster, CLUSTER, groupMembers } from './_kube.ts'
 
@@ -12,8 +12,10 @@ export default playbook(
     ...CLUSTER,
     tasks: [
       task('the control plane takes ordinary pods', async (ctx) => {
-        const workers = groupMembers(ctx, 'workers')
-        if (workers.length && !cluster(ctx).schedule_on_control_plane) return skip(`${workers.length} worker(s) and schedule_on_control_plane is off`)
+        const inWorkers = groupMembers(ctx, 'workers')
+        const workers = inWorkers.filter((n) => n !== ctx.host.name)
+        const alsoWorker = inWorkers.includes(ctx.host.name)
+        if (workers.length && !alsoWorker && !cluster(ctx).schedule_on_control_plane) return skip(`${workers.length} worker(s) and schedule_on_control_plane is off`)
         const out = await ctx.probe`kubectl --kubeconfig ${ADMIN_CONF} get nodes -o jsonpath=${'{range .items[*]}{.metadata.name}{" "}{.spec.taints[*].key}{"\n"}{end}'}`
         const tainted = out.lines().flatMap((l) => {
           const [node = '', ...keys] = l.split(' ')

@@ -16,6 +16,16 @@ export const cluster = (ctx: Pick<Context, 'vars'>): ClusterVars => ctx.vars as 
 /** The control-plane host that init, kubectl and tokens run on: the first of the group. */
 export const CONTROL_PLANE = 'control_plane[0]'
 
+/**
+ * The hosts that join as workers: the group workers without the control plane. A kubespray
+ * inventory mapped onto these groups (README "Coming from Ansible") lists its control plane in
+ * kube_node too: that host is initialised, not joined, and takes ordinary pods (60-untaint).
+ */
+export const WORKERS = 'workers:!control_plane'
+
+/** Whether a host (as any task sees it) joins as a worker. */
+export const joinsAsWorker = (h: { groups: string[] }) => h.groups.includes('workers') && !h.groups.includes('control_plane')
+
 /** Its name, from any task's view of the run. */
 export function controlPlaneName(ctx: Pick<Context, 'hostvars'>): string {
   const name = Object.entries(ctx.hostvars).find(([, h]) => h.groups.includes('control_plane'))?.[0]

@@ -183,15 +183,16 @@ function networkProblems(v: Vars, host: Host): Problem[] {
 // ---------------------------------------------------------------------------
 // Hosts
 
-/** Exactly one control-plane host (kubeadm HA needs a load balancer this project does not set up), and no host in both roles. */
+/**
+ * Exactly one control-plane host (kubeadm HA needs a load balancer this project does not set up).
+ * It may also be in workers (kubespray lists it in kube_node): then it is untainted, not joined.
+ */
 function topologyProblems(host: Host): Problem[] {
   const inv = inventoryOf(host)
   if (!inv) return []
   const cps = inv.groups.get('control_plane')?.hosts ?? []
-  const workers = new Set(inv.groups.get('workers')?.hosts ?? [])
   const out: Problem[] = []
   if (cps.length === 0) out.push({ key: 'all.children.control_plane', message: 'expected exactly one host in the group control_plane, found none; put the host kubeadm init runs on under all.children.control_plane.hosts' })
   if (cps.length > 1) out.push({ key: 'all.children.control_plane', message: `expected exactly one host in the group control_plane, found ${cps.length} (${cps.join(', ')}); a highly available control plane is not supported: keep one there and put the others under workers` })
-  for (const name of cps) if (workers.has(name)) out.push({ key: `all.children.workers.hosts.${name}`, message: `${name} is both the control plane and a worker; list it under control_plane only (single-host mode untaints it)` })
   return out
 }

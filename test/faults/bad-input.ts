@@ -59,7 +59,6 @@ const MISTAKES: Mistake[] = [
   // the cluster's topology and networks
   { name: 'no control-plane host', args: SITE_CHECK, change: (i) => (cp(i).hosts = {}), says: ['{inv}', 'all.children.control_plane', 'expected exactly one host in the group control_plane, found none'] },
   { name: 'two control-plane hosts (HA is not supported)', args: SITE_CHECK, change: (i) => ((cp(i).hosts.node2 = workers(i).hosts.node2), delete workers(i).hosts.node2), says: ['{inv}', 'all.children.control_plane', 'found 2 (node1, node2)', 'highly available control plane is not supported'] },
-  { name: 'a host that is both control plane and worker', args: SITE_CHECK, change: (i) => (workers(i).hosts.node1 = cp(i).hosts.node1), says: ['{inv}', 'all.children.workers.hosts.node1', 'both the control plane and a worker'] },
   { name: 'pod_subnet that is not a CIDR (/33)', args: SITE_CHECK, change: setVar('pod_subnet', '10.244.0.0/33'), says: ['{inv}', 'pod_subnet', "expected an IPv4 network like '10.244.0.0/16'"] },
   { name: 'pod_subnet with host bits set', args: SITE_CHECK, change: setVar('pod_subnet', '10.244.1.0/16'), says: ['{inv}', 'pod_subnet', 'host bits are set (the network is 10.244.0.0/16)'] },
   { name: 'pod_subnet with no room for a /24 per node', args: SITE_CHECK, change: setVar('pod_subnet', '10.244.0.0/24'), says: ['{inv}', 'pod_subnet', 'room for a /24 per node (3 node(s)'] },
