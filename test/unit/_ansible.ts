@@ -20,7 +20,7 @@ export function ansibleCli(cmd: string, args: string[], cwd: string) {
 }
 
 /** No user or system ansible.cfg: an empty one in `cwd` (a test's temp dir), and HOME there too. */
-function ansibleEnv(cwd: string): NodeJS.ProcessEnv {
+export function ansibleEnv(cwd: string): NodeJS.ProcessEnv {
   const cfg = path.join(cwd, 'ansible.cfg')
   if (!fs.existsSync(cfg)) fs.writeFileSync(cfg, '')
   return { PATH: process.env.PATH, HOME: cwd, ANSIBLE_CONFIG: cfg, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_INVENTORY_UNPARSED_WARNING: 'False', ANSIBLE_HOST_KEY_CHECKING: 'False' }
