@@ -44,7 +44,7 @@ const demo = (ctx: Pick<Context, 'vars'>): DemoVars => ctx.vars.demo as DemoVars
 
 /** What the ConfigMap carries: the app's modules (not its tests), its pins and, when given, the wine table, flat. */
 export function appFiles(table?: string, dir = APP_DIR): Record<string, string> {
-  const names = fs.readdirSync(dir).filter((f) => (f.endsWith('.py') && !/^test(_|data)/.test(f)) || f === 'requirements.txt')
+  const names = fs.readdirSync(dir).filter((f) => (f.endsWith('.py') && !/^test/.test(f)) || f === 'requirements.txt')
   const files: Record<string, string> = {}
   for (const name of names.sort()) files[name] = fs.readFileSync(path.join(dir, name), 'utf8')
   if (table !== undefined) files['winequality-red.csv'] = table
