@@ -116,6 +116,8 @@ export type Settings = { min: number; max: number; target: number | null; scaleU
 export type Figures = {
   peakReplicas: number
   peakCpu: number | null
+  /** seconds from the job's start to the first sample with CPU at the target (the workers loaded) */
+  loadAfter: number | null
   /** seconds from the job's start to the first sample above minReplicas */
   scaleUpAfter: number | null
   /** seconds the job ran */
@@ -144,13 +146,15 @@ const scaledUp = (s: Sample, min: number) => (s.desired ?? 0) > min || (workerCo
 export const atMin = (s: Sample, min: number) => (workerCount(s) ?? Infinity) <= min && (s.desired ?? min) <= min
 const maxOf = (xs: (number | null)[]) => xs.reduce<number | null>((m, x) => (x === null ? m : m === null ? x : Math.max(m, x)), null)
 
-/** The figures so far: peak, when the workers first scaled up, and when they were back at min. */
-export function figuresOf(samples: Sample[], jobEnd: number | null, min: number): Figures {
+/** The figures so far: peak, when the workers were loaded and first scaled up, when they were back at min. */
+export function figuresOf(samples: Sample[], jobEnd: number | null, min: number, target: number | null = null): Figures {
   const up = samples.find((s) => scaledUp(s, min))
+  const loaded = samples.find((s) => s.cpu !== null && s.cpu >= (target ?? 50))
   const back = up && jobEnd !== null ? samples.find((s) => s.t >= jobEnd && s.t >= up.t && atMin(s, min)) : undefined
   return {
     peakReplicas: maxOf(samples.map(workerCount)) ?? 0,
     peakCpu: maxOf(samples.map((s) => s.cpu)),
+    loadAfter: loaded ? loaded.t : null,
     scaleUpAfter: up ? up.t : null,
     jobSeconds: jobEnd,
     backDownAfter: back && jobEnd !== null ? back.t - jobEnd : null,
@@ -169,7 +173,7 @@ export const tailSeconds = (backAt: number) => Math.max(2 * HPA_SYNC_SECONDS, 0.
  * how it ended (a job that failed before any scale-up is reported at once, not after the timeout).
  */
 export function judge(samples: Sample[], jobEnd: number | null, s: Settings, jobExitCode = 0): Verdict {
-  const figures = figuresOf(samples, jobEnd, s.min)
+  const figures = figuresOf(samples, jobEnd, s.min, s.target)
   const last = samples.at(-1)
   const now = last?.t ?? 0
   const fail = (reason: 'no-scale-up' | 'no-scale-down' | 'job-timeout' | 'job-failed', message: string): Verdict => ({ done: true, pass: false, reason, message, figures })
@@ -212,9 +216,10 @@ export function formatSample(s: Sample): string {
 const secs = (x: number | null) => (x === null ? 'never' : `${Math.round(x)} s`)
 
 /** The figures as lines for the end of the run; lastT: the last sample's time (a job still running). */
-export function summaryLines(f: Figures, s: Pick<Settings, 'min' | 'max'>, lastT: number): string[] {
+export function summaryLines(f: Figures, s: Pick<Settings, 'min' | 'max' | 'target'>, lastT: number): string[] {
   return [
     `peak replicas: ${f.peakReplicas} (maxReplicas ${s.max}); peak CPU ${f.peakCpu === null ? '-' : `${f.peakCpu}%`}`,
+    `job start → workers' CPU at the target (${s.target ?? 50}%): ${secs(f.loadAfter)}`,
     `job start → first scale-up: ${secs(f.scaleUpAfter)}`,
     f.jobSeconds === null ? `job: still running after ${secs(lastT)}` : `job ran: ${secs(f.jobSeconds)}`,
     f.jobSeconds === null ? `job end → back at minReplicas (${s.min}): -` : `job end → back at minReplicas (${s.min}): ${secs(f.backDownAfter)}`,

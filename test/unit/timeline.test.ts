@@ -117,7 +117,7 @@ test('scale-up seen and back down: waits for each step in turn, then passes with
     'pass',
   ])
   const last = vs.at(-1)!
-  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, scaleUpAfter: 15, jobSeconds: 60, backDownAfter: 25 })
+  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, loadAfter: 10, scaleUpAfter: 15, jobSeconds: 60, backDownAfter: 25 })
 })
 
 test('no scale-up: waits until the timeout, then fails saying it never scaled up, with the CPU it saw', () => {
@@ -144,7 +144,16 @@ test('no scale-down: scaled up, the job ended, still above minReplicas after the
     assert.is(last.reason, 'no-scale-down')
     assert.is(last.message, 'the workers never came back down to minReplicas (1) within 45s after the job ended: still 3 worker pods (desired 3, CPU 88%)')
   }
-  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, scaleUpAfter: 10, jobSeconds: 30, backDownAfter: null })
+  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, loadAfter: 0, scaleUpAfter: 10, jobSeconds: 30, backDownAfter: null })
+})
+
+test("the workers' load: the first sample with CPU at the target, so a job that loads them late shows it", () => {
+  const early = [at(0, 2, 1, 1), at(5, 2, 1, 1), at(10, 97, 1, 1), at(15, 98, 2, 1)]
+  const late = [at(0, 2, 1, 1), at(15, 26, 1, 1), at(30, 30, 1, 1), at(45, 97, 1, 1), at(60, 98, 2, 1)] // one busy core of four: under the target
+  assert.is(figuresOf(early, null, 1, 50).loadAfter, 10)
+  assert.is(figuresOf(late, null, 1, 50).loadAfter, 45)
+  assert.is(figuresOf(late, null, 1, 25).loadAfter, 15)
+  assert.is(figuresOf([at(0, null, 1, 1)], null, 1, 50).loadAfter, null)
 })
 
 test('a dip to minReplicas while the job runs is not the return: only samples after its end count', () => {
@@ -186,9 +195,9 @@ test('formatSample and summaryLines: what the playbook prints', () => {
   assert.is(formatSample(at(15, 98, 2, 1)), 't= 15s  cpu  98%  replicas  1 (desired  2)  workers Running=1 Pending=1  job running')
   assert.is(formatSample(at(0, null, null, null, false)), 't=  0s  cpu    -  replicas  - (desired  -)  workers none  job ended')
   const f = figuresOf(SCALE_UP_AND_DOWN, 60, 1)
-  assert.equal(summaryLines(f, SETTINGS, 115), ['peak replicas: 3 (maxReplicas 3); peak CPU 99%', 'job start → first scale-up: 15 s', 'job ran: 60 s', 'job end → back at minReplicas (1): 25 s'])
-  assert.equal(summaryLines(figuresOf([at(0, 1, 1, 1), at(60, 1, 1, 1)], null, 1), SETTINGS, 60).slice(1), ['job start → first scale-up: never', 'job: still running after 60 s', 'job end → back at minReplicas (1): -'])
-  assert.equal(summaryLines(figuresOf([at(0, 1, 1, 1), at(60, 1, 1, 1, false)], 50, 1), SETTINGS, 60).slice(1), ['job start → first scale-up: never', 'job ran: 50 s', 'job end → back at minReplicas (1): never'])
+  assert.equal(summaryLines(f, SETTINGS, 115), ['peak replicas: 3 (maxReplicas 3); peak CPU 99%', "job start → workers' CPU at the target (50%): 10 s", 'job start → first scale-up: 15 s', 'job ran: 60 s', 'job end → back at minReplicas (1): 25 s'])
+  assert.equal(summaryLines(figuresOf([at(0, 1, 1, 1), at(60, 1, 1, 1)], null, 1), SETTINGS, 60).slice(1), ["job start → workers' CPU at the target (50%): never", 'job start → first scale-up: never', 'job: still running after 60 s', 'job end → back at minReplicas (1): -'])
+  assert.equal(summaryLines(figuresOf([at(0, 1, 1, 1), at(60, 1, 1, 1, false)], 50, 1), SETTINGS, 60).slice(1), ["job start → workers' CPU at the target (50%): never", 'job start → first scale-up: never', 'job ran: 50 s', 'job end → back at minReplicas (1): never'])
 })
 
 test('timelineCsv: a header and one row per sample, empty cells where the HPA had no value', () => {
