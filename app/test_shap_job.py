@@ -309,6 +309,34 @@ class OnRay(unittest.TestCase):
         self.assertIn("Results match!", out)
 
 
+class Image(unittest.TestCase):
+    """app/Dockerfile: the air-gapped image is the pinned Ray image plus exactly requirements.txt."""
+
+    def setUp(self):
+        with open(os.path.join(APP, "Dockerfile"), encoding="utf-8") as f:
+            self.lines = [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
+
+    def test_it_starts_from_the_pinned_ray_image_the_cluster_runs(self):
+        with open(os.path.join(APP, "..", "playbooks", "defaults.ts"), encoding="utf-8") as f:
+            default = re.search(r"image: '(rayproject/ray:[^']+)'", f.read()).group(1)
+        self.assertEqual([l for l in self.lines if l.startswith("FROM ")], [f"FROM {default}"])
+
+    def test_it_installs_exactly_the_pins_of_requirements_txt(self):
+        copied = [l.split()[1:] for l in self.lines if l.startswith("COPY requirements.txt")]
+        self.assertEqual(copied, [["requirements.txt", "/tmp/requirements.txt"]])
+        installs = [l for l in self.lines if "pip install" in l]
+        self.assertEqual(len(installs), 1)
+        words = installs[0].split("&&")[0].split()
+        self.assertEqual(words[words.index("install") + 1 :], ["--no-cache-dir", "-r", "/tmp/requirements.txt"])  # nothing else installed
+        self.assertNotRegex("\n".join(self.lines), r"==")  # no pins of its own to drift from requirements.txt
+
+    def test_the_tests_stay_out_of_the_image(self):
+        with open(os.path.join(APP, ".dockerignore"), encoding="utf-8") as f:
+            ignored = f.read().split()
+        self.assertIn("test*.py", ignored)
+        self.assertIn("COPY *.py /app/", self.lines)
+
+
 class RuntimeEnv(unittest.TestCase):
     def test_the_tasks_get_this_folder_and_pinned_packages(self):
         env = shap_job.runtime_env(APP)

@@ -19,6 +19,7 @@ export const demoDefaults = {
   scale_down_timeout: 300, // seconds from the job's end for the return to minReplicas
   job_timeout: 3600, // seconds the job may run (Ray installs the pinned packages on first use)
   artifacts_dir: 'artifacts', // on this machine, relative to the working directory
+  pip_runtime_env: true, // Ray installs app/requirements.txt from PyPI; false: the image has them (app/Dockerfile)
 }
 export type DemoVars = typeof demoDefaults
 
@@ -41,6 +42,7 @@ export function checkDemoVars(v: Vars): DemoVars {
   if (!demo.s3_bucket && !demo.data_file) fail('data_file', "the wine table: a local CSV (e.g. winequality-red.csv from UCI), or set demo.s3_bucket to read it from S3")
   if (demo.s3_bucket && demo.data_file) fail('data_file', "'' when demo.s3_bucket is set (one source for the table)")
   if (typeof demo.artifacts_dir !== 'string' || !demo.artifacts_dir) fail('artifacts_dir', 'a folder on this machine')
+  if (typeof demo.pip_runtime_env !== 'boolean') fail('pip_runtime_env', 'true (Ray installs the pinned packages from PyPI) or false (an image with them baked in, app/Dockerfile)')
   return demo as DemoVars
 }
 

@@ -67,7 +67,8 @@ export function appConfigMap(namespace: string, files: Record<string, string>): 
 /** The job's command line in the head pod. */
 export function jobArgs(d: DemoVars): string[] {
   const source = d.s3_bucket ? ['--s3_bucket', d.s3_bucket, '--s3_key', d.s3_key] : ['--data', '/app/winequality-red.csv']
-  return ['python', `/app/${ENTRY}`, '--num_rows', String(d.num_rows), '--background', String(d.background), '--num_chunks', String(d.num_chunks), ...source]
+  const pip = d.pip_runtime_env ? [] : ['--pip_runtime_env', 'off']
+  return ['python', `/app/${ENTRY}`, '--num_rows', String(d.num_rows), '--background', String(d.background), '--num_chunks', String(d.num_chunks), ...source, ...pip]
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')

@@ -361,6 +361,7 @@ test('checkDemoVars: a table source given, the rest defaults, passes; a bad valu
   assert.is(bad({ scale_up_timeout: '60' }), '/x/inventory.yaml: demo.scale_up_timeout: expected a whole number of at least 1, got "60"')
   assert.match(bad({ s3_bucket: 'Not_A_Bucket' }), /demo\.s3_bucket: expected an S3 bucket name/)
   assert.match(bad({ artifacts_dir: '' }), /demo\.artifacts_dir: expected a folder on this machine/)
+  assert.match(bad({ pip_runtime_env: 'no' }), /demo\.pip_runtime_env: expected true \(Ray installs the pinned packages from PyPI\) or false .*got "no"/)
   assert.is(bad({ s3_bucket: 'shap-data', data_file: '' }), 'accepted')
   assert.match(bad({ data_file: '' }), /demo\.data_file: expected the wine table: a local CSV .*or set demo\.s3_bucket/)
   assert.match(bad({ s3_bucket: 'shap-data' }), /demo\.data_file: expected '' when demo\.s3_bucket is set/)
@@ -381,6 +382,8 @@ test("the demo's ConfigMap: the app's modules, pins and table (no tests), round-
   assert.ok(bytes < 200 * 1024, `${bytes} bytes`)
   assert.equal(jobArgs({ ...demoDefaults, num_rows: 8, s3_bucket: 'shap-data' }), ['python', '/app/shap_job.py', '--num_rows', '8', '--background', '400', '--num_chunks', '12', '--s3_bucket', 'shap-data', '--s3_key', 'winequality-red.csv'])
   assert.equal(jobArgs(demoDefaults).slice(-2), ['--data', '/app/winequality-red.csv'])
+  // the switch for an image with the packages baked in: the job's runtime env gets no pip
+  assert.equal(jobArgs({ ...demoDefaults, pip_runtime_env: false }).slice(-4), ['--data', '/app/winequality-red.csv', '--pip_runtime_env', 'off'])
 })
 
 test.run()
