@@ -49,7 +49,9 @@ def importable(name):
 SMALL = ["--num_rows", "4", "--background", "4", "--num_chunks", "2"]
 
 
-class Job(unittest.TestCase):
+class WithTable(unittest.TestCase):
+    """A wine-like table in a folder of the class's own; table() writes another beside it."""
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory()
@@ -60,12 +62,14 @@ class Job(unittest.TestCase):
     def tearDownClass(cls):
         cls.dir.cleanup()
 
-    def file(self, name, content):
+    def table(self, name, content):
         path = os.path.join(self.dir.name, name)
         with open(path, "wb") as f:
             f.write(content)
         return path
 
+
+class Job(WithTable):
     def test_local_run_prints_timings_and_results_match(self):
         code, out, err = run_main(["--executor", "local", "--data", self.csv, "--num_rows", "5", "--background", "6", "--num_chunks", "2"])
         self.assertEqual(code, shap_job.EXIT_MATCH, err)
@@ -168,30 +172,14 @@ class Job(unittest.TestCase):
         self.assertIn("error: --data /nonexistent/wine.csv: cannot read: No such file or directory", err)
 
 
-class BadInput(unittest.TestCase):
+class BadInput(WithTable):
     """Each bad input: one line on stderr naming what was wrong, exit 2, no traceback (as a program)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.TemporaryDirectory()
-        cls.csv = os.path.join(cls.dir.name, "wine.csv")
-        wine_like_csv(cls.csv)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dir.cleanup()
 
     def bad(self, args, line):
         r = run_program("--executor", "local", *args)
         self.assertEqual(r.returncode, shap_job.EXIT_BAD_INPUT, r.stderr)
         self.assertEqual(r.stderr, line + "\n")
         self.assertNotIn("Results match!", r.stdout)
-
-    def table(self, name, content):
-        path = os.path.join(self.dir.name, name)
-        with open(path, "wb") as f:
-            f.write(content)
-        return path
 
     def test_bad_data_names_the_file(self):
         bad = self.table("bad.csv", b"a;b\n1;2\n")
@@ -250,19 +238,9 @@ class BadInput(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (shap_job.EXIT_BAD_INPUT, "error: SHAP_PIP_RUNTIME_ENV: expected on or off, got 'no'\n"))
 
 
-class OnRay(unittest.TestCase):
+class OnRay(WithTable):
     """The default executor: the driver connects to the cluster and runs the pipeline as a Ray task
     in the runtime environment; the pipeline's graph is Ray tasks (through the fake of Ray's API)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.TemporaryDirectory()
-        cls.csv = os.path.join(cls.dir.name, "wine.csv")
-        wine_like_csv(cls.csv)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dir.cleanup()
 
     def run_on_fake_ray(self, *args, env=None):
         ray = FakeRay()
