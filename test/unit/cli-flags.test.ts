@@ -31,7 +31,7 @@ test('--list-hosts, --list-tasks, --list-tags need no key file; a run does', asy
 test('--syntax-check loads the playbooks and checks the inventory, connects to nothing', async () => {
   const r = await runCli(['run', outcomes, '-i', inventory, '--syntax-check'])
   assert.is(r.code, 0, r.stderr)
-  assert.is(r.stdout.trim(), 'syntax ok: 1 playbook(s), 2 task(s)')
+  assert.is(r.stdout.trim(), 'syntax ok: 1 playbook(s), 3 task(s)')
   const bad = await runCli(['run', outcomes, '-i', inventory, '--syntax-check', '-l', 'nosuch'])
   assert.is(bad.code, 5)
 })
