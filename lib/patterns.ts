@@ -117,7 +117,7 @@ function enumerate(inv: Inventory, expr: string, pattern: string): string[] {
 function matcher(expr: string, pattern: string): RegExp {
   if (expr[0] !== '~') return globToRegExp(expr)
   try {
-    return new RegExp(`^(?:${expr.slice(1)})`, 'u')
+    return new RegExp(`^(?:${expr.slice(1)})`)
   } catch (e) {
     throw new PatternError(pattern, `invalid regular expression '${expr}': ${(e as Error).message}`)
   }
