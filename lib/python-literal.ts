@@ -24,7 +24,10 @@ const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\',
 
 class Parser {
   at = 0
-  constructor(private readonly text: string) {}
+  private readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
 
   space() {
     while (this.at < this.text.length && ' \t\n\r'.includes(this.text[this.at]!)) this.at++

@@ -43,12 +43,18 @@ export function describeFsError(e: unknown): string {
 
 /** `!unsafe 'text'`: Ansible never templates it; zxplay never templates variable values at all. */
 export class Unsafe {
-  constructor(readonly text: string) {}
+  readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
 }
 
 /** `!vault | $ANSIBLE_VAULT;…`: decrypted where the inventory is resolved, with the vault password. */
 export class Vaulted {
-  constructor(readonly ciphertext: string) {}
+  readonly ciphertext: string
+  constructor(ciphertext: string) {
+    this.ciphertext = ciphertext
+  }
 }
 
 const PY_BOOLS = new Map<string, boolean>([
