@@ -84,7 +84,7 @@ function yamlInventory(text: string, file: string): Record<string, unknown> {
   if (!isMap(root)) {
     throw new InventoryError(file, '', `expected a map with all: or group names at the top level, got ${show(root)}`)
   }
-  if ('plugin' in root) throw new InventoryError(file, 'plugin', `inventory plugins ('plugin: ${show(root.plugin)}') are not supported: write the hosts as a YAML or INI inventory`)
+  if ('plugin' in root) throw new InventoryError(file, 'plugin', `inventory plugins (plugin: ${String(root.plugin)}) are not supported: write the hosts as a YAML or INI inventory`)
   return root
 }
 
