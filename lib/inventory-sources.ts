@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { YAMLException } from 'js-yaml'
 import { InventoryError } from './errors.ts'
+import { parseAddress } from './host-pattern.ts'
 import { parseIni } from './inventory-ini.ts'
 import { decryptVault, isVaultText, type VaultPassword } from './vault.ts'
 import { ANSIBLE_SCHEMA, describeFsError, describeYamlError, isMap, loadYaml, show } from './yaml.ts'
@@ -33,9 +34,16 @@ export function varsDirsOf(sources: string[]): string[] {
   return sources.filter((s) => !isHostList(s)).map((s) => (isDir(s) ? path.resolve(s) : path.dirname(path.resolve(s))))
 }
 
+// Ansible's host_list plugin: names with an optional port, never expanded as ranges.
 function hostList(source: string): Source {
   const hosts: Record<string, null> = {}
-  for (const h of source.split(',')) if (h.trim()) hosts[h.trim()] = null
+  for (const entry of source.split(',').map((h) => h.trim())) {
+    if (!entry) continue
+    if (parseAddress(entry)?.host.includes('[') ?? entry.includes('[')) {
+      throw new InventoryError(source, '', `'${entry}': a host list takes no ranges (Ansible's neither): name each host, or use an inventory file`)
+    }
+    hosts[entry] = null
+  }
   return { file: source, root: { ungrouped: { hosts } } }
 }
 

@@ -262,7 +262,7 @@ function readVarsFolder(d: Draft, dir: string) {
       files = readVarsFiles(dir, kind, name, d.vault)
     } catch (e) {
       if (!(e instanceof InventoryError)) throw e
-      return void d.problems.push({ file: e.file, path: e.path, message: e.message.slice(`${e.file}${e.path ? `: ${e.path}` : ''}: `.length) })
+      return void d.problems.push({ file: e.file, path: e.path, message: e.detail })
     }
     if (!files.length) return
     const layer: Layer = { vars: {}, raw: {} }
@@ -448,7 +448,7 @@ function reveal(d: Draft, value: unknown, at: string, name: string): unknown {
       return text
     } catch (e) {
       if (!(e instanceof InventoryError)) throw e
-      report(d, at, e.message.slice(`${e.file}${e.path ? `: ${e.path}` : ''}: `.length))
+      report(d, at, e.detail)
       return REPORTED
     }
   }

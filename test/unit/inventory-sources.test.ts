@@ -41,6 +41,14 @@ test('INI: a host ending in :', refused('g.ini', '[web]\nh1:\n', 'line 2', "inva
 test('YAML: an inventory plugin config is refused by name', refused('aws_ec2.yml', 'plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n', 'plugin', "inventory plugins (plugin: amazon.aws.aws_ec2) are not supported: write the hosts as a YAML or INI inventory", false))
 test('an inventory script is refused', refused('inv.py', '#!/usr/bin/env python3\nprint("{}")\n', '', 'inventory scripts are not supported: write the hosts as a YAML or INI inventory', false))
 
+test('a host list takes no ranges, as Ansible\'s host_list plugin', async () => {
+  const e = await loadInventory(['a.example.com,web[1:3].example.com,']).catch((e: unknown) => e)
+  assert.instance(e, InventoryError)
+  assert.is((e as Error).message, "a.example.com,web[1:3].example.com,: 'web[1:3].example.com': a host list takes no ranges (Ansible's neither): name each host, or use an inventory file")
+  const inv = await loadInventory(['[2001:db8::7]:2222,b.example.com:22,'])
+  assert.equal(inv.hosts.map((h) => [h.name, h.port]), [['2001:db8::7', 2222], ['b.example.com', 22]])
+})
+
 test('INI without an extension: read as INI when it is not YAML, as Ansible tries them', () => {
   const inv = parseInventory('[web]\nw1 ansible_host=192.0.2.1 ansible_port=2222\n', '/tmp/x/hosts')
   assert.equal([inv.hosts[0]?.address, inv.hosts[0]?.port], ['192.0.2.1', 2222])
