@@ -76,6 +76,16 @@ for (const c of CASES) {
   })
 }
 
+// The command itself: several -i in order, --list and --graph as the user types them.
+test('zxplay inventory -i A -i B -i LIST --list / --graph print what ansible-inventory prints', async () => {
+  const c = CASES.find((c) => c.name.startsWith('several -i'))!
+  const zx = (mode: string) =>
+    run(process.execPath, [path.join(REPO, 'bin/zxplay.mjs'), 'inventory', ...c.sources.flatMap((s) => ['-i', s]), mode], { cwd: home.dir, env: { ...process.env, NODE_OPTIONS: '' } })
+  const [list, graph, zxList, zxGraph] = await Promise.all([ansible(c, ['--list']), ansible(c, ['--graph']), zx('--list'), zx('--graph')])
+  assert.equal(JSON.parse(zxList.stdout), JSON.parse(list))
+  assert.is(zxGraph.stdout, graph)
+})
+
 // --graph draws the same tree; a few deep or wide ones (each ansible-inventory run costs a second).
 for (const [name, group] of [['ansible-docs/usa.yml', 'all'], ['ansible-docs/usa.yml', 'southeast'], ['ansible-docs/complex.ini', 'all'], ['kubespray/hosts.yaml', 'all']] as const) {
   test(`ansible-inventory --graph ${group} agrees: ${name}`, async () => {
