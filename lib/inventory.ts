@@ -304,8 +304,10 @@ function readGroup(d: Draft, name: string, value: unknown, at: string, parent?: 
   if (!isMap(value)) {
     return report(d, at, `expected a group (a map with hosts:, vars: or children:), got ${show(value)}`)
   }
-  for (const [key, v] of Object.entries(value)) {
+  for (const [key, written] of Object.entries(value)) {
     const here = `${at}.${key}`
+    // as Ansible's YAML plugin: `hosts: web1` is short for `hosts: {web1: }` (also for children and vars)
+    const v = typeof written === 'string' && ['hosts', 'children', 'vars'].includes(key) ? { [written]: null } : written
     const isEmpty = v === null || v === undefined
     if (key === 'hosts') {
       if (isEmpty) continue

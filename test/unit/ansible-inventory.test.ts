@@ -55,6 +55,7 @@ const CASES: Case[] = [
   { name: 'group_vars/ beside the playbooks (--playbook-dir)', sources: [fixture('playbook-dir/inventory.yml')], playbookDir: fixture('playbook-dir') },
   { name: 'ansible_group_priority', sources: [fixture('priority.yml')] },
   { name: 'host ranges, host:port, [v6]:port', sources: [fixture('ports-and-names.yml')] },
+  { name: "a section given as one name (hosts: web1)", sources: [fixture('short-forms.yml')] },
 ]
 
 async function ansible(c: Case, mode: string[]): Promise<string> {

@@ -222,7 +222,7 @@ test('group is a list', fails('all: {children: {web: [a, b]}}', 'all.children.we
 test('unknown key in a group', fails('all: {children: {web: {host: {a: }}}}', 'all.children.web.host', "unknown key 'host' in group 'web' (expected hosts, vars or children)"))
 test('hosts is a list', fails('all: {hosts: [a, b]}', 'all.hosts', 'expected a map of host names (name: or name: {address: ...}), got a list'))
 test('children is a list', fails('all: {children: [web]}', 'all.children', 'expected a map of group names, got a list'))
-test('vars is a string', fails('all: {vars: x}', 'all.vars', "expected a map of variables, got 'x'"))
+test('vars is a list', fails('all: {vars: [x]}', 'all.vars', 'expected a map of variables, got a list'))
 test('host vars: is a list', fails('all: {hosts: {a: {address: a, vars: [1]}}}', 'all.hosts.a.vars', 'expected a map of variables, got a list'))
 test('host entry is a string', fails('all: {hosts: {a: 10.0.0.1}}', 'all.hosts.a', "expected a map of host variables (address:, port:, ...) or nothing, got '10.0.0.1'"))
 test('invalid host name', fails('all: {hosts: {"web 1": {address: a}}}', 'all.hosts.web 1', "invalid host name 'web 1' (use letters, digits, '.', '_', '-', or ':' in an IPv6 address)"))
