@@ -5,7 +5,7 @@ import path from 'node:path'
 import { dump, load } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseInventory } from '../../lib/inventory.ts'
+import { loadInventory, parseInventory } from '../../lib/inventory.ts'
 import { plan } from '../../lib/plan.ts'
 import { playbookVars } from '../../lib/playbook.ts'
 import site from '../../playbooks/site.mts'
@@ -34,6 +34,16 @@ test('the sample as published (three control-plane hosts) is refused by name: HA
   const inv = withMapping(sample.all.children)
   const e = errorOf(() => playbookVars(site[0]!, inv.hosts[0]!))
   assert.match(e.message, /expected exactly one host in the group control_plane, found 3 \(node1, node2, node3\); a highly available control plane is not supported/)
+})
+
+test('the mapping as a second -i beside the sample read in place (its group_vars too): the same refusal, nothing else', async () => {
+  const inv = await loadInventory([SAMPLE, path.join(FIXTURES, 'ansible/kubespray-mapping.yaml')])
+  assert.equal(inv.groups.get('control_plane')?.hosts, ['node1', 'node2', 'node3'])
+  assert.equal(inv.groups.get('workers')?.hosts, ['node4', 'node5', 'node6'])
+  assert.is(inv.hosts[0]!.vars.bin_dir, '/usr/local/bin') // kubespray's group_vars/all: loaded, not ours to read
+  const e = errorOf(() => playbookVars(site[0]!, inv.hosts[0]!))
+  assert.equal(e.message.split('\n').length, 1, e.message)
+  assert.match(e.message, /expected exactly one host in the group control_plane, found 3/)
 })
 
 test.run()
