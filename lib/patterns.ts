@@ -14,6 +14,7 @@
 
 import path from 'node:path'
 import { PatternError } from './errors.ts'
+import { parseAddress } from './host-pattern.ts'
 import { closestNames } from './suggest.ts'
 import type { Host, Inventory } from './inventory.ts'
 
@@ -68,12 +69,9 @@ export function limitPatterns(limit: string, cwd: string, read: (file: string) =
 
 /** ansible-core's split_host_pattern: commas if there are any, else ':' outside [...] (a host:port or IPv6 address stays whole). */
 export function splitHostPattern(pattern: string): string[] {
-  const parts = pattern.includes(',') ? pattern.split(',') : isAddress(pattern.trim()) ? [pattern] : (pattern.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [])
+  const parts = pattern.includes(',') ? pattern.split(',') : parseAddress(pattern) ? [pattern] : (pattern.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [])
   return parts.map((p) => p.trim()).filter(Boolean)
 }
-
-// What ansible's parse_address accepts whole: name:port, [v6]:port, a bare IPv6 address.
-const isAddress = (p: string) => /^[^\s:[\]]+:\d+$/.test(p) || /^\[[0-9a-fA-F:.]+\](:\d+)?$/.test(p) || (/^[0-9a-fA-F:.]+$/.test(p) && (p.match(/:/g) ?? []).length >= 2)
 
 // A name ending in [i], [i:j], [i:] (ansible's PATTERN_WITH_SUBSCRIPT; [i-j] is Ansible's removed form).
 const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+):([0-9]*))\]$/

@@ -22,7 +22,7 @@ const PATTERNS = [
   '~web\\d$', '~(db|st)', '~.*1', '~cp', '~kube_', 'web[0]', 'web[-1]', 'web[0:1]', 'web[1:]', 'prod[1:]', 'all[-1]',
   'kube_node[1:2]', 'web[2:0]', 'web*[0]', 'web:db', 'web,db', 'web,!web2', 'prod:&staging', 'prod:!web', '!web:prod',
   '!web2:&prod:all', '!web', '&staging', 'kube_node:!kube_control_plane', 'kube_control_plane:&kube_node', ' web : !web2 : db ',
-  'web[0]:db[-1]', 'web1,', 'web10:!~\\d0$', 'nosuch', 'web:nosuch', 'web[7]', 'empty', 'web,,db',
+  'web[0]:db[-1]', 'web1,', 'web1:22', 'web10:!~\\d0$', 'nosuch', 'web:nosuch', 'web[7]', 'empty', 'web,,db',
 ]
 
 const listed = ansibleListings('adhoc', PATTERNS.map((p) => ['-i', FILE, '--list-hosts', p]), dir)
