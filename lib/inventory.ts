@@ -16,7 +16,7 @@ import path from 'node:path'
 import { loadAll, YAMLException } from 'js-yaml'
 import { InventoryError } from './errors.ts'
 import { applyExtraVars, dottedPathsOf, type DottedPaths } from './extra-vars.ts'
-import { checkSetting, connectionKeyOf, connectionKeyTypo, resolveConnection, type ConnectionKey, type HostConnection, type Vars } from './host-vars.ts'
+import { checkSetting, connectionKeyOf, connectionKeyTypo, refusedKey, resolveConnection, type ConnectionKey, type HostConnection, type Vars } from './host-vars.ts'
 import { describeFsError, describeYamlError, isMap, show, YAML_SCHEMA } from './yaml.ts'
 
 export type { Vars }
@@ -247,6 +247,8 @@ function readVars(d: Draft, raw: Vars, at: string): Vars {
   const spelledAs = new Map<ConnectionKey, string>()
   for (const [key, value] of Object.entries(raw)) {
     const name = connectionKeyOf(key)
+    const refused = refusedKey(key)
+    if (refused) report(d, `${at}.${key}`, refused)
     if (!name) {
       vars[key] = value
       continue
@@ -332,7 +334,7 @@ function resolveHost(
   // Ansible's magic vars: files a playbook reads (iamroles.txt…) are found beside the inventory.
   vars.inventory_dir = d.dir
   vars.inventory_file = path.join(d.dir, path.basename(d.file))
-  const { settings, problem } = resolveConnection(h.name, vars, REPORTED)
+  const { settings, problem } = resolveConnection(h.name, vars)
   if (problem) report(d, h.path, problem)
   const host: Host = { name: h.name, ...settings, groups, vars }
   return host
