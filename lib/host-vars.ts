@@ -225,7 +225,7 @@ function asBoolean(value: unknown): boolean | undefined {
 
 /**
  * ssh's command-line arguments as Ansible passes them (shlex-split): -o Key=Value (or -oKey=Value,
- * -o Key Value), -J, -p, -l, -i and -C; each -o is an ssh_config line, checked like one. Anything
+ * -o 'Key Value'), -F, -J, -p, -l, -i and -C; each -o is an ssh_config line, checked like one. Anything
  * else is refused by name.
  */
 export function parseSshArgs(text: string, key: string): { options: SshOption[]; configFile?: string } | { problem: string } {

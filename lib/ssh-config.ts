@@ -91,11 +91,11 @@ export function matchPatternList(name: string, list: string): boolean {
 }
 
 type Lookup = {
-  /** the name asked for (lowercased, as ssh does) */
+  /** the name asked for, as given: Host patterns match it case-sensitively */
   host: string
   options: Map<string, SshOption>
   multi: Map<string, SshOption[]>
-  /** user given on the command line (ours: the inventory), for Match user */
+  /** user given on the command line (ours: the inventory), for %r before User is known */
   user?: string
 }
 
@@ -111,7 +111,7 @@ function setOption(l: Lookup, o: SshOption) {
  * then each config file in order. The result maps keyword → option (or options, for MULTI ones).
  */
 export function resolveOptions(host: string, given: SshOption[], files: string[], readFile = (f: string) => fs.readFileSync(f, 'utf8')): Map<string, SshOption[]> {
-  const l: Lookup = { host: host.toLowerCase(), options: new Map(), multi: new Map() }
+  const l: Lookup = { host, options: new Map(), multi: new Map() }
   for (const o of given) setOption(l, o)
   l.user = l.options.get('user')?.args[0]
   files.forEach((file, i) => {
@@ -183,9 +183,9 @@ function matchLine(l: Lookup, args: string[], where: string): boolean {
     const value = args[++i]
     if (value === undefined) throw new SshConfigError(`${where}: Match ${criterion} needs a value`)
     let hit: boolean
-    if (criterion === 'host') hit = matchPatternList(expandTokens(l.options.get('hostname')?.args[0] ?? l.host, tokens(l), 'HostName', where), value)
+    if (criterion === 'host') hit = matchPatternList(hostnameOf(l, l.options.get('hostname')), value)
     else if (criterion === 'originalhost') hit = matchPatternList(l.host, value)
-    else if (criterion === 'user') hit = matchPatternList(l.user ?? localUser(), value)
+    else if (criterion === 'user') hit = matchPatternList(l.options.get('user')?.args[0] ?? localUser(), value)
     else if (criterion === 'localuser') hit = matchPatternList(localUser(), value)
     else throw new SshConfigError(`${where}: 'Match ${criterion}' is not supported by zxplay (supported: all, host, originalhost, user, localuser)`)
     if (hit === negate) ok = false
@@ -221,10 +221,15 @@ function globFiles(pattern: string): string[] {
 
 type Tokens = Record<string, string>
 
+/** HostName with its tokens expanded, else the name asked for; lowercased, as ssh does. */
+function hostnameOf(l: Lookup, o: SshOption | undefined): string {
+  return (o ? expandTokens(o.args[0]!, tokens(l), 'HostName', o.where) : l.host).toLowerCase()
+}
+
 function tokens(l: Lookup, hostname?: string, port?: string, user?: string): Tokens {
   return {
     '%': '%',
-    h: hostname ?? l.host,
+    h: hostname ?? l.host.toLowerCase(),
     n: l.host,
     p: port ?? '22',
     r: user ?? l.user ?? localUser(),
@@ -290,9 +295,8 @@ export function targetOf(label: string, host: string, resolved: Map<string, SshO
     if (problem) throw new SshConfigError(`${o.where}: ${problem}`)
   }
   const one = (k: string) => resolved.get(k)?.[0]
-  const l: Lookup = { host: host.toLowerCase(), options: new Map(), multi: new Map() }
-  const hostOpt = one('hostname')
-  const hostname = hostOpt ? expandTokens(hostOpt.args[0]!, tokens(l), 'HostName', hostOpt.where) : l.host
+  const l: Lookup = { host, options: new Map(), multi: new Map() }
+  const hostname = hostnameOf(l, one('hostname'))
   const port = one('port')?.args[0] ?? '22'
   const user = one('user')?.args[0] ?? localUser()
   const t = tokens(l, hostname, port, user)
