@@ -1,6 +1,9 @@
 // Connection variables as Ansible documents them (ansible-doc -t connection ssh/local/paramiko_ssh,
 // -t become sudo/su): each one is honoured, accepted-and-said-unused, or refused by name.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/errors.ts'
@@ -70,6 +73,22 @@ test('ansible_connection: ssh, local, paramiko (as ssh); others refused', () => 
 
 test('accepted, unused keys are said so (at -v), with why', () => {
   assert.equal(hostWith({ ansible_python_interpreter: '/usr/bin/python3' }).unused, ['ansible_python_interpreter: accepted, unused (zxplay runs no Python on hosts)'])
+})
+
+test('zxplay -v says which accepted keys are unused, and why; without -v it says nothing', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-host-vars-'))
+  try {
+    const inv = path.join(dir, 'inventory.yaml')
+    fs.writeFileSync(inv, 'all:\n  hosts:\n    here:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n')
+    const bin = path.resolve(import.meta.dirname, '../../bin/zxplay.mjs')
+    const ping = (...flags: string[]) => spawnSync(process.execPath, [bin, 'ping', '-i', inv, '--log-dir', dir, ...flags], { encoding: 'utf8', cwd: path.dirname(path.dirname(bin)) })
+    const verbose = ping('-v')
+    assert.is(verbose.status, 0, verbose.stdout + verbose.stderr)
+    assert.match(verbose.stdout, 'ansible_python_interpreter: accepted, unused (zxplay runs no Python on hosts)')
+    assert.not.match(ping().stdout, 'ansible_python_interpreter')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('refused keys name the key and say what to do', () => {
