@@ -93,14 +93,19 @@ export function targetFor(host: Host): SshTarget {
 }
 
 /** ProxyCommand: a local process whose stdin and stdout are the connection, as ssh runs it. */
-function proxyCommand(command: string, label: string): { sock: Duplex; stop(): void; stderr(): string } {
+function proxyCommand(command: string, label: string): { sock: Duplex; stop(): void; ended: Promise<string> } {
   const child = spawn(process.env.SHELL || '/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)))
   const sock = Duplex.from({ readable: child.stdout, writable: child.stdin })
   child.on('error', (e) => sock.destroy(new Error(`ProxyCommand for ${label} could not start: ${e.message}`)))
-  child.on('exit', () => sock.push(null))
-  return { sock, stop: () => child.kill(), stderr: () => stderr.trim() }
+  // what it said and how it ended, for the message when the connection fails (at most 1 s later)
+  const ended = new Promise<string>((resolve) => {
+    const say = (how: string) => resolve(`ProxyCommand ${how}${stderr.trim() ? `, saying: ${stderr.trim()}` : ''}`)
+    child.on('close', (code, signal) => say(signal ? `killed by ${signal}` : `exited with ${code}`))
+    setTimeout(() => say('still running'), 1000).unref()
+  })
+  return { sock, stop: () => child.kill(), ended }
 }
 
 /** Open an ssh2 client to one hop, over `sock` when it is reached through a jump host. */
@@ -164,10 +169,11 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
       if (proxy) client.once('close', proxy.stop)
       resolve(client)
     })
-    client.once('error', (err: Error & { level?: string }) => {
+    client.once('error', async (err: Error & { level?: string }) => {
+      client.on('error', () => {}) // a ProxyCommand's end can bring a second one (the lost transport)
+      const said = proxy && (await proxy.ended)
       proxy?.stop()
-      const said = proxy?.stderr()
-      const why = refusal || describeConnectError(err, timeoutMs) + (said ? ` (ProxyCommand said: ${said})` : '')
+      const why = refusal || describeConnectError(err, timeoutMs) + (said ? ` (${said})` : '')
       reject(new UnreachableError(host.name, `${where}${isTarget ? '' : ` (jump host ${t.label})`}${proxy ? ' via ProxyCommand' : ''}: ${why}`))
     })
     client.connect(config)

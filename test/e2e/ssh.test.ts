@@ -149,7 +149,7 @@ test('ansible_ssh_common_args -J and -o ProxyCommand: through node1, as Ansible 
   const broken = derivedInventory(lab, (i) => (i.all.vars.ansible_ssh_common_args = '-o ProxyCommand="sh -c \'echo no way through >&2; exit 1\'"'))
   const r = await runCli(['ping', '-i', broken, '--limit', 'node3'])
   assert.is(r.code, 4, r.stdout)
-  assert.match(r.stdout, /via ProxyCommand: .*\(ProxyCommand said: no way through\)/)
+  assert.match(r.stdout, /via ProxyCommand: .*\(ProxyCommand exited with 1, saying: no way through\)/)
 })
 
 test('ansible_password and -k: password authentication, the password never shown', async () => {
