@@ -57,7 +57,10 @@ Match originalhost alias user root
 Host QUOTED
   IdentityFile "/keys/with space"
 
+Match all
 Include ${dir}/conf.d/*.conf
+Host QUOTED
+  Include ${dir}/conf.d/*.conf
 
 Host *
   User fallback
@@ -116,6 +119,8 @@ const CASES: [string, string[]?][] = [
   ['QUOTED'],
   ['dbserver'],
   ['other'],
+  ['db1.lab'],
+  ['Web1'],
   ['x.lab', ['User=given', 'Port=9', 'StrictHostKeyChecking=no']],
   ['alias', ['User=someone']],
   ['bastion', ['ProxyJump=hop']],
