@@ -67,6 +67,8 @@ export function tildeExpand(p: string): string {
 export function splitLine(line: string): string[] {
   const m = /^\s*([^\s=]+)\s*(?:=\s*|\s+|$)(.*)$/.exec(line)
   if (!m) return []
+  // a command is the rest of the line as written, quotes and all (readconf.c)
+  if (m[1]!.toLowerCase() === 'proxycommand') return m[2]!.trim() ? [m[1]!, m[2]!.trim()] : [m[1]!]
   const args: string[] = []
   const re = /"([^"]*)"|(\S+)/g
   for (const a of m[2]!.matchAll(re)) args.push(a[1] ?? a[2]!)

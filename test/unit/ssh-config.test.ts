@@ -44,7 +44,7 @@ Host inner
   ProxyCommand nc %h %p
 
 Host outer
-  ProxyCommand nc %h %p
+  ProxyCommand sh -c 'exec  nc "%h" %p'
   ProxyJump bastion
 
 Host alias
