@@ -30,7 +30,7 @@ const SUPPORTED = new Set([
   'serveralivecountmax',
 ])
 // Keywords every value of which is harmless here, with why.
-export const IGNORED = new Map<string, string>([
+const IGNORED = new Map<string, string>([
   ...['controlmaster', 'controlpath', 'controlpersist'].map((k) => [k, 'zxplay keeps one connection per host for the whole run'] as const),
   ...['compression', 'tcpkeepalive', 'loglevel', 'visualhostkey', 'checkhostip', 'hashknownhosts', 'updatehostkeys', 'addkeystoagent', 'usekeychain', 'batchmode'].map(
     (k) => [k, 'does not change what runs where'] as const
