@@ -242,19 +242,19 @@ function checkLocalFiles(inventory: Inventory): void {
 
 /** What ssh_config says about each host, checked before anything connects: an option zxplay cannot honour is bad input. */
 function checkSshConfig(inventory: Inventory): void {
-  const problems = new Set<string>()
+  const problems = new Map<string, string[]>()
   for (const h of inventory.hosts) {
     if (h.connection !== 'ssh') continue
     try {
       targetFor(h)
     } catch (e) {
       if (!(e instanceof SshConfigError)) throw e
-      problems.add(`${e.message} (for host ${h.name})`)
+      problems.set(e.message, [...(problems.get(e.message) ?? []), h.name])
     }
   }
   if (!problems.size) return
   const err = new InventoryError(inventory.file, '', '')
-  err.message = [...problems].join('\n')
+  err.message = [...problems].map(([message, hosts]) => `${message} (for ${hosts.join(', ')})`).join('\n')
   throw err
 }
 

@@ -243,6 +243,15 @@ function tokens(l: Lookup, hostname?: string, port?: string, user?: string): Tok
   }
 }
 
+/** ${NAME} in a path, from the environment (ssh_config(5) ENVIRONMENT VARIABLES); unset is an error, as in ssh. */
+function expandEnv(value: string, o: SshOption): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    const v = process.env[name]
+    if (v === undefined) throw new SshConfigError(`${o.where}: environment variable \${${name}} in ${o.keyword} is not set`)
+    return v
+  })
+}
+
 export function expandTokens(value: string, t: Tokens, keyword: string, where: string): string {
   return value.replace(/%(.)/g, (_, c: string) => {
     const v = t[c]
@@ -302,7 +311,7 @@ export function targetOf(label: string, host: string, resolved: Map<string, SshO
   const port = one('port')?.args[0] ?? '22'
   const user = one('user')?.args[0] ?? localUser()
   const t = tokens(l, hostname, port, user)
-  const paths = (o: SshOption) => o.args.map((a) => tildeExpand(expandTokens(a, t, o.keyword, o.where)))
+  const paths = (o: SshOption) => o.args.map((a) => tildeExpand(expandTokens(expandEnv(a, o), t, o.keyword, o.where)))
   const target: SshTarget = {
     label,
     hostname,

@@ -75,20 +75,32 @@ test('accepted, unused keys are said so (at -v), with why', () => {
   assert.equal(hostWith({ ansible_python_interpreter: '/usr/bin/python3' }).unused, ['ansible_python_interpreter: accepted, unused (zxplay runs no Python on hosts)'])
 })
 
-test('zxplay -v says which accepted keys are unused, and why; without -v it says nothing', () => {
+/** zxplay with an inventory (and other files) written to a temp dir; its log goes there too. */
+function zxplay(inventory: string, args: string[], files: Record<string, string> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-host-vars-'))
   try {
     const inv = path.join(dir, 'inventory.yaml')
-    fs.writeFileSync(inv, 'all:\n  hosts:\n    here:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n')
+    for (const [name, text] of Object.entries({ ...files, 'inventory.yaml': inventory })) fs.writeFileSync(path.join(dir, name), text.replaceAll('{dir}', dir))
     const bin = path.resolve(import.meta.dirname, '../../bin/zxplay.mjs')
-    const ping = (...flags: string[]) => spawnSync(process.execPath, [bin, 'ping', '-i', inv, '--log-dir', dir, ...flags], { encoding: 'utf8', cwd: path.dirname(path.dirname(bin)) })
-    const verbose = ping('-v')
-    assert.is(verbose.status, 0, verbose.stdout + verbose.stderr)
-    assert.match(verbose.stdout, 'ansible_python_interpreter: accepted, unused (zxplay runs no Python on hosts)')
-    assert.not.match(ping().stdout, 'ansible_python_interpreter')
+    return spawnSync(process.execPath, [bin, ...args, '-i', inv, '--log-dir', dir], { encoding: 'utf8', cwd: path.dirname(path.dirname(bin)) })
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
+}
+
+test('zxplay -v says which accepted keys are unused, and why; without -v it says nothing', () => {
+  const inv = 'all:\n  hosts:\n    here:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n'
+  const verbose = zxplay(inv, ['ping', '-v'])
+  assert.is(verbose.status, 0, verbose.stdout + verbose.stderr)
+  assert.match(verbose.stdout, 'ansible_python_interpreter: accepted, unused (zxplay runs no Python on hosts)')
+  assert.not.match(zxplay(inv, ['ping']).stdout, 'ansible_python_interpreter')
+})
+
+test('an ssh config option zxplay cannot honour is bad input (exit 5), named with its file and line, before anything connects', () => {
+  const inv = `all:\n  vars:\n    ansible_ssh_common_args: -F {dir}/ssh_config\n  hosts:\n    h1:\n    h2:\n`
+  const r = zxplay(inv, ['ping'], { ssh_config: 'Host h*\n  ForwardAgent yes\n' })
+  assert.is(r.status, 5, r.stdout + r.stderr)
+  assert.match(r.stderr, /ssh_config:2: ssh option 'forwardagent yes' is not supported by zxplay; remove it for this host .*\(for h1, h2\)/)
 })
 
 test('refused keys name the key and say what to do', () => {

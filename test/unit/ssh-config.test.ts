@@ -9,6 +9,7 @@ import { configFiles, resolveOptions, SshConfigError, targetOf, tildeExpand, typ
 import { errorOf, tempDir } from './_helpers.ts'
 
 const { dir, remove } = tempDir('ssh-config')
+process.env.ZXPLAY_TEST_DIR = dir // ssh -G inherits it
 test.after(remove)
 
 const write = (name: string, text: string) => {
@@ -36,7 +37,7 @@ Host bastion
 Host *.lab !skip.lab
   ProxyCommand ssh -W %h:%p jump-%r
   IdentityFile ~/.ssh/id_%h
-  UserKnownHostsFile ~/.ssh/kh_%h %d/kh_%u
+  UserKnownHostsFile ~/.ssh/kh_%h %d/kh_%u \${ZXPLAY_TEST_DIR}/kh
   StrictHostKeyChecking accept-new
 
 Host inner
