@@ -2,7 +2,7 @@
 // local.ts) only start a process; how input, output, sudo's prompt and timeouts are handled
 // lives here once, so both behave the same.
 import type { Readable, Writable } from 'node:stream'
-import { BECOME_OK, SUDO_PROMPT, TIMED_OUT_EXIT } from './shell.ts'
+import { BECOME_OK, SUDO_PROMPT, TERMINATED_EXIT, TIMED_OUT_EXIT } from './shell.ts'
 
 const BACKSTOP_MS = 3000
 
@@ -111,7 +111,7 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
   if (timer) clearTimeout(timer)
   const elapsed = performance.now() - started
   // Stopped on the host at its limit: exit 124, or TERM/KILL for what did not turn TERM into 124.
-  const stopped = end.exitCode === TIMED_OUT_EXIT || /^(SIG)?(TERM|KILL)$/.test(end.signal ?? '')
+  const stopped = end.exitCode === TIMED_OUT_EXIT || end.exitCode === TERMINATED_EXIT || /^(SIG)?(TERM|KILL)$/.test(end.signal ?? '')
   if (stopped && opts.timeoutMs && elapsed >= opts.timeoutMs - 50) timedOut = true
   // `done` may come first (a child process's 'exit', an SSH exit-status): let the output arrive.
   await Promise.all([drained(proc.stdout), drained(proc.stderr)])
