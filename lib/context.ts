@@ -120,15 +120,19 @@ export function createContext(scope: TaskScope): Context {
     const remaining = scope.deadline - Date.now()
     if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: `timed out after ${scope.timeoutMs / 1000}s (the task's time limit)` })
     const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: scope.becomePassword !== undefined } : undefined, remaining)
-    const stream = (stream: 'stdout' | 'stderr') =>
-      scope.verbose && !opts.secretOutput ? (text: string) => emit({ kind: 'output', host: name, stream, text }) : undefined
+    // -v: output in pieces that never split a secret, so each is redacted whole
+    const shown = (stream: 'stdout' | 'stderr') =>
+      scope.verbose && !opts.secretOutput ? scope.secrets.holder((text) => emit({ kind: 'output', host: name, stream, text })) : undefined
+    const [out, err] = [shown('stdout'), shown('stderr')]
     const r = await exec(conn, command, {
       input: opts.input,
       becomePassword: become ? scope.becomePassword : undefined,
       timeoutMs: remaining,
-      onStdout: stream('stdout'),
-      onStderr: stream('stderr'),
+      onStdout: out?.push,
+      onStderr: err?.push,
     })
+    out?.flush()
+    err?.flush()
     const hidden = '(output hidden: secret)'
     emit({ kind: 'cmd-end', host: name, task: scope.task, cmd: script, exitCode: r.exitCode, ms: r.ms, stdout: opts.secretOutput ? hidden : r.stdout, stderr: opts.secretOutput ? hidden : r.stderr })
     const fail = (reason: string) =>
@@ -167,7 +171,8 @@ export function createContext(scope: TaskScope): Context {
       if (opts.secret) scope.secrets.add(body.toString())
       const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group }
       // One round trip: compare and (unless --check) write in the same command.
-      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff }), { input: scope.check ? undefined : body, become: opts.become }, false)
+      // A secret's old content never crosses the wire (its diff is hidden anyway): only hashes do.
+      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff && !opts.secret }), { input: scope.check ? undefined : body, become: opts.become, secretOutput: opts.secret }, false)
       const answer = parseUploadAnswer(r.stdout)
       if (answer.state === 'same') return false
       scope.changes.mutated = true
