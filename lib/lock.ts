@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { openNew } from './files.ts'
 
 export type LockHolder = {
   pid: number
@@ -149,7 +150,12 @@ function take(file: string, me: LockHolder): LockHolder | undefined {
 /** Write to a temporary file, then hard-link it into place: the lock appears complete or not at all. */
 function place(file: string, me: LockHolder): boolean {
   const tmp = `${file}.${me.token}.tmp`
-  fs.writeFileSync(tmp, JSON.stringify(me) + '\n', { mode: 0o600 })
+  const fd = openNew(tmp)
+  try {
+    fs.writeFileSync(fd, JSON.stringify(me) + '\n')
+  } finally {
+    fs.closeSync(fd)
+  }
   try {
     fs.linkSync(tmp, file)
     return true
