@@ -1,7 +1,7 @@
 // What a task gets: its host, vars and facts, a mutating `$`, a read-only `probe`, template
 // rendering and upload. Under --check, `$` plans instead of running, and everything that only
 // reads still runs, so the plan is true.
-import { exec } from './connection.ts'
+import { exec, OUTPUT } from './connection.ts'
 import { CommandError } from './errors.ts'
 import type { Emit } from './events.ts'
 import type { Facts } from './facts.ts'
@@ -137,6 +137,7 @@ export function createContext(scope: TaskScope): Context {
     emit({ kind: 'cmd-end', host: name, task: scope.task, cmd: script, exitCode: r.exitCode, ms: r.ms, stdout: opts.secretOutput ? hidden : r.stdout, stderr: opts.secretOutput ? hidden : r.stderr })
     const fail = (reason: string) =>
       new CommandError({ host: name, cmd: script, exitCode: r.exitCode, signal: r.signal, stdout: opts.secretOutput ? hidden : r.stdout, stderr: opts.secretOutput ? hidden : r.stderr, reason })
+    if (r.overflow) throw fail(`printed more than ${OUTPUT.max / 2 ** 20} MiB of output, so it was stopped (the first and last ${OUTPUT.keep / 2 ** 20} MiB are kept)`)
     if (r.lost) {
       await session.close()
       throw Object.assign(fail('connection lost while the command ran'), { lost: true })
