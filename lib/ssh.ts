@@ -68,8 +68,14 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
     const v = verify(known, names, blob)
     if (v.status === 'known') return true
     if (v.status === 'unknown' && host.hostKeyChecking === 'accept-new') {
-      appendKnownHost(files[0]!, names[0]!, blob)
-      return true
+      // A throw here would reach ssh2's protocol code: refuse the host instead, saying why.
+      try {
+        appendKnownHost(files[0]!, names[0]!, blob)
+        return true
+      } catch (e) {
+        refusal = `cannot record the host key of ${names[0]} (${fingerprint(blob)}) in ${files[0]}: ${(e as Error).message}; make that file writable, or add the key yourself (ssh-keyscan)`
+        return false
+      }
     }
     refusal =
       v.status === 'unknown'
@@ -101,12 +107,10 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
   const client = new ssh2.Client()
   return await new Promise((resolve, reject) => {
     const where = `${t.user}@${t.hostname}:${t.port}`
-    client.once('ready', () => {
-      client.removeAllListeners('error')
-      client.on('error', () => {}) // later errors surface as lost channels
-      resolve(client)
-    })
-    client.once('error', (err: Error & { level?: string }) => {
+    client.once('ready', () => resolve(client))
+    // 'on', not 'once', for good: a refused handshake can emit a second error, and one with no
+    // handler ends the process. The first one decides; later ones surface as lost channels.
+    client.on('error', (err: Error & { level?: string }) => {
       const why = refusal || describeConnectError(err, opts.connectTimeoutMs)
       reject(new UnreachableError(host.name, `${where}${isTarget ? '' : ` (jump host ${t.label})`}: ${why}`))
     })
