@@ -14,11 +14,11 @@
 import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { loadAll, YAMLException } from 'js-yaml'
+import { YAMLException } from 'js-yaml'
 import { InventoryError } from './errors.ts'
 import { applyExtraVars, dottedPathsOf, type DottedPaths } from './extra-vars.ts'
 import { closestNames } from './suggest.ts'
-import { describeFsError, describeYamlError, isMap, show, YAML_SCHEMA } from './yaml.ts'
+import { describeFsError, describeYamlError, isMap, loadYaml, show } from './yaml.ts'
 
 export type Vars = Record<string, unknown>
 
@@ -183,7 +183,7 @@ export function inventoryOf(host: Host): Inventory | undefined {
 function parseYaml(text: string, file: string): Record<string, unknown> {
   let docs: unknown[]
   try {
-    docs = loadAll(text, { schema: YAML_SCHEMA })
+    docs = loadYaml(text)
   } catch (e) {
     if (e instanceof YAMLException) throw new InventoryError(file, '', describeYamlError(e))
     throw e

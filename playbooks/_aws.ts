@@ -22,6 +22,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { InventoryError } from '../lib/errors.ts'
+import { showJson } from '../lib/yaml.ts'
 import { closestNames } from '../lib/suggest.ts'
 
 /** The `aws:` block's defaults (clusterDefaults.aws). Files are relative to the inventory's directory. */
@@ -96,7 +97,7 @@ export function validateAwsVars(vars: unknown, where: string): AwsVars {
 }
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x)
-const show = (x: unknown) => (x === undefined ? 'nothing' : JSON.stringify(x))
+const show = showJson
 
 function isHttpUrl(s: string): boolean {
   try {
