@@ -66,6 +66,11 @@ export async function runFromScript(playbooks: Playbook[], argv: string[]): Prom
 }
 
 async function guard(fn: () => Promise<void>): Promise<void> {
+  // `zxplay … | head`: the reader went away. Nothing more is shown, and the run goes on to its end
+  // (stopping half-way would leave hosts half-changed); the log still has everything.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+  })
   try {
     await fn()
   } catch (err) {
@@ -140,7 +145,11 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
 async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined): Promise<void> {
   const secrets = new Secrets()
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
-  if (becomePassword !== undefined) secrets.add(becomePassword)
+  if (becomePassword !== undefined) {
+    // redaction finds secrets by their text: a very short one cannot be told from ordinary output
+    if (becomePassword.length < 4) throw new UsageError('the become password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one')
+    secrets.add(becomePassword)
+  }
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
   for (const { target, holder } of held?.tookOver ?? []) {
