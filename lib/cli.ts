@@ -1,6 +1,5 @@
 // The one place where argv becomes a run and errors become exit codes (zx's autorun, ni's runCli).
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
@@ -9,7 +8,7 @@ import { InventoryError, PatternError, TemplateError, UsageError } from './error
 import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
 import { loadInventory, type Host, type Inventory } from './inventory.ts'
-import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
+import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { selectHosts } from './patterns.ts'
 import { plan, tagsOf, type PlannedPlaybook } from './plan.ts'
@@ -125,7 +124,7 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
     if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
   }
   // Runs that change hosts hold a lock on each; --check and ping change nothing and only say when one is held.
-  const targets = lockTargets(inventory.hosts)
+  const targets = await lockTargets(inventory.hosts)
   const readOnly = flags.check || opts.readOnly === true
   const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: commandLine(), inventory: path.resolve(inventory.file) })
   const releaseOnExit = () => held?.release()
@@ -253,11 +252,6 @@ function unreadable(file: string): string | undefined {
     const code = (e as NodeJS.ErrnoException).code
     return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e)
   }
-}
-
-/** What a lock is held on: the machine behind each host (two inventory names for one machine share it). */
-function lockTargets(hosts: Host[]): Target[] {
-  return hosts.map((h) => ({ host: h.name, key: h.connection === 'local' ? `local@${os.hostname()}` : `${h.address.toLowerCase()}:${h.port}` }))
 }
 
 const commandLine = () => ['zxplay', ...process.argv.slice(2)].join(' ').slice(0, 300)
