@@ -39,7 +39,7 @@ const MISTAKES: Mistake[] = [
   {
     name: 'a YAML alias bomb in the inventory (9 levels of 9 aliases)',
     args: ['run', '85-ray', '-i', '{inv}', '--check'],
-    change: `all:\n  vars:\n    user: zxlab\n${['a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]', ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].map((l) => `    ${l}`).join('\n')}\n    ray: {namespace: *i}\n  hosts:\n    node1: {address: 10.77.0.11}\n`,
+    change: `all:\n  vars:\n    user: zxlab\n${['a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]', ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].map((l) => `    ${l}`).join('\n')}\n    ray: {namespace: *i}\n  children:\n    control_plane:\n      hosts:\n        node1: {address: 10.77.0.11}\n`,
     says: ['{inv}', 'its aliases expand to more than 100000 values'],
   },
   { name: 'an unterminated quoted string', args: SITE, change: 'all:\n  hosts:\n    node1: { address: "10.77.0.11 }\n', says: ['{inv}', /line \d+, column \d+/] },
