@@ -1,6 +1,5 @@
 // The one place where argv becomes a run and errors become exit codes (zx's autorun, ni's runCli).
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
@@ -10,7 +9,7 @@ import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type LoadOptions } from './inventory.ts'
 import { graphInventory, hostVars, listInventory, toAnsibleJson } from './inventory-list.ts'
-import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
+import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { selectHosts } from './patterns.ts'
 import { plan, tagsOf, type PlannedPlaybook } from './plan.ts'
@@ -71,6 +70,11 @@ export async function runFromScript(playbooks: Playbook[], argv: string[]): Prom
 }
 
 async function guard(fn: () => Promise<void>): Promise<void> {
+  // `zxplay … | head`: the reader went away. Nothing more is shown, and the run goes on to its end
+  // (stopping half-way would leave hosts half-changed); the log still has everything.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+  })
   try {
     await fn()
   } catch (err) {
@@ -145,7 +149,7 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
     if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
   }
   // Runs that change hosts hold a lock on each; --check and ping change nothing and only say when one is held.
-  const targets = lockTargets(inventory.hosts)
+  const targets = await lockTargets(inventory.hosts)
   const readOnly = flags.check || opts.readOnly === true
   const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: commandLine(), inventory: path.resolve(inventory.file) })
   const releaseOnExit = () => held?.release()
@@ -166,6 +170,10 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   const secrets = new Secrets()
   const sshPassword = flags.askPass ? await askSecret('SSH password: ') : undefined
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
+  // redaction finds secrets by their text: a very short one cannot be told from ordinary output
+  for (const [what, pw] of [['SSH', sshPassword], ['become', becomePassword]] as const) {
+    if (pw !== undefined && pw.length < 4) throw new UsageError(`the ${what} password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one`)
+  }
   for (const s of [sshPassword, becomePassword, ...inventory.secrets, ...inventory.hosts.flatMap((h) => [h.password, h.becomePassword])]) if (s !== undefined) secrets.add(s)
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
@@ -289,11 +297,6 @@ function unreadable(file: string): string | undefined {
     const code = (e as NodeJS.ErrnoException).code
     return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e)
   }
-}
-
-/** What a lock is held on: the machine behind each host (two inventory names for one machine share it). */
-function lockTargets(hosts: Host[]): Target[] {
-  return hosts.map((h) => ({ host: h.name, key: h.connection === 'local' ? `local@${os.hostname()}` : `${h.address.toLowerCase()}:${h.port}` }))
 }
 
 const commandLine = () => ['zxplay', ...process.argv.slice(2)].join(' ').slice(0, 300)

@@ -120,8 +120,14 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
     const v = verify(known, names, blob)
     if (v.status === 'known') return true
     if (v.status === 'unknown' && checking === 'accept-new') {
-      appendKnownHost(files[0]!, names[0]!, blob)
-      return true
+      // A throw here would reach ssh2's protocol code: refuse the host instead, saying why.
+      try {
+        appendKnownHost(files[0]!, names[0]!, blob)
+        return true
+      } catch (e) {
+        refusal = `cannot record the host key of ${names[0]} (${fingerprint(blob)}) in ${files[0]}: ${(e as Error).message}; make that file writable, or add the key yourself (ssh-keyscan)`
+        return false
+      }
     }
     refusal =
       v.status === 'unknown'
@@ -169,8 +175,10 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
       if (proxy) client.once('close', proxy.stop)
       resolve(client)
     })
+    // A refused handshake can emit a second error, and one with no handler ends the process:
+    // the first one decides, a no-op takes the later ones (a ProxyCommand's end brings one too).
     client.once('error', async (err: Error & { level?: string }) => {
-      client.on('error', () => {}) // a ProxyCommand's end can bring a second one (the lost transport)
+      client.on('error', () => {})
       const said = proxy && (await proxy.ended)
       proxy?.stop()
       const why = refusal || describeConnectError(err, timeoutMs) + (said ? ` (${said})` : '')

@@ -36,6 +36,12 @@ const DEMO = ['run', path.join(FIXTURES, 'playbooks/demo.mts'), '-i', '{inv}', '
 const MISTAKES: Mistake[] = [
   // YAML and the inventory's shape
   { name: 'malformed YAML: the error names line and column', args: SITE, change: 'all:\n  vars:\n    user: zxlab\n  children: [\n', says: ['{inv}', /line \d+, column \d+/] },
+  {
+    name: 'a YAML alias bomb in the inventory (9 levels of 9 aliases)',
+    args: ['run', '85-ray', '-i', '{inv}', '--check'],
+    change: `all:\n  vars:\n    user: zxlab\n${['a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]', ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].map((l) => `    ${l}`).join('\n')}\n    ray: {namespace: *i}\n  children:\n    control_plane:\n      hosts:\n        node1: {address: 10.77.0.11}\n`,
+    says: ['{inv}', 'its aliases expand to more than 100000 values'],
+  },
   { name: 'an unterminated quoted string', args: SITE, change: 'all:\n  hosts:\n    node1: { address: "10.77.0.11 }\n', says: ['{inv}', /line \d+, column \d+/] },
   { name: 'a host listed twice in one map (duplicated key)', args: SITE, change: 'all:\n  hosts:\n    node1: { address: 10.77.0.11 }\n    node1: { address: 10.77.0.12 }\n', says: ['{inv}', "duplicated mapping key 'node1'", /line 4/] },
   { name: 'two YAML documents in the inventory', args: SITE, change: 'all:\n  hosts: {}\n---\nall:\n  hosts: {}\n', says: ['{inv}', 'expected one YAML document'] },

@@ -190,4 +190,22 @@ test('su: the wrapped command runs the script as bash under su USER -c', () => {
   assert.ok(c.startsWith("su 'app' -c 'exec timeout -k 2 5.000 bash -c "), c)
 })
 
+test('large output: the first and last part kept, the rest counted, not held', async () => {
+  const r = await run("head -c 5000000 /dev/zero | tr '\\0' x; echo; echo the end", { output: { keep: 1000, max: 100_000_000 } })
+  assert.is(r.exitCode, 0)
+  assert.ok(r.stdout.startsWith('x'.repeat(1000) + '\n[… 4998009 characters of output left out by zxplay …]\n'), r.stdout.slice(0, 1100))
+  assert.ok(r.stdout.endsWith('x\nthe end\n'))
+  assert.ok(r.stdout.length < 2100, String(r.stdout.length))
+  assert.is(r.overflow, false)
+})
+
+test('output past the hard cap: the command is stopped, and says so', async () => {
+  const t0 = performance.now()
+  const r = await run('echo start; yes', { output: { keep: 1000, max: 5_000_000 } })
+  assert.is(r.overflow, true)
+  assert.is(r.lost, false)
+  assert.ok(r.stdout.startsWith('start\ny\n'))
+  assert.ok(performance.now() - t0 < 5000)
+})
+
 test.run()
