@@ -22,6 +22,8 @@ export type Flags = {
   /** connection settings from flags (-u, --private-key, -c, ...), by their Ansible names: the inventory's lowest precedence */
   cliVars: Record<string, string>
   askBecomePass: boolean
+  /** ask once for the SSH password (password authentication) */
+  askPass: boolean
   become: boolean
   /** seconds to wait for a connection */
   timeout: number
@@ -81,6 +83,8 @@ const SPECS: Record<string, Spec> = {
   '--become-method': connectionFlag('ansible_become_method'),
   '-K': { key: 'askBecomePass' },
   '--ask-become-pass': { key: 'askBecomePass' },
+  '-k': { key: 'askPass' },
+  '--ask-pass': { key: 'askPass' },
   '-b': { key: 'become' },
   '--become': { key: 'become' },
   '-T': { key: 'timeout', value: 'int' },
@@ -116,6 +120,7 @@ export const defaultFlags = (): Flags => ({
   version: false,
   cliVars: {},
   askBecomePass: false,
+  askPass: false,
   become: false,
   timeout: 10,
   logDir: 'logs',
@@ -223,6 +228,7 @@ flags:
       --list-hosts         list the hosts each playbook would run on, then stop
       --list-tasks         list the tasks that would run, then stop
   -K, --ask-become-pass    ask once for the sudo password (sent over stdin, never argv)
+  -k, --ask-pass           ask once for the SSH password (ansible_password in the inventory wins)
   -b, --become             run every command with sudo
   -u, --user USER          connect as USER
       --private-key FILE   with this private key (relative to the working directory)

@@ -10,7 +10,7 @@ import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from './inventory.ts'
 import { graphInventory, hostVars, listInventory, toAnsibleJson } from './inventory-list.ts'
-import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
+import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { limitPatterns, selectHosts } from './patterns.ts'
 import { listedTags, plan, tagsOf, type PlannedPlaybook } from './plan.ts'
@@ -22,6 +22,8 @@ import { colorWanted, reporter } from './report.ts'
 import { runPlan } from './run.ts'
 import { readVaultPasswordFile } from './vault.ts'
 import { Secrets } from './secrets.ts'
+import { SshConfigError } from './ssh-config.ts'
+import { targetFor } from './ssh.ts'
 import { HostSession } from './session.ts'
 import { raw } from './shell.ts'
 
@@ -88,6 +90,11 @@ function flagVars(flags: Flags): Vars {
 }
 
 async function guard(fn: () => Promise<void>): Promise<void> {
+  // `zxplay … | head`: the reader went away. Nothing more is shown, and the run goes on to its end
+  // (stopping half-way would leave hosts half-changed); the log still has everything.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+  })
   try {
     await fn()
   } catch (err) {
@@ -160,11 +167,12 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
   checkVars(planned, inventory)
   if (flags.syntaxCheck) return void console.log(listing(planned, flags))
   checkLocalFiles(inventory)
+  checkSshConfig(inventory)
   for (const { playbook: pb, hosts } of planned) {
     if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
   }
   // Runs that change hosts hold a lock on each; --check and ping change nothing and only say when one is held.
-  const targets = lockTargets(inventory.hosts)
+  const targets = await lockTargets(inventory.hosts)
   const readOnly = flags.check || opts.readOnly === true
   const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: commandLine(), inventory: path.resolve(inventory.file) })
   const releaseOnExit = () => held?.release()
@@ -183,16 +191,21 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
 
 async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined): Promise<void> {
   const secrets = new Secrets()
+  const sshPassword = flags.askPass ? await askSecret('SSH password: ') : undefined
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
-  if (becomePassword !== undefined) secrets.add(becomePassword)
-  for (const value of inventory.secrets) secrets.add(value)
+  // redaction finds secrets by their text: a very short one cannot be told from ordinary output
+  for (const [what, pw] of [['SSH', sshPassword], ['become', becomePassword]] as const) {
+    if (pw !== undefined && pw.length < 4) throw new UsageError(`the ${what} password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one`)
+  }
+  for (const s of [sshPassword, becomePassword, ...inventory.secrets, ...inventory.hosts.flatMap((h) => [h.password, h.becomePassword])]) if (s !== undefined) secrets.add(s)
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
   for (const { target, holder } of held?.tookOver ?? []) {
     emit({ kind: 'note', host: target.host, task: 'lock', text: `took over the lock of pid ${holder.pid} (started ${holder.started}): that run is gone` })
   }
   // every inventory host gets a session (connected only when used), so tasks can reach the control plane
-  const sessions = sessionsFor(inventory.hosts, flags)
+  const sessions = sessionsFor(inventory.hosts, flags, sshPassword)
+  if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })
 
   // Ctrl-C (or a CI job's SIGTERM): the commands in flight are stopped and the connections closed;
   // the task that was running and everything after it is left undone, which the log and the recap say.
@@ -280,6 +293,24 @@ function checkLocalFiles(inventory: Inventory): void {
   throw err
 }
 
+/** What ssh_config says about each host, checked before anything connects: an option zxplay cannot honour is bad input. */
+function checkSshConfig(inventory: Inventory): void {
+  const problems = new Map<string, string[]>()
+  for (const h of inventory.hosts) {
+    if (h.connection !== 'ssh') continue
+    try {
+      targetFor(h)
+    } catch (e) {
+      if (!(e instanceof SshConfigError)) throw e
+      problems.set(e.message, [...(problems.get(e.message) ?? []), h.name])
+    }
+  }
+  if (!problems.size) return
+  const err = new InventoryError(inventory.file, '', '')
+  err.message = [...problems].map(([message, hosts]) => `${message} (for ${hosts.join(', ')})`).join('\n')
+  throw err
+}
+
 function unreadable(file: string): string | undefined {
   try {
     if (!fs.statSync(file).isFile()) return 'not a file'
@@ -289,11 +320,6 @@ function unreadable(file: string): string | undefined {
     const code = (e as NodeJS.ErrnoException).code
     return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e)
   }
-}
-
-/** What a lock is held on: the machine behind each host (two inventory names for one machine share it). */
-function lockTargets(hosts: Host[]): Target[] {
-  return hosts.map((h) => ({ host: h.name, key: h.connection === 'local' ? `local@${os.hostname()}` : `${h.address.toLowerCase()}:${h.port}` }))
 }
 
 const commandLine = () => ['zxplay', ...process.argv.slice(2)].join(' ').slice(0, 300)
@@ -307,9 +333,9 @@ async function confirm(question: string): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was changed')
 }
 
-function sessionsFor(hosts: Inventory['hosts'], flags: Flags): Map<string, HostSession> {
+function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string): Map<string, HostSession> {
   const sessions = new Map<string, HostSession>()
-  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000 }))
+  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }))
   return sessions
 }
 

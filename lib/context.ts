@@ -1,7 +1,7 @@
 // What a task gets: its host, vars and facts, a mutating `$`, a read-only `probe`, template
 // rendering and upload. Under --check, `$` plans instead of running, and everything that only
 // reads still runs, so the plan is true.
-import { exec } from './connection.ts'
+import { exec, OUTPUT } from './connection.ts'
 import { CommandError } from './errors.ts'
 import type { Emit } from './events.ts'
 import type { Facts } from './facts.ts'
@@ -119,25 +119,41 @@ export function createContext(scope: TaskScope): Context {
     const conn = await session.connection()
     const remaining = scope.deadline - Date.now()
     if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: `timed out after ${scope.timeoutMs / 1000}s (the task's time limit)` })
-    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: scope.becomePassword !== undefined } : undefined, remaining)
-    const stream = (stream: 'stdout' | 'stderr') =>
-      scope.verbose && !opts.secretOutput ? (text: string) => emit({ kind: 'output', host: name, stream, text }) : undefined
+    // the inventory's ansible_become_password wins over -K, as Ansible's variables win over its flags
+    const becomePassword = become ? (host.becomePassword ?? scope.becomePassword) : undefined
+    const su = become && host.becomeMethod === 'su'
+    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: becomePassword !== undefined, method: host.becomeMethod } : undefined, remaining)
+    // -v: output in pieces that never split a secret, so each is redacted whole
+    const shown = (stream: 'stdout' | 'stderr') =>
+      scope.verbose && !opts.secretOutput ? scope.secrets.holder((text) => emit({ kind: 'output', host: name, stream, text })) : undefined
+    const [out, err] = [shown('stdout'), shown('stderr')]
     const r = await exec(conn, command, {
       input: opts.input,
-      becomePassword: become ? scope.becomePassword : undefined,
+      becomePassword,
+      su,
       timeoutMs: remaining,
-      onStdout: stream('stdout'),
-      onStderr: stream('stderr'),
+      onStdout: out?.push,
+      onStderr: err?.push,
     })
+    out?.flush()
+    err?.flush()
     const hidden = '(output hidden: secret)'
     emit({ kind: 'cmd-end', host: name, task: scope.task, cmd: script, exitCode: r.exitCode, ms: r.ms, stdout: opts.secretOutput ? hidden : r.stdout, stderr: opts.secretOutput ? hidden : r.stderr })
     const fail = (reason: string) =>
       new CommandError({ host: name, cmd: script, exitCode: r.exitCode, signal: r.signal, stdout: opts.secretOutput ? hidden : r.stdout, stderr: opts.secretOutput ? hidden : r.stderr, reason })
+    if (r.overflow) throw fail(`printed more than ${OUTPUT.max / 2 ** 20} MiB of output, so it was stopped (the first and last ${OUTPUT.keep / 2 ** 20} MiB are kept)`)
     if (r.lost) {
       await session.close()
       throw Object.assign(fail('connection lost while the command ran'), { lost: true })
     }
     if (r.timedOut) throw fail(`timed out after ${scope.timeoutMs / 1000}s (the task's time limit); the command was killed`)
+    if (su && r.exitCode !== 0 && /Authentication failure/.test(r.stderr)) {
+      throw fail(
+        becomePassword === undefined
+          ? `su to ${host.becomeUser} on ${name} asks for a password: set ansible_become_password or run again with --ask-become-pass (-K)`
+          : `su to ${host.becomeUser} on ${name} refused the become password`
+      )
+    }
     if (become && r.exitCode !== 0 && sudoNeedsPassword(r.stderr)) {
       throw fail(`sudo on ${name} asks for a password: run again with --ask-become-pass (-K), or allow NOPASSWD for ${host.user ?? 'this user'}`)
     }
@@ -167,7 +183,8 @@ export function createContext(scope: TaskScope): Context {
       if (opts.secret) scope.secrets.add(body.toString())
       const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group }
       // One round trip: compare and (unless --check) write in the same command.
-      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff }), { input: scope.check ? undefined : body, become: opts.become }, false)
+      // A secret's old content never crosses the wire (its diff is hidden anyway): only hashes do.
+      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff && !opts.secret }), { input: scope.check ? undefined : body, become: opts.become, secretOutput: opts.secret }, false)
       const answer = parseUploadAnswer(r.stdout)
       if (answer.state === 'same') return false
       scope.changes.mutated = true

@@ -12,11 +12,11 @@
 // Files and maps keep their YAML typing. Later arguments win.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { loadAll, YAMLException } from 'js-yaml'
+import { CORE_SCHEMA, YAMLException } from 'js-yaml'
 import { UsageError } from './errors.ts'
 import { KvError, parseKv } from './kv.ts'
 import type { Vars } from './inventory.ts'
-import { describeFsError, describeYamlError, isMap, show, YAML_SCHEMA } from './yaml.ts'
+import { describeFsError, describeYamlError, isMap, loadYaml, show } from './yaml.ts'
 
 /** Nested paths, by top-level key, for the keys that were set only through dotted keys. */
 export type DottedPaths = ReadonlyMap<string, string[][]>
@@ -107,7 +107,7 @@ function parseValue(text: string): unknown {
 function parseFlowMap(arg: string): Vars {
   let value: unknown
   try {
-    value = loadAll(arg)[0]
+    value = loadYaml(arg, CORE_SCHEMA)[0]
   } catch (e) {
     throw new UsageError(`-e '${arg}': invalid map: ${e instanceof YAMLException ? describeYamlError(e) : String(e)}`)
   }
@@ -119,7 +119,7 @@ function readVarsFile(file: string, cwd: string): Vars {
   const full = path.resolve(cwd, file)
   let docs: unknown[]
   try {
-    docs = loadAll(readFileSync(full, 'utf8'), { schema: YAML_SCHEMA })
+    docs = loadYaml(readFileSync(full, 'utf8'))
   } catch (e) {
     if (e instanceof YAMLException) throw new UsageError(`-e @${file}: invalid YAML: ${describeYamlError(e)}`)
     throw new UsageError(`-e @${file}: cannot read ${full}: ${describeFsError(e)}`)

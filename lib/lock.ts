@@ -6,12 +6,17 @@
 // --list-*) take no lock; the CLI only tells them when another run holds one.
 //
 // Lock files appear atomically with their whole content (written to a temporary file, then
-// hard-linked into place, which fails if the lock exists). A stale lock is first renamed away
-// and checked to be the one judged stale, so two runs taking it over at once cannot both win.
+// hard-linked into place, which fails if the lock exists). A stale lock is removed under a
+// mutex, after checking it is still the one judged stale, so runs taking it over at once cannot both win.
 import { randomBytes } from 'node:crypto'
+import { promises as dns } from 'node:dns'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { openNew } from './files.ts'
+import type { Host } from './inventory.ts'
+import { targetFor } from './ssh.ts'
 
 export type LockHolder = {
   pid: number
@@ -49,6 +54,29 @@ export type Held = {
   release(): void
   /** stale locks this run took over, for a note */
   tookOver: { target: Target; holder: LockHolder }[]
+}
+
+/**
+ * What a lock is held on: the machine each host reaches, not the name written (an ~/.ssh/config
+ * alias, a DNS name and its address, localhost and 127.0.0.1 are each one machine).
+ */
+export async function lockTargets(hosts: Host[]): Promise<Target[]> {
+  return Promise.all(
+    hosts.map(async (h) => {
+      if (h.connection === 'local') return { host: h.name, key: `local@${os.hostname()}` }
+      const t = targetFor(h)
+      return { host: h.name, key: `${await machine(t.hostname)}:${t.port}` }
+    })
+  )
+}
+
+/** An address for a host name (a name that does not resolve stays as written: it will not connect either). */
+async function machine(name: string): Promise<string> {
+  const bare = name.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  let address = bare
+  if (!net.isIP(bare)) address = await dns.lookup(bare).then((a) => a.address, () => bare)
+  const v4 = address.replace(/^::ffff:(?=\d+\.)/, '')
+  return v4 === '::1' || /^127\./.test(v4) || bare === 'localhost' ? 'loopback' : v4
 }
 
 export function lockDir(): string {
@@ -113,43 +141,64 @@ class HeldBy extends Error {
 /** Create the lock file; returns the stale holder it replaced, if any. Throws HeldBy when a live run holds it. */
 function take(file: string, me: LockHolder): LockHolder | undefined {
   let replaced: LockHolder | undefined
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
     if (place(file, me)) return replaced
     const holder = readLock(file)
-    // Gone meanwhile (released, or renamed away by a run taking it over, which may have placed its
+    // Gone meanwhile (released, or removed by a run taking it over, which may have placed its
     // own by now): try again. Telling this apart by the read itself, not by a second look, matters:
     // the file may be back by then, and would pass for one that is not a lock.
     if (holder === 'missing') continue
     if (holder === 'invalid') throw new Error(`lock file ${file} is not a zxplay lock; remove it if no zxplay run is going on`)
     if (holder.token === me.token) return replaced
     if (!isStale(holder)) throw new HeldBy(file, holder)
-    // Rename the stale lock away, then make sure it was that one (another run may have taken it over first).
-    const aside = `${file}.stale-${me.token}`
-    try {
-      fs.renameSync(file, aside)
-    } catch {
-      continue
-    }
-    const moved = readHolder(aside)
-    if (moved?.token === holder.token) {
-      fs.rmSync(aside, { force: true })
-      replaced = holder
-      continue
-    }
-    // We moved someone else's fresh lock: put it back, and that run holds the host.
-    try {
-      fs.linkSync(aside, file)
-    } catch {}
-    fs.rmSync(aside, { force: true })
-    if (moved && !isStale(moved)) throw new HeldBy(file, moved)
+    // Only one run at a time judges and removes a stale lock. Moving it aside to check it could
+    // move a fresh one instead, and putting that back fails when a third run has placed its own
+    // meanwhile: two winners. Under the mutex no lock moves, and a dead holder stays dead.
+    const gone = underMutex(`${file}.takeover`, () => {
+      const now = readLock(file)
+      if (typeof now === 'string' || now.token !== holder.token) return false
+      fs.rmSync(file, { force: true })
+      return true
+    })
+    if (gone) replaced = holder
   }
   throw new Error(`could not take the lock ${file} (it keeps changing); is another zxplay run starting?`)
+}
+
+/** A mutex held by only this (brief) judgement is older than this only if its run died holding it. */
+const MUTEX_STALE_MS = 10_000
+
+/** Run fn holding a mutex (a folder: mkdir is atomic); waits up to ~2 s for another run to let go. */
+function underMutex<T>(dir: string, fn: () => T): T | undefined {
+  for (let i = 0; i < 200; i++) {
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 })
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      try {
+        if (Date.now() - fs.statSync(dir).mtimeMs > MUTEX_STALE_MS) fs.rmdirSync(dir)
+      } catch {}
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+      continue
+    }
+    try {
+      return fn()
+    } finally {
+      fs.rmdirSync(dir)
+    }
+  }
+  return undefined
 }
 
 /** Write to a temporary file, then hard-link it into place: the lock appears complete or not at all. */
 function place(file: string, me: LockHolder): boolean {
   const tmp = `${file}.${me.token}.tmp`
-  fs.writeFileSync(tmp, JSON.stringify(me) + '\n', { mode: 0o600 })
+  const fd = openNew(tmp)
+  try {
+    fs.writeFileSync(fd, JSON.stringify(me) + '\n')
+  } finally {
+    fs.closeSync(fd)
+  }
   try {
     fs.linkSync(tmp, file)
     return true

@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Event, Sink } from './events.ts'
+import { openNew } from './files.ts'
 
 export function logPath(dir: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 23)
@@ -12,7 +13,14 @@ export function logPath(dir: string, now = new Date()): string {
 
 export function logSink(file: string): Sink {
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const fd = fs.openSync(file, 'a', 0o600)
+  // a new file every run: one already there (or a symlink placed at the name) is not written through
+  let fd: number
+  try {
+    fd = openNew(file)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new Error(`cannot create the log file ${file}: ${code === 'EEXIST' ? 'something is already there (a file or a symlink); zxplay writes a new log for every run' : (e as Error).message}`)
+  }
   const write = (s: string) => fs.writeSync(fd, `${new Date().toISOString()} ${s}\n`)
   const indent = (s: string) => s.replace(/\n$/, '').split('\n').map((l) => `    ${l}`).join('\n')
   return (e) => {

@@ -61,7 +61,12 @@ export type Become = {
   user: string
   /** true when a become password will be offered on stdin (from --ask-become-pass) */
   withPassword: boolean
+  /** 'su': su USER -c, which always announces (see exec's gate); default sudo */
+  method?: 'sudo' | 'su'
 }
+
+/** su's password prompt, whatever the locale's word before it ("Password: ", "Passwort: "). */
+export const SU_PROMPT = /[^\n]*: $/
 
 /**
  * The exact string handed to the SSH exec request (or to the local shell).
@@ -83,6 +88,9 @@ export function wrapCommand(script: string, become?: Become, timeoutMs?: number)
   // passes it to the whole process group at once (a shell would wait for its foreground child first).
   const limit = limited ? `timeout -k 2 ${(timeoutMs / 1000).toFixed(3)} ` : ''
   const user = shq(become.user)
+  // su prompts on stderr (even without a terminal) whenever it needs a password: stdin is held
+  // until the announcement, so a password is written only when asked for and input never reaches su
+  if (become.method === 'su') return `su ${user} -c ${shq(`exec ${limit}bash -c ${shq(`printf '%s\\n' ${BECOME_OK} >&2\n${body}`)}`)}`
   if (!become.withPassword) return `sudo -n -H -u ${user} -- ${limit}bash -c ${shq(body)}`
   const announced = `printf '%s\\n' ${BECOME_OK} >&2\n${body}`
   return `sudo -S -p ${shq(SUDO_PROMPT)} -H -u ${user} -- ${limit}bash -c ${shq(announced)}`
@@ -106,7 +114,7 @@ function inLoginBash(body: string): string {
  * a new session.
  *
  * The shell turns the watchdog's TERM into exit 124 (it finds the watchdog's line on their pipe);
- * a TERM sent to the group from elsewhere it passes on and dies of, as timeout(1) did.
+ * a TERM sent to the group from elsewhere it passes on, then exits 143 after its EXIT trap ran.
  */
 function timeLimit(timeoutMs: number): string {
   const s = (timeoutMs / 1000).toFixed(3)
@@ -123,12 +131,16 @@ function timeLimit(timeoutMs: number): string {
     // reopened, not dup'ed: bash closes its coprocess's descriptors in what it runs, this one stays
     `exec {__zxplay_limit_fd}>"/dev/fd/\${__zxplay_limit[1]}"`,
     'disown',
-    `trap 'trap "" TERM; kill -TERM 0; read -r -t 0 -u "\${__zxplay_limit[0]-}" 2>/dev/null && exit ${TIMED_OUT_EXIT}; trap - TERM; kill -TERM $$' TERM`,
+    // exit, not a re-kill with the default action: that would skip the script's EXIT trap (an
+    // upload's temp file); 143 is what dying of TERM reads as
+    `trap 'trap "" TERM; kill -TERM 0; read -r -t 0 -u "\${__zxplay_limit[0]-}" 2>/dev/null && exit ${TIMED_OUT_EXIT}; exit ${TERMINATED_EXIT}' TERM`,
   ].join('; ')
 }
 
 /** The exit status of a command stopped by its time limit (timeout(1)'s). */
 export const TIMED_OUT_EXIT = 124
+/** The exit status of a command stopped by a TERM from elsewhere (a Ctrl-C): 128 + 15, as a shell reports it. */
+export const TERMINATED_EXIT = 143
 
 /** sudo's own words when it would need a password but may not ask (`-n`). */
 export function sudoNeedsPassword(stderr: string): boolean {

@@ -29,27 +29,35 @@ export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex'
 export function uploadScript(s: UploadSpec): string {
   // stat prints 644, not 0644: compare (and chmod) in that form, whatever the caller passed.
   if (!/^[0-7]{1,5}$/.test(s.mode)) throw new TypeError(`mode '${s.mode}' is not an octal file mode like '0644'`)
+  // A relative name would depend on the login folder, and one starting with '-' is an option to mktemp and mv.
+  if (!s.dest.startsWith('/')) throw new TypeError(`upload destination '${s.dest}' is not an absolute path (expected one starting with /)`)
   const mode = s.mode.replace(/^0+(?=.)/, '')
   const want = `${mode}${s.owner ? ` ${s.owner}` : ''}${s.group ? `:${s.group}` : ''}`
   const fmt = `%a${s.owner ? ' %U' : ''}${s.group ? ':%G' : ''}`
+  const hash = sha256(s.content)
   return [
     `d=${quote(s.dest)}`,
     `cur=; meta=; existed=0`,
     // mv onto a folder would move the file into it, and report a change on every run.
-    `if [ -d "$d" ]; then echo "$d is a directory" >&2; exit 1; fi`,
-    `if [ -f "$d" ]; then existed=1; cur=$(sha256sum < "$d"); cur=\${cur%% *}; meta=$(stat -c ${quote(fmt)} "$d"); fi`,
-    `if [ "$cur" = ${s.content.length ? sha256(s.content) : 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'} ] && [ "$meta" = ${quote(want)} ]; then echo "same $existed"; exit 0; fi`,
+    `if [ -d "$d" ] && [ ! -L "$d" ]; then echo "$d is a directory" >&2; exit 1; fi`,
+    // A symlink is replaced by the file (mv renames over the link): its target is never read, not even for --diff.
+    `if [ -L "$d" ]; then existed=1; cur=link; elif [ -f "$d" ]; then existed=1; cur=$(sha256sum < "$d"); cur=\${cur%% *}; meta=$(stat -c ${quote(fmt)} -- "$d"); fi`,
+    `if [ "$cur" = ${hash} ] && [ "$meta" = ${quote(want)} ]; then echo "same $existed"; exit 0; fi`,
     `echo "differs $existed"`,
-    s.wantOld ? `if [ "$existed" = 1 ]; then base64 -w0 < "$d"; echo; fi` : '',
+    s.wantOld ? `if [ "$existed" = 1 ] && [ "$cur" != link ]; then base64 -w0 < "$d"; echo; fi` : '',
     s.dryRun
       ? 'exit 0'
       : [
-          `tmp=$(mktemp "$(dirname "$d")/.zxplay.XXXXXX")`,
-          `trap 'rm -f "$tmp"' EXIT`,
+          `tmp=; trap '[ -z "$tmp" ] || rm -f -- "$tmp"' EXIT`,
+          `tmp=$(mktemp -- "$(dirname -- "$d")/.zxplay.XXXXXX")`,
           `cat > "$tmp"`,
-          `chmod ${mode} "$tmp"`,
-          s.owner || s.group ? `chown ${quote(`${s.owner ?? ''}${s.group ? `:${s.group}` : ''}`)} "$tmp"` : '',
-          `mv -f "$tmp" "$d"`,
+          // stdin ends early when the connection drops (sshd, or a killed local runner): never install a cut file.
+          // The temp file goes first, before any output that could fail on a closed stream.
+          `got=$(sha256sum < "$tmp"); got=\${got%% *}`,
+          `if [ "$got" != ${hash} ]; then size=$(stat -c %s -- "$tmp"); rm -f -- "$tmp"; echo "the content arrived incomplete ($size of ${s.content.length} bytes): $d was left as it was" >&2; exit 1; fi`,
+          `chmod ${mode} -- "$tmp"`,
+          s.owner || s.group ? `chown -- ${quote(`${s.owner ?? ''}${s.group ? `:${s.group}` : ''}`)} "$tmp"` : '',
+          `mv -fT -- "$tmp" "$d"`,
           `trap - EXIT`,
         ].join('\n'),
   ].join('\n')

@@ -1,9 +1,9 @@
 // Workers join: one join token is made on the control plane for the workers that need it; it is
-// a secret, written to the worker in a 0600 JoinConfiguration (never in a command line) and
-// removed after the join. Joined workers are ok.
-import { ok, playbook, skip, task } from '../lib/index.ts'
+// a secret, sent on stdin to the join command, which keeps it in a 0600 JoinConfiguration (never in
+// a command line) only while kubeadm runs. Joined workers are ok.
+import { ok, playbook, raw, skip, task } from '../lib/index.ts'
 import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, WORKERS, cluster, controlPlaneName, joinsAsWorker, waitForNodesReady } from './_kube.ts'
-import { joinConfig, parseJoinCommand } from './_join.ts'
+import { joinConfig, joinScript, parseJoinCommand } from './_join.ts'
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf'
 const JOIN_CONFIG = `${MANIFEST_DIR}/join-config.yaml`
@@ -40,8 +40,7 @@ export default playbook(
         }
         const config = joinConfig(join, { nodeName: String(ctx.vars.node_name), criSocket: cluster(ctx).cri_socket })
         if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
-        await ctx.upload(JOIN_CONFIG, config, { mode: '0600', secret: true })
-        await ctx.$`rc=0; kubeadm join --config ${JOIN_CONFIG} || rc=$?; rm -f ${JOIN_CONFIG}; exit $rc`
+        await ctx.$({ input: config })(raw(joinScript(JOIN_CONFIG)))
       }),
       task('the joined workers are Ready', { once: true }, async (ctx) => {
         // Workers that had joined before this run were waited for then (and 40-flannel waits for

@@ -5,6 +5,7 @@
 // Ray Deployments, since envFrom is read only when a container starts.
 import fs from 'node:fs'
 import path from 'node:path'
+import { writePrivate } from '../lib/files.ts'
 import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
 import { assumeRole, envListText, needsRefresh, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './_aws.ts'
 import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './_kube.ts'
@@ -112,12 +113,4 @@ function readIf(file: string): string | undefined {
   } catch {
     return undefined
   }
-}
-
-/** Write through a 0600 temp file and rename, so the values are never readable by others, even briefly. */
-function writePrivate(file: string, text: string) {
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.writeFileSync(tmp, text, { mode: 0o600 })
-  fs.chmodSync(tmp, 0o600)
-  fs.renameSync(tmp, file)
 }

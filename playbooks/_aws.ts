@@ -22,6 +22,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { InventoryError } from '../lib/errors.ts'
+import { showJson } from '../lib/yaml.ts'
 import { closestNames } from '../lib/suggest.ts'
 
 /** The `aws:` block's defaults (clusterDefaults.aws). Files are relative to the inventory's directory. */
@@ -35,6 +36,7 @@ export const awsDefaults = {
   profile: '', // empty: the SDK's default chain (env, ~/.aws, SSO, instance role…)
   credentials_file: '', // empty: ~/.aws/credentials (or AWS_SHARED_CREDENTIALS_FILE)
   endpoint: '', // empty: AWS's regional STS endpoint; else e.g. a local STS-compatible endpoint
+  allow_http_endpoint: false, // plain http:// to an endpoint other than this machine (credentials unencrypted)
   env_file: 'env.list', // docker --env-file copy of the session credentials
 }
 
@@ -90,13 +92,20 @@ export function validateAwsVars(vars: unknown, where: string): AwsVars {
   if (!/^[a-z]{2,}(-[a-z]+)+-\d+$/.test(s.region as string)) fail('region', `expected an AWS region like us-east-1, got ${show(s.region)}`)
   if (s.role_arn && !ROLE_ARN.test(s.role_arn)) fail('role_arn', `expected an IAM role ARN, ${ROLE_ARN_FORM}, got ${show(s.role_arn)}`)
   if (!s.role_arn && !s.iamroles_file) fail('iamroles_file', 'expected a file name when aws.role_arn is empty (the role ARN is read from its first line)')
+  if (typeof v.allow_http_endpoint !== 'boolean') fail('allow_http_endpoint', `expected true or false, got ${show(v.allow_http_endpoint)}`)
   if (s.endpoint && !isHttpUrl(s.endpoint)) fail('endpoint', `expected an http:// or https:// URL like http://127.0.0.1:4566, got ${show(s.endpoint)}`)
+  if (s.endpoint && new URL(s.endpoint).protocol === 'http:' && !isLoopback(new URL(s.endpoint).hostname) && v.allow_http_endpoint !== true) {
+    fail('endpoint', `expected an https:// URL (STS answers with credentials); plain http:// only to this machine (127.0.0.1, ::1, localhost) or with aws.allow_http_endpoint: true, got ${show(s.endpoint)}`)
+  }
   if (!s.env_file) fail('env_file', 'expected a file name')
   return v as AwsVars
 }
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x)
-const show = (x: unknown) => (x === undefined ? 'nothing' : JSON.stringify(x))
+const show = showJson
+
+/** This machine: the loopback addresses, by the URL's host name (as WHATWG URL normalises it). */
+const isLoopback = (h: string) => h === 'localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
 
 function isHttpUrl(s: string): boolean {
   try {

@@ -1,5 +1,7 @@
 // The join command kubeadm prints, turned into a JoinConfiguration so the token travels in a
 // 0600 file rather than in any process's arguments. Pure.
+import { shq } from '../lib/shell.ts'
+
 export type Join = { endpoint: string; token: string; caCertHash: string }
 
 export function parseJoinCommand(text: string): Join {
@@ -25,4 +27,14 @@ export function joinConfig(j: Join, o: { nodeName: string; criSocket: string }):
     `  criSocket: ${JSON.stringify(o.criSocket)}`,
     '',
   ].join('\n')
+}
+
+/**
+ * The join, in one command: the configuration arrives on stdin, goes to a 0600 file and is removed
+ * by the same shell's EXIT trap on every path (done, failed, stopped by a TERM), so the token is
+ * never left on the worker by a Ctrl-C between two commands.
+ */
+export function joinScript(file: string): string {
+  const f = shq(file)
+  return [`trap 'rm -f -- ${f}' EXIT`, `(umask 077; cat > ${f})`, `kubeadm join --config ${f}`].join('\n')
 }

@@ -1,6 +1,7 @@
 // What the Ray playbooks share: their vars (checked before anything runs), the Secret that
 // carries the session credentials, and kubectl reads in the Ray namespace.
 import { InventoryError } from '../lib/errors.ts'
+import { showJson } from '../lib/yaml.ts'
 import type { Context, Host, Vars } from '../lib/index.ts'
 import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, validateAwsVars } from './_aws.ts'
 import { ADMIN_CONF, CLUSTER, deriveClusterVars, waitFor, type Progress } from './_kube.ts'
@@ -22,7 +23,7 @@ export const rayVars = (ctx: Pick<Context, 'vars'>): RayVars => ctx.vars as unkn
 export function checkRayVars(v: Vars): void {
   const file = String(v.inventory_file ?? 'the inventory')
   const fail = (key: string, expected: string, got: unknown): never => {
-    throw new InventoryError(file, key, `expected ${expected}, got ${JSON.stringify(got)}`)
+    throw new InventoryError(file, key, `expected ${expected}, got ${showJson(got)}`)
   }
   const ray = (v.ray ?? {}) as Record<string, unknown>
   const hpa = (v.hpa ?? {}) as Record<string, unknown>

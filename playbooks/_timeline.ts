@@ -3,6 +3,7 @@
 // in; samples, verdicts, figures, CSV, SVG text and PNG bytes out. The effects are in shap-demo.mts.
 import { Resvg } from '@resvg/resvg-js'
 import { InventoryError } from '../lib/errors.ts'
+import { showJson } from '../lib/yaml.ts'
 import type { Vars } from '../lib/index.ts'
 
 // ---- the demo's settings (vars under `demo:`) ----
@@ -28,7 +29,7 @@ export function checkDemoVars(v: Vars): DemoVars {
   const file = String(v.inventory_file ?? 'the inventory')
   const demo = (v.demo ?? {}) as Record<string, unknown>
   const fail = (key: string, expected: string): never => {
-    throw new InventoryError(file, `demo.${key}`, `expected ${expected}, got ${JSON.stringify(demo[key])}`)
+    throw new InventoryError(file, `demo.${key}`, `expected ${expected}, got ${showJson(demo[key])}`)
   }
   const whole = (key: keyof DemoVars, min: number) => {
     const x = demo[key]

@@ -12,6 +12,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { InventoryError } from '../lib/errors.ts'
+import { showJson } from '../lib/yaml.ts'
 import type { Host, Vars } from '../lib/index.ts'
 import { inventoryOf } from '../lib/inventory.ts'
 import { clusterImages } from './defaults.ts'
@@ -29,7 +30,7 @@ export function validateClusterVars(v: Vars, host: Host): void {
   throw err
 }
 
-const show = (x: unknown) => (x === undefined || x === null ? 'nothing' : JSON.stringify(x))
+const show = (x: unknown) => (x === null ? 'nothing' : showJson(x))
 
 // Docker's tag grammar: what may follow `image:` after the colon; also safe unquoted in YAML.
 const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'

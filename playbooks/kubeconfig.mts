@@ -1,6 +1,7 @@
 // The cluster's admin kubeconfig, fetched to artifacts/kubeconfig (0600) on this machine.
 import fs from 'node:fs'
 import path from 'node:path'
+import { writePrivate } from '../lib/files.ts'
 import { changed, ok, playbook, task } from '../lib/index.ts'
 import { ADMIN_CONF, CONTROL_PLANE, CLUSTER } from './_kube.ts'
 
@@ -21,8 +22,7 @@ export default playbook(
         ctx.log(`${ctx.check ? 'would write' : 'writing'} ${DEST} (0600); use it with: ${how}`)
         if (ctx.check) return
         fs.mkdirSync(path.dirname(DEST), { recursive: true })
-        fs.writeFileSync(`${DEST}.tmp`, conf, { mode: 0o600 })
-        fs.renameSync(`${DEST}.tmp`, DEST)
+        writePrivate(DEST, conf)
         return changed(how)
       }),
     ],

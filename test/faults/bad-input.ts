@@ -36,6 +36,12 @@ const DEMO = ['run', path.join(FIXTURES, 'playbooks/demo.mts'), '-i', '{inv}', '
 const MISTAKES: Mistake[] = [
   // YAML and the inventory's shape
   { name: 'malformed YAML: the error names line and column', args: SITE, change: 'all:\n  vars:\n    user: zxlab\n  children: [\n', says: ['{inv}', /line \d+, column \d+/] },
+  {
+    name: 'a YAML alias bomb in the inventory (9 levels of 9 aliases)',
+    args: ['run', '85-ray', '-i', '{inv}', '--check'],
+    change: `all:\n  vars:\n    user: zxlab\n${['a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]', ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`)].map((l) => `    ${l}`).join('\n')}\n    ray: {namespace: *i}\n  children:\n    control_plane:\n      hosts:\n        node1: {address: 10.77.0.11}\n`,
+    says: ['{inv}', 'its aliases expand to more than 100000 values'],
+  },
   { name: 'an unterminated quoted string', args: SITE, change: 'all:\n  hosts:\n    node1: { address: "10.77.0.11 }\n', says: ['{inv}', /line \d+, column \d+/] },
   { name: 'a host listed twice in one map (duplicated key)', args: SITE, change: 'all:\n  hosts:\n    node1: { address: 10.77.0.11 }\n    node1: { address: 10.77.0.12 }\n', says: ['{inv}', "duplicated mapping key 'node1'", /line 4/] },
   { name: 'two YAML documents in the inventory', args: SITE, change: 'all:\n  hosts: {}\n---\nall:\n  hosts: {}\n', says: ['{inv}', 'expected one YAML document'] },
@@ -43,6 +49,8 @@ const MISTAKES: Mistake[] = [
   { name: 'a misspelt connection key on a host (adress)', args: SITE, change: (i) => (workers(i).hosts.node2 = { adress: '10.77.0.12' }), says: ['{inv}', 'all.children.workers.hosts.node2.adress', "did you mean 'address'"] },
   { name: 'a duplicate host with a different address', args: SITE, change: (i) => (cp(i).hosts.node2 = { address: '10.77.0.99' }), says: ['{inv}', "duplicate host 'node2' with different addresses"] },
   { name: 'a malformed host range', args: SITE, change: (i) => (workers(i).hosts['node[01:3]'] = null), says: ['{inv}', 'all.children.workers.hosts.node[01:3]', 'invalid host range', 'the same length'] },
+  { name: 'a become method zxplay does not run (doas)', args: SITE, change: setVar('ansible_become_method', 'doas'), says: ['{inv}', 'all.vars.ansible_become_method', "expected 'sudo' or 'su'"] },
+  { name: 'an ssh argument zxplay does not honour (-A)', args: SITE, change: setVar('ansible_ssh_common_args', '-A'), says: ['{inv}', 'all.vars.ansible_ssh_common_args', "ssh argument '-A' is not supported"] },
   { name: 'an invalid host name', args: SITE, change: (i) => (workers(i).hosts['node 4'] = { address: '10.77.0.14' }), says: ['{inv}', "invalid host name 'node 4'", 'letters, digits'] },
   { name: 'a group with the same name as a host', args: SITE, change: (i) => (i.all.children.node2 = { hosts: { node9: { address: '10.77.0.19' } } }), says: ['{inv}', "group 'node2' has the same name as the host"] },
   { name: 'a cycle in children', args: SITE, change: (i) => (workers(i).children = { control_plane: { children: { workers: null } } }), says: ['{inv}', 'cycle in children'] },
@@ -52,7 +60,7 @@ const MISTAKES: Mistake[] = [
   { name: 'a port that is not a number', args: SITE, change: (i) => (workers(i).hosts.node3.ansible_port = 'ssh'), says: ['{inv}', 'node3.ansible_port', 'expected a port number from 1 to 65535'] },
   { name: 'port 0', args: SITE, change: (i) => (vars(i).port = 0), says: ['{inv}', 'all.vars.port', 'expected a port number'] },
   { name: 'become that is not a boolean', args: SITE, change: setVar('become', 'maybe'), says: ['{inv}', 'all.vars.become', 'expected true or false'] },
-  { name: 'a connection type that does not exist', args: SITE, change: setVar('connection', 'telnet'), says: ['{inv}', 'all.vars.connection', "expected 'ssh' or 'local'"] },
+  { name: 'a connection type that does not exist', args: SITE, change: setVar('connection', 'telnet'), says: ['{inv}', 'all.vars.connection', "expected 'ssh', 'local' or 'paramiko'"] },
   { name: 'a key file that does not exist', args: DEMO, change: setVar('key', '/nonexistent/id_ed25519'), says: ['{inv}', 'key', '/nonexistent/id_ed25519', 'no such file', 'expected a readable private key file'] },
   { name: 'a known_hosts file that does not exist', args: DEMO, change: setVar('known_hosts', '/nonexistent/known_hosts'), says: ['{inv}', 'known_hosts', '/nonexistent/known_hosts', 'no such file', 'host_key_checking: accept-new'] },
   { name: 'the inventory file does not exist', args: ['run', 'site', '-i', '/nonexistent/inventory.yaml'], says: ['/nonexistent/inventory.yaml', 'cannot read the inventory', 'no such file'] },

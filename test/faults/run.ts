@@ -10,6 +10,7 @@ import { labDown, labUp, type Lab } from '../lab/lab.ts'
 import { badInputCases } from './bad-input.ts'
 import { faultCases } from './faults.ts'
 import { resultLine, runCases, summaryTable, type Case, type Result } from './harness.ts'
+import { hardeningCases } from './hardening.ts'
 import { injectionCases } from './injection.ts'
 import { securityCases } from './security.ts'
 
@@ -28,7 +29,7 @@ const theLab = () => {
   return lab
 }
 
-const cases: Case[] = [...badInputCases(theLab, lockDir), ...injectionCases(theLab), ...faultCases(theLab, lockDir), ...securityCases(theLab)].filter(
+const cases: Case[] = [...badInputCases(theLab, lockDir), ...injectionCases(theLab), ...faultCases(theLab, lockDir), ...securityCases(theLab), ...hardeningCases(theLab)].filter(
   (c) => !only || only.test(c.group) || only.test(c.name)
 )
 

@@ -110,6 +110,11 @@ test('each bad value: an InventoryError naming the inventory file, the key and w
     [{ region: '' }, 'aws.region', /expected an AWS region like us-east-1, got ""$/],
     [{ endpoint: 'localhost:4566' }, 'aws.endpoint', /expected an http:\/\/ or https:\/\/ URL .*got "localhost:4566"$/],
     [{ endpoint: 'ftp://127.0.0.1/' }, 'aws.endpoint', /got "ftp:\/\/127.0.0.1\/"$/],
+    // credentials come back in the answer: plain http only to this machine, or when asked for
+    [{ endpoint: 'http://sts.example.com' }, 'aws.endpoint', /expected an https:\/\/ URL \(STS answers with credentials\); plain http:\/\/ only to this machine \(127\.0\.0\.1, ::1, localhost\) or with aws\.allow_http_endpoint: true, got "http:\/\/sts\.example\.com"$/],
+    [{ endpoint: 'http://10.77.0.1:4566' }, 'aws.endpoint', /got "http:\/\/10\.77\.0\.1:4566"$/],
+    [{ endpoint: 'http://127.0.0.1.evil.example' }, 'aws.endpoint', /got "http:\/\/127\.0\.0\.1\.evil\.example"$/],
+    [{ allow_http_endpoint: 'yes' }, 'aws.allow_http_endpoint', /expected true or false, got "yes"$/],
     [{ role_arn: 'arn:aws:iam::123:role/x' }, 'aws.role_arn', /expected an IAM role ARN, arn:aws:iam::<12 digits>:role\/<name>/],
     [{ profile: 7 }, 'aws.profile', /expected a string, got 7$/],
     [{ durations_seconds: 3600 }, 'aws.durations_seconds', /unknown key \(did you mean aws.duration_seconds\?\)/],
@@ -125,7 +130,7 @@ test('each bad value: an InventoryError naming the inventory file, the key and w
 })
 
 test('accepted edges: 900 and 43200 seconds, margin 0, a session name of 64, an https endpoint', () => {
-  for (const given of [{ duration_seconds: 900, refresh_margin_seconds: 0 }, { duration_seconds: 43200, refresh_margin_seconds: 43199 }, { session_name: 'a'.repeat(64) }, { session_name: 'Aa0_+=,.@-' }, { endpoint: 'https://sts.eu-west-1.amazonaws.com' }]) {
+  for (const given of [{ duration_seconds: 900, refresh_margin_seconds: 0 }, { duration_seconds: 43200, refresh_margin_seconds: 43199 }, { session_name: 'a'.repeat(64) }, { session_name: 'Aa0_+=,.@-' }, { endpoint: 'https://sts.eu-west-1.amazonaws.com' }, { endpoint: 'http://127.0.0.1:4566' }, { endpoint: 'http://[::1]:4566' }, { endpoint: 'http://localhost:4566' }, { endpoint: 'http://10.77.0.1:4566', allow_http_endpoint: true }]) {
     validateAwsVars({ ...awsDefaults, ...given }, INV)
   }
 })

@@ -162,4 +162,50 @@ test('become: sudo refusing without a prompt shows its own words', async () => {
   assert.equal([r.exitCode, r.stdout, r.stderr], [1, '', 'deploy is not in the sudoers file.\n'])
 })
 
+/** Like util-linux su without a terminal: "Password: " on stderr (no newline), one line read, "su: Authentication failure" on a wrong one. */
+const fakeSu = (command: string) => `
+  printf 'Password: ' >&2
+  IFS= read -r pw || pw=
+  [ "$pw" = ${shq(PASSWORD)} ] || { sleep 0.05; echo 'su: Authentication failure' >&2; exit 1; }
+  printf '%s\\n' ${BECOME_OK} >&2
+  ${command}`
+
+test('su: the password answers su\'s own prompt; the command gets only the input', async () => {
+  const r = await run(fakeSu('cat'), { su: true, becomePassword: PASSWORD, input: 'the input\n' })
+  assert.equal([r.exitCode, r.stdout, r.stderr], [0, 'the input\n', ''])
+})
+
+test('su without a password: stdin ends at the prompt, the input never reaches su as a password', async () => {
+  const r = await run(fakeSu('cat'), { su: true, input: PASSWORD + '\n' })
+  assert.equal([r.exitCode, r.stdout, r.stderr], [1, '', 'su: Authentication failure\n'])
+})
+
+test('su as a user that needs no password (root): no prompt, the password is never written', async () => {
+  const r = await run(`printf '%s\\n' ${BECOME_OK} >&2; cat`, { su: true, becomePassword: PASSWORD, input: 'only this' })
+  assert.equal([r.exitCode, r.stdout, r.stderr], [0, 'only this', ''])
+})
+
+test('su: the wrapped command runs the script as bash under su USER -c', () => {
+  const c = wrapCommand('echo hi', { user: 'app', withPassword: true, method: 'su' }, 5000)
+  assert.ok(c.startsWith("su 'app' -c 'exec timeout -k 2 5.000 bash -c "), c)
+})
+
+test('large output: the first and last part kept, the rest counted, not held', async () => {
+  const r = await run("head -c 5000000 /dev/zero | tr '\\0' x; echo; echo the end", { output: { keep: 1000, max: 100_000_000 } })
+  assert.is(r.exitCode, 0)
+  assert.ok(r.stdout.startsWith('x'.repeat(1000) + '\n[… 4998009 characters of output left out by zxplay …]\n'), r.stdout.slice(0, 1100))
+  assert.ok(r.stdout.endsWith('x\nthe end\n'))
+  assert.ok(r.stdout.length < 2100, String(r.stdout.length))
+  assert.is(r.overflow, false)
+})
+
+test('output past the hard cap: the command is stopped, and says so', async () => {
+  const t0 = performance.now()
+  const r = await run('echo start; yes', { output: { keep: 1000, max: 5_000_000 } })
+  assert.is(r.overflow, true)
+  assert.is(r.lost, false)
+  assert.ok(r.stdout.startsWith('start\ny\n'))
+  assert.ok(performance.now() - t0 < 5000)
+})
+
 test.run()

@@ -7,8 +7,9 @@ import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
 import { test } from 'uvu'
+import { parseInventory } from '../../lib/inventory.ts'
 import * as assert from 'uvu/assert'
-import { acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/lock.ts'
+import { lockTargets, acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/lock.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
@@ -281,6 +282,33 @@ test('two runs taking over the same stale lock at the same moment: exactly one w
   }
   await Promise.all([a.stop(), b.stop()])
   assert.equal(files(dir), [])
+})
+
+test('three runs taking over the same stale lock at once: never two winners (the put-back race)', async () => {
+  const dir = freshDir()
+  const runs = await Promise.all([otherRun(dir), otherRun(dir), otherRun(dir)])
+  const gone = await deadPid()
+  for (let round = 1; round <= 100; round++) {
+    const target: Target = { host: `n${round}`, key: `10.0.2.${round}:22` }
+    const file = path.join(dir, `10.0.2.${round}_22.lock`)
+    holderFile(dir, path.basename(file), { pid: gone, token: `${round}`.padStart(16, '0') })
+    const replies = await Promise.all(runs.map((r) => r.send({ take: [target] })))
+    const winners = replies.filter((r) => r.held)
+    assert.is(winners.length, 1, `round ${round}: ${JSON.stringify(replies)}`)
+    assert.is(readLock(file).pid, runs[replies.indexOf(winners[0]!)]!.pid)
+    for (const r of replies) if (!r.held) assert.is(r.error, 'LockError', JSON.stringify(r))
+    // the winner lets go, so the next round starts from a stale lock again
+    await runs[replies.indexOf(winners[0]!)]!.send({ release: true })
+  }
+  await Promise.all(runs.map((r) => r.stop()))
+  assert.equal(files(dir), [])
+})
+
+test('the lock is keyed on the machine reached, not the name written: 127.0.0.1, localhost and ::1 are one; a DNS name is its address', async () => {
+  const hosts = parseInventory('all: {hosts: {a: {address: 127.0.0.1}, b: {address: localhost}, c: {address: "::1"}, d: {address: 127.0.0.2, port: 2222}, e: {address: LOCALHOST, port: 2222}, f: {address: 10.0.0.9}, g: {connection: local}}}', '/x/inv.yaml').hosts
+  const keys = (await lockTargets(hosts)).map((t) => t.key)
+  assert.equal(keys.slice(0, 6), ['loopback:22', 'loopback:22', 'loopback:22', 'loopback:2222', 'loopback:2222', '10.0.0.9:22'])
+  assert.equal(keys[6], `local@${os.hostname()}`)
 })
 
 test('the lock folder: $ZXPLAY_LOCK_DIR, else ~/.zxplay/locks in the home folder', () => {

@@ -1,5 +1,7 @@
 // The playbooks as data: order, defaults, and the pure pieces they use.
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -9,7 +11,8 @@ import { clusterDefaults } from '../../playbooks/defaults.ts'
 import site from '../../playbooks/site.mts'
 import { alignContainerdConfig } from '../../playbooks/_containerd.ts'
 import { staleCniFiles } from '../../playbooks/_cni.ts'
-import { joinConfig, parseJoinCommand } from '../../playbooks/_join.ts'
+import { joinConfig, joinScript, parseJoinCommand } from '../../playbooks/_join.ts'
+import { wrapCommand } from '../../lib/shell.ts'
 import { configDifferences, clusterConfigOf } from '../../playbooks/_kubeadm.ts'
 import { problemsOf, parseNodeFacts, type NodeFacts } from '../../playbooks/_preflight.ts'
 
@@ -87,6 +90,38 @@ test('preflight: every problem at once, each with its fix', () => {
 test('preflight: ports held by our own cluster are fine on a rerun', () => {
   assert.equal(problemsOf('n1', 'control-plane', facts({ listening: [6443], apiServerManifest: true }), {}), [])
   assert.equal(problemsOf('n2', 'worker', facts({ listening: [10250], kubeletConf: true }), {}), [])
+})
+
+/**
+ * joinScript under a stand-in kubeadm that says the config's mode and then does `then`; started
+ * as the transports start a command (its own process group, the time limit's trap), optionally
+ * sent a TERM (a Ctrl-C) while kubeadm runs. Whether the config is there afterwards.
+ */
+async function join(then: string, term = false): Promise<{ code: number | null; out: string; left: boolean }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-join-'))
+  fs.writeFileSync(path.join(dir, 'kubeadm'), `#!/bin/sh\nstat -c %a "$3"; ${then}\n`, { mode: 0o755 })
+  const file = path.join(dir, 'join-config.yaml')
+  const p = spawn('bash', ['-c', wrapCommand(joinScript(file), undefined, 30_000)], { detached: true, env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } })
+  let out = ''
+  p.stdout.setEncoding('utf8').on('data', (s: string) => (out += s))
+  p.stdin.end('token: abcdef.0123456789abcdef\n')
+  if (term) {
+    while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20))
+    process.kill(-p.pid!, 'SIGTERM')
+  }
+  const code = await new Promise<number | null>((r) => p.on('close', (c) => r(c)))
+  const left = fs.existsSync(file)
+  fs.rmSync(dir, { recursive: true, force: true })
+  return { code, out, left }
+}
+
+test('the join config (the token) is 0600 while kubeadm runs, and gone after it on every path', async () => {
+  const done = await join('exit 0')
+  assert.equal([done.code, done.out, done.left], [0, '600\n', false])
+  const failed = await join('exit 3')
+  assert.equal([failed.code, failed.left], [3, false])
+  const stopped = await join('sleep 30', true)
+  assert.equal([stopped.code, stopped.left], [143, false])
 })
 
 test.run()

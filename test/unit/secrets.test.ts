@@ -2,7 +2,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Event } from '../../lib/events.ts'
 import { REDACTED, Secrets } from '../../lib/secrets.ts'
-import { errorOf } from './_helpers.ts'
+import fs from 'node:fs'
+import { emitter } from '../../lib/events.ts'
+import { task, type Task } from '../../lib/playbook.ts'
+import { errorOf, localHosts, runLocal, tempDir } from './_helpers.ts'
 
 const secrets = (...values: string[]) => {
   const s = new Secrets()
@@ -72,6 +75,54 @@ test('a pattern hides every match, also in text seen later', () => {
   assert.is(s.redact('[bootstrap-token] Using token: j4f4ia.4fxbvbast8gunlbz'), '[bootstrap-token] Using token: ********')
   assert.is(s.redact('a abcdef.0123456789abcdef b ghijkl.0123456789abcdef'), 'a ******** b ********')
   assert.is(s.redact('version v1.36.2, no token here'), 'version v1.36.2, no token here')
+})
+
+// ---- the secrets of a run: -v's streamed output, --diff of a secret upload ----
+
+/** A run on this machine through the CLI's emitter (redaction, then the sinks); every event as JSON. */
+async function seen(secrets: Secrets, tasks: Task[], opts: { diff?: boolean } = {}): Promise<string> {
+  const events: Event[] = []
+  await runLocal(localHosts('here'), [tasks], { verbose: true, diff: opts.diff ?? false, secrets, emit: emitter(secrets, [(e) => events.push(e)]) })
+  return events.map((e) => JSON.stringify(e)).join('\n')
+}
+
+test('-v: a secret split across two output chunks is still hidden', async () => {
+  const s = secrets('hunter22-secret-value')
+  const text = await seen(s, [task('prints a secret in two writes', async ({ $ }) => void (await $`printf 'pw=hunter22-sec'; sleep 0.3; printf 'ret-value\nnext line\n'`))])
+  const shown = text.split('\n').filter((l) => l.includes('"kind":"output"')).map((l) => (JSON.parse(l) as { text: string }).text).join('')
+  assert.is(shown, `pw=${R}\nnext line\n`)
+})
+
+test('--diff -v of a secret upload: the old content (the rotated-out key) never reaches an event', async () => {
+  const { dir, remove } = tempDir('secret-diff')
+  try {
+    const file = `${dir}/token`
+    fs.writeFileSync(file, 'old-token-9f2c41\n', { mode: 0o600 })
+    const s = new Secrets()
+    const text = await seen(s, [task('rotates the token', async ({ upload }) => void (await upload(file, 'new-token-77ab0e\n', { mode: '0600', secret: true })))], { diff: true })
+    assert.is(fs.readFileSync(file, 'utf8'), 'new-token-77ab0e\n')
+    for (const form of ['old-token-9f2c41', Buffer.from('old-token-9f2c41\n').toString('base64').slice(0, 12)]) assert.not.match(text, form)
+    assert.match(text, `(content of ${file} is secret: diff hidden)`)
+  } finally {
+    remove()
+  }
+})
+
+test('the stream holder: chunks shown on line ends, no secret split, the rest at the end', () => {
+  const s = secrets('abcdefgh')
+  const out: string[] = []
+  const h = s.holder((t) => out.push(t))
+  for (const c of ['one\ntwo abcd', 'efgh three\nfour abc', 'defgh']) h.push(c)
+  h.flush()
+  assert.is(out.map((t) => s.redact(t)).join(''), `one\ntwo ${R} three\nfour ${R}`)
+  // a long line with no newline is not held forever, and never cut inside a secret
+  const long: string[] = []
+  const g = s.holder((t) => long.push(t))
+  g.push('x'.repeat(70_000) + 'abcd')
+  g.push('efgh')
+  g.flush()
+  assert.ok(long.length >= 2, 'the long line was shown before the end')
+  assert.is(long.map((t) => s.redact(t)).join(''), 'x'.repeat(70_000) + R)
 })
 
 test.run()

@@ -115,18 +115,19 @@ test('at the limit: TERM to the whole group, exit 124, children gone', async () 
   assert.equal(sessionMembers(r.pid), [], 'the watchdog went too')
 })
 
-test('a TERM to the group from elsewhere (before the limit): the command dies of it, children too', async () => {
+test('a TERM to the group from elsewhere (before the limit): the command exits 143 after its EXIT trap, children gone too', async () => {
   const t0 = performance.now()
-  const child = spawn('bash', ['-c', limited('sleep 30 & echo $!; sleep 30')], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn('bash', ['-c', limited("trap 'echo cleaned' EXIT; sleep 30 & echo $!; sleep 30")], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] })
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s))
   while (!out.includes('\n')) await pause(20)
   process.kill(-child.pid!, 'SIGTERM') // as sshd's signal request does it (killpg)
   const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])))
-  assert.equal([code, signal], [null, 'SIGTERM'])
+  assert.equal([code, signal], [143, null])
+  assert.match(out, /\ncleaned\n$/)
   assert.ok(performance.now() - t0 < 5000)
   await pause(100)
-  assert.not.ok(alive(Number(out.trim())), 'the background child is gone')
+  assert.not.ok(alive(Number(out.split('\n')[0])), 'the background child is gone')
   assert.equal(sessionMembers(child.pid!), [])
 })
 

@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { wrapCommand } from '../../lib/shell.ts'
 import { normalizeMode, parseUploadAnswer, sha256, uploadScript, type UploadAnswer, type UploadSpec } from '../../lib/upload.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
@@ -10,9 +11,9 @@ const { dir: tmp, remove } = tempDir('upload')
 test.after(remove)
 
 /** Run the upload script as the engine does (bash, strict mode) with `content` on stdin. */
-function upload(dest: string, content: string | Buffer, opts: Partial<UploadSpec> = {}) {
+function upload(dest: string, content: string | Buffer, opts: Partial<UploadSpec> = {}, input?: Buffer) {
   const spec: UploadSpec = { dest, content: Buffer.from(content), mode: '644', dryRun: false, wantOld: false, ...opts }
-  const r = spawnSync('bash', ['-c', `set -euo pipefail\n${uploadScript(spec)}`], { input: opts.dryRun ? '' : spec.content })
+  const r = spawnSync('bash', ['-c', `set -euo pipefail\n${uploadScript(spec)}`], { input: input ?? (opts.dryRun ? '' : spec.content) })
   const stdout = r.stdout.toString()
   return { status: r.status, stderr: r.stderr.toString(), answer: r.status === 0 ? parseUploadAnswer(stdout) : undefined }
 }
@@ -156,6 +157,58 @@ test('a failed write keeps the old file and leaves no temp file', () => {
   assert.is.not(r.status, 0)
   assert.is(fs.readFileSync(at('keep'), 'utf8'), 'old')
   assert.equal(leftovers(), [])
+})
+
+test('content cut short (the connection dropped): the old file stays, no temp file', () => {
+  fs.writeFileSync(at('cut'), 'old')
+  const content = Buffer.alloc(300_000, 'n')
+  const r = upload(at('cut'), content, {}, content.subarray(0, 200_000))
+  assert.is(r.status, 1)
+  assert.match(r.stderr, `the content arrived incomplete (200000 of 300000 bytes): ${at('cut')} was left as it was`)
+  assert.is(fs.readFileSync(at('cut'), 'utf8'), 'old')
+  assert.equal(leftovers(), [])
+  // the same length with other bytes: refused too
+  assert.is(upload(at('cut'), 'abc', {}, Buffer.from('abd')).status, 1)
+  assert.is(fs.readFileSync(at('cut'), 'utf8'), 'old')
+})
+
+test('TERM to the command while the content arrives (Ctrl-C): no temp file left', async () => {
+  fs.writeFileSync(at('term'), 'old')
+  const script = uploadScript({ dest: at('term'), content: Buffer.alloc(1000, 't'), mode: '644', dryRun: false, wantOld: false })
+  // as the transports start it: its own process group, the time limit's trap in place
+  const p = spawn('bash', ['-c', wrapCommand(script, undefined, 60_000)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] })
+  p.stdin.write(Buffer.alloc(500, 't'))
+  for (let i = 0; i < 200 && !leftovers().length; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.equal(leftovers().length, 1, 'the temp file was not created')
+  await new Promise((r) => setTimeout(r, 200)) // cat is reading by now
+  process.kill(-p.pid!, 'SIGTERM')
+  const code = await new Promise((r) => p.on('exit', (c, sig) => r(c ?? sig)))
+  assert.is(code, 143)
+  assert.equal(leftovers(), [])
+  assert.is(fs.readFileSync(at('term'), 'utf8'), 'old')
+})
+
+test('a destination that is not an absolute path is refused (-t<dir> would be an option)', () => {
+  for (const dest of ['-t/tmp', 'relative/file', '', '~/x']) {
+    const e = errorOf(() => uploadScript({ dest, content: Buffer.from('x'), mode: '644', dryRun: false, wantOld: false }))
+    assert.instance(e, TypeError)
+    assert.is(e.message, `upload destination '${dest}' is not an absolute path (expected one starting with /)`)
+  }
+})
+
+test('a symlink at dest: its target is neither read (--diff) nor written; the link is replaced', () => {
+  fs.writeFileSync(at('target'), 'private')
+  fs.symlinkSync(at('target'), at('link'))
+  const r = upload(at('link'), 'new', { wantOld: true })
+  assert.equal(r.answer, answer('differs', true))
+  assert.is(fs.readFileSync(at('target'), 'utf8'), 'private')
+  assert.not.ok(fs.lstatSync(at('link')).isSymbolicLink())
+  assert.is(fs.readFileSync(at('link'), 'utf8'), 'new')
+  // a link to a file with the same content is still replaced by a file
+  fs.rmSync(at('link'))
+  fs.symlinkSync(at('target'), at('link'))
+  assert.equal(upload(at('link'), 'private').answer, answer('differs', true))
+  assert.not.ok(fs.lstatSync(at('link')).isSymbolicLink())
 })
 
 // ---- normalizeMode: input → mode ----

@@ -15,6 +15,7 @@ import { CLUSTER, metricsServerArgs } from '../../playbooks/_kube.ts'
 import { RAY } from '../../playbooks/_ray.ts'
 import { clusterVarProblems, isCpuQuantity, isMemoryQuantity, parseCidr, parseIPv4 } from '../../playbooks/_validate.ts'
 import { errorOf, tempDir } from './_helpers.ts'
+import { showJson } from '../../lib/yaml.ts'
 
 const { dir: tmp, remove } = tempDir('validate')
 test.after(remove)
@@ -59,7 +60,7 @@ function table(key: string, expected: string, good: unknown[], bad: unknown[]) {
       assert.unreachable(`${key}: ${JSON.stringify(value)} was refused: ${(e as Error).message}`)
     }
   }
-  for (const value of bad) refuses({ [key]: value }, key, `expected ${expected}, got ${JSON.stringify(value)}`)
+  for (const value of bad) refuses({ [key]: value }, key, `expected ${expected}, got ${showJson(value)}`)
 }
 
 test('the default inventory passes, and the derived vars are what the templates use', () => {

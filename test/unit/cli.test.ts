@@ -1,0 +1,36 @@
+// The CLI's edges that used to end in a stack trace: a reader that goes away (| head), a become
+// password too short to be kept out of output. Through bin/zxplay.mjs on this machine
+// (connection: local), each with its own lock and log folders.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { tempDir } from './_helpers.ts'
+
+const REPO = path.resolve(import.meta.dirname, '../..')
+const { dir, remove } = tempDir('cli')
+test.after(remove)
+const inventory = path.join(dir, 'inventory.yaml')
+fs.writeFileSync(inventory, 'all:\n  hosts:\n    here: {connection: local}\n')
+
+/** bash -c script, with $ZX for the CLI and $FLAGS for its folders */
+function sh(script: string, input = '') {
+  const { FORCE_COLOR: _, ...rest } = process.env
+  const env = { ...rest, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks'), ZX: `node ${path.join(REPO, 'bin/zxplay.mjs')}`, FLAGS: `--log-dir ${path.join(dir, 'logs')} -i ${inventory}` }
+  return spawnSync('bash', ['-c', script], { env, input, encoding: 'utf8', cwd: REPO, timeout: 60_000 })
+}
+
+test('| head: the reader going away ends nothing in a stack trace; the run still completes', () => {
+  const r = sh('$ZX sh all $FLAGS -- "seq 1 50000" | head -1; echo "zxplay exit ${PIPESTATUS[0]}"')
+  assert.is(r.stdout, '\nzxplay exit 0\n')
+  assert.not.match(r.stderr, /EPIPE|\n\s+at /)
+})
+
+test('a become password shorter than 4 characters: refused in one line, exit 5', () => {
+  const r = sh('$ZX sh all $FLAGS -K -- true', 'abc\n')
+  assert.is(r.status, 5, r.stderr)
+  assert.is(r.stderr, '✗ the become password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one\n')
+})
+
+test.run()
