@@ -81,7 +81,18 @@ test('a bad connection flag value is refused like the same inventory key', () =>
     parseInventory(INV, 'inventory.yaml', {}, { cliVars: { ansible_connection: 'telnet' } })
     assert.unreachable('accepted')
   } catch (e) {
-    assert.match((e as Error).message, /command-line flags\.ansible_connection: expected 'ssh' or 'local', got 'telnet'/)
+    assert.match((e as Error).message, /command-line flags\.ansible_connection: expected 'ssh', 'local' or 'paramiko' .*got 'telnet'/)
+  }
+})
+
+test('--become-method reaches the become settings: su taken, an unknown method refused by name', () => {
+  const one = 'all: {hosts: {h: {address: 192.0.2.1}}}'
+  assert.is(parseInventory(one, 'inventory.yaml', {}, { cliVars: { ansible_become_method: 'su' } }).hosts[0]!.becomeMethod, 'su')
+  try {
+    parseInventory(one, 'inventory.yaml', {}, { cliVars: { ansible_become_method: 'doas' } })
+    assert.unreachable('accepted')
+  } catch (e) {
+    assert.match((e as Error).message, /command-line flags\.ansible_become_method: expected 'sudo' or 'su'.*got 'doas'/)
   }
 })
 
