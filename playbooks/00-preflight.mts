@@ -46,7 +46,10 @@ export default playbook(
         await upload(MODULES_FILE, `# written by zxplay: containerd and Flannel need these\n${MODULES.join('\n')}\n`, { mode: '0644' })
       }),
       task('kernel modules are loaded', async ({ $, probe }) => {
-        const loaded = (await probe`lsmod`).lines().map((l) => l.split(/\s+/)[0])
+        // a module built into the kernel is never in lsmod (nor is there a /proc/modules without
+        // loadable modules): modules.builtin counts too, or every run would modprobe again
+        const listed = await probe`{ lsmod || true; cat /lib/modules/"$(uname -r)"/modules.builtin || true; } 2>/dev/null`
+        const loaded = listed.lines().map((l) => (l.split(/\s+/)[0] ?? '').replace(/^.*\//, '').replace(/\.ko$/, ''))
         const missing = MODULES.filter((m) => !loaded.includes(m))
         if (!missing.length) return ok('overlay and br_netfilter loaded')
         await $`modprobe -a ${missing}`

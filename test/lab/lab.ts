@@ -187,9 +187,9 @@ const hostKeyFile = (host: LabHost, type: string) => path.join(sshDir(host), `ss
 // ---------------------------------------------------------------------------
 // Small process helpers
 
-type RunResult = { stdout: string; stderr: string; code: number }
+export type RunResult = { stdout: string; stderr: string; code: number }
 
-function run(
+export function run(
   cmd: string,
   args: readonly string[],
   opts: { input?: string; check?: boolean } = {}
@@ -231,9 +231,9 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Single-quote for sh. */
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-type Probe = 'ssh' | 'refused' | 'timeout' | 'error'
+export type Probe = 'ssh' | 'refused' | 'timeout' | 'error'
 
 /**
  * One probe of address:22: 'ssh' once it accepts and answers with an SSH
@@ -262,7 +262,7 @@ function probe(address: string, timeoutMs: number): Promise<Probe> {
 }
 
 /** Probe until `ok(result)`, or give up after timeoutMs. Short first attempts, so a lost SYN costs little. */
-async function waitProbe(
+export async function waitProbe(
   address: string,
   ok: (p: Probe) => boolean,
   timeoutMs: number,
