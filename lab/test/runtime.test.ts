@@ -29,7 +29,9 @@ test('the host is a real Debian 12 machine: systemd as PID 1, its own address; o
   assert.match(await sh('ip -4 -o addr show host0'), '10.78.0.11/24')
   assert.is(await sh('stat -fc %T /sys/fs/cgroup'), 'cgroup2fs')
   // no route out: Debian only through the cache, pkgs.k8s.io is the lab's (its CA is trusted)
-  assert.match(await sh('curl -sS --max-time 3 http://deb.debian.org/ 2>&1 || true'), /(resolve|unreachable|connect)/i)
+  const out = await onRealHost(lab, 'node1', 'curl -sS --max-time 3 http://deb.debian.org/debian/')
+  assert.is.not(out.code, 0, out.stdout)
+  assert.match(out.stderr, /resolv|unreachable|connect|timed out/i)
   assert.match(await sh('curl -fsS https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key'), 'BEGIN PGP PUBLIC KEY BLOCK')
 })
 
