@@ -22,9 +22,10 @@ export const hostAddress = (i: number) => `10.78.0.${10 + i}` // host i is 1-bas
 
 /** The distributions a host can run: Debian's suite names and the containerd each ships. */
 export const DISTS = {
-  'debian-12': { suite: 'bookworm', updates: true, security: true, containerd: '1.6' },
-  'debian-13': { suite: 'trixie', updates: true, security: true, containerd: '1.7' },
-  'debian-unstable': { suite: 'sid', updates: false, security: false, containerd: '2.1' },
+  'debian-12': { suite: 'bookworm', updates: true, security: true, containerd: '1.6', expires: false },
+  'debian-13': { suite: 'trixie', updates: true, security: true, containerd: '1.7', expires: false },
+  // unstable's Release files expire within days; the machine's mirror may be a snapshot older than that
+  'debian-unstable': { suite: 'sid', updates: false, security: false, containerd: '2.1', expires: true },
 } as const
 export type Dist = keyof typeof DISTS
 export const DEFAULT_DIST: Dist = 'debian-12'

@@ -286,21 +286,10 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: st
   }
 }
 
-/** PID 1 of a host's container (the nspawn launcher's child), for nsenter. */
+/** PID 1 of a host's container: the child of its nspawn (the launcher exec'd nspawn), for nsenter. */
 export function hostPid1(h: RealHost): number | undefined {
-  const procs = path.join('/sys/fs/cgroup/systemd', h.machine, 'init.scope', 'cgroup.procs')
-  for (const file of [procs]) {
-    try {
-      const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0])
-      if (pid > 0) return pid
-    } catch {
-      // not there (yet)
-    }
-  }
-  // nspawn's child is the container's init
-  const state = readState()
-  const launcher = state?.pids[h.machine]
-  if (!launcher) return undefined
+  const launcher = readState()?.pids[h.machine]
+  if (!launcher || !isAlive(launcher)) return undefined
   const children = fs.readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(/\s+/).map(Number)
   return children.find((c) => c > 0)
 }

@@ -26,7 +26,7 @@ export function debianMirror(sources = '/etc/apt/sources.list.d/debian.sources')
 export async function ensureRootfs(dist: Dist, log: (s: string) => void = () => {}): Promise<{ dir: string; builtMs?: number }> {
   const dir = rootfsDir(dist)
   if (fs.existsSync(path.join(dir, DONE))) return { dir }
-  const { suite, updates, security } = DISTS[dist]
+  const { suite, updates, security, expires } = DISTS[dist]
   const mirror = debianMirror()
   const lines = [`deb ${mirror} ${suite} main`]
   if (updates) lines.push(`deb ${mirror} ${suite}-updates main`)
@@ -41,6 +41,8 @@ export async function ensureRootfs(dist: Dist, log: (s: string) => void = () => 
     `--include=${ROOTFS_PACKAGES.join(',')}`,
     // every host makes its own host keys and machine-id
     '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_* "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id',
+    // kept in the rootfs's apt.conf.d: the hosts' apt reads the same lists
+    ...(expires ? ['--aptopt=Acquire::Check-Valid-Until "false"'] : []),
     suite,
     tmp,
     ...lines,
