@@ -10,7 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { killPids, tail, waitGone, isAlive } from '../test/lab/proc.ts'
-import { run, shq, waitProbe } from '../test/lab/lab.ts'
+import { labInventoryText, run, shq, waitProbe } from '../test/lab/lab.ts'
 import {
   ACNG_PORT,
   BRIDGE,
@@ -195,25 +195,6 @@ function bootHost(h: RealHost): number {
 // ---------------------------------------------------------------------------
 // Up and down
 
-function inventoryText(hosts: RealHost[]): string {
-  const entry = (h: RealHost) => `        ${h.name}: { address: ${h.address} }`
-  const [cp, ...workers] = hosts
-  return [
-    '# written by npm run lab:real:up — do not edit',
-    'all:',
-    '  vars:',
-    `    user: ${LAB_USER}`,
-    `    key: ${files.key}`,
-    `    known_hosts: ${files.knownHosts}`,
-    '  children:',
-    '    control_plane:',
-    ...(cp ? ['      hosts:', entry(cp)] : ['      hosts: {}']),
-    '    workers:',
-    ...(workers.length ? ['      hosts:', ...workers.map(entry)] : ['      hosts: {}']),
-    '',
-  ].join('\n')
-}
-
 /** A fresh lab: `hosts` machines (default 1), host i running dists[i] (else the last given, else Debian 12). */
 export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: string) => void } = {}): Promise<RealLab> {
   const n = opts.hosts ?? 1
@@ -276,7 +257,7 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: st
         .map((f) => `${h.address} ${fs.readFileSync(at(h, `/etc/ssh/${f}`), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`)
     )
     write(files.knownHosts, known.join('\n') + '\n')
-    write(files.inventory, inventoryText(hosts))
+    write(files.inventory, labInventoryText({ by: 'npm run lab:real:up', hosts, key: files.key, knownHosts: files.knownHosts }))
     const lab: RealLab = { dir: LAB_DIR, inventory: files.inventory, key: files.key, knownHosts: files.knownHosts, becomePass, hosts, timings }
     write(files.info, JSON.stringify({ ...lab, becomePass: undefined }, null, 2) + '\n')
     return lab
