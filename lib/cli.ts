@@ -4,11 +4,12 @@ import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
-import { parseFlags, USAGE, type Flags } from './args.ts'
+import { inventorySources, parseFlags, USAGE, type Flags } from './args.ts'
 import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
 import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
-import { loadInventory, type Host, type Inventory } from './inventory.ts'
+import { loadInventory, type Host, type Inventory, type LoadOptions } from './inventory.ts'
+import { graphInventory, hostVars, listInventory, toAnsibleJson } from './inventory-list.ts'
 import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { selectHosts } from './patterns.ts'
@@ -19,7 +20,10 @@ import { renderFile } from './template.ts'
 import { askSecret } from './prompt.ts'
 import { colorWanted, reporter } from './report.ts'
 import { runPlan } from './run.ts'
+import { readVaultPasswordFile } from './vault.ts'
 import { Secrets } from './secrets.ts'
+import { SshConfigError } from './ssh-config.ts'
+import { targetFor } from './ssh.ts'
 import { HostSession } from './session.ts'
 import { raw } from './shell.ts'
 
@@ -35,8 +39,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (flags.help) return void console.log(USAGE)
     if (cmd === 'run') {
       if (rest.length !== 1) throw new UsageError(`zxplay run takes one playbook (site, a playbook name, or a file), got ${rest.length ? rest.join(' ') : 'none'}`)
-      return execute(await loadPlaybooks(rest[0]!), flags)
+      return execute(await loadPlaybooks(rest[0]!), flags, { playbookDir: path.dirname(resolvePlaybookFile(rest[0]!)) })
     }
+    if (cmd === 'inventory') return void console.log(await showInventory(flags, rest))
     if (cmd === 'ping') {
       if (rest.length > 1) throw new UsageError('zxplay ping takes at most one host pattern')
       return execute([pingPlaybook(rest[0] ?? 'all')], flags, { readOnly: true, pattern: rest[0] })
@@ -50,7 +55,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       if (rest.length !== 1 || !flags.host) throw new UsageError('usage: zxplay render <template> --host NAME [-i inventory] [-e key=value]')
       return void process.stdout.write(await renderFor(rest[0]!, flags.host, flags))
     }
-    throw new UsageError(`unknown command '${cmd}': use run, ping, sh or render`)
+    throw new UsageError(`unknown command '${cmd}': use run, ping, sh, render or inventory`)
   })
 }
 
@@ -95,9 +100,28 @@ function resolvePlaybookFile(name: string): string {
   return path.join(dir, hit)
 }
 
+/** How the flags say to load the inventory: its sources, -e, and the vault password (asked or read once). */
+async function inventoryOptions(flags: Flags, playbookDir?: string): Promise<LoadOptions> {
+  const opts: LoadOptions = { extraVars: parseExtraVars(flags.extraVars, process.cwd()) }
+  if (playbookDir) opts.playbookDir = playbookDir
+  if (flags.vaultPasswordFile && flags.askVaultPass) throw new UsageError('--vault-password-file and --ask-vault-pass: give one')
+  if (flags.vaultPasswordFile) opts.vaultPassword = readVaultPasswordFile(flags.vaultPasswordFile)
+  if (flags.askVaultPass) opts.vaultPassword = await askSecret('Vault password: ')
+  return opts
+}
+
+/** `zxplay inventory --list | --host NAME | --graph [GROUP]`, as ansible-inventory prints them. */
+async function showInventory(flags: Flags, rest: string[]): Promise<string> {
+  const modes = [flags.list, flags.graph, flags.host !== undefined].filter(Boolean).length
+  if (modes !== 1 || rest.length > (flags.graph ? 1 : 0)) throw new UsageError('usage: zxplay inventory --list | --host NAME | --graph [GROUP] [-i SOURCE]…')
+  const inventory = await loadInventory(inventorySources(flags), await inventoryOptions(flags))
+  if (flags.graph) return graphInventory(inventory, rest[0])
+  return toAnsibleJson(flags.list ? listInventory(inventory) : hostVars(inventory, flags.host!))
+}
+
 /** A template rendered as the site's playbooks would render it for one host (their defaults and derived vars). */
 async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
-  const inventory = await loadInventory(flags.inventory, parseExtraVars(flags.extraVars, process.cwd()))
+  const inventory = await loadInventory(inventorySources(flags), await inventoryOptions(flags))
   const host = inventory.hosts.find((h) => h.name === hostName)
   if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
   const playbooks = fs.existsSync(path.resolve('playbooks/site.mts')) ? await loadPlaybooks('site') : []
@@ -106,16 +130,17 @@ async function renderFor(template: string, hostName: string, flags: Flags): Prom
 }
 
 /** `pattern`: the one the user typed (ping, sh); unlike a playbook's, selecting no host is an error. */
-async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: boolean; pattern?: string } = {}): Promise<void> {
-  const extra = parseExtraVars(flags.extraVars, process.cwd())
-  if (flags.refresh) extra.refresh = true
-  const inventory = await loadInventory(flags.inventory, extra)
+async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: boolean; pattern?: string; playbookDir?: string } = {}): Promise<void> {
+  const load = await inventoryOptions(flags, opts.playbookDir)
+  if (flags.refresh) load.extraVars = { ...load.extraVars, refresh: true }
+  const inventory = await loadInventory(inventorySources(flags), load)
   if (flags.become) for (const h of inventory.hosts) h.become = true
   const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit: flags.limit, startAt: flags.startAt })
   if (opts.pattern !== undefined) selectHosts(inventory, opts.pattern)
   checkVars(planned, inventory)
   checkLocalFiles(inventory)
   if (flags.listHosts || flags.listTasks) return void console.log(listing(planned, flags))
+  checkSshConfig(inventory)
   for (const { playbook: pb, hosts } of planned) {
     if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
   }
@@ -139,15 +164,17 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
 
 async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined): Promise<void> {
   const secrets = new Secrets()
+  const sshPassword = flags.askPass ? await askSecret('SSH password: ') : undefined
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
-  if (becomePassword !== undefined) secrets.add(becomePassword)
+  for (const s of [sshPassword, becomePassword, ...inventory.secrets, ...inventory.hosts.flatMap((h) => [h.password, h.becomePassword])]) if (s !== undefined) secrets.add(s)
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
   for (const { target, holder } of held?.tookOver ?? []) {
     emit({ kind: 'note', host: target.host, task: 'lock', text: `took over the lock of pid ${holder.pid} (started ${holder.started}): that run is gone` })
   }
   // every inventory host gets a session (connected only when used), so tasks can reach the control plane
-  const sessions = sessionsFor(inventory.hosts, flags)
+  const sessions = sessionsFor(inventory.hosts, flags, sshPassword)
+  if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })
 
   // Ctrl-C (or a CI job's SIGTERM): the commands in flight are stopped and the connections closed;
   // the task that was running and everything after it is left undone, which the log and the recap say.
@@ -235,6 +262,24 @@ function checkLocalFiles(inventory: Inventory): void {
   throw err
 }
 
+/** What ssh_config says about each host, checked before anything connects: an option zxplay cannot honour is bad input. */
+function checkSshConfig(inventory: Inventory): void {
+  const problems = new Map<string, string[]>()
+  for (const h of inventory.hosts) {
+    if (h.connection !== 'ssh') continue
+    try {
+      targetFor(h)
+    } catch (e) {
+      if (!(e instanceof SshConfigError)) throw e
+      problems.set(e.message, [...(problems.get(e.message) ?? []), h.name])
+    }
+  }
+  if (!problems.size) return
+  const err = new InventoryError(inventory.file, '', '')
+  err.message = [...problems].map(([message, hosts]) => `${message} (for ${hosts.join(', ')})`).join('\n')
+  throw err
+}
+
 function unreadable(file: string): string | undefined {
   try {
     if (!fs.statSync(file).isFile()) return 'not a file'
@@ -262,9 +307,9 @@ async function confirm(question: string): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was changed')
 }
 
-function sessionsFor(hosts: Inventory['hosts'], flags: Flags): Map<string, HostSession> {
+function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string): Map<string, HostSession> {
   const sessions = new Map<string, HostSession>()
-  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000 }))
+  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }))
   return sessions
 }
 

@@ -68,7 +68,7 @@ test('an Ansible inventory loads unchanged, its names read as ours', () => {
   )
   const node1 = hostOf(inv, 'node1')
   assert.equal(
-    { ...node1, vars: undefined },
+    { ...node1, vars: undefined, unused: undefined },
     {
       name: 'node1',
       connection: 'ssh',
@@ -79,8 +79,11 @@ test('an Ansible inventory loads unchanged, its names read as ours', () => {
       hostKeyChecking: 'strict',
       become: true,
       becomeUser: 'root',
+      becomeMethod: 'sudo',
+      sshOptions: [],
       groups: ['all', 'k8s_cluster', 'kube_node'],
       vars: undefined,
+      unused: undefined,
     }
   )
   assert.is(node1.vars.ansible_python_interpreter, '/usr/bin/python3')
@@ -170,9 +173,10 @@ all:
   assert.is(hostOf(parse(yaml), 'x').vars.v, 'zz')
 })
 
-test('top-level groups besides all are children of all', () => {
+test('top-level groups are children of all unless another group has them (ansible-inventory --graph agrees)', () => {
   const inv = parse(`web: {hosts: {w1: {address: 10.0.0.1}}}\nprod: {children: {web: }}`)
-  assert.equal(inv.groups.get('web'), { name: 'web', parents: ['all', 'prod'], hosts: ['w1'] })
+  assert.equal(inv.groups.get('web'), { name: 'web', parents: ['prod'], hosts: ['w1'] })
+  assert.equal(inv.groups.get('prod')?.parents, ['all'])
   assert.equal(inv.groups.get('all')?.hosts, ['w1'])
   assert.equal(hostOf(inv, 'w1').groups, ['all', 'prod', 'web'])
 })
@@ -221,18 +225,20 @@ test('group is a list', fails('all: {children: {web: [a, b]}}', 'all.children.we
 test('unknown key in a group', fails('all: {children: {web: {host: {a: }}}}', 'all.children.web.host', "unknown key 'host' in group 'web' (expected hosts, vars or children)"))
 test('hosts is a list', fails('all: {hosts: [a, b]}', 'all.hosts', 'expected a map of host names (name: or name: {address: ...}), got a list'))
 test('children is a list', fails('all: {children: [web]}', 'all.children', 'expected a map of group names, got a list'))
-test('vars is a string', fails('all: {vars: x}', 'all.vars', "expected a map of variables, got 'x'"))
+test('vars is a list', fails('all: {vars: [x]}', 'all.vars', 'expected a map of variables, got a list'))
 test('host vars: is a list', fails('all: {hosts: {a: {address: a, vars: [1]}}}', 'all.hosts.a.vars', 'expected a map of variables, got a list'))
 test('host entry is a string', fails('all: {hosts: {a: 10.0.0.1}}', 'all.hosts.a', "expected a map of host variables (address:, port:, ...) or nothing, got '10.0.0.1'"))
-test('invalid host name', fails('all: {hosts: {"web 1": {address: a}}}', 'all.hosts.web 1', "invalid host name 'web 1' (use letters, digits, '.', '_' or '-')"))
-test('host range', fails('all: {hosts: {"www[01:50].example.com": }}', 'all.hosts.www[01:50].example.com', 'host ranges like [01:09] are not supported'))
+test('invalid host name', fails('all: {hosts: {"web 1": {address: a}}}', 'all.hosts.web 1', "invalid host name 'web 1' (use letters, digits, '.', '_', '-', or ':' in an IPv6 address)"))
+test('malformed host range', fails('all: {hosts: {"www[01:5].example.com": }}', 'all.hosts.www[01:5].example.com', 'invalid host range: host range [01:5] must have begin and end of the same length'))
 test('invalid group name', fails('all: {children: {"web&db": }}', 'all.children.web&db', "invalid group name 'web&db'"))
 test('typo: adress', fails('all: {hosts: {a: {adress: 10.0.0.1}}}', 'all.hosts.a.adress', "unknown key 'adress' (did you mean 'address'?)"))
 test('typo: prot', fails('all: {hosts: {a: {address: a, prot: 22}}}', 'all.hosts.a.prot', "unknown key 'prot' (did you mean 'port'?)"))
 test('typo: usr', fails('all: {hosts: {a: {address: a, usr: me}}}', 'all.hosts.a.usr', "unknown key 'usr' (did you mean 'user'?)"))
 test('typo: ansible_hots', fails('all: {hosts: {a: {ansible_hots: a}}}', 'all.hosts.a.ansible_hots', "unknown key 'ansible_hots' (did you mean 'ansible_host'?)"))
-test('no address', fails('all: {hosts: {a: {port: 22}}}', 'all.hosts.a', "host 'a' has no address (set address: or connection: local)"))
-test('no address, null entry', fails('all: {children: {web: {hosts: {a: }}}}', 'all.children.web.hosts.a', "host 'a' has no address"))
+test('no address: the inventory name is the address, as in Ansible', () => {
+  assert.is(parse('all: {hosts: {a: {port: 22}}}').hosts[0]?.address, 'a')
+  assert.is(parse('all: {children: {web: {hosts: {web1.example.com: }}}}').hosts[0]?.address, 'web1.example.com')
+})
 test('two addresses', fails('all: {children: {a: {hosts: {x: {address: 10.0.0.1}}}, b: {hosts: {x: {ansible_host: 10.0.0.2}}}}}', 'all.children.b.hosts.x', "duplicate host 'x' with different addresses: '10.0.0.2' here, '10.0.0.1' at all.children.a.hosts.x"))
 test('both address and ansible_host', fails('all: {hosts: {x: {address: a, ansible_host: b}}}', 'all.hosts.x.ansible_host', "'address' and 'ansible_host' set the same thing to different values; keep one"))
 test('port word', fails('all: {hosts: {a: {address: a, port: ssh}}}', 'all.hosts.a.port', "expected a port number from 1 to 65535, got 'ssh'"))
@@ -241,7 +247,7 @@ test('port 65536', fails('all: {hosts: {a: {address: a, port: 65536}}}', 'all.ho
 test('port 22.5', fails('all: {hosts: {a: {address: a, port: 22.5}}}', 'all.hosts.a.port', 'got 22.5'))
 test('port in group vars', fails('all: {children: {web: {vars: {ansible_port: -1}}}}', 'all.children.web.vars.ansible_port', 'expected a port number from 1 to 65535, got -1'))
 test('become not boolean', fails('all: {hosts: {a: {address: a, become: maybe}}}', 'all.hosts.a.become', "expected true or false, got 'maybe'"))
-test('connection unknown', fails('all: {hosts: {a: {address: a, connection: docker}}}', 'all.hosts.a.connection', "expected 'ssh' or 'local', got 'docker'"))
+test('connection unknown', fails('all: {hosts: {a: {address: a, connection: docker}}}', 'all.hosts.a.connection', "expected 'ssh', 'local' or 'paramiko' (zxplay's two transports), got 'docker'"))
 test('host_key_checking unknown', fails('all: {vars: {host_key_checking: false}}', 'all.vars.host_key_checking', "expected 'strict' or 'accept-new', got false"))
 test('address with a space', fails('all: {hosts: {a: {address: "10.0.0.1 x"}}}', 'all.hosts.a.address', "expected a host name or IP address without spaces or shell characters, got '10.0.0.1 x'"))
 test('an invalid address is not also reported missing', () => {
@@ -293,7 +299,7 @@ test.after(() => fs.rmSync(tmp, { recursive: true, force: true }))
 test('loadInventory reads the file; keys resolve against its folder', async () => {
   const file = path.join(tmp, 'inventory.yaml')
   fs.writeFileSync(file, 'all: {hosts: {a: {address: 10.0.0.1, key: id_ed25519}}}\n')
-  const inv = await loadInventory(file, { v: 1 })
+  const inv = await loadInventory(file, { extraVars: { v: 1 } })
   assert.equal([inv.file, inv.hosts[0]?.key, inv.hosts[0]?.vars.v], [file, path.join(tmp, 'id_ed25519'), 1])
 })
 
