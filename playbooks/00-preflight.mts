@@ -1,6 +1,6 @@
 // Preflight: learn every host, report every problem of every host at once (each with its fix)
 // before anything changes, then prepare the hosts: swap off, kernel modules, sysctl.
-import { ok, playbook, raw, task } from '../lib/index.ts'
+import { ok, playbook, raw, task, type Context } from '../lib/index.ts'
 import { CLUSTER } from './_kube.ts'
 import { FACTS_SCRIPT, parseNodeFacts, problemsOf, type NodeFacts } from './_preflight.ts'
 
@@ -11,6 +11,12 @@ const SYSCTLS: Record<string, string> = {
   'net.ipv4.ip_forward': '1',
   'net.bridge.bridge-nf-call-iptables': '1',
   'net.bridge.bridge-nf-call-ip6tables': '1',
+}
+
+/** The file's folder: systemd reads it when it exists, and Debian unstable no longer ships it. */
+async function ensureDir({ $, test }: Pick<Context, '$' | 'test'>, file: string) {
+  const dir = file.replace(/\/[^/]+$/, '')
+  if (!(await test`[ -d ${dir} ]`)) await $`mkdir -p -m 0755 ${dir}`
 }
 
 export default playbook(
@@ -42,16 +48,21 @@ export default playbook(
         if (!(await test`grep -Eq '^[^#]\S*\s+\S+\s+swap\s' /etc/fstab`)) return ok('no swap in /etc/fstab')
         await $`sed -Ei.zxplay-bak 's|^([^#]\S*\s+\S+\s+swap\s.*)$|# \1  # disabled by zxplay|' /etc/fstab`
       }),
-      task('kernel modules load at boot', async ({ upload }) => {
+      task('kernel modules load at boot', async ({ $, test, upload }) => {
+        await ensureDir({ $, test }, MODULES_FILE)
         await upload(MODULES_FILE, `# written by zxplay: containerd and Flannel need these\n${MODULES.join('\n')}\n`, { mode: '0644' })
       }),
       task('kernel modules are loaded', async ({ $, probe }) => {
-        const loaded = (await probe`lsmod`).lines().map((l) => l.split(/\s+/)[0])
+        // a module built into the kernel is never in lsmod (nor is there a /proc/modules without
+        // loadable modules): modules.builtin counts too, or every run would modprobe again
+        const listed = await probe`{ lsmod || true; cat /lib/modules/"$(uname -r)"/modules.builtin || true; } 2>/dev/null`
+        const loaded = listed.lines().map((l) => (l.split(/\s+/)[0] ?? '').replace(/^.*\//, '').replace(/\.ko$/, ''))
         const missing = MODULES.filter((m) => !loaded.includes(m))
         if (!missing.length) return ok('overlay and br_netfilter loaded')
         await $`modprobe -a ${missing}`
       }),
-      task('sysctl settings persist', async ({ upload }) => {
+      task('sysctl settings persist', async ({ $, test, upload }) => {
+        await ensureDir({ $, test }, SYSCTL_FILE)
         const text = Object.entries(SYSCTLS).map(([k, v]) => `${k} = ${v}`).join('\n')
         await upload(SYSCTL_FILE, `# written by zxplay: pod traffic is forwarded and seen by iptables\n${text}\n`, { mode: '0644' })
       }),

@@ -1,12 +1,13 @@
 // Container runtime and Kubernetes packages: containerd with SystemdCgroup and kubeadm's pause
-// image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl pinned and held.
+// image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl at the
+// pinned release (the repository's newest revision of it, or the inventory's) and held.
 import { changed, ok, playbook, skip, task, type Context } from '../lib/index.ts'
 import { cluster, CLUSTER } from './_kube.ts'
 import { alignContainerdConfig } from './_containerd.ts'
+import { KUBE_PACKAGES, kubePackageVersion } from './_packages.ts'
 
 const KEYRING = '/etc/apt/keyrings/kubernetes-apt-keyring.gpg'
 const SOURCES = '/etc/apt/sources.list.d/kubernetes.list'
-const KUBE_PACKAGES = ['kubelet', 'kubeadm', 'kubectl']
 
 const minorOf = (version: string) => version.split('.').slice(0, 2).join('.')
 const repoUrl = (version: string) => `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/deb/`
@@ -48,10 +49,17 @@ export default playbook(
       }),
       task('kubelet, kubeadm and kubectl are at the pinned version', async (ctx) => {
         const { kubernetes_version, kubernetes_package_revision } = cluster(ctx)
-        const want = `${kubernetes_version}-${kubernetes_package_revision}`
-        // One dpkg-query for the three (it exits 1 when one is missing, and still lists the others)
-        const listed = (await ctx.probe({ nothrow: true })`dpkg-query -W -f=${'${Package} ${Version}\n'} ${KUBE_PACKAGES}`).lines()
-        const versions = new Map(listed.map((l) => l.split(' ') as [string, string]))
+        // One dpkg-query for the three (it exits 1 when one is missing, and still lists the others),
+        // and what the repository publishes (its revision of a release is its own: 1.36.2-2.1)
+        const [installed, offered] = await Promise.all([
+          ctx.probe({ nothrow: true })`dpkg-query -W -f=${'${Package} ${Version}\n'} ${KUBE_PACKAGES}`,
+          ctx.probe({ nothrow: true })`apt-cache madison ${KUBE_PACKAGES}`,
+        ])
+        // under --check on a fresh host the repository was only planned: nothing is listed yet
+        if (ctx.check && !offered.stdout.trim()) return changed(`would install ${kubernetes_version} at the repository's newest revision`)
+        const pin = { version: kubernetes_version, revision: kubernetes_package_revision, repo: repoUrl(kubernetes_version), file: String(ctx.vars.inventory_file ?? 'the inventory') }
+        const want = kubePackageVersion(offered.stdout, pin)
+        const versions = new Map(installed.lines().map((l) => l.split(' ') as [string, string]))
         const have = KUBE_PACKAGES.map((p) => versions.get(p) || 'none')
         if (have.every((v) => v === want)) return ok(`${want}`)
         ctx.log(`installed: ${KUBE_PACKAGES.map((p, i) => `${p} ${have[i]}`).join(', ')}; want ${want}`)

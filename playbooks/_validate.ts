@@ -44,7 +44,8 @@ const IMAGE_REF = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPON
 export const isImageRef = (x: unknown): x is string => typeof x === 'string' && x.length <= 255 && IMAGE_REF.test(x)
 
 const K8S_VERSION = /^\d+\.\d+\.\d+$/
-const PACKAGE_REVISION = /^\d+(\.\d+)*$/
+// empty: the repository's newest revision of the pinned release
+const PACKAGE_REVISION = /^(\d+(\.\d+)*)?$/
 // Debian policy: lowercase letters, digits, + - . and at least two characters, starting alphanumeric.
 const DEB_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/
 const UNIX_SOCKET = /^unix:\/\/\/[A-Za-z0-9_./-]+$/
@@ -64,7 +65,7 @@ export function clusterVarProblems(v: Vars, host: Host): Problem[] {
   }
 
   str('kubernetes_version', K8S_VERSION, "a Kubernetes release like '1.36.2' (major.minor.patch, no 'v')")
-  str('kubernetes_package_revision', PACKAGE_REVISION, "a package revision like '1.1' (the apt version is <kubernetes_version>-<this>)")
+  str('kubernetes_package_revision', PACKAGE_REVISION, "a package revision like '2.1' (the apt version is <kubernetes_version>-<this>), or '' for the repository's newest")
   str('containerd_package', DEB_PACKAGE, "a Debian package name like 'containerd' or 'containerd.io'")
   str('cri_socket', UNIX_SOCKET, "a unix socket URL like 'unix:///var/run/containerd/containerd.sock'")
   str('hpa_downscale_stabilization', GO_DURATION, "a duration like '15s' or '5m'")

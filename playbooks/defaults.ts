@@ -14,8 +14,8 @@ export const clusterImages = {
 } as const
 
 export const clusterDefaults = {
-  kubernetes_version: '1.36.2', // kubelet, kubeadm, kubectl; apt package version '<this>-1.1'
-  kubernetes_package_revision: '1.1',
+  kubernetes_version: '1.36.2', // kubelet, kubeadm, kubectl from pkgs.k8s.io
+  kubernetes_package_revision: '', // empty: the repository's newest revision of kubernetes_version (1.36.2-2.1)
   containerd_package: 'containerd',
   cri_socket: 'unix:///var/run/containerd/containerd.sock',
   pod_subnet: '10.244.0.0/16', // Flannel's default network

@@ -187,9 +187,9 @@ const hostKeyFile = (host: LabHost, type: string) => path.join(sshDir(host), `ss
 // ---------------------------------------------------------------------------
 // Small process helpers
 
-type RunResult = { stdout: string; stderr: string; code: number }
+export type RunResult = { stdout: string; stderr: string; code: number }
 
-function run(
+export function run(
   cmd: string,
   args: readonly string[],
   opts: { input?: string; check?: boolean } = {}
@@ -231,9 +231,9 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Single-quote for sh. */
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-type Probe = 'ssh' | 'refused' | 'timeout' | 'error'
+export type Probe = 'ssh' | 'refused' | 'timeout' | 'error'
 
 /**
  * One probe of address:22: 'ssh' once it accepts and answers with an SSH
@@ -262,7 +262,7 @@ function probe(address: string, timeoutMs: number): Promise<Probe> {
 }
 
 /** Probe until `ok(result)`, or give up after timeoutMs. Short first attempts, so a lost SYN costs little. */
-async function waitProbe(
+export async function waitProbe(
   address: string,
   ok: (p: Probe) => boolean,
   timeoutMs: number,
@@ -638,20 +638,21 @@ async function launchSshd(host: LabHost): Promise<void> {
 // ---------------------------------------------------------------------------
 // Client-side files
 
-function inventoryText(hosts: readonly LabHost[], aws: LabAws): string {
-  const entry = (h: LabHost) => `        ${h.name}: { address: ${h.address} }`
-  const [cp, ...workers] = hosts
+/**
+ * A lab inventory: the lab user and its key, extra `all.vars` lines, the first host the control
+ * plane and the others workers. Shared with the real-host lab (lab/lab.ts).
+ */
+export function labInventoryText(o: { by: string; hosts: readonly { name: string; address: string }[]; key: string; knownHosts: string; vars?: string[] }): string {
+  const entry = (h: { name: string; address: string }) => `        ${h.name}: { address: ${h.address} }`
+  const [cp, ...workers] = o.hosts
   return [
-    '# written by npm run lab:up — do not edit',
+    `# written by ${o.by} — do not edit`,
     'all:',
     '  vars:',
     `    user: ${LAB_USER}`,
-    `    key: ${labFiles.key}`,
-    `    known_hosts: ${labFiles.knownHosts}`,
-    ...awsInventoryLines(aws),
-    // Lab hosts have this machine's 2 CPUs, of which the control plane's own pods request 1.05:
-    // small Ray pods, as a user of such machines would set, so the head and 3 workers fit.
-    '    ray: { head_cpu: 250m, worker_cpu: 250m, head_memory: 512Mi, worker_memory: 512Mi }',
+    `    key: ${o.key}`,
+    `    known_hosts: ${o.knownHosts}`,
+    ...(o.vars ?? []),
     '  children:',
     '    control_plane:',
     ...(cp ? ['      hosts:', entry(cp)] : ['      hosts: {}']),
@@ -659,6 +660,21 @@ function inventoryText(hosts: readonly LabHost[], aws: LabAws): string {
     ...(workers.length ? ['      hosts:', ...workers.map(entry)] : ['      hosts: {}']),
     '',
   ].join('\n')
+}
+
+function inventoryText(hosts: readonly LabHost[], aws: LabAws): string {
+  return labInventoryText({
+    by: 'npm run lab:up',
+    hosts,
+    key: labFiles.key,
+    knownHosts: labFiles.knownHosts,
+    vars: [
+      ...awsInventoryLines(aws),
+      // Lab hosts have this machine's 2 CPUs, of which the control plane's own pods request 1.05:
+      // small Ray pods, as a user of such machines would set, so the head and 3 workers fit.
+      '    ray: { head_cpu: 250m, worker_cpu: 250m, head_memory: 512Mi, worker_memory: 512Mi }',
+    ],
+  })
 }
 
 function knownHostsLines(host: LabHost): string[] {

@@ -9,6 +9,7 @@ import { dearmor, releaseKeyArmored } from '../lab/standins/_apt.ts'
 import { io } from '../lab/standins/_io.ts'
 import { readState } from '../lab/standins/_node.ts'
 import type { NodeState } from '../lab/standins/_node.ts'
+import { main as aptCache } from '../lab/standins/apt-cache.ts'
 import { main as aptGet } from '../lab/standins/apt-get.ts'
 import { main as aptMark } from '../lab/standins/apt-mark.ts'
 import { main as containerd } from '../lab/standins/containerd.ts'
@@ -169,20 +170,35 @@ apt('a minor that does not exist, a malformed line, conflicting keyrings', async
 
 apt('pins: a version offered installs, one not offered fails, nothing half-installed', async () => {
   await addK8sRepo()
-  const bad = await run(aptGet, ['install', '-y', 'kubelet=1.36.2-1.1', 'kubeadm=1.36.9-1.1'])
+  // pkgs.k8s.io publishes 1.36.2 only as build revision 2.1
+  const bad = await run(aptGet, ['install', '-y', 'kubelet=1.36.2-2.1', 'kubeadm=1.36.2-1.1'])
   assert.is(bad.code, 100)
-  assert.match(bad.err, "E: Version '1.36.9-1.1' for 'kubeadm' was not found")
+  assert.match(bad.err, "E: Version '1.36.2-1.1' for 'kubeadm' was not found")
   assert.equal(state().packages, {})
-  const ok = await run(aptGet, ['install', '-y', '--allow-change-held-packages', 'kubelet=1.36.2-1.1', 'kubeadm=1.36.2-1.1', 'kubectl=1.36.2-1.1'])
+  const ok = await run(aptGet, ['install', '-y', '--allow-change-held-packages', 'kubelet=1.36.2-2.1', 'kubeadm=1.36.2-2.1', 'kubectl=1.36.2-2.1'])
   assert.is(ok.code, 0, ok.err)
   const pk = state().packages
-  assert.equal([pk.kubelet?.version, pk.kubeadm?.version, pk.kubectl?.version], ['1.36.2-1.1', '1.36.2-1.1', '1.36.2-1.1'])
+  assert.equal([pk.kubelet?.version, pk.kubeadm?.version, pk.kubectl?.version], ['1.36.2-2.1', '1.36.2-2.1', '1.36.2-2.1'])
   assert.is(pk['cri-tools']?.auto, true, 'dependencies come along, marked automatic')
   assert.is(pk['kubernetes-cni']?.version, '1.7.1-1.1')
-  const again = await run(aptGet, ['install', '-y', 'kubelet=1.36.2-1.1'])
+  const again = await run(aptGet, ['install', '-y', 'kubelet=1.36.2-2.1'])
   assert.is(again.code, 0)
-  assert.match(again.out, 'kubelet is already the newest version (1.36.2-1.1).')
+  assert.match(again.out, 'kubelet is already the newest version (1.36.2-2.1).')
   assert.match(again.out, '0 upgraded, 0 newly installed, 0 to remove and 3 not upgraded.')
+})
+
+apt('apt-cache madison: every version the fetched lists offer, newest first, in apt\'s columns', async () => {
+  assert.is((await run(aptCache, ['madison', 'kubelet'])).out, '', 'nothing before the repository is fetched')
+  await addK8sRepo()
+  const r = await run(aptCache, ['madison', 'kubelet', 'nosuch', 'curl'])
+  assert.is(r.code, 0, r.err)
+  const repo = 'https://pkgs.k8s.io/core:/stable:/v1.36/deb  Packages'
+  assert.equal(r.out.trimEnd().split('\n'), [
+    ...['1.36.4-1.1', '1.36.3-1.1', '1.36.2-2.1', '1.36.1-1.1', '1.36.0-1.1'].map((v) => `   kubelet | ${v} | ${repo}`),
+    '      curl | 7.88.1-10+deb12u14 | http://deb.debian.org/debian bookworm/main amd64 Packages',
+  ])
+  assert.is(r.err, '', 'a package no list offers is skipped silently, as by apt')
+  assert.is((await run(aptCache, ['show', 'kubelet'])).code, 100)
 })
 
 apt('without -y: apt asks, and a non-interactive run aborts (exit 1, nothing installed)', async () => {
@@ -202,13 +218,13 @@ apt('without -y: apt asks, and a non-interactive run aborts (exit 1, nothing ins
 
 apt('held packages and downgrades need their flags', async () => {
   await addK8sRepo()
-  await run(aptGet, ['install', '-y', 'kubelet=1.36.2-1.1'])
+  await run(aptGet, ['install', '-y', 'kubelet=1.36.2-2.1'])
   assert.is((await run(aptMark, ['hold', 'kubelet'])).code, 0)
   const held = await run(aptGet, ['install', '-y', 'kubelet=1.36.3-1.1'])
   assert.is(held.code, 100)
   assert.match(held.out, 'The following held packages will be changed:\n  kubelet')
   assert.match(held.err, 'E: Held packages were changed and -y was used without --allow-change-held-packages.')
-  assert.is(state().packages.kubelet?.version, '1.36.2-1.1')
+  assert.is(state().packages.kubelet?.version, '1.36.2-2.1')
   // installing the candidate of a held package changes it too
   assert.is((await run(aptGet, ['install', '-y', 'kubelet'])).code, 100)
   const up = await run(aptGet, ['install', '-y', '--allow-change-held-packages', 'kubelet=1.36.3-1.1'])

@@ -82,8 +82,8 @@ test('kubernetes_version: major.minor.patch without v', () => {
   refuses({ kubernetes_version: null }, 'kubernetes_version', "expected a Kubernetes release like '1.36.2' (major.minor.patch, no 'v'), got nothing")
 })
 
-test('kubernetes_package_revision: dotted numbers (an unquoted 1.1 in YAML is a number, and refused)', () => {
-  table('kubernetes_package_revision', "a package revision like '1.1' (the apt version is <kubernetes_version>-<this>)", ['1.1', '1', '2.1.3'], ['1.1-x', '1.', '', 'a', 1.1])
+test("kubernetes_package_revision: dotted numbers, or '' for the newest (an unquoted 1.1 in YAML is a number, and refused)", () => {
+  table('kubernetes_package_revision', "a package revision like '2.1' (the apt version is <kubernetes_version>-<this>), or '' for the repository's newest", ['1.1', '1', '2.1.3', ''], ['1.1-x', '1.', ' ', 'a', 1.1])
 })
 
 test('containerd_package: a Debian package name', () => {

@@ -45,11 +45,16 @@ export const BASE_PACKAGES: Record<string, Offer> = {
 
 /** The pkgs.k8s.io minors that exist (one repository each). */
 export const K8S_MINORS = { first: 24, last: 36 }
-/** Patch releases each minor's repository offers: 1.XX.0-1.1 … 1.XX.4-1.1. */
+/** Patch releases each minor's repository offers: 1.XX.0 … 1.XX.4, each as one build revision. */
 export const K8S_PATCHES = 5
+/**
+ * Releases the repository publishes under a later build revision only, as pkgs.k8s.io does (its
+ * v1.36 listing has 1.36.2 only as 1.36.2-2.1); every other patch is -1.1.
+ */
+export const K8S_REBUILDS: Record<string, string> = { '1.36.2': '2.1' }
 
 export function k8sPackages(minor: number, origin: string): Record<string, Offer> {
-  const kube = Array.from({ length: K8S_PATCHES }, (_, i) => `1.${minor}.${i}-1.1`)
+  const kube = Array.from({ length: K8S_PATCHES }, (_, i) => `1.${minor}.${i}`).map((v) => `${v}-${K8S_REBUILDS[v] ?? '1.1'}`)
   const offer = (versions: string[], description: string, kb: number, deps: string[] = []): Offer => ({
     versions,
     deps,

@@ -39,11 +39,32 @@ export function readState(host: Root = SELF): NodeState {
   try {
     raw = fs.readFileSync(nodeFile(host), 'utf8')
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { packages: {}, services: {}, modules: [] }
-    throw e
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    raw = '{}'
   }
   const s = JSON.parse(raw) as Partial<NodeState>
-  return { ...s, packages: s.packages ?? {}, services: s.services ?? {}, modules: s.modules ?? [] }
+  const packages = { ...s.packages, ...(process.env.ZXLAB_REAL_HOST === '1' ? dpkgPackages(host) : {}) }
+  return { ...s, packages, services: s.services ?? {}, modules: s.modules ?? [] }
+}
+
+/**
+ * On a real Debian host (the real-host lab's packaged stand-ins set ZXLAB_REAL_HOST=1), what is
+ * installed is dpkg's own database: /var/lib/dpkg/status.
+ */
+function dpkgPackages(host: Root): Record<string, Package> {
+  const out: Record<string, Package> = {}
+  let text = ''
+  try {
+    text = fs.readFileSync(p(path.join(host.root, '/var/lib/dpkg/status')), 'utf8')
+  } catch {
+    return out
+  }
+  for (const stanza of text.split(/\n\n+/)) {
+    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1]
+    const [name, status, version] = [field('Package'), field('Status'), field('Version')]
+    if (name && version && status?.endsWith(' installed')) out[name] = { version, held: status.startsWith('hold ') }
+  }
+  return out
 }
 
 /** As readState, but a file that cannot be read or parsed is a fresh node too (kubeadm, kubectl). */

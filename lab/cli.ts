@@ -1,0 +1,27 @@
+// npm run lab:real:up -- [--hosts N] [--dist debian-12[,debian-13…]] · npm run lab:real:down
+import { DISTS, isDist, type Dist } from './config.ts'
+import { labDown, labLeftovers, labUp } from './lab.ts'
+
+const [cmd, ...args] = process.argv.slice(2)
+const value = (flag: string) => {
+  const i = args.indexOf(flag)
+  return i >= 0 ? args[i + 1] : undefined
+}
+if (cmd === 'up') {
+  const hosts = Number(value('--hosts') ?? 1)
+  const dists = (value('--dist') ?? '').split(',').filter(Boolean)
+  const bad = dists.filter((d) => !isDist(d))
+  if (bad.length) throw new Error(`lab: --dist: unknown ${bad.join(', ')} (expected ${Object.keys(DISTS).join(', ')})`)
+  const lab = await labUp({ hosts, dists: dists as Dist[], log: (s) => console.log(s) })
+  for (const h of lab.hosts) console.log(`${h.name} ${h.address} ${h.dist}`)
+  console.log(`inventory: ${lab.inventory}`)
+  console.log(`timings (ms): ${JSON.stringify(lab.timings)}`)
+} else if (cmd === 'down') {
+  await labDown()
+  const left = await labLeftovers()
+  if (left.length) throw new Error(`lab: down left ${left.join(', ')}`)
+  console.log('real-host lab down: nothing left')
+} else {
+  console.error('usage: node lab/cli.ts up [--hosts N] [--dist debian-12[,…]] | down')
+  process.exitCode = 2
+}
