@@ -8,7 +8,7 @@ import { parseFlags, USAGE, type Flags } from './args.ts'
 import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
 import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
-import { loadInventory, type Host, type Inventory } from './inventory.ts'
+import { loadInventory, type Host, type Inventory, type Vars } from './inventory.ts'
 import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { selectHosts } from './patterns.ts'
@@ -95,13 +95,16 @@ function resolvePlaybookFile(name: string): string {
   return path.join(dir, hit)
 }
 
-/** A template rendered as the site's playbooks would render it for one host (their defaults and derived vars). */
+/**
+ * A template rendered as the site's playbooks would render it for one host: every playbook's
+ * defaults and derived vars (each derives its own, e.g. 85-ray the credentials' expiry).
+ */
 async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
   const inventory = await loadInventory(flags.inventory, parseExtraVars(flags.extraVars, process.cwd()))
   const host = inventory.hosts.find((h) => h.name === hostName)
   if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
   const playbooks = fs.existsSync(path.resolve('playbooks/site.mts')) ? await loadPlaybooks('site') : []
-  const vars = playbookVars({ vars: Object.assign({}, ...playbooks.map((p) => p.vars)), derive: playbooks.find((p) => p.derive)?.derive }, host)
+  const vars = Object.assign({}, ...playbooks.map((p) => playbookVars(p, host))) as Vars
   return renderFile(resolveTemplate(path.resolve('templates'), template), { ...connectionVars(host), ...vars })
 }
 
