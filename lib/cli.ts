@@ -99,7 +99,7 @@ function resolvePlaybookFile(name: string): string {
  * A template rendered as the site's playbooks would render it for one host: every playbook's
  * defaults and derived vars (each derives its own, e.g. 85-ray the credentials' expiry).
  */
-async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
+export async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
   const inventory = await loadInventory(flags.inventory, parseExtraVars(flags.extraVars, process.cwd()))
   const host = inventory.hosts.find((h) => h.name === hostName)
   if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
