@@ -20,7 +20,7 @@ function creds(ctx: Context): Credentials {
   return found
 }
 
-const NO_ROLE = 'no AWS role configured (see the first task)'
+const NO_ROLE = 'no AWS role configured: see the first task'
 
 const envFile = (ctx: Context) => path.resolve(rayVars(ctx).inventory_dir, rayVars(ctx).aws.env_file)
 

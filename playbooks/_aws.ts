@@ -145,7 +145,7 @@ export function noRoleReason(vars: Pick<AwsVars, 'role_arn' | 'iamroles_file'>, 
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return undefined // there, but unreadable: resolveRoleArn says why
   }
-  return `no AWS role configured (aws.role_arn is empty and ${file} does not exist), so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of ${file} or set aws.role_arn`
+  return `no AWS role configured: aws.role_arn is empty and ${file} does not exist, so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of ${file} or set aws.role_arn`
 }
 
 /**

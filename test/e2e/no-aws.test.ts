@@ -29,7 +29,7 @@ t.after(async () => {
   await labDown()
 })
 
-const NO_ROLE = /skipped\s+session credentials are valid \(no AWS role configured \(aws\.role_arn is empty and \S+\/iamroles\.txt does not exist\), so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of \S+\/iamroles\.txt or set aws\.role_arn\)/
+const NO_ROLE = /skipped\s+session credentials are valid \(no AWS role configured: aws\.role_arn is empty and \S+\/iamroles\.txt does not exist, so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of \S+\/iamroles\.txt or set aws\.role_arn\)/
 
 t('the inventory sets no aws.*; site --check plans the whole run and says the AWS step is left out', async () => {
   assert.not.match(fs.readFileSync(lab.inventory, 'utf8'), /^\s*aws:/m)

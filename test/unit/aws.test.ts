@@ -162,7 +162,7 @@ test('role: a missing iamroles file, an empty or malformed first line, a malform
 test('no role configured: only aws.role_arn empty and the default iamroles.txt absent; anything else the user named must resolve', () => {
   const sub = fs.mkdtempSync(path.join(dir, 'norole-'))
   const file = path.join(sub, 'iamroles.txt')
-  assert.is(noRoleReason({ role_arn: '', iamroles_file: 'iamroles.txt' }, sub), `no AWS role configured (aws.role_arn is empty and ${file} does not exist), so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of ${file} or set aws.role_arn`)
+  assert.is(noRoleReason({ role_arn: '', iamroles_file: 'iamroles.txt' }, sub), `no AWS role configured: aws.role_arn is empty and ${file} does not exist, so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of ${file} or set aws.role_arn`)
   assert.is(noRoleReason({ role_arn: ROLE, iamroles_file: 'iamroles.txt' }, sub), undefined)
   assert.is(noRoleReason({ role_arn: '', iamroles_file: 'roles/mine.txt' }, sub), undefined, 'a file the user named: resolveRoleArn says it is missing')
   fs.writeFileSync(file, '')
