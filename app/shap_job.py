@@ -2,58 +2,110 @@
 """The wine-quality KernelSHAP job.
 
 Reads the red wine table (a local file, or S3 with session credentials), trains a small random
-forest and explains N test rows three ways: our KernelSHAP serially, the same split across tasks
-(Ray tasks on the cluster, worker processes with --executor local), and shap.KernelExplainer when
-shap is installed. Prints the timing of each and `Results match!` when ours serial and distributed
-agree within the tolerance; otherwise says by how much they differ and exits 1.
+forest and explains N test rows three ways, concurrently, as one graph of tasks (Ray tasks on the
+cluster, worker processes with --executor local): our KernelSHAP serially (one task), the same
+split across chunks, and shap.KernelExplainer (l1_reg=False) when shap is installed. Then judges
+them: serial against distributed, and both against shap when both enumerate every coalition;
+`Results match!` when every difference is within --tolerance.
+
+Exit codes: 0 the results match; 1 they do not (mismatch); 2 bad input (arguments, the table,
+S3 refusing the credentials or the object); 3 infrastructure (Ray missing or unreachable, a task
+or S3 connection failing, anything unexpected).
 
 On the cluster (in the Ray head pod):  python /app/shap_job.py --num_rows 64
 Without Ray:                           python3 app/shap_job.py --executor local --num_rows 8
 
 The driver needs only the standard library and Ray: the work itself runs as a Ray task in a
-runtime environment with the pinned packages of requirements.txt and this folder as working_dir.
+runtime environment with this folder as working_dir and, unless --pip_runtime_env off (an image
+with the packages baked in, app/Dockerfile), the pinned packages of requirements.txt.
 """
 import argparse
+import math
 import os
 import sys
 import time
+import traceback
 
 APP_DIR = os.path.dirname(os.path.abspath(__file__))
 # Where the table is when none is named: beside this file (the ConfigMap's flat layout).
 DEFAULT_DATA = [os.path.join(APP_DIR, "winequality-red.csv")]
+EXIT_MATCH = 0
 EXIT_MISMATCH = 1
 EXIT_BAD_INPUT = 2
+EXIT_INFRA = 3
+NUM_FEATURES = 11  # the wine table's (wine_data.FEATURES; not imported: the driver needs no pandas)
 
 
 class JobError(Exception):
     """Bad input or setup, said in one line; the job exits 2."""
 
+    code = EXIT_BAD_INPUT
 
-def positive_int(text):
+
+class InfraError(JobError):
+    """The job could not run for reasons outside its input; exits 3."""
+
+    code = EXIT_INFRA
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, not argparse's usage block
+        raise JobError(f"{message} (see --help)")
+
+
+def whole(low, high=None, why=""):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {bound}{why}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = whole(1)
+
+
+def tolerance(text):
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number of at least 0, got {text!r}")
     return value
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="shap_job.py", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="shap_job.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--num_rows", type=positive_int, default=16, help="test rows to explain (default 16)")
     p.add_argument("--data", default="", help="local CSV file (default: winequality-red.csv beside this file)")
     p.add_argument("--s3_bucket", default=os.environ.get("SHAP_S3_BUCKET", ""), help="read s3://BUCKET/KEY instead (env SHAP_S3_BUCKET)")
     p.add_argument("--s3_key", default=os.environ.get("SHAP_S3_KEY", "winequality-red.csv"), help="(env SHAP_S3_KEY)")
     p.add_argument("--background", type=positive_int, default=20, help="background rows sampled from the training set (default 20)")
     p.add_argument("--num_chunks", type=positive_int, default=4, help="tasks the rows are split into (default 4)")
-    p.add_argument("--max_coalitions", type=positive_int, default=2048, help="all coalitions up to this many, else a sample (default 2048)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tolerance", type=float, default=1e-5, help="max abs difference allowed between serial and distributed")
+    p.add_argument(
+        "--max_coalitions",
+        type=whole(2 * NUM_FEATURES, why=f" (fewer cannot determine {NUM_FEATURES} Shapley values)"),
+        default=2048,
+        help="all coalitions up to this many, else a sample (default 2048: all of them)",
+    )
+    p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0)
+    p.add_argument("--tolerance", type=tolerance, default=1e-5, help="max abs difference allowed between the results (default 1e-5)")
     p.add_argument("--executor", choices=["ray", "local"], default="ray", help="ray tasks (default) or local worker processes")
     p.add_argument("--ray_address", default="auto")
     p.add_argument("--local_workers", type=positive_int, default=2)
     p.add_argument("--skip_shap", action="store_true", help="do not run shap.KernelExplainer even when installed")
+    p.add_argument(
+        "--pip_runtime_env",
+        choices=["on", "off"],
+        default=os.environ.get("SHAP_PIP_RUNTIME_ENV", "on"),
+        help="on: Ray installs requirements.txt on each node (needs PyPI); off: the image has them (app/Dockerfile). Env SHAP_PIP_RUNTIME_ENV",
+    )
     return p.parse_args(argv)
 
 
@@ -71,14 +123,14 @@ def pinned_requirements(path):
     return pins
 
 
-def runtime_env(app_dir):
-    """Ray's runtime environment for the job's tasks: this folder's code and the pinned packages.
+def runtime_env(app_dir, pip=True):
+    """Ray's runtime environment for the job's tasks: this folder's code and, with pip, the pinned
+    packages (installed from PyPI on each node; without, the image must have them: app/Dockerfile).
     A ConfigMap volume keeps its files under hidden ..data folders (symlinked): those are left out."""
-    return {
-        "working_dir": app_dir,
-        "excludes": ["..*", "*.csv", "data/", "test_*.py", "__pycache__/"],
-        "pip": pinned_requirements(os.path.join(app_dir, "requirements.txt")),
-    }
+    env = {"working_dir": app_dir, "excludes": ["..*", "*.csv", "data/", "test*.py", "__pycache__/", "Dockerfile"]}
+    if pip:
+        env["pip"] = pinned_requirements(os.path.join(app_dir, "requirements.txt"))
+    return env
 
 
 def data_source(args):
@@ -93,14 +145,40 @@ def data_source(args):
         raise JobError(f"--data {path}: cannot read: {e.strerror}") from None
 
 
+def shap_installed():
+    try:
+        import shap  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def shap_nsamples(M, max_coalitions):
+    """shap's budget: every coalition (it counts the empty and full ones too) when ours enumerates them."""
+    return 2 * M + max_coalitions
+
+
+def shap_chunk(shared, rows):
+    """One task: the shap library's KernelExplainer on a chunk, with the same background rows.
+    l1_reg=False: since shap 0.47 the default selects features, which is not the Shapley values."""
+    import numpy as np
+    import shap
+
+    model, background, nsamples = shared
+    explainer = shap.KernelExplainer(model.predict, background)
+    values = explainer.shap_values(rows, nsamples=nsamples, l1_reg=False, silent=True)
+    return np.asarray(values).reshape(len(rows), background.shape[1])
+
+
 def run_pipeline(config, executor):
-    """Load, train, explain three ways. Returns a report of plain values (it may cross from a Ray
-    task to the driver); bad data or missing credentials give {'error': message}."""
+    """Load, train, then the three explanations as one graph on the executor. Returns a report of
+    plain values (it may cross from a Ray task to the driver); bad data or missing credentials give
+    {'error': message, 'exit': code}."""
     import numpy as np
 
-    from distributed_shap import explain_distributed
+    from distributed_shap import chunks_of, explain_chunk, run_graph, stack
     from kernel_shap import KernelShap, summarise_background
-    from wine_data import CredentialsError, DataError, parse_csv, read_from_s3
+    from wine_data import CredentialsError, DataError, S3Unreachable, parse_csv, read_from_s3
     from wine_model import split, train
 
     timings = {}
@@ -120,7 +198,9 @@ def run_pipeline(config, executor):
             source = config["source"]
             table = parse_csv(config["csv"], source)
     except (DataError, CredentialsError) as e:
-        return {"error": str(e)}
+        return {"error": str(e), "exit": EXIT_BAD_INPUT}
+    except S3Unreachable as e:
+        return {"error": str(e), "exit": EXIT_INFRA}
     lap("load")
     parts = split(table, seed=config["seed"])
     model = train(parts.X_train, parts.y_train)
@@ -128,11 +208,15 @@ def run_pipeline(config, executor):
     X = parts.X_test[: config["num_rows"]]
     background = summarise_background(parts.X_train, config["background"], config["seed"])
     explainer = KernelShap(model.predict, background, config["max_coalitions"], config["seed"])
-    serial = explainer.explain(X)
-    lap("serial")
-    distributed = explain_distributed(explainer, X, executor, config["num_chunks"])
-    lap("distributed")
-    report = {
+    chunks = chunks_of(X, config["num_chunks"])
+    groups = {"serial": (explain_chunk, explainer, [X]), "distributed": (explain_chunk, explainer, chunks)}
+    with_shap = not config["skip_shap"] and shap_installed()
+    if with_shap:
+        groups["shap"] = (shap_chunk, (model, background, shap_nsamples(explainer.M, config["max_coalitions"])), chunks)
+    results = run_graph(executor, groups)
+    lap("explain")
+    values = {name: stack(parts_, explainer.M) for name, (parts_, _) in results.items()}
+    return {
         "source": source,
         "table_rows": len(table),
         "test_rows": len(parts.X_test),
@@ -141,44 +225,70 @@ def run_pipeline(config, executor):
         "background": len(background),
         "coalitions": len(explainer.masks),
         "exact": explainer.exact,
-        "chunks": config["num_chunks"],
+        "chunks": len(chunks),
         "base_value": explainer.expected_value,
         "test_r2": float(model.score(parts.X_test, parts.y_test)),
-        "efficiency_error": float(np.max(np.abs(serial.sum(axis=1) - (model.predict(X) - explainer.expected_value)))),
-        "max_diff_distributed": float(np.max(np.abs(serial - distributed))) if len(X) else 0.0,
-        "max_diff_shap": None,
-        "shap": "skipped (--skip_shap)" if config["skip_shap"] else "not installed: skipped",
+        "efficiency_error": float(np.max(np.abs(values["serial"].sum(axis=1) - (model.predict(X) - explainer.expected_value)))) if len(X) else 0.0,
+        "values": values,
+        "shap": "shap.KernelExplainer" if with_shap else "skipped (--skip_shap)" if config["skip_shap"] else "not installed",
+        "tasks": {name: len(parts_) for name, (parts_, _) in results.items()},
+        "done_after": {name: seconds for name, (_, seconds) in results.items()},
         "timings": timings,
+        "executor": getattr(executor, "name", type(executor).__name__),
     }
-    if not config["skip_shap"] and shap_installed():
-        from distributed_shap import chunks_of
-
-        shap_parts = executor.map(shap_chunk, (model, background, config["max_coalitions"]), chunks_of(X, config["num_chunks"]))
-        lap("shap")
-        report["max_diff_shap"] = float(np.max(np.abs(serial - np.vstack(shap_parts))))
-        report["shap"] = "shap.KernelExplainer"
-    return report
 
 
-def shap_installed():
-    import importlib.util
-
-    return importlib.util.find_spec("shap") is not None
-
-
-def shap_chunk(shared, rows):
-    """One task: the shap library's KernelExplainer on a chunk, with the same background rows."""
+def max_diff(a, b):
+    """max |a - b|, NaN when either has a non-finite value or the shapes differ (never within tolerance)."""
     import numpy as np
-    import shap
 
-    model, background, max_coalitions = shared
-    explainer = shap.KernelExplainer(model.predict, background)
-    values = explainer.shap_values(rows, nsamples=2 * background.shape[1] + max_coalitions, silent=True)
-    return np.asarray(values).reshape(len(rows), background.shape[1])
+    if a.shape != b.shape or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.nan
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+def judge(values, exact, tolerance):
+    """The comparisons as (label, difference or None when not judged, why not); ok when every
+    judged difference is within tolerance. shap is judged only when both enumerate every
+    coalition: sampled coalitions differ between the two by design."""
+    serial, distributed = values["serial"], values["distributed"]
+    comparisons = [("serial - distributed", max_diff(serial, distributed), "")]
+    if "shap" in values:
+        why = "" if exact else "not judged: sampled coalitions differ from shap's"
+        comparisons += [("serial - shap", max_diff(serial, values["shap"]), why), ("distributed - shap", max_diff(distributed, values["shap"]), why)]
+    judged = [d for _, d, why in comparisons if not why]
+    ok = all(d <= tolerance for d in judged)  # NaN compares False: a mismatch
+    return comparisons, ok
+
+
+def format_report(report, tolerance):
+    """The lines to print, whether every judged difference is within tolerance, and the worst one."""
+    t = report["timings"]
+    coalitions = f"all {report['coalitions']} coalitions" if report["exact"] else f"{report['coalitions']} sampled coalitions"
+    tasks, after = report["tasks"], report["done_after"]
+    lines = [
+        f"data: {report['source']} ({report['table_rows']} rows); RandomForestRegressor, test R² {report['test_r2']:.3f}",
+        f"explaining {report['rows']} of {report['test_rows']} test rows × {report['features']} features; "
+        f"background {report['background']} rows; {coalitions}; base value {report['base_value']:.4f}",
+        f"load + train:                 {t['load'] + t['train']:8.2f} s",
+        f"explanations, one graph of {sum(tasks.values())} tasks on {report['executor']}: {t['explain']:.2f} s",
+        f"  ours, serial:               done after {after['serial']:8.2f} s  ({tasks['serial']} task)",
+        f"  ours, distributed:          done after {after['distributed']:8.2f} s  ({tasks['distributed']} tasks)",
+        f"  shap.KernelExplainer:       done after {after['shap']:8.2f} s  ({tasks['shap']} tasks, l1_reg=False)"
+        if "shap" in after
+        else f"  shap.KernelExplainer:       {report['shap']}: not compared",
+        f"efficiency: max |sum(phi) - (f(x) - base)| = {report['efficiency_error']:.2e}",
+    ]
+    comparisons, ok = judge(report["values"], report["exact"], tolerance)
+    for label, diff, why in comparisons:
+        lines.append(f"max |{label}| {' ' * (20 - len(label))}= {diff:.2e}" + (f" ({why})" if why else ""))
+    lines.append(f"tolerance: {tolerance:g}")
+    worst = max(((d, label) for label, d, why in comparisons if not why and not d <= tolerance), default=None, key=lambda x: (math.isnan(x[0]), x[0]))
+    return lines, ok, worst
 
 
 def pipeline_on_ray(config):
-    """The pipeline as a Ray task, so it runs in the runtime environment; its chunks are Ray tasks."""
+    """The pipeline as a Ray task, so it runs in the runtime environment; its graph is Ray tasks."""
     import ray
 
     from distributed_shap import RayExecutor
@@ -186,52 +296,46 @@ def pipeline_on_ray(config):
     return run_pipeline(config, RayExecutor(ray))
 
 
-def run_on_ray(config, address):
+def run_on_ray(config, address, pip):
     try:
         import ray
     except ImportError:
-        raise JobError(
+        raise InfraError(
             "Ray is not installed here. Run the job in the Ray head pod "
             "(kubectl exec -n ray deploy/ray-head -c ray-head -- python /app/shap_job.py …), or pass --executor local"
         ) from None
-    ray.init(address=address, runtime_env=runtime_env(APP_DIR))
+    env = runtime_env(APP_DIR, pip)
+    try:
+        ray.init(address=address, runtime_env=env)
+    except Exception as e:
+        raise InfraError(f"cannot connect to Ray at {address}: {type(e).__name__}: {first_line(e)}") from None
     try:
         return ray.get(ray.remote(pipeline_on_ray).remote(config))
+    except Exception as e:  # a task or node failed, or the runtime env could not be set up
+        raise InfraError(f"the Ray job failed: {type(e).__name__}: {first_line(e)}") from None
     finally:
         ray.shutdown()
 
 
-def format_report(report, tolerance, how):
-    """The lines to print and whether ours serial and distributed agree within tolerance."""
-    t = report["timings"]
-    coalitions = f"all {report['coalitions']} coalitions" if report["exact"] else f"{report['coalitions']} sampled coalitions"
-    lines = [
-        f"data: {report['source']} ({report['table_rows']} rows); RandomForestRegressor, test R² {report['test_r2']:.3f}",
-        f"explaining {report['rows']} of {report['test_rows']} test rows × {report['features']} features; "
-        f"background {report['background']} rows; {coalitions}; base value {report['base_value']:.4f}",
-        f"load + train:                 {t['load'] + t['train']:8.2f} s",
-        f"ours, serial:                 {t['serial']:8.2f} s",
-        f"ours, distributed:            {t['distributed']:8.2f} s  ({report['chunks']} {how})",
-        f"shap.KernelExplainer:         {t['shap']:8.2f} s" if "shap" in t else f"shap.KernelExplainer:         {report['shap']}",
-        f"efficiency: max |sum(phi) - (f(x) - base)| = {report['efficiency_error']:.2e}",
-        f"max |serial - distributed| = {report['max_diff_distributed']:.2e} (tolerance {tolerance:g})",
-    ]
-    if report["max_diff_shap"] is not None:
-        lines.append(f"max |serial - shap|        = {report['max_diff_shap']:.2e}")
-    ok = report["max_diff_distributed"] <= tolerance
-    return lines, ok
+def first_line(e):
+    return (str(e).strip().splitlines() or [""])[0]
 
 
 def main(argv=None, executor=None):
-    args = parse_args(argv)
     try:
-        return run_job(args, executor)
+        return run_job(parse_args(argv), executor)
     except JobError as e:
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return e.code
+    except Exception as e:  # a bug or a broken environment: exit 3, never 1 (which means mismatch)
+        traceback.print_exc()
+        print(f"error: the job could not run: {type(e).__name__}: {first_line(e)}", file=sys.stderr)
+        return EXIT_INFRA
 
 
 def run_job(args, executor):
+    if args.pip_runtime_env not in ("on", "off"):
+        raise JobError(f"SHAP_PIP_RUNTIME_ENV: expected on or off, got {args.pip_runtime_env!r}")
     config = {
         **data_source(args),
         "num_rows": args.num_rows,
@@ -243,27 +347,22 @@ def run_job(args, executor):
     }
     started = time.perf_counter()
     if executor is None and args.executor == "ray":
-        how = "chunks on Ray tasks"
-        report = run_on_ray(config, args.ray_address)
+        report = run_on_ray(config, args.ray_address, args.pip_runtime_env == "on")
     else:
         from distributed_shap import LocalExecutor
 
-        how = "chunks on local processes"
         report = run_pipeline(config, executor or LocalExecutor(args.local_workers))
     if "error" in report:
-        raise JobError(report["error"])
-    lines, ok = format_report(report, args.tolerance, how)
+        raise (InfraError if report["exit"] == EXIT_INFRA else JobError)(report["error"])
+    lines, ok, worst = format_report(report, args.tolerance)
     print("\n".join(lines))
     print(f"total: {time.perf_counter() - started:.2f} s")
     if not ok:
-        print(
-            f"error: results do not match: ours serial and distributed differ by {report['max_diff_distributed']:.3e} "
-            f"(more than {args.tolerance:g})",
-            file=sys.stderr,
-        )
+        diff, label = worst
+        print(f"error: results do not match: max |{label}| = {diff:.3e}, more than the tolerance {args.tolerance:g}", file=sys.stderr)
         return EXIT_MISMATCH
     print("Results match!")
-    return 0
+    return EXIT_MATCH
 
 
 if __name__ == "__main__":

@@ -1,44 +1,13 @@
 """The distributed path: chunks on an executor give the serial result, in order."""
-import pickle
 import unittest
 
 import numpy as np
 
-from distributed_shap import LocalExecutor, RayExecutor, chunks_of, explain_distributed
+from distributed_shap import LocalExecutor, RayExecutor, chunks_of, explain_chunk, explain_distributed, run_graph
 from kernel_shap import KernelShap, summarise_background
 from testdata import wine_table
+from testfakes import FakeRay
 from wine_model import split, train
-
-
-class FakeRay:
-    """The part of Ray's API the executor uses, with Ray's rules: a task gets its arguments
-    pickled, top-level object refs resolved; results come back through refs."""
-
-    class Ref:
-        def __init__(self, value):
-            self.value = value
-
-    def __init__(self):
-        self.puts = 0
-        self.tasks = 0
-
-    def put(self, value):
-        self.puts += 1
-        return self.Ref(pickle.dumps(value))
-
-    def remote(self, fn):
-        fake = self
-
-        class Remote:
-            def remote(self, *args):
-                fake.tasks += 1
-                resolved = [pickle.loads(a.value) if isinstance(a, FakeRay.Ref) else pickle.loads(pickle.dumps(a)) for a in args]
-                return FakeRay.Ref(pickle.dumps(fn(*resolved)))
-
-        return Remote()
-
-    def get(self, refs):
-        return [pickle.loads(r.value) for r in refs]
 
 
 class Distributed(unittest.TestCase):
@@ -58,16 +27,37 @@ class Distributed(unittest.TestCase):
     def test_ray_tasks_put_the_explainer_once_and_keep_the_rows_in_order(self):
         ray = FakeRay()
         distributed = explain_distributed(self.explainer, self.X, RayExecutor(ray), num_chunks=4)
-        self.assertEqual((ray.puts, ray.tasks), (1, 4))
+        self.assertEqual([k for k, _ in ray.events].count("put"), 1)
+        self.assertEqual(ray.tasks, ["explain_chunk"] * 4)
         self.assertLessEqual(np.max(np.abs(distributed - self.serial)), 1e-5)
 
     def test_an_executor_that_loses_the_order_is_caught_by_the_comparison(self):
         class Reversing:
-            def map(self, fn, shared, items):
-                return [fn(shared, item) for item in items][::-1]
+            def run(self, calls):
+                return [(fn(shared, item), 0.0) for fn, shared, item in calls][::-1]
 
         shuffled = explain_distributed(self.explainer, self.X, Reversing(), num_chunks=3)
         self.assertGreater(np.max(np.abs(shuffled - self.serial)), 1e-5)
+
+    def test_a_graph_submits_every_task_before_awaiting_any_and_puts_each_shared_object_once(self):
+        ray = FakeRay()
+        chunks = chunks_of(self.X, 3)
+        out = run_graph(RayExecutor(ray), {"serial": (explain_chunk, self.explainer, [self.X]), "distributed": (explain_chunk, self.explainer, chunks), "other": (rows_sum, None, chunks)})
+        kinds = [k for k, _ in ray.events]
+        self.assertEqual(kinds[: kinds.index("wait")].count("task"), 7)  # all of them, before the first wait
+        self.assertEqual(kinds.count("put"), 2)  # the explainer once for 4 tasks; None for the other group
+        np.testing.assert_array_equal(out["serial"][0][0], self.serial)
+        self.assertLessEqual(np.max(np.abs(np.vstack(out["distributed"][0]) - self.serial)), 1e-5)
+        np.testing.assert_array_equal(np.concatenate(out["other"][0]), self.X.sum(axis=1))
+
+    def test_local_processes_run_a_graph_and_say_when_each_group_finished(self):
+        out = run_graph(LocalExecutor(max_workers=2), {"a": (rows_sum, None, chunks_of(self.X, 2)), "b": (rows_sum, None, [self.X])})
+        np.testing.assert_array_equal(out["b"][0][0], self.X.sum(axis=1))
+        self.assertTrue(all(seconds > 0 for _, seconds in out.values()))
+
+
+def rows_sum(_, rows):
+    return rows.sum(axis=1)
 
 
 class Chunks(unittest.TestCase):

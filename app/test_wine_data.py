@@ -7,7 +7,7 @@ import tempfile
 import unittest
 
 from testdata import shared_table_path
-from wine_data import CREDENTIAL_KEYS, FEATURES, CredentialsError, DataError, load_local, parse_csv, read_from_s3, session_credentials
+from wine_data import CREDENTIAL_KEYS, FEATURES, CredentialsError, DataError, S3Unreachable, load_local, parse_csv, read_from_s3, session_credentials
 
 APP = os.path.dirname(os.path.abspath(__file__))
 
@@ -144,6 +144,43 @@ class S3(unittest.TestCase):
         env = {key: "x" for key in CREDENTIAL_KEYS}
         with self.assertRaisesRegex(DataError, r"s3://b/k\.csv: missing column"):
             read_from_s3("b", "k.csv", env=env, client_factory=lambda **kw: Client())
+
+    def test_s3_refusing_is_said_in_one_line_without_the_secrets(self):
+        class ClientError(Exception):  # botocore's shape: the parsed answer in .response
+            def __init__(self, code, message):
+                super().__init__(f"An error occurred ({code}) when calling the GetObject operation: {message}")
+                self.response = {"Error": {"Code": code, "Message": message}}
+
+        env = {"AWS_ACCESS_KEY_ID_SESS": "AKIASECRET", "AWS_SECRET_ACCESS_KEY_SESS": "hunter2", "AWS_SESSION_TOKEN": "tok"}
+        for code, message in (("AccessDenied", "Access Denied"), ("NoSuchKey", "The specified key does not exist."), ("ExpiredToken", "The provided token has expired.")):
+            class Client:
+                def get_object(self, **kwargs):
+                    raise ClientError(code, message)
+
+            with self.subTest(code=code), self.assertRaises(CredentialsError) as caught:
+                read_from_s3("b", "k.csv", env=env, client_factory=lambda **kw: Client())
+            self.assertEqual(str(caught.exception), f"s3://b/k.csv: S3 refused: {code}: {message}")
+            self.assertNotIn("hunter2", str(caught.exception))
+
+    def test_s3_out_of_reach_is_an_infrastructure_error(self):
+        class EndpointConnectionError(Exception):
+            pass
+
+        class Client:
+            def get_object(self, **kwargs):
+                raise EndpointConnectionError('Could not connect to the endpoint URL: "https://b.s3.amazonaws.com/k.csv"')
+
+        env = {key: "x" for key in CREDENTIAL_KEYS}
+        with self.assertRaises(S3Unreachable) as caught:
+            read_from_s3("b", "k.csv", env=env, client_factory=lambda **kw: Client())
+        self.assertEqual(str(caught.exception), 's3://b/k.csv: cannot reach S3: EndpointConnectionError: Could not connect to the endpoint URL: "https://b.s3.amazonaws.com/k.csv"')
+
+    def test_without_boto3_reading_s3_is_an_infrastructure_error(self):
+        def factory(**kwargs):
+            raise ModuleNotFoundError("No module named 'boto3'", name="boto3")
+
+        with self.assertRaisesRegex(S3Unreachable, r"^s3://b/k: cannot read: boto3 is not installed$"):
+            read_from_s3("b", "k", env={key: "x" for key in CREDENTIAL_KEYS}, client_factory=factory)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Both are accepted. boto3 is imported only when reading from S3.
 import io
 import os
 
+import numpy as np
 import pandas as pd
 
 FEATURES = (
@@ -37,9 +38,16 @@ class CredentialsError(RuntimeError):
     """A session credential is neither in the environment nor in its file (values never shown)."""
 
 
+class S3Unreachable(RuntimeError):
+    """S3 did not answer (network, endpoint, boto3 missing): infrastructure, not the user's input."""
+
+
 def parse_csv(content, source):
     """The table from CSV text or bytes, `;` or `,` separated, checked for the 12 columns."""
-    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    try:
+        text = content.decode("utf-8") if isinstance(content, bytes) else content
+    except UnicodeDecodeError as e:
+        raise DataError(f"{source}: not UTF-8 text (byte 0x{content[e.start]:02x} at offset {e.start}); expected a UTF-8 CSV table") from None
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     sep = ";" if ";" in header else ","
     try:
@@ -54,11 +62,17 @@ def parse_csv(content, source):
             f"expected the 11 features ({', '.join(FEATURES)}) and {TARGET!r}"
         )
     table = df[[*FEATURES, TARGET]]
+    if not len(table):
+        raise DataError(f"{source}: no rows after the header; at least 10 are needed to train and explain")
     bad = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if bad:
         raise DataError(f"{source}: column(s) {', '.join(repr(c) for c in bad)} are not numeric")
     if table.isna().any().any():
         raise DataError(f"{source}: the table has empty cells")
+    infinite = ~np.isfinite(table.to_numpy(dtype=float))
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise DataError(f"{source}: line {row + 2}, column {table.columns[col]!r}: {table.iat[row, col]} is not a finite number")
     if len(table) < 10:
         raise DataError(f"{source}: {len(table)} rows; at least 10 are needed to train and explain")
     return table.astype(float)
@@ -100,10 +114,20 @@ def _boto3_s3_client(**kwargs):
 def read_from_s3(bucket, key, env=None, token_dir=TOKEN_DIR, client_factory=_boto3_s3_client):
     """The table from s3://bucket/key with the session credentials (region and endpoint: boto3's env)."""
     creds = session_credentials(env, token_dir)
-    client = client_factory(
-        aws_access_key_id=creds["AWS_ACCESS_KEY_ID_SESS"],
-        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY_SESS"],
-        aws_session_token=creds["AWS_SESSION_TOKEN"],
-    )
-    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return parse_csv(body, f"s3://{bucket}/{key}")
+    where = f"s3://{bucket}/{key}"
+    try:
+        client = client_factory(
+            aws_access_key_id=creds["AWS_ACCESS_KEY_ID_SESS"],
+            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY_SESS"],
+            aws_session_token=creds["AWS_SESSION_TOKEN"],
+        )
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ImportError as e:
+        raise S3Unreachable(f"{where}: cannot read: {e.name or 'boto3'} is not installed") from None
+    except Exception as e:  # botocore's errors; boto3 is optional, so they are told apart by shape
+        error = getattr(e, "response", None)
+        if isinstance(error, dict) and "Error" in error:  # S3 answered: AccessDenied, NoSuchKey, ExpiredToken, …
+            code = error["Error"].get("Code", "?")
+            raise CredentialsError(f"{where}: S3 refused: {code}: {error['Error'].get('Message', '')}".rstrip(": ")) from None
+        raise S3Unreachable(f"{where}: cannot reach S3: {type(e).__name__}: {e}") from None
+    return parse_csv(body, where)

@@ -2,7 +2,8 @@
 import { UsageError } from './errors.ts'
 
 export type Flags = {
-  inventory: string
+  /** -i, each a file, a folder or a comma list `h1,h2,`; several are merged in order (none: inventory.yaml) */
+  inventory: string[]
   limit?: string
   tags: string[]
   skipTags: string[]
@@ -20,8 +21,13 @@ export type Flags = {
   /** seconds to wait for a connection */
   timeout: number
   logDir: string
-  /** zxplay render: the host to render for */
+  /** zxplay render: the host to render for; zxplay inventory: the host to show */
   host?: string
+  /** zxplay inventory --list / --graph */
+  list: boolean
+  graph: boolean
+  vaultPasswordFile?: string
+  askVaultPass: boolean
   /** confirm destructive playbooks (reset) without being asked */
   force: boolean
   /** renew what has a lifetime (STS credentials) even while it is still valid: the var `refresh` */
@@ -31,8 +37,8 @@ export type Flags = {
 
 type Spec = { key: keyof Flags; value?: 'string' | 'list' | 'int' | 'append' }
 const SPECS: Record<string, Spec> = {
-  '-i': { key: 'inventory', value: 'string' },
-  '--inventory': { key: 'inventory', value: 'string' },
+  '-i': { key: 'inventory', value: 'append' },
+  '--inventory': { key: 'inventory', value: 'append' },
   '-l': { key: 'limit', value: 'string' },
   '--limit': { key: 'limit', value: 'string' },
   '-t': { key: 'tags', value: 'list' },
@@ -63,12 +69,18 @@ const SPECS: Record<string, Spec> = {
   '--force': { key: 'force' },
   '--refresh': { key: 'refresh' },
   '--host': { key: 'host', value: 'string' },
+  '--list': { key: 'list' },
+  '--graph': { key: 'graph' },
+  '--vault-password-file': { key: 'vaultPasswordFile', value: 'string' },
+  '--vault-pass-file': { key: 'vaultPasswordFile', value: 'string' },
+  '--ask-vault-pass': { key: 'askVaultPass' },
+  '--ask-vault-password': { key: 'askVaultPass' },
   '-h': { key: 'help' },
   '--help': { key: 'help' },
 }
 
 export const defaultFlags = (): Flags => ({
-  inventory: 'inventory.yaml',
+  inventory: [],
   tags: [],
   skipTags: [],
   check: false,
@@ -85,8 +97,16 @@ export const defaultFlags = (): Flags => ({
   logDir: 'logs',
   force: false,
   refresh: false,
+  list: false,
+  graph: false,
+  askVaultPass: false,
   help: false,
 })
+
+/** The inventory sources: every -i in order, or inventory.yaml. */
+export function inventorySources(flags: Flags): string[] {
+  return flags.inventory.length ? flags.inventory : ['inventory.yaml']
+}
 
 /** Parse flags; positionals (and everything after `--`) come back in `rest`. */
 export function parseFlags(argv: string[]): { flags: Flags; rest: string[] } {
@@ -147,9 +167,13 @@ usage:
   zxplay ping [pattern] [-i inventory]            connect to each host and report it
   zxplay sh <pattern> [flags] -- <command>        run a shell command on hosts, output per host
   zxplay render <template> --host NAME [-i inv]    print a template as the playbooks render it for a host
+  zxplay inventory --list | --host NAME | --graph [GROUP]   the inventory as ansible-inventory prints it
 
 flags:
-  -i, --inventory FILE     inventory (default inventory.yaml)
+  -i, --inventory SRC      inventory: a YAML or INI file, a folder, or hosts 'h1,h2,'; repeat to
+                           merge several in order (default inventory.yaml)
+      --vault-password-file FILE   decrypt Ansible Vault values with the password in FILE
+      --ask-vault-pass     ask for the vault password
   -l, --limit PATTERN      only these hosts (names, groups, globs, a:b, !x, &x)
   -t, --tags A,B           only tasks with these tags (always-tagged tasks too)
       --skip-tags A,B      leave out tasks with these tags

@@ -4,11 +4,12 @@ import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
-import { parseFlags, USAGE, type Flags } from './args.ts'
+import { inventorySources, parseFlags, USAGE, type Flags } from './args.ts'
 import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
 import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
-import { loadInventory, type Host, type Inventory, type Vars } from './inventory.ts'
+import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from './inventory.ts'
+import { graphInventory, hostVars, listInventory, toAnsibleJson } from './inventory-list.ts'
 import { acquireLocks, currentHolder, LockError, type Held, type Target } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { selectHosts } from './patterns.ts'
@@ -19,6 +20,7 @@ import { renderFile } from './template.ts'
 import { askSecret } from './prompt.ts'
 import { colorWanted, reporter } from './report.ts'
 import { runPlan } from './run.ts'
+import { readVaultPasswordFile } from './vault.ts'
 import { Secrets } from './secrets.ts'
 import { HostSession } from './session.ts'
 import { raw } from './shell.ts'
@@ -35,8 +37,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (flags.help) return void console.log(USAGE)
     if (cmd === 'run') {
       if (rest.length !== 1) throw new UsageError(`zxplay run takes one playbook (site, a playbook name, or a file), got ${rest.length ? rest.join(' ') : 'none'}`)
-      return execute(await loadPlaybooks(rest[0]!), flags)
+      return execute(await loadPlaybooks(rest[0]!), flags, { playbookDir: path.dirname(resolvePlaybookFile(rest[0]!)) })
     }
+    if (cmd === 'inventory') return void console.log(await showInventory(flags, rest))
     if (cmd === 'ping') {
       if (rest.length > 1) throw new UsageError('zxplay ping takes at most one host pattern')
       return execute([pingPlaybook(rest[0] ?? 'all')], flags, { readOnly: true, pattern: rest[0] })
@@ -50,7 +53,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       if (rest.length !== 1 || !flags.host) throw new UsageError('usage: zxplay render <template> --host NAME [-i inventory] [-e key=value]')
       return void process.stdout.write(await renderFor(rest[0]!, flags.host, flags))
     }
-    throw new UsageError(`unknown command '${cmd}': use run, ping, sh or render`)
+    throw new UsageError(`unknown command '${cmd}': use run, ping, sh, render or inventory`)
   })
 }
 
@@ -95,12 +98,31 @@ function resolvePlaybookFile(name: string): string {
   return path.join(dir, hit)
 }
 
+/** How the flags say to load the inventory: its sources, -e, and the vault password (asked or read once). */
+async function inventoryOptions(flags: Flags, playbookDir?: string): Promise<LoadOptions> {
+  const opts: LoadOptions = { extraVars: parseExtraVars(flags.extraVars, process.cwd()) }
+  if (playbookDir) opts.playbookDir = playbookDir
+  if (flags.vaultPasswordFile && flags.askVaultPass) throw new UsageError('--vault-password-file and --ask-vault-pass: give one')
+  if (flags.vaultPasswordFile) opts.vaultPassword = readVaultPasswordFile(flags.vaultPasswordFile)
+  if (flags.askVaultPass) opts.vaultPassword = await askSecret('Vault password: ')
+  return opts
+}
+
+/** `zxplay inventory --list | --host NAME | --graph [GROUP]`, as ansible-inventory prints them. */
+async function showInventory(flags: Flags, rest: string[]): Promise<string> {
+  const modes = [flags.list, flags.graph, flags.host !== undefined].filter(Boolean).length
+  if (modes !== 1 || rest.length > (flags.graph ? 1 : 0)) throw new UsageError('usage: zxplay inventory --list | --host NAME | --graph [GROUP] [-i SOURCE]…')
+  const inventory = await loadInventory(inventorySources(flags), await inventoryOptions(flags))
+  if (flags.graph) return graphInventory(inventory, rest[0])
+  return toAnsibleJson(flags.list ? listInventory(inventory) : hostVars(inventory, flags.host!))
+}
+
 /**
  * A template rendered as the site's playbooks would render it for one host: every playbook's
  * defaults and derived vars (each derives its own, e.g. 85-ray the credentials' expiry).
  */
 export async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
-  const inventory = await loadInventory(flags.inventory, parseExtraVars(flags.extraVars, process.cwd()))
+  const inventory = await loadInventory(inventorySources(flags), await inventoryOptions(flags))
   const host = inventory.hosts.find((h) => h.name === hostName)
   if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
   const playbooks = fs.existsSync(path.resolve('playbooks/site.mts')) ? await loadPlaybooks('site') : []
@@ -109,10 +131,10 @@ export async function renderFor(template: string, hostName: string, flags: Flags
 }
 
 /** `pattern`: the one the user typed (ping, sh); unlike a playbook's, selecting no host is an error. */
-async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: boolean; pattern?: string } = {}): Promise<void> {
-  const extra = parseExtraVars(flags.extraVars, process.cwd())
-  if (flags.refresh) extra.refresh = true
-  const inventory = await loadInventory(flags.inventory, extra)
+async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: boolean; pattern?: string; playbookDir?: string } = {}): Promise<void> {
+  const load = await inventoryOptions(flags, opts.playbookDir)
+  if (flags.refresh) load.extraVars = { ...load.extraVars, refresh: true }
+  const inventory = await loadInventory(inventorySources(flags), load)
   if (flags.become) for (const h of inventory.hosts) h.become = true
   const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit: flags.limit, startAt: flags.startAt })
   if (opts.pattern !== undefined) selectHosts(inventory, opts.pattern)
@@ -144,6 +166,7 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   const secrets = new Secrets()
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
   if (becomePassword !== undefined) secrets.add(becomePassword)
+  for (const value of inventory.secrets) secrets.add(value)
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
   for (const { target, holder } of held?.tookOver ?? []) {

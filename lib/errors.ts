@@ -6,10 +6,13 @@ export class InventoryError extends Error {
   override name = 'InventoryError'
   file: string
   path: string
+  /** the message without the file and path */
+  detail: string
   constructor(file: string, path: string, message: string) {
     super(`${file}${path ? `: ${path}` : ''}: ${message}`)
     this.file = file
     this.path = path
+    this.detail = message
   }
 }
 

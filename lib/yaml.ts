@@ -1,6 +1,6 @@
 // YAML written by users (the inventory, -e @file.yaml): the schema it is read with, and how its
 // values and errors read in our messages. Pure.
-import { CORE_SCHEMA, mergeTag, type YAMLException } from 'js-yaml'
+import { CORE_SCHEMA, defineScalarTag, FAILSAFE_SCHEMA, loadAll, mergeTag, NOT_RESOLVED, nullYaml11Tag, Schema, type YAMLException } from 'js-yaml'
 
 // Merge keys (<<: *defaults) are common in Ansible inventories, and PyYAML reads them.
 export const YAML_SCHEMA = CORE_SCHEMA.withTags(mergeTag)
@@ -35,4 +35,100 @@ export function describeFsError(e: unknown): string {
   if (code === 'EACCES') return 'permission denied'
   if (code === 'EISDIR') return 'is a directory'
   return e instanceof Error ? e.message : String(e)
+}
+
+// ---- Ansible's YAML: PyYAML's YAML 1.1 resolvers, which Ansible reads inventories and vars files with ----
+// (yes/on are booleans, 0644 is octal, 1e3 stays a string, dates read as Python prints them),
+// plus Ansible's own tags: !unsafe (never templated) and !vault (an encrypted value).
+
+/** `!unsafe 'text'`: Ansible never templates it; zxplay never templates variable values at all. */
+export class Unsafe {
+  readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
+}
+
+/** `!vault | $ANSIBLE_VAULT;…`: decrypted where the inventory is resolved, with the vault password. */
+export class Vaulted {
+  readonly ciphertext: string
+  constructor(ciphertext: string) {
+    this.ciphertext = ciphertext
+  }
+}
+
+const PY_BOOLS = new Map<string, boolean>([
+  ...['yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON'].map((w) => [w, true] as const),
+  ...['no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF'].map((w) => [w, false] as const),
+])
+const PY_INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/
+const PY_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/
+const PY_TIMESTAMP =
+  /^(?:([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$/
+const NUMBER_START = [...'-+.0123456789']
+
+function sexagesimal(digits: string): number {
+  return digits.split(':').reduce((sum, part) => sum * 60 + Number(part), 0)
+}
+
+function pyInt(source: string): number | typeof NOT_RESOLVED {
+  if (!PY_INT.test(source)) return NOT_RESOLVED
+  let text = source.replaceAll('_', '')
+  const sign = text.startsWith('-') ? -1 : 1
+  if ('+-'.includes(text[0]!)) text = text.slice(1)
+  if (text === '0') return 0
+  if (text.startsWith('0b')) return sign * parseInt(text.slice(2), 2)
+  if (text.startsWith('0x')) return sign * parseInt(text.slice(2), 16)
+  if (text.startsWith('0')) return sign * parseInt(text, 8)
+  return sign * (text.includes(':') ? sexagesimal(text) : Number(text))
+}
+
+function pyFloat(source: string): number | typeof NOT_RESOLVED {
+  if (!PY_FLOAT.test(source)) return NOT_RESOLVED
+  let text = source.replaceAll('_', '').toLowerCase()
+  const sign = text.startsWith('-') ? -1 : 1
+  if ('+-'.includes(text[0]!)) text = text.slice(1)
+  if (text === '.inf') return sign * Infinity
+  if (text === '.nan') return NaN
+  return sign * (text.includes(':') ? sexagesimal(text) : Number(text))
+}
+
+/** A timestamp as Python's isoformat() prints the date or datetime PyYAML builds from it. */
+function pyTimestamp(source: string): string | typeof NOT_RESOLVED {
+  const m = PY_TIMESTAMP.exec(source)
+  if (!m) return NOT_RESOLVED
+  if (m[1]) return source
+  const two = (s: string) => s.padStart(2, '0')
+  let out = `${m[4]}-${two(m[5]!)}-${two(m[6]!)}T${two(m[7]!)}:${m[8]}:${m[9]}`
+  const micro = (m[10] ?? '').slice(0, 6).padEnd(6, '0')
+  if (Number(micro)) out += `.${micro}`
+  const tz = m[11]
+  if (tz === 'Z') out += '+00:00'
+  else if (tz) {
+    const [h = '0', min = '00'] = tz.slice(1).split(':')
+    out += `${tz[0]}${two(h)}:${min}`
+  }
+  return out
+}
+
+export const ANSIBLE_SCHEMA = new Schema([
+  ...FAILSAFE_SCHEMA.tags,
+  nullYaml11Tag,
+  defineScalarTag('tag:yaml.org,2002:bool', {
+    implicit: true,
+    implicitFirstChars: [...'yYnNtTfFoO'],
+    resolve: (s) => PY_BOOLS.get(s) ?? NOT_RESOLVED,
+    identify: (v) => typeof v === 'boolean',
+  }),
+  defineScalarTag('tag:yaml.org,2002:int', { implicit: true, implicitFirstChars: NUMBER_START, resolve: pyInt, identify: () => false }),
+  defineScalarTag('tag:yaml.org,2002:float', { implicit: true, implicitFirstChars: NUMBER_START, resolve: pyFloat, identify: () => false }),
+  defineScalarTag('tag:yaml.org,2002:timestamp', { implicit: true, implicitFirstChars: [...'0123456789'], resolve: pyTimestamp, identify: () => false }),
+  mergeTag,
+  defineScalarTag('!unsafe', { resolve: (s) => new Unsafe(s), identify: (v) => v instanceof Unsafe }),
+  defineScalarTag('!vault', { resolve: (s) => new Vaulted(s), identify: (v) => v instanceof Vaulted }),
+])
+
+/** Every document in `text`: the one place YAML written by users is read. */
+export function loadYaml(text: string, schema: Schema = YAML_SCHEMA): unknown[] {
+  return loadAll(text, { schema })
 }

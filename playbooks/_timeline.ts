@@ -1,6 +1,7 @@
 // The SHAP demo's timeline: what the HPA and the ray-worker pods looked like at each sample, and
 // what that says (scaled up? back at minReplicas?). Pure: kubectl's JSON and the job's exit file
-// in; samples, verdicts, figures, CSV and SVG text out. The effects are in shap-demo.mts.
+// in; samples, verdicts, figures, CSV, SVG text and PNG bytes out. The effects are in shap-demo.mts.
+import { Resvg } from '@resvg/resvg-js'
 import { InventoryError } from '../lib/errors.ts'
 import type { Vars } from '../lib/index.ts'
 
@@ -18,6 +19,7 @@ export const demoDefaults = {
   scale_down_timeout: 300, // seconds from the job's end for the return to minReplicas
   job_timeout: 3600, // seconds the job may run (Ray installs the pinned packages on first use)
   artifacts_dir: 'artifacts', // on this machine, relative to the working directory
+  pip_runtime_env: true, // Ray installs app/requirements.txt from PyPI; false: the image has them (app/Dockerfile)
 }
 export type DemoVars = typeof demoDefaults
 
@@ -40,6 +42,7 @@ export function checkDemoVars(v: Vars): DemoVars {
   if (!demo.s3_bucket && !demo.data_file) fail('data_file', "the wine table: a local CSV (e.g. winequality-red.csv from UCI), or set demo.s3_bucket to read it from S3")
   if (demo.s3_bucket && demo.data_file) fail('data_file', "'' when demo.s3_bucket is set (one source for the table)")
   if (typeof demo.artifacts_dir !== 'string' || !demo.artifacts_dir) fail('artifacts_dir', 'a folder on this machine')
+  if (typeof demo.pip_runtime_env !== 'boolean') fail('pip_runtime_env', 'true (Ray installs the pinned packages from PyPI) or false (an image with them baked in, app/Dockerfile)')
   return demo as DemoVars
 }
 
@@ -115,6 +118,8 @@ export type Settings = { min: number; max: number; target: number | null; scaleU
 export type Figures = {
   peakReplicas: number
   peakCpu: number | null
+  /** seconds from the job's start to the first sample with CPU at the target (the workers loaded) */
+  loadAfter: number | null
   /** seconds from the job's start to the first sample above minReplicas */
   scaleUpAfter: number | null
   /** seconds the job ran */
@@ -143,18 +148,26 @@ const scaledUp = (s: Sample, min: number) => (s.desired ?? 0) > min || (workerCo
 export const atMin = (s: Sample, min: number) => (workerCount(s) ?? Infinity) <= min && (s.desired ?? min) <= min
 const maxOf = (xs: (number | null)[]) => xs.reduce<number | null>((m, x) => (x === null ? m : m === null ? x : Math.max(m, x)), null)
 
-/** The figures so far: peak, when the workers first scaled up, and when they were back at min. */
-export function figuresOf(samples: Sample[], jobEnd: number | null, min: number): Figures {
+/** The figures so far: peak, when the workers were loaded and first scaled up, when they were back at min. */
+export function figuresOf(samples: Sample[], jobEnd: number | null, min: number, target: number | null = null): Figures {
   const up = samples.find((s) => scaledUp(s, min))
+  const loaded = samples.find((s) => s.cpu !== null && s.cpu >= (target ?? 50))
   const back = up && jobEnd !== null ? samples.find((s) => s.t >= jobEnd && s.t >= up.t && atMin(s, min)) : undefined
   return {
     peakReplicas: maxOf(samples.map(workerCount)) ?? 0,
     peakCpu: maxOf(samples.map((s) => s.cpu)),
+    loadAfter: loaded ? loaded.t : null,
     scaleUpAfter: up ? up.t : null,
     jobSeconds: jobEnd,
     backDownAfter: back && jobEnd !== null ? back.t - jobEnd : null,
   }
 }
+
+/** kube-controller-manager's --horizontal-pod-autoscaler-sync-period (default; kubeadm keeps it). */
+export const HPA_SYNC_SECONDS = 15
+
+/** How long sampling goes on after the return to minReplicas: two HPA syncs or ~10 % of the run. */
+export const tailSeconds = (backAt: number) => Math.max(2 * HPA_SYNC_SECONDS, 0.1 * backAt)
 
 /**
  * Where the demo stands after the latest sample: still waiting (and for what), passed, or failed
@@ -162,7 +175,7 @@ export function figuresOf(samples: Sample[], jobEnd: number | null, min: number)
  * how it ended (a job that failed before any scale-up is reported at once, not after the timeout).
  */
 export function judge(samples: Sample[], jobEnd: number | null, s: Settings, jobExitCode = 0): Verdict {
-  const figures = figuresOf(samples, jobEnd, s.min)
+  const figures = figuresOf(samples, jobEnd, s.min, s.target)
   const last = samples.at(-1)
   const now = last?.t ?? 0
   const fail = (reason: 'no-scale-up' | 'no-scale-down' | 'job-timeout' | 'job-failed', message: string): Verdict => ({ done: true, pass: false, reason, message, figures })
@@ -178,7 +191,12 @@ export function judge(samples: Sample[], jobEnd: number | null, s: Settings, job
     if (now < s.jobTimeout) return { done: false, waitingFor: 'the job to end', figures }
     return fail('job-timeout', `the job did not end within ${s.jobTimeout}s (demo.job_timeout); it is left running`)
   }
-  if (figures.backDownAfter !== null) return { done: true, pass: true, figures }
+  if (figures.backDownAfter !== null) {
+    // a tail after the return, so the chart shows the workers staying at minReplicas
+    const backAt = jobEnd + figures.backDownAfter
+    if (now >= backAt + tailSeconds(backAt)) return { done: true, pass: true, figures }
+    return { done: false, waitingFor: `a tail of ${Math.round(tailSeconds(backAt))}s at minReplicas (${s.min})`, figures }
+  }
   if (now - jobEnd < s.scaleDownTimeout) return { done: false, waitingFor: `the return to minReplicas (${s.min})`, figures }
   const where = last ? `still ${workerCount(last) ?? '?'} worker pods (desired ${last.desired ?? '?'}, CPU ${last.cpu ?? '?'}%)` : 'no sample'
   return fail('no-scale-down', `the workers never came back down to minReplicas (${s.min}) within ${s.scaleDownTimeout}s after the job ended: ${where}`)
@@ -199,14 +217,20 @@ export function formatSample(s: Sample): string {
 
 const secs = (x: number | null) => (x === null ? 'never' : `${Math.round(x)} s`)
 
-/** The figures as lines for the end of the run. */
-export function summaryLines(f: Figures, s: Pick<Settings, 'min' | 'max'>): string[] {
+/** The figures as lines for the end of the run; lastT: the last sample's time (a job still running). */
+export function summaryLines(f: Figures, s: Pick<Settings, 'min' | 'max' | 'target'>, lastT: number): string[] {
   return [
     `peak replicas: ${f.peakReplicas} (maxReplicas ${s.max}); peak CPU ${f.peakCpu === null ? '-' : `${f.peakCpu}%`}`,
+    `job start → workers' CPU at the target (${s.target ?? 50}%): ${secs(f.loadAfter)}`,
     `job start → first scale-up: ${secs(f.scaleUpAfter)}`,
-    `job ran: ${secs(f.jobSeconds)}`,
-    `job end → back at minReplicas (${s.min}): ${secs(f.backDownAfter)}`,
+    f.jobSeconds === null ? `job: still running after ${secs(lastT)}` : `job ran: ${secs(f.jobSeconds)}`,
+    f.jobSeconds === null ? `job end → back at minReplicas (${s.min}): -` : `job end → back at minReplicas (${s.min}): ${secs(f.backDownAfter)}`,
   ]
+}
+
+/** What the job's exit code says (app/shap_job.py's codes). */
+export function jobExitMeaning(code: number): string {
+  return ['the results match', 'the results do not match', 'bad input', 'an infrastructure error'][code] ?? 'an unexpected exit'
 }
 
 export const CSV_HEADER = 't_seconds,cpu_percent,desired_replicas,current_replicas,pods_running,pods_pending,pods_terminating,pods_other,job_running'
@@ -243,17 +267,42 @@ function runs(samples: Sample[], value: (s: Sample) => number | null, x: (t: num
   return out
 }
 
-/** A hand-written SVG chart: replicas (left axis) and CPU % (right axis) against seconds since the job started. */
+const CHART = { W: 900, H: 470, L: 60, R: 60, T: 88, B: 60 }
+const FONT = { size: 11, charWidth: 6.6 } // DejaVu Sans at 11 px: a generous average advance
+
+export type Label = { x: number; y: number; width: number; text: string; anchor: 'start' | 'end' }
+
+/**
+ * Where the event labels go: beside their line, in the first row (from the top of the plot) where
+ * they overlap no label already placed; near the right edge they sit left of their line.
+ */
+export function placeLabels(events: { x: number; text: string }[], right: number, top: number, rowHeight = 14): Label[] {
+  const placed: (Label & { left: number; row: number })[] = []
+  for (const e of [...events].sort((a, b) => a.x - b.x)) {
+    const width = e.text.length * FONT.charWidth
+    const anchor = e.x + 4 + width > right ? 'end' : 'start'
+    const left = anchor === 'start' ? e.x + 4 : e.x - 4 - width
+    let row = 0
+    while (placed.some((p) => p.row === row && left < p.left + p.width + 6 && p.left < left + width + 6)) row++
+    placed.push({ x: anchor === 'start' ? e.x + 4 : e.x - 4, y: top + 12 + row * rowHeight, width, text: e.text, anchor, left, row })
+  }
+  return placed.map(({ x, y, width, text, anchor }) => ({ x, y, width, text, anchor }))
+}
+
+/** The CPU axis' top: a multiple of 25 % above the peak, moved so the target line is on no replicas gridline. */
+function cpuAxisTop(peak: number, target: number | null, rMax: number, plotHeight: number): number {
+  let top = Math.max(100, Math.ceil((Math.max(peak, target ?? 0) * 1.15) / 25) * 25)
+  const onGrid = (t: number) => target !== null && Array.from({ length: rMax + 1 }, (_, r) => r).some((r) => Math.abs((target / t - r / rMax) * plotHeight) < 4)
+  while (onGrid(top)) top += 25
+  return top
+}
+
+/** The SVG chart: worker pods and desired replicas (left axis), CPU % (right axis) against seconds since the job started. */
 export function timelineSvg(samples: Sample[], jobEnd: number | null, f: Figures, s: Pick<Settings, 'min' | 'max' | 'target'>, title: string): string {
-  const W = 900
-  const H = 420
-  const L = 60
-  const R = 60
-  const T = 50
-  const B = 60
+  const { W, H, L, R, T, B } = CHART
   const tMax = Math.max(10, ...samples.map((x) => x.t), jobEnd ?? 0)
   const rMax = Math.max(s.max, f.peakReplicas, 1) + 1
-  const cMax = Math.max(100, Math.ceil(Math.max(f.peakCpu ?? 0, s.target ?? 0) / 50) * 50)
+  const cMax = cpuAxisTop(f.peakCpu ?? 0, s.target, rMax, H - T - B)
   const x = (t: number) => L + (t / tMax) * (W - L - R)
   const yR = (r: number) => H - B - (r / rMax) * (H - T - B)
   const yC = (c: number) => H - B - (c / cMax) * (H - T - B)
@@ -261,12 +310,12 @@ export function timelineSvg(samples: Sample[], jobEnd: number | null, f: Figures
   const line = (x1: number, y1: number, x2: number, y2: number, attrs: string) => parts.push(`<line x1="${x1.toFixed(1)}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${y2.toFixed(1)}" ${attrs}/>`)
   const text = (tx: number, ty: number, body: string, attrs = '') => parts.push(`<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}"${attrs ? ` ${attrs}` : ''}>${xml(body)}</text>`)
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="white"/>`)
-  text(W / 2, 24, title, 'text-anchor="middle" font-size="16"')
+  text(W / 2, 22, title, 'text-anchor="middle" font-size="15"')
   // axes, ticks and grid
   line(L, H - B, W - R, H - B, 'stroke="black"')
   line(L, T, L, H - B, 'stroke="#1f77b4"')
   line(W - R, T, W - R, H - B, 'stroke="#d62728"')
-  const tStep = [10, 15, 30, 60, 120, 300, 600].find((st) => tMax / st <= 12) ?? 1200
+  const tStep = [10, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600].find((st) => tMax / st <= 12) ?? 7200
   for (let t = 0; t <= tMax; t += tStep) {
     line(x(t), H - B, x(t), H - B + 5, 'stroke="black"')
     text(x(t), H - B + 20, String(t), 'text-anchor="middle" font-size="11"')
@@ -278,45 +327,67 @@ export function timelineSvg(samples: Sample[], jobEnd: number | null, f: Figures
     text(L - 8, yR(r) + 4, String(r), 'text-anchor="end" font-size="11" fill="#1f77b4"')
   }
   text(18, (T + H - B) / 2, 'replicas', `text-anchor="middle" font-size="12" fill="#1f77b4" transform="rotate(-90 18 ${((T + H - B) / 2).toFixed(1)})"`)
-  for (let c = 0; c <= cMax; c += 50) {
+  for (let c = 0; c <= cMax; c += 25) {
     line(W - R, yC(c), W - R + 5, yC(c), 'stroke="#d62728"')
-    text(W - R + 8, yC(c) + 4, `${c}%`, 'font-size="11" fill="#d62728"')
+    if (c % 50 === 0 || cMax <= 150) text(W - R + 8, yC(c) + 4, `${c}%`, 'font-size="11" fill="#d62728"')
   }
   const cpuLabelY = ((T + H - B) / 2).toFixed(1)
   text(W - 14, (T + H - B) / 2, 'CPU % of requests', `text-anchor="middle" font-size="12" fill="#d62728" transform="rotate(90 ${W - 14} ${cpuLabelY})"`)
-  // markers: minReplicas, target, job end, first scale-up, back at min
-  line(L, yR(s.min), W - R, yR(s.min), 'stroke="#1f77b4" stroke-dasharray="2,4"')
-  if (s.target !== null) line(L, yC(s.target), W - R, yC(s.target), 'stroke="#d62728" stroke-dasharray="2,4"')
-  const marker = (t: number | null, label: string, color: string) => {
-    if (t === null) return
-    line(x(t), T, x(t), H - B, `stroke="${color}" stroke-dasharray="6,4"`)
-    const nearRight = x(t) > W - R - 90 // keep the label inside the plot
-    text(x(t) + (nearRight ? -4 : 4), T + 12, label, `font-size="11" fill="${color}"${nearRight ? ' text-anchor="end"' : ''}`)
+  // the bounds and the target, each in the legend
+  const styles = {
+    pods: 'stroke="#1f77b4" stroke-width="2.5"',
+    desired: 'stroke="#ff7f0e" stroke-width="1.5" stroke-dasharray="5,3"',
+    cpu: 'stroke="#d62728" stroke-width="1.5"',
+    target: 'stroke="#d62728" stroke-width="1" stroke-dasharray="1,3"',
+    min: 'stroke="#1f77b4" stroke-width="1" stroke-dasharray="1,3"',
+    max: 'stroke="#1f77b4" stroke-width="1" stroke-dasharray="8,3,1,3"',
   }
-  marker(f.scaleUpAfter, 'first scale-up', '#2ca02c')
-  marker(jobEnd, 'job end', '#555555')
-  marker(jobEnd !== null && f.backDownAfter !== null ? jobEnd + f.backDownAfter : null, 'back at min', '#9467bd')
+  line(L, yR(s.min), W - R, yR(s.min), styles.min)
+  line(L, yR(s.max), W - R, yR(s.max), styles.max)
+  if (s.target !== null) line(L, yC(s.target), W - R, yC(s.target), styles.target)
+  // the events: a dashed line each, labels placed so they never overlap
+  const events = [
+    { t: f.scaleUpAfter, text: `first scale-up (${secs(f.scaleUpAfter)})`, color: '#2ca02c' },
+    { t: jobEnd, text: `job end (${secs(jobEnd)})`, color: '#555555' },
+    { t: jobEnd !== null && f.backDownAfter !== null ? jobEnd + f.backDownAfter : null, text: `back at min (+${secs(f.backDownAfter)})`, color: '#9467bd' },
+  ].filter((e): e is { t: number; text: string; color: string } => e.t !== null)
+  for (const e of events) line(x(e.t), T, x(e.t), H - B, `stroke="${e.color}" stroke-dasharray="6,4"`)
+  const labels = placeLabels(events.map((e) => ({ x: x(e.t), text: e.text })), W - R, T)
+  for (const l of labels) {
+    const color = events.find((e) => e.text === l.text)!.color
+    parts.push(`<rect x="${(l.anchor === 'start' ? l.x - 2 : l.x - l.width - 2).toFixed(1)}" y="${(l.y - 10).toFixed(1)}" width="${(l.width + 4).toFixed(1)}" height="13" fill="white" fill-opacity="0.85"/>`)
+    text(l.x, l.y, l.text, `font-size="${FONT.size}" fill="${color}"${l.anchor === 'end' ? ' text-anchor="end"' : ''}`)
+  }
   // the series
-  for (const pts of runs(samples, (v) => v.cpu, x, yC, false)) parts.push(`<polyline points="${pts}" fill="none" stroke="#d62728" stroke-width="1.5"/>`)
-  for (const pts of runs(samples, workerCount, x, yR, true)) parts.push(`<polyline points="${pts}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>`)
-  for (const pts of runs(samples, (v) => v.desired, x, yR, true)) parts.push(`<polyline points="${pts}" fill="none" stroke="#ff7f0e" stroke-width="1.5" stroke-dasharray="5,3"/>`) // on top: it often equals the pods
-  // legend
+  for (const pts of runs(samples, (v) => v.cpu, x, yC, false)) parts.push(`<polyline points="${pts}" fill="none" ${styles.cpu}/>`)
+  for (const pts of runs(samples, workerCount, x, yR, true)) parts.push(`<polyline points="${pts}" fill="none" ${styles.pods}/>`)
+  for (const pts of runs(samples, (v) => v.desired, x, yR, true)) parts.push(`<polyline points="${pts}" fill="none" ${styles.desired}/>`) // on top: it often equals the pods
+  // the legend: every line drawn, in two rows above the plot
   const legend: [string, string][] = [
-    ['worker pods', 'stroke="#1f77b4" stroke-width="2.5"'],
-    ['desired replicas (HPA)', 'stroke="#ff7f0e" stroke-width="1.5" stroke-dasharray="5,3"'],
-    ['CPU % of requests', 'stroke="#d62728" stroke-width="1.5"'],
+    ['worker pods', styles.pods],
+    ['desired replicas (HPA)', styles.desired],
+    ['CPU % of requests', styles.cpu],
+    [`target CPU (${s.target === null ? '?' : `${s.target}%`})`, styles.target],
+    [`minReplicas (${s.min})`, styles.min],
+    [`maxReplicas (${s.max})`, styles.max],
   ]
   legend.forEach(([label, attrs], i) => {
-    const lx = L + 10 + i * 180
-    line(lx, T - 12, lx + 24, T - 12, attrs)
-    text(lx + 30, T - 8, label, 'font-size="12"')
+    const lx = L + 10 + (i % 3) * 250
+    const ly = 44 + Math.floor(i / 3) * 18
+    line(lx, ly - 4, lx + 28, ly - 4, attrs)
+    text(lx + 34, ly, label, 'font-size="12"')
   })
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, sans-serif">`,
     `<title>${xml(title)}</title>`,
     ...parts.map((p) => `  ${p}`),
     '</svg>',
     '',
   ].join('\n')
+}
+
+/** The chart as PNG (resvg: the SVG renderer of the resvg project, with the system's fonts). */
+export function timelinePng(svg: string): Buffer {
+  return Buffer.from(new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng())
 }

@@ -3,7 +3,7 @@
 // Ships app/ as ConfigMap ray-app (mounted at /app in the Ray head), starts the wine-quality
 // KernelSHAP job in the head pod in the background, samples the HPA and the ray-worker pods every
 // demo.sample_seconds while it runs, and checks that the workers scale up and come back down to
-// minReplicas. Timeline: printed live, and saved as CSV and SVG under demo.artifacts_dir here.
+// minReplicas. Timeline: printed live, and saved as CSV, SVG and PNG under demo.artifacts_dir here.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -25,7 +25,9 @@ import {
   parseWorkerPods,
   summaryLines,
   timelineCsv,
+  timelinePng,
   timelineSvg,
+  jobExitMeaning,
   type DemoVars,
   type HpaState,
   type PodCounts,
@@ -44,7 +46,7 @@ const demo = (ctx: Pick<Context, 'vars'>): DemoVars => ctx.vars.demo as DemoVars
 
 /** What the ConfigMap carries: the app's modules (not its tests), its pins and, when given, the wine table, flat. */
 export function appFiles(table?: string, dir = APP_DIR): Record<string, string> {
-  const names = fs.readdirSync(dir).filter((f) => (f.endsWith('.py') && !/^test(_|data)/.test(f)) || f === 'requirements.txt')
+  const names = fs.readdirSync(dir).filter((f) => (f.endsWith('.py') && !/^test/.test(f)) || f === 'requirements.txt')
   const files: Record<string, string> = {}
   for (const name of names.sort()) files[name] = fs.readFileSync(path.join(dir, name), 'utf8')
   if (table !== undefined) files['winequality-red.csv'] = table
@@ -65,7 +67,8 @@ export function appConfigMap(namespace: string, files: Record<string, string>): 
 /** The job's command line in the head pod. */
 export function jobArgs(d: DemoVars): string[] {
   const source = d.s3_bucket ? ['--s3_bucket', d.s3_bucket, '--s3_key', d.s3_key] : ['--data', '/app/winequality-red.csv']
-  return ['python', `/app/${ENTRY}`, '--num_rows', String(d.num_rows), '--background', String(d.background), '--num_chunks', String(d.num_chunks), ...source]
+  const pip = d.pip_runtime_env ? [] : ['--pip_runtime_env', 'off']
+  return ['python', `/app/${ENTRY}`, '--num_rows', String(d.num_rows), '--background', String(d.background), '--num_chunks', String(d.num_chunks), ...source, ...pip]
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
@@ -228,10 +231,13 @@ export default playbook(
         fs.mkdirSync(dir, { recursive: true })
         const csv = path.join(dir, 'shap-demo-timeline.csv')
         const svg = path.join(dir, 'shap-demo-timeline.svg')
+        const png = path.join(dir, 'shap-demo-timeline.png')
+        const chart = timelineSvg(samples, jobEnd, verdict.figures, settings, `${ray.namespace}/${hpa.name}: ray-worker replicas and CPU during the SHAP job`)
         fs.writeFileSync(csv, timelineCsv(samples))
-        fs.writeFileSync(svg, timelineSvg(samples, jobEnd, verdict.figures, settings, `${ray.namespace}/${hpa.name}: ray-worker replicas and CPU during the SHAP job`))
-        for (const line of summaryLines(verdict.figures, settings)) ctx.log(line)
-        ctx.log(`timeline: ${path.relative(process.cwd(), csv) || csv}, ${path.relative(process.cwd(), svg) || svg}`)
+        fs.writeFileSync(svg, chart)
+        fs.writeFileSync(png, timelinePng(chart))
+        for (const line of summaryLines(verdict.figures, settings, samples.at(-1)?.t ?? 0)) ctx.log(line)
+        ctx.log(`timeline: ${[csv, svg, png].map((f) => path.relative(process.cwd(), f) || f).join(', ')}`)
         if (!verdict.pass && verdict.reason === 'job-failed') {
           const output = await showJobOutput(ctx)
           throw new Error(`${verdict.message}: ${jobLastLine(output)} (all of it: ${JOB_DIR}/job.log on ${ctx.host.name})`)
@@ -245,7 +251,7 @@ export default playbook(
         if (ctx.check) return skip('no job under --check')
         const end = parseJobEnd((await ctx.probe`cat ${JOB_DIR}/exit`).stdout)
         const output = await showJobOutput(ctx)
-        if (!end || end.exitCode !== 0) throw new Error(`the SHAP job failed (exit ${end?.exitCode ?? '?'}): ${jobLastLine(output)} (all of it: ${JOB_DIR}/job.log on ${ctx.host.name})`)
+        if (!end || end.exitCode !== 0) throw new Error(`the SHAP job failed (exit ${end?.exitCode ?? '?'}${end ? `: ${jobExitMeaning(end.exitCode)}` : ''}): ${jobLastLine(output)} (all of it: ${JOB_DIR}/job.log on ${ctx.host.name})`)
         if (!/^Results match!$/m.test(output)) throw new Error(`the SHAP job ended without 'Results match!' (output: ${JOB_DIR}/job.log on ${ctx.host.name})`)
         return ok('Results match!')
       }),

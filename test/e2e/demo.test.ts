@@ -1,13 +1,14 @@
 // The SHAP demo end to end on a 1-host lab, after site.mts: the app shipped as ConfigMap ray-app,
 // the job started in the head pod, the HPA watched. Three scripted scenarios through the stand-in's
 // Ray job (/etc/zxplay-standin/ray-job.json on the control plane): the workers scale up and come
-// back down (pass, figures, artifacts); they never scale up; they never come back down.
+// back down (pass, figures, artifacts, the workers loaded within one HPA sync of the start); a job
+// whose load reaches the workers late; they never scale up; they never come back down.
 import fs from 'node:fs'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { hostPath, labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
-import { CSV_HEADER } from '../../playbooks/_timeline.ts'
+import { CSV_HEADER, HPA_SYNC_SECONDS } from '../../playbooks/_timeline.ts'
 import { runCli, tmpDir } from './helpers.ts'
 
 let lab: Lab
@@ -34,15 +35,25 @@ async function kubectl(args: string): Promise<string> {
 }
 
 /** What the stand-in's Ray job does next: how long it runs, the workers' CPU during and after it. */
-function scenario(s: { jobSeconds: number; workerMillicores: number | 'limit'; afterMillicores: number }) {
+function scenario(s: { jobSeconds: number; workerMillicores: number | 'limit'; afterMillicores: number; workerLoadAfterSeconds?: number }) {
   const file = hostPath(lab, 'node1', '/etc/zxplay-standin/ray-job.json')
   fs.mkdirSync(path.dirname(file), { recursive: true })
   fs.writeFileSync(file, JSON.stringify(s))
 }
 
+const SAMPLE_SECONDS = 2
+/**
+ * Seconds from the job's start to the first sample with the workers' CPU at the target: the HPA's
+ * metric is refreshed at its syncs, so a load from the start shows within one sync and a sample.
+ */
+function loadedAfter(rows: Row[]): number {
+  return rows.find((x) => (x.cpu ?? 0) >= 50)?.t ?? Infinity
+}
+const LOADED_WITHIN = HPA_SYNC_SECONDS + SAMPLE_SECONDS + 2 // + the exec's start after the start stamp
+
 /** Short sampling and timeouts, artifacts in a folder of the test's own. */
 function fast(artifacts: string, timeouts: { up?: number; down?: number } = {}): string[] {
-  return ['-e', 'demo.sample_seconds=2', '-e', `demo.scale_up_timeout=${timeouts.up ?? 60}`, '-e', `demo.scale_down_timeout=${timeouts.down ?? 60}`, '-e', `demo.artifacts_dir=${artifacts}`]
+  return ['-e', `demo.sample_seconds=${SAMPLE_SECONDS}`, '-e', `demo.scale_up_timeout=${timeouts.up ?? 60}`, '-e', `demo.scale_down_timeout=${timeouts.down ?? 60}`, '-e', `demo.artifacts_dir=${artifacts}`]
 }
 
 type Row = { t: number; cpu: number | null; desired: number | null; current: number | null; workers: number; jobRunning: boolean }
@@ -75,7 +86,7 @@ demo('bad demo vars are refused naming the key; no job starts', async () => {
   assert.not.ok(fs.existsSync(hostPath(lab, 'node1', '/var/lib/zxplay/shap-demo/pid')), 'a job was started')
 })
 
-demo('scale-up seen and back down: passes, prints the timeline and the figures, writes the CSV and the SVG', async () => {
+demo('scale-up seen and back down: passes, prints the timeline and the figures, writes the CSV, the SVG and the PNG', async () => {
   scenario({ jobSeconds: 30, workerMillicores: 'limit', afterMillicores: 0 })
   const artifacts = tmpDir()
   const r = await runCli(['run', 'shap-demo', ...inv(), ...fast(artifacts)], { timeoutMs: 240_000 })
@@ -96,6 +107,9 @@ demo('scale-up seen and back down: passes, prints the timeline and the figures, 
   assert.ok(up > 0 && up <= 60, `first scale-up after ${up} s`)
   // the 15 s stabilization window runs from the HPA's last high recommendation, up to a sync before the end
   assert.ok(down >= 0 && down <= 45, `back at minReplicas ${down} s after the end`)
+  // the workers are loaded from the job's start (the app's one Ray graph; here the stand-in's job)
+  const loaded = Number(/job start → workers' CPU at the target \(50%\): (\d+) s/.exec(r.stdout)?.[1])
+  assert.ok(loaded <= LOADED_WITHIN, `the workers' CPU reached the target ${loaded} s after the start (within one HPA sync: ${LOADED_WITHIN} s)`)
   assert.match(r.stdout, /ok\s+the job printed Results match!/)
   // the artifacts say the same
   const rows = readCsv(path.join(artifacts, 'shap-demo-timeline.csv'))
@@ -107,9 +121,28 @@ demo('scale-up seen and back down: passes, prints the timeline and the figures, 
   const end = rows.find((x) => !x.jobRunning)!.t
   assert.ok(end >= 28 && end <= 40, `the job ran ${end} s (scenario: 30 s)`)
   assert.ok(rows.some((x) => x.jobRunning && (x.cpu ?? 0) >= 50), 'CPU above the target while the job ran')
+  assert.ok(loadedAfter(rows) <= LOADED_WITHIN, `CSV: CPU at the target ${loadedAfter(rows)} s after the start`)
+  // sampling goes on past the return to minReplicas: two HPA syncs at least
+  const back = rows.findIndex((x, i) => i > 0 && !x.jobRunning && x.workers === 1 && (x.desired ?? 1) === 1 && rows.slice(i).every((y) => y.workers === 1))
+  assert.ok(rows.at(-1)!.t - rows[back]!.t >= 2 * HPA_SYNC_SECONDS, `a tail of ${rows.at(-1)!.t - rows[back]!.t} s after the return`)
   const svg = fs.readFileSync(path.join(artifacts, 'shap-demo-timeline.svg'), 'utf8')
   assert.ok(svg.startsWith('<?xml') && svg.trimEnd().endsWith('</svg>'))
   assert.is((svg.match(/<polyline /g) ?? []).length >= 3, true)
+  const png = fs.readFileSync(path.join(artifacts, 'shap-demo-timeline.png'))
+  assert.equal([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]) // "PNG"
+  assert.match(r.stdout, /timeline: \S+shap-demo-timeline\.csv, \S+shap-demo-timeline\.svg, \S+shap-demo-timeline\.png/)
+})
+
+demo("a job whose load reaches the workers late: the workers' CPU is at the target only after it, which the first test would refuse", async () => {
+  scenario({ jobSeconds: 40, workerMillicores: 'limit', afterMillicores: 0, workerLoadAfterSeconds: 30 })
+  const artifacts = tmpDir()
+  const r = await runCli(['run', 'shap-demo', ...inv(), ...fast(artifacts)], { timeoutMs: 240_000 })
+  assert.is(r.code, 0, failures(r))
+  const rows = readCsv(path.join(artifacts, 'shap-demo-timeline.csv'))
+  assert.ok(loadedAfter(rows) >= 30 && loadedAfter(rows) > LOADED_WITHIN, `CPU at the target ${loadedAfter(rows)} s after the start`)
+  assert.ok(rows.filter((x) => x.t < 30).every((x) => (x.cpu ?? 0) < 50), 'idle workers before the load')
+  const loaded = Number(/job start → workers' CPU at the target \(50%\): (\d+) s/.exec(r.stdout)?.[1])
+  assert.ok(loaded > LOADED_WITHIN, `${loaded} s`)
 })
 
 demo('no scale-up: fails saying the workers never scaled up; a second run while that job still runs is refused', async () => {
@@ -120,6 +153,7 @@ demo('no scale-up: fails saying the workers never scaled up; a second run while 
   assert.match(r.stdout, /ok\s+the app is shipped as ConfigMap ray-app \(unchanged\)/)
   assert.match(r.stdout, /the workers never scaled up: still at minReplicas \(1\) 20s after the job started; CPU peaked at \d+% of requests \(target 50%\)/)
   assert.match(r.stdout, /job start → first scale-up: never/)
+  assert.match(r.stdout, /job: still running after \d+ s/)
   const rows = readCsv(path.join(artifacts, 'shap-demo-timeline.csv'))
   assert.ok(rows.every((x) => x.workers <= 1 && (x.desired ?? 1) <= 1))
   assert.ok(rows.at(-1)!.t >= 20 && rows.at(-1)!.jobRunning)

@@ -42,7 +42,7 @@ const MISTAKES: Mistake[] = [
   { name: 'an unknown key in a group', args: SITE, change: (i) => (workers(i).hostz = { node4: { address: '10.77.0.14' } }), says: ['{inv}', 'all.children.workers.hostz', 'expected hosts, vars or children'] },
   { name: 'a misspelt connection key on a host (adress)', args: SITE, change: (i) => (workers(i).hosts.node2 = { adress: '10.77.0.12' }), says: ['{inv}', 'all.children.workers.hosts.node2.adress', "did you mean 'address'"] },
   { name: 'a duplicate host with a different address', args: SITE, change: (i) => (cp(i).hosts.node2 = { address: '10.77.0.99' }), says: ['{inv}', "duplicate host 'node2' with different addresses"] },
-  { name: 'a host without an address', args: SITE, change: (i) => (workers(i).hosts.node3 = null), says: ['{inv}', 'all.children.workers.hosts.node3', "host 'node3' has no address"] },
+  { name: 'a malformed host range', args: SITE, change: (i) => (workers(i).hosts['node[01:3]'] = null), says: ['{inv}', 'all.children.workers.hosts.node[01:3]', 'invalid host range', 'the same length'] },
   { name: 'an invalid host name', args: SITE, change: (i) => (workers(i).hosts['node 4'] = { address: '10.77.0.14' }), says: ['{inv}', "invalid host name 'node 4'", 'letters, digits'] },
   { name: 'a group with the same name as a host', args: SITE, change: (i) => (i.all.children.node2 = { hosts: { node9: { address: '10.77.0.19' } } }), says: ['{inv}', "group 'node2' has the same name as the host"] },
   { name: 'a cycle in children', args: SITE, change: (i) => (workers(i).children = { control_plane: { children: { workers: null } } }), says: ['{inv}', 'cycle in children'] },

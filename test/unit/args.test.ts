@@ -7,8 +7,12 @@ import { errorOf } from './_helpers.ts'
 /** argv → the flags that differ from the defaults */
 const _ = (argv: string, expected: Partial<Flags>) => () => assert.equal(parseFlags(argv.split(' ')).flags, { ...defaultFlags(), ...expected })
 
-test('-i', _('-i hosts.yaml', { inventory: 'hosts.yaml' }))
-test('--inventory', _('--inventory hosts.yaml', { inventory: 'hosts.yaml' }))
+test('-i', _('-i hosts.yaml', { inventory: ['hosts.yaml'] }))
+test('--inventory', _('--inventory hosts.yaml', { inventory: ['hosts.yaml'] }))
+test('several -i, in order (a folder, a host list)', _('-i a.ini -i inv/ --inventory=h1,h2,', { inventory: ['a.ini', 'inv/', 'h1,h2,'] }))
+test('zxplay inventory flags', _('--list --graph --host h1', { list: true, graph: true, host: 'h1' }))
+test('--vault-password-file', _('--vault-password-file pw.txt', { vaultPasswordFile: 'pw.txt' }))
+test('--ask-vault-pass', _('--ask-vault-pass', { askVaultPass: true }))
 test('-l', _('-l web:!web2', { limit: 'web:!web2' }))
 test('--limit', _('--limit web', { limit: 'web' }))
 test('-t', _('-t a,b', { tags: ['a', 'b'] }))

@@ -106,7 +106,7 @@ test('zxplay render prints each template exactly as the playbook that renders it
     'ray/ray-cluster.yaml': '85-ray',
     'ray/autoscaler.yaml': '90-autoscaler',
   }
-  const inv = await loadInventory(path.join(REPO, 'inventory.yaml'), { advertise_address: '192.0.2.10' })
+  const inv = await loadInventory(path.join(REPO, 'inventory.yaml'), { extraVars: { advertise_address: '192.0.2.10' } })
   const host = inv.hosts[0]!
   // what `zxplay render TEMPLATE --host localhost -e advertise_address=192.0.2.10` prints (run from the repository)
   const { flags } = parseFlags(['-i', path.join(REPO, 'inventory.yaml'), '-e', 'advertise_address=192.0.2.10'])

@@ -16,7 +16,11 @@ import {
   parseJobEnd,
   parseWorkerPods,
   summaryLines,
+  HPA_SYNC_SECONDS,
+  placeLabels,
+  tailSeconds,
   timelineCsv,
+  timelinePng,
   timelineSvg,
   type Sample,
   type Settings,
@@ -52,6 +56,8 @@ const SCALE_UP_AND_DOWN = [
   at(80, 2, 1, 3, false),
   at(85, 1, 1, 1, false),
   at(90, 1, 1, 1, false),
+  at(110, 1, 1, 1, false),
+  at(115, 1, 1, 1, false),
 ]
 const endAt60 = (t: number) => (t >= 60 ? 60 : null)
 
@@ -105,11 +111,13 @@ test('scale-up seen and back down: waits for each step in turn, then passes with
     'the job to end',
     'the return to minReplicas (1)',
     'the return to minReplicas (1)', // desired is back at 1 but 3 replicas still run
-    'pass',
+    'a tail of 30s at minReplicas (1)', // back at 85 s: two HPA syncs more, so the chart shows it staying there
+    'a tail of 30s at minReplicas (1)',
+    'a tail of 30s at minReplicas (1)',
     'pass',
   ])
   const last = vs.at(-1)!
-  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, scaleUpAfter: 15, jobSeconds: 60, backDownAfter: 25 })
+  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, loadAfter: 10, scaleUpAfter: 15, jobSeconds: 60, backDownAfter: 25 })
 })
 
 test('no scale-up: waits until the timeout, then fails saying it never scaled up, with the CPU it saw', () => {
@@ -136,7 +144,16 @@ test('no scale-down: scaled up, the job ended, still above minReplicas after the
     assert.is(last.reason, 'no-scale-down')
     assert.is(last.message, 'the workers never came back down to minReplicas (1) within 45s after the job ended: still 3 worker pods (desired 3, CPU 88%)')
   }
-  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, scaleUpAfter: 10, jobSeconds: 30, backDownAfter: null })
+  assert.equal(last.figures, { peakReplicas: 3, peakCpu: 99, loadAfter: 0, scaleUpAfter: 10, jobSeconds: 30, backDownAfter: null })
+})
+
+test("the workers' load: the first sample with CPU at the target, so a job that loads them late shows it", () => {
+  const early = [at(0, 2, 1, 1), at(5, 2, 1, 1), at(10, 97, 1, 1), at(15, 98, 2, 1)]
+  const late = [at(0, 2, 1, 1), at(15, 26, 1, 1), at(30, 30, 1, 1), at(45, 97, 1, 1), at(60, 98, 2, 1)] // one busy core of four: under the target
+  assert.is(figuresOf(early, null, 1, 50).loadAfter, 10)
+  assert.is(figuresOf(late, null, 1, 50).loadAfter, 45)
+  assert.is(figuresOf(late, null, 1, 25).loadAfter, 15)
+  assert.is(figuresOf([at(0, null, 1, 1)], null, 1, 50).loadAfter, null)
 })
 
 test('a dip to minReplicas while the job runs is not the return: only samples after its end count', () => {
@@ -178,8 +195,9 @@ test('formatSample and summaryLines: what the playbook prints', () => {
   assert.is(formatSample(at(15, 98, 2, 1)), 't= 15s  cpu  98%  replicas  1 (desired  2)  workers Running=1 Pending=1  job running')
   assert.is(formatSample(at(0, null, null, null, false)), 't=  0s  cpu    -  replicas  - (desired  -)  workers none  job ended')
   const f = figuresOf(SCALE_UP_AND_DOWN, 60, 1)
-  assert.equal(summaryLines(f, SETTINGS), ['peak replicas: 3 (maxReplicas 3); peak CPU 99%', 'job start → first scale-up: 15 s', 'job ran: 60 s', 'job end → back at minReplicas (1): 25 s'])
-  assert.match(summaryLines(figuresOf([at(0, 1, 1, 1)], null, 1), SETTINGS).join('\n'), /first scale-up: never[\s\S]*back at minReplicas \(1\): never/)
+  assert.equal(summaryLines(f, SETTINGS, 115), ['peak replicas: 3 (maxReplicas 3); peak CPU 99%', "job start → workers' CPU at the target (50%): 10 s", 'job start → first scale-up: 15 s', 'job ran: 60 s', 'job end → back at minReplicas (1): 25 s'])
+  assert.equal(summaryLines(figuresOf([at(0, 1, 1, 1), at(60, 1, 1, 1)], null, 1), SETTINGS, 60).slice(1), ["job start → workers' CPU at the target (50%): never", 'job start → first scale-up: never', 'job: still running after 60 s', 'job end → back at minReplicas (1): -'])
+  assert.equal(summaryLines(figuresOf([at(0, 1, 1, 1), at(60, 1, 1, 1, false)], 50, 1), SETTINGS, 60).slice(1), ["job start → workers' CPU at the target (50%): never", 'job start → first scale-up: never', 'job ran: 50 s', 'job end → back at minReplicas (1): never'])
 })
 
 test('timelineCsv: a header and one row per sample, empty cells where the HPA had no value', () => {
@@ -233,7 +251,7 @@ test('timelineSvg: well-formed, both series drawn, markers for the events, title
   const polylines = [...svg.matchAll(/<polyline points="([^"]+)"[^>]*stroke="(#[0-9a-f]+)"/g)]
   assert.is(polylines.length, 3) // CPU, desired, current
   for (const [, points] of polylines) for (const p of points!.split(' ')) assert.match(p, /^\d+(\.\d)?,\d+(\.\d)?$/)
-  for (const label of ['first scale-up', 'job end', 'back at min', 'worker pods', 'desired replicas (HPA)', 'CPU % of requests']) assert.ok(svg.includes(`>${label}</text>`), label)
+  for (const label of ['first scale-up (15 s)', 'job end (60 s)', 'back at min (+25 s)', 'worker pods', 'desired replicas (HPA)', 'CPU % of requests', 'target CPU (50%)', 'minReplicas (1)', 'maxReplicas (3)']) assert.ok(svg.includes(`>${label}</text>`), label)
   assert.not.match(svg, /NaN|undefined|Infinity/)
 })
 
@@ -242,9 +260,89 @@ test('timelineSvg: a missing CPU value splits the line; no events, no markers; s
   const svg = timelineSvg(samples, null, figuresOf(samples, null, 1), SETTINGS, 'no scale-up')
   assert.is(wellFormed(svg), null)
   assert.is([...svg.matchAll(/<polyline [^>]*stroke="#d62728"/g)].length, 2) // two CPU runs around the gap
-  assert.not.ok(svg.includes('>first scale-up</text>'))
-  assert.not.ok(svg.includes('>job end</text>'))
+  assert.not.ok(svg.includes('>first scale-up'))
+  assert.not.ok(svg.includes('>job end'))
   assert.is(wellFormed(timelineSvg([], null, figuresOf([], null, 1), SETTINGS, 'empty')), null)
+})
+
+/** A run as the playbook samples it: every 5 s, scale-up after 15 s, the job ends at jobS, back at min backS later. */
+function run(jobS: number, backS: number): { samples: Sample[]; verdict: ReturnType<typeof judge> } {
+  const samples: Sample[] = []
+  for (let t = 0; ; t += 5) {
+    const running = t < jobS
+    const desired = running ? (t < 15 ? 1 : t < 30 ? 2 : 3) : t < jobS + backS - 5 ? 3 : 1
+    const current = running ? (t < 20 ? 1 : t < 35 ? 2 : 3) : t < jobS + backS ? 3 : 1
+    samples.push(at(t, t < 5 ? 2 : running ? 99 : 1, desired, current, running))
+    const verdict = judge(samples, t >= jobS ? jobS : null, { ...SETTINGS, jobTimeout: 7200 })
+    if (verdict.done) return { samples, verdict }
+  }
+}
+
+type Box = { x: number; y: number; w: number; text: string }
+/** The event labels as drawn: where each starts, its baseline and its width (from placeLabels' measure). */
+function eventLabels(svg: string): Box[] {
+  return [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="11" fill="#(?:2ca02c|555555|9467bd)"( text-anchor="end")?>([^<]+)<\/text>/g)].map((m) => {
+    const w = m[4]!.length * 6.6
+    return { x: Number(m[1]) - (m[3] ? w : 0), y: Number(m[2]), w, text: m[4]! }
+  })
+}
+const overlap = (a: Box, b: Box) => a.y === b.y && a.x < b.x + b.w && b.x < a.x + a.w
+
+test('the tail: after the return to minReplicas sampling goes on two HPA syncs, or ~10 % of a long run', () => {
+  const short = run(60, 15)
+  assert.ok(short.verdict.done && short.verdict.pass)
+  assert.is(short.samples.at(-1)!.t, 75 + 30)
+  const long = run(3600, 20)
+  assert.ok(long.verdict.done && long.verdict.pass)
+  assert.is(long.samples.at(-1)!.t, 3620 + 365) // 10 % of 3620 s, on the next sample
+  assert.is(tailSeconds(100), 2 * HPA_SYNC_SECONDS)
+})
+
+test('timelineSvg: event labels never overlap, whether the return is quick or the run short', () => {
+  for (const [jobS, backS] of [[900, 20], [3600, 5], [60, 15], [30, 5], [20, 5]] as const) {
+    const { samples, verdict } = run(jobS, backS)
+    const labels = eventLabels(timelineSvg(samples, jobS, verdict.figures, SETTINGS, 'run'))
+    assert.is(labels.length, 3, `${jobS}/${backS}`)
+    for (const a of labels) for (const b of labels) if (a !== b) assert.not.ok(overlap(a, b), `${jobS}/${backS}: ${a.text} over ${b.text}`)
+    for (const l of labels) assert.ok(l.x >= 60 && l.x + l.w <= 840, `${l.text} inside the plot (${l.x}..${l.x + l.w})`)
+  }
+  // a label never overlaps one placed before it, however the events fall
+  for (let seed = 1; seed < 200; seed++) {
+    const xs = [(seed * 37) % 780, (seed * 53) % 780, (seed * 91) % 780].map((v) => 60 + v)
+    const placed = placeLabels(xs.map((x, i) => ({ x, text: ['first scale-up (15 s)', 'job end (900 s)', 'back at min (+20 s)'][i]! })), 840, 88)
+    const boxes = placed.map((l) => ({ x: l.anchor === 'start' ? l.x : l.x - l.width, y: l.y, w: l.width, text: l.text }))
+    for (const a of boxes) for (const b of boxes) if (a !== b) assert.not.ok(overlap(a, b), `seed ${seed}`)
+  }
+})
+
+test('timelineSvg: every line is in the legend, min and max replicas are marked, the target is on no gridline', () => {
+  const { samples, verdict } = run(60, 15)
+  const svg = timelineSvg(samples, 60, verdict.figures, SETTINGS, 'run')
+  const styleOf = (attrs: string) => /stroke="[^"]+"(?: stroke-width="[^"]+")?(?: stroke-dasharray="[^"]+")?/.exec(attrs)?.[0] ?? ''
+  const legendStyles = [...svg.matchAll(/<line x1="[\d.]+" y1="(?:40|58)\.0" x2="[\d.]+" y2="(?:40|58)\.0" ([^/]+)\/>/g)].map((m) => styleOf(m[1]!))
+  assert.is(legendStyles.length, 6)
+  const drawn = [...svg.matchAll(/<polyline [^>]*?(stroke="[^/]+)\/>/g), ...svg.matchAll(/<line x1="60\.0" y1="([\d.]+)" x2="840\.0" y2="\1" (stroke="#(?:1f77b4|d62728)"[^/]*)\/>/g)].map((m) => styleOf(m.at(-1)!))
+  for (const style of new Set(drawn)) assert.ok(legendStyles.includes(style), `${style} is not in the legend`)
+  // minReplicas and maxReplicas lines at their heights; the target line apart from the gridlines
+  const at = (style: string) => [...svg.matchAll(/<line x1="60\.0" y1="([\d.]+)" x2="840\.0" y2="\1" ([^/]+)\/>/g)].filter((m) => m[2]!.trim() === style).map((m) => Number(m[1]))
+  const grid = at('stroke="#eeeeee"')
+  assert.is(grid.length, 5) // replicas 0..4
+  const [min] = at('stroke="#1f77b4" stroke-width="1" stroke-dasharray="1,3"')
+  const [max] = at('stroke="#1f77b4" stroke-width="1" stroke-dasharray="8,3,1,3"')
+  assert.is(min, grid[1]) // replicas 1
+  assert.is(max, grid[3]) // replicas 3
+  const [target] = at('stroke="#d62728" stroke-width="1" stroke-dasharray="1,3"')
+  for (const g of grid) assert.ok(Math.abs(target! - g) >= 4, `the target line (y ${target}) on a gridline (y ${g})`)
+})
+
+test('timelinePng: a PNG of the chart at twice its size, its text drawn', () => {
+  const { samples, verdict } = run(60, 15)
+  const svg = timelineSvg(samples, 60, verdict.figures, SETTINGS, 'run')
+  const png = timelinePng(svg)
+  assert.equal([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+  assert.equal([png.readUInt32BE(16), png.readUInt32BE(20)], [1800, 940]) // IHDR: width, height
+  const withoutText = timelinePng(svg.replace(/<text [^>]*>[^<]*<\/text>/g, ''))
+  assert.ok(png.length > withoutText.length + 20_000, `text adds ${png.length - withoutText.length} bytes: are fonts installed?`)
 })
 
 test('checkDemoVars: a table source given, the rest defaults, passes; a bad value names its key and what was expected', () => {
@@ -263,6 +361,7 @@ test('checkDemoVars: a table source given, the rest defaults, passes; a bad valu
   assert.is(bad({ scale_up_timeout: '60' }), '/x/inventory.yaml: demo.scale_up_timeout: expected a whole number of at least 1, got "60"')
   assert.match(bad({ s3_bucket: 'Not_A_Bucket' }), /demo\.s3_bucket: expected an S3 bucket name/)
   assert.match(bad({ artifacts_dir: '' }), /demo\.artifacts_dir: expected a folder on this machine/)
+  assert.match(bad({ pip_runtime_env: 'no' }), /demo\.pip_runtime_env: expected true \(Ray installs the pinned packages from PyPI\) or false .*got "no"/)
   assert.is(bad({ s3_bucket: 'shap-data', data_file: '' }), 'accepted')
   assert.match(bad({ data_file: '' }), /demo\.data_file: expected the wine table: a local CSV .*or set demo\.s3_bucket/)
   assert.match(bad({ s3_bucket: 'shap-data' }), /demo\.data_file: expected '' when demo\.s3_bucket is set/)
@@ -283,6 +382,8 @@ test("the demo's ConfigMap: the app's modules, pins and table (no tests), round-
   assert.ok(bytes < 200 * 1024, `${bytes} bytes`)
   assert.equal(jobArgs({ ...demoDefaults, num_rows: 8, s3_bucket: 'shap-data' }), ['python', '/app/shap_job.py', '--num_rows', '8', '--background', '400', '--num_chunks', '12', '--s3_bucket', 'shap-data', '--s3_key', 'winequality-red.csv'])
   assert.equal(jobArgs(demoDefaults).slice(-2), ['--data', '/app/winequality-red.csv'])
+  // the switch for an image with the packages baked in: the job's runtime env gets no pip
+  assert.equal(jobArgs({ ...demoDefaults, pip_runtime_env: false }).slice(-4), ['--data', '/app/winequality-red.csv', '--pip_runtime_env', 'off'])
 })
 
 test.run()

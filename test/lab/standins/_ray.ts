@@ -5,7 +5,7 @@
 // as `sleep infinity`). Inside the container: `ray status`, `ray --version`, `wget` against the
 // node's own health endpoints (what KubeRay-style probes call), and `python FILE` as a simulated
 // CPU-heavy Ray job (scenario: /etc/zxplay-standin/ray-job.json on the control-plane host) that
-// loads the cluster's workers while it runs. Simplified: startup is instant, a worker retries
+// loads the cluster's workers while it runs (from its start, or workerLoadAfterSeconds later). Simplified: startup is instant, a worker retries
 // an unreachable GCS for RETRY_MS before it exits, resources are estimates from the container's
 // limits, and `python` does not run the script — it only checks that it exists.
 import { createHash } from 'node:crypto'
@@ -47,7 +47,8 @@ export type RayNode = {
   address?: string
 }
 
-export type RayJob = { ns: string; headKey: string; instance: number; start: number; end: number; worker: number | 'limit'; after: number; script: string }
+/** start/end: when the exec began and ends; loadFrom: when its tasks reach the workers (start + workerLoadAfterSeconds). */
+export type RayJob = { ns: string; headKey: string; instance: number; start: number; end: number; loadFrom: number; worker: number | 'limit'; after: number; script: string }
 
 /** The cluster context a Ray container's programs see. */
 export type RayCtx = { s: Store; pod: Obj; c: Obj; rec: ContainerRecord; node: Obj | undefined; now: number }
@@ -402,12 +403,14 @@ function rayStatus(ctx: RayCtx): ProgramResult {
   return { code: 0, out: `${out.join('\n')}\n` }
 }
 
-type Scenario = { jobSeconds: number; workerMillicores: number | 'limit'; afterMillicores: number }
+/** workerLoadAfterSeconds: the workers stay idle that long after the start (a job that runs its
+ * first part in one task on the head, as the app did before its one Ray graph). */
+type Scenario = { jobSeconds: number; workerMillicores: number | 'limit'; afterMillicores: number; workerLoadAfterSeconds: number }
 
 /** The demo job's scenario from the control-plane host (defaults when the file is absent). */
 export function readScenario(s: Store): Scenario | string {
   const text = readText(onHost(s.cluster.controlPlaneHost, SCENARIO_FILE))
-  const def: Scenario = { jobSeconds: 30, workerMillicores: 'limit', afterMillicores: 0 }
+  const def: Scenario = { jobSeconds: 30, workerMillicores: 'limit', afterMillicores: 0, workerLoadAfterSeconds: 0 }
   if (text === undefined) return def
   let v: unknown
   try {
@@ -420,6 +423,7 @@ export function readScenario(s: Store): Scenario | string {
   if (typeof out.jobSeconds !== 'number' || !(out.jobSeconds > 0)) return `${SCENARIO_FILE}: jobSeconds must be a number of seconds > 0`
   if (out.workerMillicores !== 'limit' && !(typeof out.workerMillicores === 'number' && out.workerMillicores >= 0)) return `${SCENARIO_FILE}: workerMillicores must be "limit" or millicores >= 0`
   if (!(typeof out.afterMillicores === 'number' && out.afterMillicores >= 0)) return `${SCENARIO_FILE}: afterMillicores must be millicores >= 0`
+  if (!(typeof out.workerLoadAfterSeconds === 'number' && out.workerLoadAfterSeconds >= 0 && out.workerLoadAfterSeconds <= out.jobSeconds)) return `${SCENARIO_FILE}: workerLoadAfterSeconds must be seconds from 0 to jobSeconds`
   return out as Scenario
 }
 
@@ -438,14 +442,14 @@ function python(ctx: RayCtx, argv: string[], fs: Fs): ProgramResult {
   const cpus = nodes.reduce((a, n) => a + n.node.cpus, 0)
   const err = `${ts(ctx.now)}\tINFO worker.py:1832 -- Connecting to existing Ray cluster at address: ${h.node.ip}:${h.node.gcsPort}...\n${ts(ctx.now + 40)}\tINFO worker.py:2003 -- Connected to Ray cluster.${h.node.dashboardPort ? ` View the dashboard at \x1b[1m\x1b[32m${h.node.ip}:${h.node.dashboardPort} \x1b[39m\x1b[22m` : ''}\n`
   const out = [`Ray cluster: ${nodes.length} node(s), ${cpus.toFixed(1)} CPUs`, `${[abs, ...args.slice(1)].join(' ')}: DAG finished in ${sc.jobSeconds.toFixed(1)} s (zxlab: simulated CPU-heavy job)`, 'Results match!']
-  const job: Effect = { kind: 'ray-job', ns: nsOf(ctx.pod), headKey: h.key, instance: h.rec.startedAt, seconds: sc.jobSeconds, worker: sc.workerMillicores, after: sc.afterMillicores, script: abs }
+  const job: Effect = { kind: 'ray-job', ns: nsOf(ctx.pod), headKey: h.key, instance: h.rec.startedAt, seconds: sc.jobSeconds, loadAfter: sc.workerLoadAfterSeconds, worker: sc.workerMillicores, after: sc.afterMillicores, script: abs }
   return { code: 0, out: `${out.join('\n')}\n`, err, ms: sc.jobSeconds * 1000, effects: [job] }
 }
 
 /** Record a job the demo `python` started (the caller applies the effect when the exec begins). */
 export function startJob(s: Store, e: Effect, now: number) {
   const jobs = rayJobs(s)
-  jobs.push({ ns: String(e.ns), headKey: String(e.headKey), instance: Number(e.instance), start: now, end: now + Number(e.seconds) * 1000, worker: e.worker === 'limit' ? 'limit' : Number(e.worker), after: Number(e.after), script: String(e.script) })
+  jobs.push({ ns: String(e.ns), headKey: String(e.headKey), instance: Number(e.instance), start: now, end: now + Number(e.seconds) * 1000, loadFrom: now + Number(e.loadAfter ?? 0) * 1000, worker: e.worker === 'limit' ? 'limit' : Number(e.worker), after: Number(e.after), script: String(e.script) })
   if (jobs.length > 20) jobs.splice(0, jobs.length - 20)
 }
 
@@ -523,6 +527,7 @@ export function rayWorkerCpu(s: Store, pod: Obj, now: number): number | undefine
     const last = jobs.at(-1)
     if (!last) return undefined
     if (now < last.end) {
+      if (now < last.loadFrom) return undefined // its tasks have not reached the workers yet
       if (last.worker !== 'limit') return last.worker
       // busy on every CPU Ray schedules on, as far as the cgroup allows
       return Math.min(parseQuantity(dig(c, 'resources', 'limits', 'cpu')) ?? Infinity, node.cpus * 1000)
