@@ -17,6 +17,8 @@ export type Flags = {
   listHosts: boolean
   listTasks: boolean
   askBecomePass: boolean
+  /** ask once for the SSH password (password authentication) */
+  askPass: boolean
   become: boolean
   /** seconds to wait for a connection */
   timeout: number
@@ -61,6 +63,8 @@ const SPECS: Record<string, Spec> = {
   '--list-tasks': { key: 'listTasks' },
   '-K': { key: 'askBecomePass' },
   '--ask-become-pass': { key: 'askBecomePass' },
+  '-k': { key: 'askPass' },
+  '--ask-pass': { key: 'askPass' },
   '-b': { key: 'become' },
   '--become': { key: 'become' },
   '-T': { key: 'timeout', value: 'int' },
@@ -92,6 +96,7 @@ export const defaultFlags = (): Flags => ({
   listHosts: false,
   listTasks: false,
   askBecomePass: false,
+  askPass: false,
   become: false,
   timeout: 10,
   logDir: 'logs',
@@ -187,6 +192,7 @@ flags:
       --list-hosts         list the hosts each playbook would run on, then stop
       --list-tasks         list the tasks that would run, then stop
   -K, --ask-become-pass    ask once for the sudo password (sent over stdin, never argv)
+  -k, --ask-pass           ask once for the SSH password (ansible_password in the inventory wins)
   -b, --become             run every command with sudo
   -T, --timeout S          seconds to wait for a connection (default 10)
       --log-dir DIR        where the run's log goes (default logs/)

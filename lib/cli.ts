@@ -22,6 +22,8 @@ import { colorWanted, reporter } from './report.ts'
 import { runPlan } from './run.ts'
 import { readVaultPasswordFile } from './vault.ts'
 import { Secrets } from './secrets.ts'
+import { SshConfigError } from './ssh-config.ts'
+import { targetFor } from './ssh.ts'
 import { HostSession } from './session.ts'
 import { raw } from './shell.ts'
 
@@ -141,6 +143,7 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
   checkVars(planned, inventory)
   checkLocalFiles(inventory)
   if (flags.listHosts || flags.listTasks) return void console.log(listing(planned, flags))
+  checkSshConfig(inventory)
   for (const { playbook: pb, hosts } of planned) {
     if (pb.confirm && hosts.length && !flags.check && !flags.force) await confirm(`${pb.confirm} [${hosts.map((h) => h.name).join(', ')}]`)
   }
@@ -164,16 +167,17 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
 
 async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined): Promise<void> {
   const secrets = new Secrets()
+  const sshPassword = flags.askPass ? await askSecret('SSH password: ') : undefined
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
-  if (becomePassword !== undefined) secrets.add(becomePassword)
-  for (const value of inventory.secrets) secrets.add(value)
+  for (const s of [sshPassword, becomePassword, ...inventory.secrets, ...inventory.hosts.flatMap((h) => [h.password, h.becomePassword])]) if (s !== undefined) secrets.add(s)
   const log = logPath(path.resolve(flags.logDir))
   const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
   for (const { target, holder } of held?.tookOver ?? []) {
     emit({ kind: 'note', host: target.host, task: 'lock', text: `took over the lock of pid ${holder.pid} (started ${holder.started}): that run is gone` })
   }
   // every inventory host gets a session (connected only when used), so tasks can reach the control plane
-  const sessions = sessionsFor(inventory.hosts, flags)
+  const sessions = sessionsFor(inventory.hosts, flags, sshPassword)
+  if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })
 
   // Ctrl-C (or a CI job's SIGTERM): the commands in flight are stopped and the connections closed;
   // the task that was running and everything after it is left undone, which the log and the recap say.
@@ -261,6 +265,24 @@ function checkLocalFiles(inventory: Inventory): void {
   throw err
 }
 
+/** What ssh_config says about each host, checked before anything connects: an option zxplay cannot honour is bad input. */
+function checkSshConfig(inventory: Inventory): void {
+  const problems = new Map<string, string[]>()
+  for (const h of inventory.hosts) {
+    if (h.connection !== 'ssh') continue
+    try {
+      targetFor(h)
+    } catch (e) {
+      if (!(e instanceof SshConfigError)) throw e
+      problems.set(e.message, [...(problems.get(e.message) ?? []), h.name])
+    }
+  }
+  if (!problems.size) return
+  const err = new InventoryError(inventory.file, '', '')
+  err.message = [...problems].map(([message, hosts]) => `${message} (for ${hosts.join(', ')})`).join('\n')
+  throw err
+}
+
 function unreadable(file: string): string | undefined {
   try {
     if (!fs.statSync(file).isFile()) return 'not a file'
@@ -288,9 +310,9 @@ async function confirm(question: string): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was changed')
 }
 
-function sessionsFor(hosts: Inventory['hosts'], flags: Flags): Map<string, HostSession> {
+function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string): Map<string, HostSession> {
   const sessions = new Map<string, HostSession>()
-  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000 }))
+  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }))
   return sessions
 }
 

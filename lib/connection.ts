@@ -2,7 +2,7 @@
 // local.ts) only start a process; how input, output, sudo's prompt and timeouts are handled
 // lives here once, so both behave the same.
 import type { Readable, Writable } from 'node:stream'
-import { BECOME_OK, SUDO_PROMPT, TIMED_OUT_EXIT } from './shell.ts'
+import { BECOME_OK, SU_PROMPT, SUDO_PROMPT, TIMED_OUT_EXIT } from './shell.ts'
 
 const BACKSTOP_MS = 3000
 
@@ -24,8 +24,10 @@ export interface Connection {
 
 export type ExecOptions = {
   input?: string | Buffer
-  /** answered once if sudo shows our prompt; never written otherwise */
+  /** answered once if sudo (or su) shows its prompt; never written otherwise */
   becomePassword?: string
+  /** the command is wrapped with su (wrapCommand): it always announces, and su's own prompt is answered */
+  su?: boolean
   timeoutMs?: number
   onStdout?: (text: string) => void
   onStderr?: (text: string) => void
@@ -49,8 +51,8 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
   let stdout = ''
   let stderr = ''
   let timedOut = false
-  // With a become password we hold stdin until sudo has either prompted or let us through.
-  let gate = opts.becomePassword !== undefined
+  // With a become password (or su) we hold stdin until sudo or su has either prompted or let us through.
+  let gate = opts.becomePassword !== undefined || opts.su === true
   let stderrBuf = ''
   let answered = false
 
@@ -72,7 +74,13 @@ export async function exec(conn: Connection, command: string, opts: ExecOptions 
       return
     }
     stderrBuf += s
-    if (stderrBuf.includes(SUDO_PROMPT)) {
+    if (opts.su && SU_PROMPT.test(stderrBuf) && !stderrBuf.includes(BECOME_OK)) {
+      // su asks once and fails on a wrong answer; without a password, its stdin ends: it fails at once
+      stderrBuf = stderrBuf.replace(SU_PROMPT, '')
+      if (opts.becomePassword === undefined || answered) proc.stdin.end()
+      else proc.stdin.write(`${opts.becomePassword}\n`)
+      answered = true
+    } else if (!opts.su && stderrBuf.includes(SUDO_PROMPT)) {
       stderrBuf = stderrBuf.replace(SUDO_PROMPT, '')
       // A second prompt means the password was refused: stop rather than let sudo ask again.
       if (answered) {

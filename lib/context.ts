@@ -119,12 +119,16 @@ export function createContext(scope: TaskScope): Context {
     const conn = await session.connection()
     const remaining = scope.deadline - Date.now()
     if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: `timed out after ${scope.timeoutMs / 1000}s (the task's time limit)` })
-    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: scope.becomePassword !== undefined } : undefined, remaining)
+    // the inventory's ansible_become_password wins over -K, as Ansible's variables win over its flags
+    const becomePassword = become ? (host.becomePassword ?? scope.becomePassword) : undefined
+    const su = become && host.becomeMethod === 'su'
+    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: becomePassword !== undefined, method: host.becomeMethod } : undefined, remaining)
     const stream = (stream: 'stdout' | 'stderr') =>
       scope.verbose && !opts.secretOutput ? (text: string) => emit({ kind: 'output', host: name, stream, text }) : undefined
     const r = await exec(conn, command, {
       input: opts.input,
-      becomePassword: become ? scope.becomePassword : undefined,
+      becomePassword,
+      su,
       timeoutMs: remaining,
       onStdout: stream('stdout'),
       onStderr: stream('stderr'),
@@ -138,6 +142,13 @@ export function createContext(scope: TaskScope): Context {
       throw Object.assign(fail('connection lost while the command ran'), { lost: true })
     }
     if (r.timedOut) throw fail(`timed out after ${scope.timeoutMs / 1000}s (the task's time limit); the command was killed`)
+    if (su && r.exitCode !== 0 && /Authentication failure/.test(r.stderr)) {
+      throw fail(
+        becomePassword === undefined
+          ? `su to ${host.becomeUser} on ${name} asks for a password: set ansible_become_password or run again with --ask-become-pass (-K)`
+          : `su to ${host.becomeUser} on ${name} refused the become password`
+      )
+    }
     if (become && r.exitCode !== 0 && sudoNeedsPassword(r.stderr)) {
       throw fail(`sudo on ${name} asks for a password: run again with --ask-become-pass (-K), or allow NOPASSWD for ${host.user ?? 'this user'}`)
     }

@@ -11,32 +11,22 @@
 //      then the group_vars/ files of those groups in the same order
 //   3. host vars: the host's own keys and its vars: map (the own keys win), then host_vars/ files
 //   4. extra vars (-e, see extra-vars.ts); a dotted key (-e aws.region=x) replaces only that nested value
-// Connection settings (address, port, user, ...) are ordinary vars resolved after the merge,
+// Connection settings (address, port, user, ...; host-vars.ts) are ordinary vars resolved after the merge,
 // so `user:` or `ansible_user:` in group vars applies to every host of the group.
 
-import os from 'node:os'
 import path from 'node:path'
 import { InventoryError } from './errors.ts'
 import { applyExtraVars, dottedPathsOf, type DottedPaths } from './extra-vars.ts'
 import { expandHostPattern } from './host-pattern.ts'
+import { checkSetting, connectionKeyOf, connectionKeyTypo, refusedKey, resolveConnection, type ConnectionKey, type HostConnection, type Vars } from './host-vars.ts'
 import { parseSource, readSources, readVarsFiles, varsDirsOf, type Source } from './inventory-sources.ts'
-import { closestNames } from './suggest.ts'
 import { decryptVault, type VaultPassword } from './vault.ts'
 import { isMap, show, Unsafe, Vaulted } from './yaml.ts'
 
-export type Vars = Record<string, unknown>
+export type { Vars }
 
-export type Host = {
+export type Host = HostConnection & {
   name: string
-  connection: 'ssh' | 'local'
-  address: string // for local: 'localhost' unless set
-  port: number
-  user?: string
-  key?: string // absolute path
-  knownHosts?: string // absolute path
-  hostKeyChecking: 'strict' | 'accept-new'
-  become: boolean
-  becomeUser: string
   groups: string[] // every group the host is in, incl. 'all', lowest precedence first
   vars: Vars // merged (see the top of this file), incl. the connection settings that were set (not defaults)
 }
@@ -64,52 +54,10 @@ export type LoadOptions = {
   vaultPassword?: VaultPassword
 }
 
-const CONNECTION_KEYS = [
-  'address',
-  'port',
-  'user',
-  'key',
-  'become',
-  'become_user',
-  'connection',
-  'known_hosts',
-  'host_key_checking',
-] as const
-type ConnectionKey = (typeof CONNECTION_KEYS)[number]
-
-// Ansible's names for the same settings, so an Ansible inventory loads unchanged.
-// They are renamed to ours where they are read, so precedence works across both spellings.
-const ANSIBLE_NAMES = new Map<string, ConnectionKey>([
-  ['ansible_host', 'address'],
-  ['ansible_ssh_host', 'address'],
-  ['ansible_port', 'port'],
-  ['ansible_ssh_port', 'port'],
-  ['ansible_user', 'user'],
-  ['ansible_ssh_user', 'user'],
-  ['ansible_ssh_private_key_file', 'key'],
-  ['ansible_private_key_file', 'key'],
-  ['ansible_become', 'become'],
-  ['ansible_become_user', 'become_user'],
-  ['ansible_connection', 'connection'],
-])
-const KNOWN_HOST_KEYS = [...CONNECTION_KEYS, ...ANSIBLE_NAMES.keys()]
-
-const DEFAULTS = {
-  port: 22,
-  become: false,
-  become_user: 'root',
-  connection: 'ssh',
-  host_key_checking: 'strict',
-}
-
 // Host and group names also appear in patterns, where ':', ',', '&', '!', '*', '?', '[' are operators.
 const VALID_NAME = /^[A-Za-z0-9._-]+$/
 // Host names as Ansible allows them in practice (non-ASCII letters, IPv6 addresses), still without pattern operators.
 const HOST_NAME = /^[\p{L}\p{M}\p{N}._-][\p{L}\p{M}\p{N}._:-]*$/u
-// Shell characters, and control or direction characters that would garble a message or a log line.
-const UNSAFE_IN_ADDRESS = /[\s;&|$`'"<>(){}[\]*?!#\\\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/
-// POSIX user names, plus user@domain, DOMAIN\\user and a trailing $ (directory and Samba accounts).
-const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._@\\-]*\$?$/
 
 type Problem = { file: string; path: string; message: string }
 
@@ -405,12 +353,6 @@ function readHostEntry(d: Draft, entry: Vars, at: string): Layer {
   return { vars: { ...nested.vars, ...readVars(d, own, at) }, raw }
 }
 
-// Short names get a tighter limit so ordinary variables like `dev` or `host` are not taken for typos.
-function connectionKeyTypo(key: string): string | undefined {
-  if (KNOWN_HOST_KEYS.includes(key)) return undefined
-  return closestNames(key, KNOWN_HOST_KEYS, key.length <= 4 ? 1 : 2)[0]
-}
-
 // Renames Ansible's names to ours and checks connection settings where they are written,
 // so an error points at the exact key. Invalid values are reported and marked REPORTED.
 // !unsafe values become their text, !vault values their decrypted text.
@@ -419,7 +361,9 @@ function readVars(d: Draft, raw: Vars, at: string): Vars {
   const spelledAs = new Map<ConnectionKey, string>()
   for (const [key, written] of Object.entries(raw)) {
     const value = reveal(d, written, keyPath(at, key), key)
-    const name = ANSIBLE_NAMES.get(key) ?? (isConnectionKey(key) ? key : undefined)
+    const name = connectionKeyOf(key)
+    const refused = refusedKey(key)
+    if (refused) report(d, keyPath(at, key), refused)
     if (!name) {
       vars[key] = value
       continue
@@ -457,57 +401,6 @@ function reveal(d: Draft, value: unknown, at: string, name: string): unknown {
   if (Array.isArray(value)) return value.map((v, i) => reveal(d, v, `${at}.${i}`, name))
   if (isMap(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(d, v, `${at}.${k}`, name)]))
   return value
-}
-
-function isConnectionKey(key: string): key is ConnectionKey {
-  return (CONNECTION_KEYS as readonly string[]).includes(key)
-}
-
-type Checked = { value: unknown } | { problem: string }
-
-function checkSetting(name: ConnectionKey, spelled: string, value: unknown, dir: string): Checked {
-  const got = show(value)
-  switch (name) {
-    case 'address':
-      if (typeof value !== 'string' || value === '') return { problem: `expected a host name or IP address, got ${got}` }
-      if (UNSAFE_IN_ADDRESS.test(value)) {
-        return { problem: `expected a host name or IP address without spaces or shell characters, got ${got}` }
-      }
-      return { value }
-    case 'port': {
-      const port = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value
-      if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535) return { value: port }
-      return { problem: `expected a port number from 1 to 65535, got ${got}` }
-    }
-    case 'become': {
-      // Ansible's YAML 1.1 reads yes/no as booleans; YAML 1.2 keeps them strings.
-      const word = typeof value === 'string' ? value.toLowerCase() : undefined
-      if (typeof value === 'boolean') return { value }
-      if (word === 'yes' || word === 'true' || word === 'on') return { value: true }
-      if (word === 'no' || word === 'false' || word === 'off') return { value: false }
-      return { problem: `expected true or false, got ${got}` }
-    }
-    case 'connection':
-      if (value === 'ssh' || value === 'local') return { value }
-      if (spelled === 'ansible_connection' && (value === 'paramiko' || value === 'smart')) return { value: 'ssh' }
-      return { problem: `expected 'ssh' or 'local', got ${got}` }
-    case 'host_key_checking':
-      if (value === 'strict' || value === 'accept-new') return { value }
-      return { problem: `expected 'strict' or 'accept-new', got ${got}` }
-    case 'key':
-    case 'known_hosts':
-      if (typeof value !== 'string' || value === '') return { problem: `expected a file path, got ${got}` }
-      return { value: path.resolve(dir, expandHome(value)) }
-    case 'user':
-    case 'become_user':
-      if (typeof value !== 'string' || !USER_NAME.test(value)) return { problem: `expected a user name (letters, digits, '.', '_', '-', '@'), got ${got}` }
-      return { value }
-  }
-}
-
-function expandHome(file: string): string {
-  if (file === '~') return os.homedir()
-  return file.startsWith('~/') ? path.join(os.homedir(), file.slice(2)) : file
 }
 
 // Drops each `children` entry that closes a cycle, after reporting it, so the rest can still be checked.
@@ -585,30 +478,12 @@ function resolveHost(d: Draft, h: HostDraft, order: string[], above: Above, dott
   }
   applyExtraVars(vars, above.extra, dotted)
   applyExtraVars(raw, above.extraRaw, dotted)
-  for (const key of CONNECTION_KEYS) if (vars[key] === null) delete vars[key]
   // Ansible's magic vars: files a playbook reads (iamroles.txt…) are found beside the inventory.
   const file = path.resolve(h.file)
   vars.inventory_dir = path.dirname(file)
   vars.inventory_file = file
-  // Defaults stay out of vars, so later code can tell a port that was set from the default.
-  const setting = <K extends keyof typeof DEFAULTS>(key: K) => (vars[key] ?? DEFAULTS[key]) as (typeof DEFAULTS)[K]
-  const connection = setting('connection') as Host['connection']
-  // As in Ansible, a host without an address is reached at its inventory name.
-  const address = vars.address ?? (connection === 'local' ? 'localhost' : h.name)
-
-  const host: Host = {
-    name: h.name,
-    connection,
-    address: typeof address === 'string' ? address : '',
-    port: setting('port'),
-    hostKeyChecking: setting('host_key_checking') as Host['hostKeyChecking'],
-    become: setting('become'),
-    becomeUser: setting('become_user'),
-    groups,
-    vars,
-  }
-  if (typeof vars.user === 'string') host.user = vars.user
-  if (typeof vars.key === 'string') host.key = vars.key
-  if (typeof vars.known_hosts === 'string') host.knownHosts = vars.known_hosts
+  const { settings, problem } = resolveConnection(h.name, vars)
+  if (problem) report(d, h.path, problem)
+  const host: Host = { name: h.name, ...settings, groups, vars }
   return { host, raw }
 }

@@ -61,7 +61,12 @@ export type Become = {
   user: string
   /** true when a become password will be offered on stdin (from --ask-become-pass) */
   withPassword: boolean
+  /** 'su': su USER -c, which always announces (see exec's gate); default sudo */
+  method?: 'sudo' | 'su'
 }
+
+/** su's password prompt, whatever the locale's word before it ("Password: ", "Passwort: "). */
+export const SU_PROMPT = /[^\n]*: $/
 
 /**
  * The exact string handed to the SSH exec request (or to the local shell).
@@ -83,6 +88,9 @@ export function wrapCommand(script: string, become?: Become, timeoutMs?: number)
   // passes it to the whole process group at once (a shell would wait for its foreground child first).
   const limit = limited ? `timeout -k 2 ${(timeoutMs / 1000).toFixed(3)} ` : ''
   const user = shq(become.user)
+  // su prompts on stderr (even without a terminal) whenever it needs a password: stdin is held
+  // until the announcement, so a password is written only when asked for and input never reaches su
+  if (become.method === 'su') return `su ${user} -c ${shq(`exec ${limit}bash -c ${shq(`printf '%s\\n' ${BECOME_OK} >&2\n${body}`)}`)}`
   if (!become.withPassword) return `sudo -n -H -u ${user} -- ${limit}bash -c ${shq(body)}`
   const announced = `printf '%s\\n' ${BECOME_OK} >&2\n${body}`
   return `sudo -S -p ${shq(SUDO_PROMPT)} -H -u ${user} -- ${limit}bash -c ${shq(announced)}`

@@ -1,9 +1,9 @@
 // The SSH transport: one ssh2 connection per host, reused for every command. The only module
 // that imports ssh2.
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import type { Duplex } from 'node:stream'
+import { Duplex } from 'node:stream'
 import ssh2 from 'ssh2'
 import type { ConnectConfig } from 'ssh2'
 import type { Connection, Proc } from './connection.ts'
@@ -11,12 +11,14 @@ import { UnreachableError } from './errors.ts'
 import type { Host } from './inventory.ts'
 import { appendKnownHost, fingerprint, hostKeyName, knownAlgorithms, readKnownHosts, verify } from './known-hosts.ts'
 import { askSecret } from './prompt.ts'
-import { defaultIdentityFiles, readSshConfig, resolveJump, resolveTarget, type SshTarget } from './ssh-config.ts'
+import { configFiles, defaultIdentityFiles, homeDir, resolveJump, resolveOptions, SshConfigError, targetOf, type SshOption, type SshTarget } from './ssh-config.ts'
 
 export type SshOptions = {
   connectTimeoutMs: number
   /** ask for a key's passphrase; default: the terminal, or a line of stdin */
   askPassphrase?: (question: string) => Promise<string>
+  /** the SSH password asked with -k (--ask-pass); a host's ansible_password wins */
+  password?: string
 }
 
 const passphrases = new Map<string, Promise<string>>()
@@ -54,20 +56,70 @@ async function loadKey(t: SshTarget, opts: SshOptions, explicit: boolean): Promi
   return {}
 }
 
-function knownHostsFiles(host: Host): string[] {
-  return [host.knownHosts ?? path.join(os.homedir(), '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']
+/** known_hosts files as ssh reads them: the user's (the first is where accept-new records), then the global ones. */
+function knownHostsFiles(t: SshTarget): string[] {
+  const user = t.knownHosts ?? ['known_hosts', 'known_hosts2'].map((f) => path.join(homeDir(), '.ssh', f))
+  return [...user, ...(t.globalKnownHosts ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'])]
+}
+
+/**
+ * The inventory's settings as ssh command-line options, in Ansible's order (ansible_ssh_args, then
+ * what Ansible derives from its variables, then the common and extra args): on the command line
+ * they come before the config files, and the first value of each option wins. `forJump`: only the
+ * host-key settings, which also apply to jump hosts.
+ */
+function givenOptions(host: Host, forJump = false): SshOption[] {
+  const o = (keyword: string, value: string | number | undefined, key: string): SshOption[] =>
+    value === undefined ? [] : [{ keyword, args: [String(value)], where: `inventory (${key})` }]
+  const checking = host.vars.host_key_checking === undefined ? undefined : { strict: 'yes', 'accept-new': 'accept-new', off: 'no' }[host.hostKeyChecking]
+  const hostKeys = [...o('stricthostkeychecking', checking, 'host_key_checking'), ...o('userknownhostsfile', host.knownHosts, 'known_hosts')]
+  if (forJump) return hostKeys
+  const first = host.sshOptions.filter((x) => x.where.startsWith('ansible_ssh_args'))
+  return [
+    ...first,
+    ...hostKeys,
+    ...o('port', host.vars.port === undefined ? undefined : host.port, 'port'),
+    ...o('identityfile', host.key, 'key'),
+    ...o('user', host.user, 'user'),
+    ...o('connecttimeout', host.connectTimeout, 'ansible_ssh_timeout'),
+    ...host.sshOptions.filter((x) => !first.includes(x)),
+  ]
+}
+
+/** Where and how ssh would connect to this host: the inventory's options, then the config files. Throws SshConfigError. */
+export function targetFor(host: Host): SshTarget {
+  const files = host.sshConfigFile ? [host.sshConfigFile] : configFiles()
+  return targetOf(host.name, host.address, resolveOptions(host.address, givenOptions(host), files))
+}
+
+/** ProxyCommand: a local process whose stdin and stdout are the connection, as ssh runs it. */
+function proxyCommand(command: string, label: string): { sock: Duplex; stop(): void; ended: Promise<string> } {
+  const child = spawn(process.env.SHELL || '/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)))
+  const sock = Duplex.from({ readable: child.stdout, writable: child.stdin })
+  child.on('error', (e) => sock.destroy(new Error(`ProxyCommand for ${label} could not start: ${e.message}`)))
+  // what it said and how it ended, for the message when the connection fails (at most 1 s later)
+  const ended = new Promise<string>((resolve) => {
+    const say = (how: string) => resolve(`ProxyCommand ${how}${stderr.trim() ? `, saying: ${stderr.trim()}` : ''}`)
+    child.on('close', (code, signal) => say(signal ? `killed by ${signal}` : `exited with ${code}`))
+    setTimeout(() => say('still running'), 1000).unref()
+  })
+  return { sock, stop: () => child.kill(), ended }
 }
 
 /** Open an ssh2 client to one hop, over `sock` when it is reached through a jump host. */
 async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: boolean, sock?: Duplex): Promise<ssh2.Client> {
-  const files = knownHostsFiles(host)
+  const files = knownHostsFiles(t)
   const known = readKnownHosts(files)
   const names = [hostKeyName(t.hostname, t.port)]
+  const checking = t.strictHostKeyChecking ?? 'strict'
   let refusal = ''
   const hostVerifier = (blob: Buffer): boolean => {
+    if (checking === 'off') return true // asked for by name (ansible_host_key_checking: false, StrictHostKeyChecking no)
     const v = verify(known, names, blob)
     if (v.status === 'known') return true
-    if (v.status === 'unknown' && host.hostKeyChecking === 'accept-new') {
+    if (v.status === 'unknown' && checking === 'accept-new') {
       appendKnownHost(files[0]!, names[0]!, blob)
       return true
     }
@@ -81,20 +133,30 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
   }
   const auth = await loadKey(t, opts, isTarget && host.key !== undefined)
   const algorithms = knownAlgorithms(known, names)
-  const agent = process.env.SSH_AUTH_SOCK || undefined
+  const agent = (t.agent ?? process.env.SSH_AUTH_SOCK) || undefined
+  // ansible_password or -k: for the host itself, not its jump hosts
+  const password = isTarget ? (host.password ?? opts.password) : undefined
+  const timeoutMs = t.connectTimeoutMs ?? opts.connectTimeoutMs
+  const proxy = t.proxyCommand ? proxyCommand(t.proxyCommand, t.label) : undefined
   const config: ConnectConfig = {
     host: t.hostname,
     port: t.port,
     username: t.user,
     ...auth,
     agent,
+    password,
     // ssh2 tries `none` first by default, which costs a round trip and a refusal on every real
     // server; the same methods in an order that starts with the ones that can succeed.
-    authHandler: [...(auth.privateKey ? ['publickey' as const] : []), ...(agent ? ['agent' as const] : []), 'none'],
-    sock: sock as ConnectConfig['sock'],
-    readyTimeout: opts.connectTimeoutMs,
-    keepaliveInterval: 15_000,
-    keepaliveCountMax: 3,
+    authHandler: [
+      ...(auth.privateKey ? ['publickey' as const] : []),
+      ...(agent ? ['agent' as const] : []),
+      ...(password !== undefined ? ['password' as const] : []),
+      'none',
+    ],
+    sock: (proxy?.sock ?? sock) as ConnectConfig['sock'],
+    readyTimeout: timeoutMs,
+    keepaliveInterval: t.keepaliveIntervalMs ?? 15_000,
+    keepaliveCountMax: t.keepaliveCountMax ?? 3,
     hostVerifier,
     ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as never } } : {}),
   }
@@ -104,11 +166,15 @@ async function connectHop(t: SshTarget, host: Host, opts: SshOptions, isTarget: 
     client.once('ready', () => {
       client.removeAllListeners('error')
       client.on('error', () => {}) // later errors surface as lost channels
+      if (proxy) client.once('close', proxy.stop)
       resolve(client)
     })
-    client.once('error', (err: Error & { level?: string }) => {
-      const why = refusal || describeConnectError(err, opts.connectTimeoutMs)
-      reject(new UnreachableError(host.name, `${where}${isTarget ? '' : ` (jump host ${t.label})`}: ${why}`))
+    client.once('error', async (err: Error & { level?: string }) => {
+      client.on('error', () => {}) // a ProxyCommand's end can bring a second one (the lost transport)
+      const said = proxy && (await proxy.ended)
+      proxy?.stop()
+      const why = refusal || describeConnectError(err, timeoutMs) + (said ? ` (${said})` : '')
+      reject(new UnreachableError(host.name, `${where}${isTarget ? '' : ` (jump host ${t.label})`}${proxy ? ' via ProxyCommand' : ''}: ${why}`))
     })
     client.connect(config)
     // Without TCP_NODELAY each small packet waits ~40 ms for a delayed ACK (Nagle): every command
@@ -147,15 +213,21 @@ function forward(client: ssh2.Client, t: SshTarget): Promise<Duplex> {
 }
 
 export async function connectSsh(host: Host, opts: SshOptions): Promise<Connection> {
-  const config = readSshConfig()
-  const target = resolveTarget(host, config)
+  const files = host.sshConfigFile ? [host.sshConfigFile] : configFiles()
   // ProxyJump: each hop is reached through the previous one; all hops are closed with the host.
   const hops: SshTarget[] = []
-  for (let t: SshTarget | undefined = target; t?.proxyJump; ) {
-    const chain: SshTarget[] = t.proxyJump.split(',').map((s) => resolveJump(s, config))
-    hops.unshift(...chain)
-    t = chain[0]
-    if (hops.length > 8) throw new UnreachableError(host.name, 'ProxyJump chain longer than 8 hops')
+  let target: SshTarget
+  try {
+    target = targetFor(host)
+    for (let t: SshTarget | undefined = target; t?.proxyJump; ) {
+      const chain: SshTarget[] = t.proxyJump.split(',').map((s) => resolveJump(s, files, givenOptions(host, true)))
+      hops.unshift(...chain)
+      t = chain[0]
+      if (hops.length > 8) throw new UnreachableError(host.name, 'ProxyJump chain longer than 8 hops')
+    }
+  } catch (e) {
+    if (e instanceof SshConfigError) throw new UnreachableError(host.name, e.message)
+    throw e
   }
   const clients: ssh2.Client[] = []
   let sock: Duplex | undefined

@@ -104,34 +104,89 @@ test('an encrypted key: its passphrase is asked once, a wrong one is a clear err
   assert.match(wrong.stdout, /wrong passphrase for key .*id_enc/)
 })
 
-test('~/.ssh/config supplies HostName, User, Port and IdentityFile for an alias', async () => {
-  const home = tmpDir()
-  fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 })
-  fs.writeFileSync(
-    path.join(home, '.ssh', 'config'),
-    `Host lab-two\n  HostName 10.77.0.12\n  User zxlab\n  Port 22\n  IdentityFile ${lab.key}\n`
-  )
-  const aliasInv = derivedInventory(lab, (i) => {
+/** An ssh config file, given to every host as Ansible users do: ansible_ssh_common_args: -F FILE. */
+function withConfig(text: string, change: (inv: any) => void = () => {}): string {
+  const file = path.join(tmpDir(), 'ssh_config')
+  fs.writeFileSync(file, text)
+  return derivedInventory(lab, (i) => {
+    i.all.vars.ansible_ssh_common_args = `-F ${file}`
+    change(i)
+  })
+}
+
+test('an ssh config supplies HostName, User, Port and IdentityFile for an alias', async () => {
+  const aliasInv = withConfig(`Host lab-two\n  HostName 10.77.0.12\n  User zxlab\n  Port 22\n  IdentityFile ${lab.key}\n`, (i) => {
     delete i.all.vars.user
     delete i.all.vars.key
     i.all.children.workers.hosts = { node2: { address: 'lab-two' } }
     i.all.children.control_plane.hosts = {}
   })
-  const r = await runCli(['ping', '-i', aliasInv], { env: { HOME: home, SSH_AUTH_SOCK: '' } })
+  const r = await runCli(['ping', '-i', aliasInv], { env: { SSH_AUTH_SOCK: '' } })
   assert.is(r.code, 0, r.stdout + r.stderr)
   assert.match(r.stdout, /node2\s+ok\s+host answers \(node2, .* user zxlab\)/)
 })
 
 test('ProxyJump: a host is reached through a jump host', async () => {
-  const home = tmpDir()
-  fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 })
-  fs.writeFileSync(path.join(home, '.ssh', 'config'), `Host 10.77.0.13\n  ProxyJump zxlab@10.77.0.11\n\nHost 10.77.0.11\n  IdentityFile ${lab.key}\n`)
-  const r = await runCli(['run', playbookFile('connection'), '-i', lab.inventory, '--limit', 'node3'], { env: { HOME: home, SSH_AUTH_SOCK: '' } })
+  const jumpInv = withConfig(`Host 10.77.0.13\n  ProxyJump zxlab@10.77.0.11\n\nHost 10.77.0.11\n  IdentityFile ${lab.key}\n`)
+  const r = await runCli(['run', playbookFile('connection'), '-i', jumpInv, '--limit', 'node3'], { env: { SSH_AUTH_SOCK: '' } })
   assert.is(r.code, 0, r.stdout + r.stderr)
   // node3 sees the connection coming from node1, not from this machine's bridge address
   assert.equal(fromLines(r.stdout, 'node3')[0]?.split(':')[0], '10.77.0.11')
   const direct = await runCli(['run', playbookFile('connection'), '-i', lab.inventory, '--limit', 'node3'])
   assert.equal(fromLines(direct.stdout, 'node3')[0]?.split(':')[0], '10.77.0.1')
+})
+
+test('ansible_ssh_common_args -J and -o ProxyCommand: through node1, as Ansible passes them to ssh', async () => {
+  const cfg = path.join(tmpDir(), 'ssh_config')
+  fs.writeFileSync(cfg, `Host 10.77.0.11\n  IdentityFile ${lab.key}\n`)
+  const proxy = `ssh -F /dev/null -i ${lab.key} -o UserKnownHostsFile=${lab.knownHosts} -o BatchMode=yes -W %h:%p zxlab@10.77.0.11`
+  for (const args of [`-F ${cfg} -J zxlab@10.77.0.11`, `-o ProxyCommand="${proxy}"`]) {
+    const inv = derivedInventory(lab, (i) => (i.all.vars.ansible_ssh_common_args = args))
+    const r = await runCli(['run', playbookFile('connection'), '-i', inv, '--limit', 'node3'], { env: { SSH_AUTH_SOCK: '' } })
+    assert.is(r.code, 0, args + r.stdout + r.stderr)
+    assert.equal(fromLines(r.stdout, 'node3')[0]?.split(':')[0], '10.77.0.11', args)
+  }
+  const broken = derivedInventory(lab, (i) => (i.all.vars.ansible_ssh_common_args = '-o ProxyCommand="sh -c \'echo no way through >&2; exit 1\'"'))
+  const r = await runCli(['ping', '-i', broken, '--limit', 'node3'])
+  assert.is(r.code, 4, r.stdout)
+  assert.match(r.stdout, /via ProxyCommand: .*\(ProxyCommand exited with 1, saying: no way through\)/)
+})
+
+test('ansible_password and -k: password authentication, the password never shown', async () => {
+  const pw = lab.becomePass
+  const base = (i: any) => {
+    delete i.all.vars.key
+    i.all.vars.user = 'zxlabpw'
+  }
+  const inv = derivedInventory(lab, (i) => {
+    base(i)
+    i.all.vars.ansible_password = pw
+  })
+  const r = await runCli(['sh', 'node1', '-i', inv, '-v', '--', 'id -un; echo "$0"'], { env: { SSH_AUTH_SOCK: '' } })
+  assert.is(r.code, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /zxlabpw/)
+  assert.not.ok((r.stdout + r.stderr).includes(pw), 'the password is not shown')
+  const asked = derivedInventory(lab, base)
+  const k = await runCli(['ping', '-i', asked, '-k', '--limit', 'node1'], { input: `${pw}\n`, env: { SSH_AUTH_SOCK: '' } })
+  assert.is(k.code, 0, k.stdout + k.stderr)
+  const wrong = await runCli(['ping', '-i', asked, '-k', '--limit', 'node1'], { input: 'not-the-password\n', env: { SSH_AUTH_SOCK: '' } })
+  assert.is(wrong.code, 4)
+  assert.match(wrong.stdout, /authentication failed/)
+})
+
+test('ansible_become_method: su, with ansible_become_password; without one, a clear error', async () => {
+  const su = (pw?: string) =>
+    derivedInventory(lab, (i) => Object.assign(i.all.vars, { ansible_become_method: 'su', ansible_become_user: 'zxlabpw' }, pw ? { ansible_become_password: pw } : {}))
+  const r = await runCli(['sh', 'node1', '-i', su(lab.becomePass), '-b', '-v', '--', 'id -un; cat'], { env: { SSH_AUTH_SOCK: '' } })
+  assert.is(r.code, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /zxlabpw/)
+  assert.not.ok((r.stdout + r.stderr).includes(lab.becomePass), 'the password is not shown')
+  const none = await runCli(['sh', 'node1', '-i', su(), '-b', '--', 'id -un'])
+  assert.is(none.code, 2, none.stdout)
+  assert.match(none.stdout, /su to zxlabpw on node1 asks for a password: set ansible_become_password or run again with --ask-become-pass \(-K\)/)
+  const wrong = await runCli(['sh', 'node1', '-i', su('wrong-password'), '-b', '--', 'id -un'])
+  assert.is(wrong.code, 2, wrong.stdout)
+  assert.match(wrong.stdout, /su to zxlabpw on node1 refused the become password/)
 })
 
 test('a host whose network is cut: the connect timeout fires, no hang, the others run', async () => {

@@ -405,7 +405,7 @@ function sshdConfigText(host: LabHost): string {
     ...HOST_KEY_TYPES.map((t) => `HostKey ${hostKeyFile(host, t)}`),
     'PidFile none',
     'UsePAM no',
-    'PasswordAuthentication no',
+    'PasswordAuthentication yes', // for zxlabpw only (zxlab's password is locked): ansible_password and -k
     'KbdInteractiveAuthentication no',
     'PubkeyAuthentication yes',
     'AuthorizedKeysFile .ssh/authorized_keys',

@@ -162,4 +162,32 @@ test('become: sudo refusing without a prompt shows its own words', async () => {
   assert.equal([r.exitCode, r.stdout, r.stderr], [1, '', 'deploy is not in the sudoers file.\n'])
 })
 
+/** Like util-linux su without a terminal: "Password: " on stderr (no newline), one line read, "su: Authentication failure" on a wrong one. */
+const fakeSu = (command: string) => `
+  printf 'Password: ' >&2
+  IFS= read -r pw || pw=
+  [ "$pw" = ${shq(PASSWORD)} ] || { sleep 0.05; echo 'su: Authentication failure' >&2; exit 1; }
+  printf '%s\\n' ${BECOME_OK} >&2
+  ${command}`
+
+test('su: the password answers su\'s own prompt; the command gets only the input', async () => {
+  const r = await run(fakeSu('cat'), { su: true, becomePassword: PASSWORD, input: 'the input\n' })
+  assert.equal([r.exitCode, r.stdout, r.stderr], [0, 'the input\n', ''])
+})
+
+test('su without a password: stdin ends at the prompt, the input never reaches su as a password', async () => {
+  const r = await run(fakeSu('cat'), { su: true, input: PASSWORD + '\n' })
+  assert.equal([r.exitCode, r.stdout, r.stderr], [1, '', 'su: Authentication failure\n'])
+})
+
+test('su as a user that needs no password (root): no prompt, the password is never written', async () => {
+  const r = await run(`printf '%s\\n' ${BECOME_OK} >&2; cat`, { su: true, becomePassword: PASSWORD, input: 'only this' })
+  assert.equal([r.exitCode, r.stdout, r.stderr], [0, 'only this', ''])
+})
+
+test('su: the wrapped command runs the script as bash under su USER -c', () => {
+  const c = wrapCommand('echo hi', { user: 'app', withPassword: true, method: 'su' }, 5000)
+  assert.ok(c.startsWith("su 'app' -c 'exec timeout -k 2 5.000 bash -c "), c)
+})
+
 test.run()
