@@ -143,13 +143,16 @@ async function showInventory(flags: Flags, rest: string[]): Promise<string> {
   return toAnsibleJson(flags.list ? listInventory(inventory) : hostVars(inventory, flags.host!))
 }
 
-/** A template rendered as the site's playbooks would render it for one host (their defaults and derived vars). */
-async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
+/**
+ * A template rendered as the site's playbooks would render it for one host: every playbook's
+ * defaults and derived vars (each derives its own, e.g. 85-ray the credentials' expiry).
+ */
+export async function renderFor(template: string, hostName: string, flags: Flags): Promise<string> {
   const inventory = await loadInventory(inventorySources(flags), await inventoryOptions(flags))
   const host = inventory.hosts.find((h) => h.name === hostName)
   if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
   const playbooks = fs.existsSync(path.resolve('playbooks/site.mts')) ? await loadPlaybooks('site') : []
-  const vars = playbookVars({ vars: Object.assign({}, ...playbooks.map((p) => p.vars)), derive: playbooks.find((p) => p.derive)?.derive }, host)
+  const vars = Object.assign({}, ...playbooks.map((p) => playbookVars(p, host))) as Vars
   return renderFile(resolveTemplate(path.resolve('templates'), template), { ...connectionVars(host), ...vars })
 }
 

@@ -2,14 +2,16 @@
 // the Secret ray/session-token goes to the cluster over stdin (never argv), env.list is a
 // 0600 copy for `docker run --env-file`. Credentials are kept while more than
 // aws.refresh_margin_seconds is left; --refresh (or near expiry) renews them and rolls the
-// Ray Deployments, since envFrom is read only when a container starts.
+// Ray Deployments, since envFrom is read only when a container starts. With no role configured
+// (no aws.role_arn, no iamroles.txt) only the namespace is made: the Ray pods run without credentials.
 import fs from 'node:fs'
 import path from 'node:path'
 import { writePrivate } from '../lib/files.ts'
 import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
-import { assumeRole, envListText, needsRefresh, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './_aws.ts'
+import { assumeRole, envListText, needsRefresh, noRoleReason, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './_aws.ts'
 import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deploymentExpiries, minutesLeft, rayVars, readRayState, waitForRollouts, type SecretState } from './_ray.ts'
+import { inventoryErrorOf } from './_problems.ts'
+import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deriveRayVars, deploymentExpiries, minutesLeft, noRole, rayVars, readRayState, waitForRollouts, type SecretState } from './_ray.ts'
 
 /** What the first task found (the Secret, and the expiry each Ray Deployment's pods started with) and obtained. */
 type Credentials = { current: SecretState; deployed: Map<string, string | undefined>; renewed?: SessionCredentials; due?: string }
@@ -19,6 +21,8 @@ function creds(ctx: Context): Credentials {
   return found
 }
 
+const NO_ROLE = 'no AWS role configured: see the first task'
+
 const envFile = (ctx: Context) => path.resolve(rayVars(ctx).inventory_dir, rayVars(ctx).aws.env_file)
 
 export default playbook(
@@ -26,15 +30,18 @@ export default playbook(
     name: 'AWS credentials',
     hosts: CONTROL_PLANE,
     ...RAY,
-    // The role to assume is input too: a missing iamroles.txt stops the run before anything connects.
+    // The role to assume is input too: a configured one that cannot be read stops the run before
+    // anything connects, listed with any other bad var.
     derive: (v, host) => {
-      const derived = RAY.derive(v, host)
-      resolveRoleArn(v.aws as AwsVars, String(v.inventory_dir), String(v.inventory_file))
-      return derived
+      const aws = v.aws as AwsVars
+      const dir = String(v.inventory_dir)
+      return deriveRayVars(v, host, noRoleReason(aws, dir) ? [] : inventoryErrorOf(() => resolveRoleArn(aws, dir, String(v.inventory_file))))
     },
     tasks: [
       task('session credentials are valid', async (ctx) => {
         const v = rayVars(ctx)
+        const none = noRole(v)
+        if (none) return skip(none)
         const roleArn = resolveRoleArn(v.aws, v.inventory_dir, v.inventory_file)
         const state = await readRayState(ctx)
         const current = state.secret
@@ -63,6 +70,7 @@ export default playbook(
       }),
 
       task('Secret session-token holds them', async (ctx) => {
+        if (noRole(rayVars(ctx))) return skip(NO_ROLE)
         const { renewed, due } = creds(ctx)
         if (!due) return ok('unchanged')
         if (!renewed) return ctx.changed(`would update Secret ${SECRET_NAME} (${due})`) // --check
@@ -71,6 +79,7 @@ export default playbook(
       }),
 
       task('env.list holds them (mode 0600)', async (ctx) => {
+        if (noRole(rayVars(ctx))) return skip(NO_ROLE)
         const { renewed, current, due } = creds(ctx)
         const file = envFile(ctx)
         if (due && !renewed) return ctx.changed(`would write ${file}`) // --check
@@ -83,6 +92,7 @@ export default playbook(
       }),
 
       task('the Ray pods run with them', async (ctx) => {
+        if (noRole(rayVars(ctx))) return skip(NO_ROLE)
         const { renewed, current, deployed, due } = creds(ctx)
         const expiresAt = renewed?.expiration.toISOString() ?? current.expiresAt
         const namespace = rayVars(ctx).ray.namespace

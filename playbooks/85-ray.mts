@@ -1,25 +1,29 @@
 // The Ray cluster: Service ray-head first (pods created after it get its env vars), then the
 // head and worker Deployments, and a wait for both rollouts. The workers' manifest has no
-// replicas, so a rerun keeps whatever the HorizontalPodAutoscaler scaled them to.
+// replicas, so a rerun keeps whatever the HorizontalPodAutoscaler scaled them to. The pods read
+// the Secret session-token optionally: with no AWS role configured they start without it.
 import { ok, playbook, task } from '../lib/index.ts'
 import { CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_NAME, rayVars, readRayState, waitForRollouts } from './_ray.ts'
+import { DEPLOYMENTS, RAY, SECRET_NAME, deriveRayVars, noRole, rayVars, readRayState, waitForRollouts } from './_ray.ts'
 
 export default playbook(
   {
     name: 'Ray cluster',
     hosts: CONTROL_PLANE,
     ...RAY,
+    // The expiry on the pod templates when there are no credentials (yet): what `zxplay render` shows.
+    derive: (v, host) => ({ ...deriveRayVars(v, host), session_token_expires_at: 'none' }),
     tasks: [
       task('Service and Deployments are applied', async (ctx) => {
-        const { namespace } = rayVars(ctx).ray
+        const v = rayVars(ctx)
+        const { namespace } = v.ray
         const state = await readRayState(ctx)
         const expiresAt = state.secret.expiresAt
-        if (!expiresAt && !ctx.check) {
+        if (!expiresAt && !ctx.check && !noRole(v)) {
           throw new Error(`Secret ${namespace}/${SECRET_NAME} is missing or incomplete: run playbooks/80-aws-credentials.mts first (the Ray pods read their AWS credentials from it)`)
         }
         // The credentials' expiry on the pod template: renewed credentials roll the pods.
-        const manifest = await ctx.render('ray/ray-cluster.yaml', { session_token_expires_at: expiresAt ?? 'pending' })
+        const manifest = await ctx.render('ray/ray-cluster.yaml', expiresAt ? { session_token_expires_at: expiresAt } : {})
         if ((await applyManifest(ctx, 'ray-cluster', manifest, { seen: state.seen })) === 'unchanged') return ok('unchanged')
       }),
       task('head and workers are rolled out', async (ctx) => {

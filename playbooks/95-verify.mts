@@ -1,12 +1,14 @@
 // Is the Ray cluster what the playbooks promised? Checked from inside the head pod: the session
 // credentials it sees (by hash, never shown) equal the Secret's, `ray status` counts the head and
 // every worker, and the HPA reads a current CPU metric. Prints a table; any failure fails the run.
+// With no AWS role configured the credential rows say so ("not configured"), which is no failure.
 import { createHash } from 'node:crypto'
 import { playbook, skip, task, type Context } from '../lib/index.ts'
 import { ADMIN_CONF, CONTROL_PLANE, lastLine, waitFor, type Progress } from './_kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, rayVars, readRayState, rollouts, type HpaObj, type RayState } from './_ray.ts'
+import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, noRole, rayVars, readRayState, rollouts, type HpaObj, type RayState } from './_ray.ts'
 
-type Check = { name: string; pass: boolean; detail: string }
+/** `pass: undefined`: not applicable here (shown, never a failure). */
+type Check = { name: string; pass: boolean | undefined; detail: string }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
@@ -47,7 +49,10 @@ export function headParts(out: { exitCode: number | null; stdout: string; stderr
   return parts
 }
 
-function credentialChecks(state: RayState, env: Part, files: Part): Check[] {
+const CREDENTIAL_ROWS = ['head pod env (envFrom)', 'head pod files in /etc/awstoken']
+
+function credentialChecks(state: RayState, env: Part, files: Part, none: string | undefined): Check[] {
+  if (none) return CREDENTIAL_ROWS.map((name) => ({ name, pass: undefined, detail: 'not configured: no AWS role (aws.role_arn, or iamroles.txt beside the inventory)' }))
   const values = state.secret.values
   if (!values) return [{ name: `Secret ${SECRET_NAME}`, pass: false, detail: 'missing or incomplete (run 80-aws-credentials)' }]
   const wanted = SECRET_KEYS.map((k) => sha256(values[k]))
@@ -57,7 +62,7 @@ function credentialChecks(state: RayState, env: Part, files: Part): Check[] {
     const differ = SECRET_KEYS.filter((_, i) => got[i] !== wanted[i])
     return { name, pass: !differ.length, detail: differ.length ? `differ from the Secret: ${differ.join(', ')}` : `equal to the Secret (${SECRET_KEYS.length} values, by SHA-256)` }
   }
-  return [compare('head pod env (envFrom)', env), compare('head pod files in /etc/awstoken', files)]
+  return [compare(CREDENTIAL_ROWS[0]!, env), compare(CREDENTIAL_ROWS[1]!, files)]
 }
 
 function rayNodesCheck(state: RayState, status: Part): Check {
@@ -130,15 +135,16 @@ export default playbook(
         const [env, files, status] = headParts(exec, 3) as [Part, Part, Part]
         const checks = [
           { name: 'Ray Deployments rolled out', pass: rolled.done, detail: rolled.progress },
-          ...credentialChecks(state, env, files),
+          ...credentialChecks(state, env, files, noRole(v)),
           rayNodesCheck(state, status),
           await hpaMetricCheck(ctx, v.hpa.name, state.hpa, Math.min(v.wait_timeout, 120)),
         ]
         const width = Math.max(...checks.map((c) => c.name.length))
-        for (const c of checks) ctx.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`)
-        const failed = checks.filter((c) => !c.pass)
-        if (failed.length) throw new Error(`${failed.length} of ${checks.length} checks failed: ${failed.map((c) => c.name).join('; ')}`)
-        return ctx.ok(`${checks.length} checks passed`)
+        for (const c of checks) ctx.log(`${c.pass === undefined ? 'N/A ' : c.pass ? 'PASS' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`)
+        const failed = checks.filter((c) => c.pass === false)
+        const ran = checks.filter((c) => c.pass !== undefined).length
+        if (failed.length) throw new Error(`${failed.length} of ${ran} checks failed: ${failed.map((c) => c.name).join('; ')}`)
+        return ctx.ok(`${ran} checks passed${ran < checks.length ? `, ${checks.length - ran} not configured` : ''}`)
       }),
     ],
   },

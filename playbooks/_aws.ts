@@ -3,7 +3,9 @@
 // `docker run --env-file` list and the Kubernetes Secret `session-token`).
 //
 //   validateAwsVars(aws, inventoryFile) → AwsVars          bad input → InventoryError naming aws.<key>
+//   awsVarProblems(aws) → Problem[]                         every problem at once, pure
 //   resolveRoleArn(aws, inventoryDir, inventoryFile?) → arn aws.role_arn, else line 1 of aws.iamroles_file
+//   noRoleReason(aws, inventoryDir) → why none is set     no role_arn and no iamroles.txt: AWS is left out
 //   assumeRole(aws, roleArn, opts?) → SessionCredentials   every failure → one AwsError saying what to do
 //   envListText(creds) / sessionSecret(creds, namespace)   pure
 //   needsRefresh(expiresAtIso, marginSeconds, now)          pure
@@ -24,6 +26,7 @@ import path from 'node:path'
 import { InventoryError } from '../lib/errors.ts'
 import { showJson } from '../lib/yaml.ts'
 import { closestNames } from '../lib/suggest.ts'
+import { throwProblems, type Problem } from './_problems.ts'
 
 /** The `aws:` block's defaults (clusterDefaults.aws). Files are relative to the inventory's directory. */
 export const awsDefaults = {
@@ -59,13 +62,22 @@ const STS_MAX_SECONDS = 43200
 /**
  * Check the `aws:` block (after the defaults were merged in; missing keys take the defaults) and
  * return it typed. `where` is the inventory file, named in the error with the key, e.g.
- * `inventory.yaml: aws.duration_seconds: expected an integer from 900 to 43200 …, got 60`.
+ * `inventory.yaml: aws.duration_seconds: expected an integer from 900 to 43200 …, got 60`;
+ * every problem of the block is listed, one per line.
  */
 export function validateAwsVars(vars: unknown, where: string): AwsVars {
-  const fail = (key: string, message: string): never => {
-    throw new InventoryError(where, key ? `aws.${key}` : 'aws', message)
+  throwProblems(where, awsVarProblems(vars))
+  return { ...awsDefaults, ...(vars as object) } as AwsVars
+}
+
+/** Every problem of the `aws:` block, each naming aws.<key>. Pure. */
+export function awsVarProblems(vars: unknown): Problem[] {
+  const out: Problem[] = []
+  const fail = (key: string, message: string) => void out.push({ key: key ? `aws.${key}` : 'aws', message })
+  if (typeof vars !== 'object' || vars === null || Array.isArray(vars)) {
+    fail('', `expected a map of AWS settings, got ${show(vars)}`)
+    return out
   }
-  if (typeof vars !== 'object' || vars === null || Array.isArray(vars)) fail('', `expected a map of AWS settings, got ${show(vars)}`)
   const given = vars as Record<string, unknown>
   for (const key of Object.keys(given)) {
     if (!(key in awsDefaults)) {
@@ -74,10 +86,12 @@ export function validateAwsVars(vars: unknown, where: string): AwsVars {
     }
   }
   const v = { ...awsDefaults, ...given } as Record<string, unknown>
-  for (const key of ['role_arn', 'iamroles_file', 'session_name', 'region', 'profile', 'credentials_file', 'endpoint', 'env_file'] as const) {
+  const strings = ['role_arn', 'iamroles_file', 'session_name', 'region', 'profile', 'credentials_file', 'endpoint', 'env_file'] as const
+  for (const key of strings) {
     if (typeof v[key] !== 'string') fail(key, `expected a string, got ${show(v[key])}`)
   }
-  const s = v as Record<string, string>
+  // A key that is not a string was reported above; the checks below read it as ''.
+  const s = Object.fromEntries(strings.map((k) => [k, typeof v[k] === 'string' ? v[k] : ''])) as Record<(typeof strings)[number], string>
   const duration = v.duration_seconds
   if (!isInt(duration) || duration < 900 || duration > STS_MAX_SECONDS) {
     fail('duration_seconds', `expected an integer from 900 to ${STS_MAX_SECONDS} (seconds; STS's limits, and no more than the role's maximum session duration), got ${show(duration)}`)
@@ -86,19 +100,19 @@ export function validateAwsVars(vars: unknown, where: string): AwsVars {
   if (!isInt(margin) || margin < 0 || margin >= (duration as number)) {
     fail('refresh_margin_seconds', `expected an integer from 0 to less than aws.duration_seconds (${duration as number}), got ${show(margin)}`)
   }
-  if (!SESSION_NAME.test(s.session_name as string)) {
+  if (typeof v.session_name === 'string' && !SESSION_NAME.test(s.session_name)) {
     fail('session_name', `expected 2 to 64 characters of letters, digits and + = , . @ _ - (STS's RoleSessionName), got ${show(s.session_name)}`)
   }
-  if (!/^[a-z]{2,}(-[a-z]+)+-\d+$/.test(s.region as string)) fail('region', `expected an AWS region like us-east-1, got ${show(s.region)}`)
+  if (typeof v.region === 'string' && !/^[a-z]{2,}(-[a-z]+)+-\d+$/.test(s.region)) fail('region', `expected an AWS region like us-east-1, got ${show(s.region)}`)
   if (s.role_arn && !ROLE_ARN.test(s.role_arn)) fail('role_arn', `expected an IAM role ARN, ${ROLE_ARN_FORM}, got ${show(s.role_arn)}`)
-  if (!s.role_arn && !s.iamroles_file) fail('iamroles_file', 'expected a file name when aws.role_arn is empty (the role ARN is read from its first line)')
+  if (typeof v.role_arn === 'string' && typeof v.iamroles_file === 'string' && !s.role_arn && !s.iamroles_file) fail('iamroles_file', 'expected a file name when aws.role_arn is empty (the role ARN is read from its first line)')
   if (typeof v.allow_http_endpoint !== 'boolean') fail('allow_http_endpoint', `expected true or false, got ${show(v.allow_http_endpoint)}`)
   if (s.endpoint && !isHttpUrl(s.endpoint)) fail('endpoint', `expected an http:// or https:// URL like http://127.0.0.1:4566, got ${show(s.endpoint)}`)
-  if (s.endpoint && new URL(s.endpoint).protocol === 'http:' && !isLoopback(new URL(s.endpoint).hostname) && v.allow_http_endpoint !== true) {
+  else if (s.endpoint && new URL(s.endpoint).protocol === 'http:' && !isLoopback(new URL(s.endpoint).hostname) && v.allow_http_endpoint !== true) {
     fail('endpoint', `expected an https:// URL (STS answers with credentials); plain http:// only to this machine (127.0.0.1, ::1, localhost) or with aws.allow_http_endpoint: true, got ${show(s.endpoint)}`)
   }
-  if (!s.env_file) fail('env_file', 'expected a file name')
-  return v as AwsVars
+  if (typeof v.env_file === 'string' && !s.env_file) fail('env_file', 'expected a file name')
+  return out
 }
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x)
@@ -124,6 +138,24 @@ export function awsPath(file: string, inventoryDir: string): string {
 
 // ---------------------------------------------------------------------------
 // The role
+
+/**
+ * Why no role is configured, or undefined when one is. None is when aws.role_arn is empty and the
+ * default iamroles.txt does not exist: then the AWS step is left out (a dev cluster, Ray without
+ * S3). A file named other than the default, or one that exists, is a configured role that
+ * resolveRoleArn must read.
+ */
+export function noRoleReason(vars: Pick<AwsVars, 'role_arn' | 'iamroles_file'>, inventoryDir: string): string | undefined {
+  if (vars.role_arn || vars.iamroles_file !== awsDefaults.iamroles_file) return undefined
+  const file = awsPath(vars.iamroles_file, inventoryDir)
+  try {
+    fs.lstatSync(file)
+    return undefined
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return undefined // there, but unreadable: resolveRoleArn says why
+  }
+  return `no AWS role configured: aws.role_arn is empty and ${file} does not exist, so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of ${file} or set aws.role_arn`
+}
 
 /**
  * The role to assume: aws.role_arn when set, else the first line of aws.iamroles_file (relative to

@@ -43,9 +43,14 @@ export const groupMembers = (ctx: Pick<Context, 'hostvars'>, group: string) =>
 export const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g
 
 
-/** Vars every cluster playbook derives when the inventory leaves them unset. */
+/** Vars every cluster playbook derives when the inventory leaves them unset, once they are checked. */
 export function deriveClusterVars(v: Vars, host: Host): Vars {
   validateClusterVars(v, host) // bad input stops the run before anything connects (the CLI derives every host first)
+  return derivedClusterVars(v, host)
+}
+
+/** Those vars, from vars already checked. Pure. */
+export function derivedClusterVars(v: Vars, host: Host): Vars {
   return {
     kubernetes_tag: `v${String(v.kubernetes_version)}`,
     node_name: host.name.toLowerCase(), // the Kubernetes node name: the inventory name

@@ -3,10 +3,11 @@
 import { InventoryError } from '../lib/errors.ts'
 import { showJson } from '../lib/yaml.ts'
 import type { Context, Host, Vars } from '../lib/index.ts'
-import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, validateAwsVars } from './_aws.ts'
-import { ADMIN_CONF, CLUSTER, deriveClusterVars, waitFor, type Progress } from './_kube.ts'
+import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, awsVarProblems, noRoleReason } from './_aws.ts'
+import { ADMIN_CONF, CLUSTER, derivedClusterVars, waitFor, type Progress } from './_kube.ts'
 import type { ClusterVars } from './defaults.ts'
-import { isCpuQuantity, isImageRef, isMemoryQuantity } from './_validate.ts'
+import { clusterProblems, isCpuQuantity, isImageRef, isMemoryQuantity } from './_validate.ts'
+import { throwProblems, type Problem } from './_problems.ts'
 
 /** The Secret with the session credentials (named in _aws.ts, which writes it). */
 export const SECRET_NAME = SESSION_SECRET
@@ -19,12 +20,15 @@ export type RayVars = ClusterVars & { inventory_dir: string; inventory_file: str
 
 export const rayVars = (ctx: Pick<Context, 'vars'>): RayVars => ctx.vars as unknown as RayVars
 
-/** The ray and hpa blocks as the playbooks need them; an InventoryError names the key otherwise. */
+/** The ray and hpa blocks as the playbooks need them; an InventoryError names every bad key. */
 export function checkRayVars(v: Vars): void {
-  const file = String(v.inventory_file ?? 'the inventory')
-  const fail = (key: string, expected: string, got: unknown): never => {
-    throw new InventoryError(file, key, `expected ${expected}, got ${showJson(got)}`)
-  }
+  throwProblems(String(v.inventory_file ?? 'the inventory'), rayVarProblems(v))
+}
+
+/** Every problem of the ray and hpa blocks. Pure. */
+export function rayVarProblems(v: Vars): Problem[] {
+  const out: Problem[] = []
+  const fail = (key: string, expected: string, got: unknown) => void out.push({ key, message: `expected ${expected}, got ${showJson(got)}` })
   const ray = (v.ray ?? {}) as Record<string, unknown>
   const hpa = (v.hpa ?? {}) as Record<string, unknown>
   if (typeof ray.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ray.namespace)) fail('ray.namespace', 'a namespace name (lowercase letters, digits, -)', ray.namespace)
@@ -42,17 +46,23 @@ export function checkRayVars(v: Vars): void {
   if (!int(hpa.cpu_utilization) || (hpa.cpu_utilization as number) < 1) fail('hpa.cpu_utilization', 'a percentage of the CPU request, an integer of at least 1', hpa.cpu_utilization)
   const window = hpa.scale_down_stabilization_seconds
   if (!int(window) || (window as number) < 0 || (window as number) > 3600) fail('hpa.scale_down_stabilization_seconds', 'an integer from 0 to 3600', window)
+  return out
+}
+
+/**
+ * The Ray playbooks' derive: the cluster, ray/hpa and aws vars checked together, so every bad
+ * key of a host is listed at once (with the lines of `also`, errors a playbook found itself).
+ */
+export function deriveRayVars(v: Vars, host: Host, also: InventoryError[] = []): Vars {
+  throwProblems(String(v.inventory_file ?? 'the inventory'), [...clusterProblems(v, host), ...rayVarProblems(v), ...awsVarProblems(v.aws)], also)
+  return derivedClusterVars(v, host)
 }
 
 /** The cluster playbooks' settings, with the Ray, HPA and AWS vars checked before anything connects. */
-export const RAY = {
-  ...CLUSTER,
-  derive: (v: Vars, host: Host): Vars => {
-    checkRayVars(v)
-    validateAwsVars(v.aws, String(v.inventory_file ?? 'the inventory'))
-    return deriveClusterVars(v, host)
-  },
-}
+export const RAY = { ...CLUSTER, derive: (v: Vars, host: Host): Vars => deriveRayVars(v, host) }
+
+/** Why the AWS step is left out for these vars (no role configured), or undefined when it runs. */
+export const noRole = (v: RayVars) => noRoleReason(v.aws, v.inventory_dir)
 
 /**
  * A kubectl read that failed. Under --check on hosts the earlier playbooks have not set up yet

@@ -7,30 +7,25 @@
 // the pod and service CIDRs (valid IPv4 networks, room for a /24 per node, no overlap with each
 // other nor with any host's own address), durations, booleans, timeouts, a Kubernetes-valid node
 // name, a local or http(s) Flannel manifest, and exactly one control-plane host (HA is not
-// supported). The ray:/hpa: blocks are checked by _ray.ts (checkRayVars, with the quantity checks
-// below), the aws: block by _aws.ts.
+// supported). The ray:/hpa: blocks are checked by _ray.ts (rayVarProblems, with the quantity checks
+// below), the aws: block by _aws.ts (awsVarProblems); the Ray playbooks list all three together.
 import fs from 'node:fs'
 import path from 'node:path'
-import { InventoryError } from '../lib/errors.ts'
 import { showJson } from '../lib/yaml.ts'
 import type { Host, Vars } from '../lib/index.ts'
 import { inventoryOf } from '../lib/inventory.ts'
 import { clusterImages } from './defaults.ts'
-
-type Problem = { key: string; message: string }
+import { throwProblems, type Problem } from './_problems.ts'
 
 /** Throws one InventoryError listing every problem of this host's cluster vars. */
 export function validateClusterVars(v: Vars, host: Host): void {
-  const problems = [...clusterVarProblems(v, host), ...topologyProblems(host)]
-  const [first, ...rest] = problems
-  if (!first) return
-  const file = String(v.inventory_file ?? 'the inventory')
-  const err = new InventoryError(file, first.key, first.message)
-  if (rest.length) err.message += rest.map((p) => `\n${file}: ${p.key}: ${p.message}`).join('')
-  throw err
+  throwProblems(String(v.inventory_file ?? 'the inventory'), clusterProblems(v, host))
 }
 
-const show = (x: unknown) => (x === null ? 'nothing' : showJson(x))
+/** Every problem of this host's cluster vars and of the inventory's topology. Pure. */
+export const clusterProblems = (v: Vars, host: Host): Problem[] => [...clusterVarProblems(v, host), ...topologyProblems(host)]
+
+const show = (x: unknown) => (x === undefined || x === null ? 'nothing' : showJson(x))
 
 // Docker's tag grammar: what may follow `image:` after the colon; also safe unquoted in YAML.
 const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'

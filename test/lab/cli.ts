@@ -1,7 +1,7 @@
 // npm run lab:up -- --hosts N   |   npm run lab:down
 import { labDown, labUp, MAX_HOSTS } from './lab.ts'
 
-const usage = `usage: node test/lab/cli.ts up [--hosts N]   (N from 1 to ${MAX_HOSTS}, default 3)
+const usage = `usage: node test/lab/cli.ts up [--hosts N] [--no-aws]   (N from 1 to ${MAX_HOSTS}, default 3; --no-aws: no aws: block, no STS)
        node test/lab/cli.ts down`
 
 function fail(msg: string): never {
@@ -24,14 +24,16 @@ async function main(argv: string[]) {
   const [cmd, ...rest] = argv
   if (cmd === 'up') {
     let hosts = 3
+    let aws = true
     for (let i = 0; i < rest.length; i++) {
       const a = rest[i] as string
       if (a === '--hosts') hosts = parseHosts(rest[++i])
       else if (a.startsWith('--hosts=')) hosts = parseHosts(a.slice('--hosts='.length))
+      else if (a === '--no-aws') aws = false
       else fail(`unknown argument: ${a}`)
     }
     const t0 = performance.now()
-    const lab = await labUp({ hosts })
+    const lab = await labUp({ hosts, aws })
     const secs = ((performance.now() - t0) / 1000).toFixed(2)
     console.log(`lab up: ${lab.hosts.length} host(s) in ${secs} s`)
     const si = lab.standins

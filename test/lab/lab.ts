@@ -662,14 +662,14 @@ export function labInventoryText(o: { by: string; hosts: readonly { name: string
   ].join('\n')
 }
 
-function inventoryText(hosts: readonly LabHost[], aws: LabAws): string {
+function inventoryText(hosts: readonly LabHost[], aws: LabAws | undefined): string {
   return labInventoryText({
     by: 'npm run lab:up',
     hosts,
     key: labFiles.key,
     knownHosts: labFiles.knownHosts,
     vars: [
-      ...awsInventoryLines(aws),
+      ...(aws ? awsInventoryLines(aws) : []), // none: no AWS role configured, the AWS step is left out
       // Lab hosts have this machine's 2 CPUs, of which the control plane's own pods request 1.05:
       // small Ray pods, as a user of such machines would set, so the head and 3 workers fit.
       '    ray: { head_cpu: 250m, worker_cpu: 250m, head_memory: 512Mi, worker_memory: 512Mi }',
@@ -705,8 +705,11 @@ function makeLab(hosts: LabHost[], becomePass: string): Lab {
 // ---------------------------------------------------------------------------
 // Public API
 
-/** Bring up a fresh lab of `hosts` hosts (default 3), after cleaning whatever was there. */
-export async function labUp(opts: { hosts?: number } = {}): Promise<Lab> {
+/**
+ * Bring up a fresh lab of `hosts` hosts (default 3), after cleaning whatever was there. `aws:
+ * false`: no STS endpoint and no `aws:` block in the inventory, as on a machine without AWS.
+ */
+export async function labUp(opts: { hosts?: number; aws?: boolean } = {}): Promise<Lab> {
   const n = opts.hosts ?? 3
   if (!Number.isInteger(n) || n < 1 || n > MAX_HOSTS) {
     throw new Error(`lab: hosts must be an integer from 1 to ${MAX_HOSTS}, got ${n}`)
@@ -722,7 +725,7 @@ export async function labUp(opts: { hosts?: number } = {}): Promise<Lab> {
   fs.writeFileSync(labFiles.becomePass, becomePass + '\n', { mode: 0o600 })
   fs.chmodSync(labFiles.becomePass, 0o600)
   // The local STS endpoint (test/lab/sts-lab.ts) starts while the hosts are set up.
-  const awsStarting = startLabSts(LAB_DIR)
+  const awsStarting = opts.aws === false ? Promise.resolve(undefined) : startLabSts(LAB_DIR)
   awsStarting.catch(() => {})
 
   const network = setupNetwork(hosts)

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/errors.ts'
-import { AwsError, assumeRole, awsDefaults, envListText, needsRefresh, resolveRoleArn, sessionSecret, validateAwsVars, type AwsVars, type SessionCredentials } from '../../playbooks/_aws.ts'
+import { AwsError, assumeRole, awsDefaults, envListText, needsRefresh, noRoleReason, resolveRoleArn, sessionSecret, validateAwsVars, type AwsVars, type SessionCredentials } from '../../playbooks/_aws.ts'
 import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../lab/sts.ts'
 import { LAB_ROLE_ARN as ROLE } from '../lab/sts-lab.ts'
 import { errorOf, tempDir } from './_helpers.ts'
@@ -162,6 +162,16 @@ test('role: a missing iamroles file, an empty or malformed first line, a malform
   )
   const key = errorOf(() => resolveRoleArn({ role_arn: 'zxplay-lab', iamroles_file: 'iamroles.txt' }, dir, INV))
   assert.equal([(key as InventoryError).file, (key as InventoryError).path], [INV, 'aws.role_arn'])
+})
+
+test('no role configured: only aws.role_arn empty and the default iamroles.txt absent; anything else the user named must resolve', () => {
+  const sub = fs.mkdtempSync(path.join(dir, 'norole-'))
+  const file = path.join(sub, 'iamroles.txt')
+  assert.is(noRoleReason({ role_arn: '', iamroles_file: 'iamroles.txt' }, sub), `no AWS role configured: aws.role_arn is empty and ${file} does not exist, so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of ${file} or set aws.role_arn`)
+  assert.is(noRoleReason({ role_arn: ROLE, iamroles_file: 'iamroles.txt' }, sub), undefined)
+  assert.is(noRoleReason({ role_arn: '', iamroles_file: 'roles/mine.txt' }, sub), undefined, 'a file the user named: resolveRoleArn says it is missing')
+  fs.writeFileSync(file, '')
+  assert.is(noRoleReason({ role_arn: '', iamroles_file: 'iamroles.txt' }, sub), undefined, 'there (even empty): resolveRoleArn reads it')
 })
 
 // ---------------------------------------------------------------------------

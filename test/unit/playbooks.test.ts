@@ -6,7 +6,12 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load } from 'js-yaml'
+import { parseFlags } from '../../lib/args.ts'
+import { renderFor } from '../../lib/cli.ts'
+import { connectionVars } from '../../lib/context.ts'
 import { loadInventory } from '../../lib/inventory.ts'
+import { playbookVars } from '../../lib/playbook.ts'
+import { renderFile } from '../../lib/template.ts'
 import { clusterDefaults } from '../../playbooks/defaults.ts'
 import site from '../../playbooks/site.mts'
 import { alignContainerdConfig } from '../../playbooks/_containerd.ts'
@@ -122,6 +127,29 @@ test('the join config (the token) is 0600 while kubeadm runs, and gone after it 
   assert.equal([failed.code, failed.left], [3, false])
   const stopped = await join('sleep 30', true)
   assert.equal([stopped.code, stopped.left], [143, false])
+})
+
+// `zxplay render` against what a task's ctx.render gives (lib/context.ts: the host's connection vars
+// and its playbook's vars); the kubeadm config's advertise_address, which 20-control-plane may ask
+// the host for, given as -e. The lab's end-to-end comparison is test/e2e/no-aws.test.ts.
+test('zxplay render prints each template exactly as the playbook that renders it does', async () => {
+  const byTemplate: Record<string, string> = {
+    'kubeadm/kubeadm-config.yaml': '20-control-plane',
+    'flannel/kube-flannel.yaml': '40-flannel',
+    'metrics-server/components.yaml': '70-metrics-server',
+    'ray/namespace.yaml': '80-aws-credentials',
+    'ray/ray-cluster.yaml': '85-ray',
+    'ray/autoscaler.yaml': '90-autoscaler',
+  }
+  const inv = await loadInventory(path.join(REPO, 'inventory.yaml'), { extraVars: { advertise_address: '192.0.2.10' } })
+  const host = inv.hosts[0]!
+  // what `zxplay render TEMPLATE --host localhost -e advertise_address=192.0.2.10` prints (run from the repository)
+  const { flags } = parseFlags(['-i', path.join(REPO, 'inventory.yaml'), '-e', 'advertise_address=192.0.2.10'])
+  for (const [template, id] of Object.entries(byTemplate)) {
+    const pb = site.find((p) => p.id === id)!
+    const expected = await renderFile(path.join(REPO, 'templates', template), { ...connectionVars(host), ...playbookVars(pb, host) })
+    assert.fixture(await renderFor(template, host.name, flags), expected)
+  }
 })
 
 test.run()

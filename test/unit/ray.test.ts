@@ -62,7 +62,7 @@ test('ray-head: one replica, current ray start flags, MY_CPU_REQUEST, Secret by 
   const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.valueFrom]))
   assert.equal(env.MY_CPU_REQUEST, { resourceFieldRef: { resource: 'requests.cpu' } })
   assert.equal(env.MY_POD_IP, { fieldRef: { fieldPath: 'status.podIP' } })
-  assert.equal(c.envFrom, [{ secretRef: { name: 'session-token' } }])
+  assert.equal(c.envFrom, [{ secretRef: { name: 'session-token', optional: true } }]) // pods start without it when no AWS role is configured
   assert.equal(c.resources.requests.cpu, c.resources.limits.cpu)
   assert.ok(c.resources.requests.memory)
   const mounts = Object.fromEntries(c.volumeMounts.map((m: any) => [m.mountPath, m]))
@@ -70,7 +70,7 @@ test('ray-head: one replica, current ray start flags, MY_CPU_REQUEST, Secret by 
   assert.is(mounts['/dev/shm'].name, 'dshm')
   const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]))
   assert.equal(volumes.dshm.emptyDir, { medium: 'Memory' })
-  assert.equal(volumes.awstoken.secret, { secretName: 'session-token' })
+  assert.equal(volumes.awstoken.secret, { secretName: 'session-token', optional: true })
   assert.ok(c.readinessProbe.exec.command.join(' ').includes('gcs_healthz'))
   assert.is(head.spec.template.metadata.annotations['zxplay.io/session-token-expires-at'], EXPIRES)
 })
@@ -79,7 +79,7 @@ test('ray-worker: no replicas (the HPA owns it), the Secret by envFrom only, joi
   const [, , worker] = await render('ray-cluster.yaml', { session_token_expires_at: EXPIRES })
   assert.not.ok('replicas' in worker.spec)
   const c = worker.spec.template.spec.containers[0]
-  assert.equal(c.envFrom, [{ secretRef: { name: 'session-token' } }])
+  assert.equal(c.envFrom, [{ secretRef: { name: 'session-token', optional: true } }]) // pods start without it when no AWS role is configured
   assert.not.ok(c.volumeMounts.some((m: any) => m.mountPath === '/etc/awstoken'))
   assert.not.ok(worker.spec.template.spec.volumes.some((v: any) => v.secret))
   assert.match(c.args.join(' '), '--address=ray-head:6379')
