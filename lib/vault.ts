@@ -3,11 +3,15 @@
 
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
-import { Vault } from 'ansible-vault'
+import { createRequire } from 'node:module'
 import { InventoryError, UsageError } from './errors.ts'
 import { describeFsError } from './yaml.ts'
 
 export type VaultPassword = string
+
+// Loaded on first use: most runs have nothing encrypted, and every run reads the inventory (~15 ms).
+let vault: typeof import('ansible-vault') | undefined
+const vaultModule = () => (vault ??= createRequire(import.meta.url)('ansible-vault') as typeof import('ansible-vault'))
 
 export function isVaultText(text: string): boolean {
   return text.trimStart().startsWith('$ANSIBLE_VAULT;')
@@ -20,7 +24,7 @@ export function decryptVault(ciphertext: string, password: VaultPassword | undef
   }
   try {
     const text = ciphertext.trim().split(/\s*\n\s*/).join('\n')
-    const plain = new Vault({ password }).decryptSync(text, undefined)
+    const plain = new (vaultModule().Vault)({ password }).decryptSync(text, undefined)
     if (plain === undefined) throw new Error('no data')
     return plain
   } catch (e) {
