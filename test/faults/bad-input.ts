@@ -107,7 +107,7 @@ const MISTAKES: Mistake[] = [
   { name: '--start-at that names nothing', args: [...DEMO, '--start-at', 'no such task'], says: ["--start-at 'no such task' names no playbook or task"] },
   { name: '-e without key=value', args: [...DEMO, '-e', 'greeting'], says: ["-e 'greeting'", 'expected key=value'] },
   { name: '-e @file that does not exist', args: [...DEMO, '-e', '@/nonexistent/vars.yaml'], says: ['-e @/nonexistent/vars.yaml', 'no such file'] },
-  { name: 'an unknown command', args: ['deploy', '-i', '{inv}'], says: ["unknown command 'deploy'", 'use run, ping, sh or render'] },
+  { name: 'an unknown command', args: ['deploy', '-i', '{inv}'], says: ["unknown command 'deploy'", 'use run, ping, sh, render or inventory'] },
   { name: 'a template variable that is missing', args: ['render', path.join(FIXTURES, 'faults/missing-var.yaml'), '--host', 'node1', '-i', '{inv}', '-e', '{"app": {"replicas": 2}}'], says: ['missing-var.yaml:3', "missing variable 'app.replicaz'", "did you mean 'app.replicas'"] },
   { name: 'render for a host that is not in the inventory', args: ['render', 'kubeadm/kubeadm-config.yaml', '--host', 'node9', '-i', '{inv}'], says: ["no host 'node9'", '{inv}', 'hosts: node1, node2, node3'] },
 ]
