@@ -86,10 +86,19 @@ function givenOptions(host: Host, forJump = false): SshOption[] {
   ]
 }
 
+// The CLI's check, the lock and the connection each ask for a host's target: the config files
+// (and their Includes) are read once per host and run.
+const targets = new WeakMap<Host, SshTarget>()
+
 /** Where and how ssh would connect to this host: the inventory's options, then the config files. Throws SshConfigError. */
 export function targetFor(host: Host): SshTarget {
-  const files = host.sshConfigFile ? [host.sshConfigFile] : configFiles()
-  return targetOf(host.name, host.address, resolveOptions(host.address, givenOptions(host), files))
+  let t = targets.get(host)
+  if (!t) {
+    const files = host.sshConfigFile ? [host.sshConfigFile] : configFiles()
+    t = targetOf(host.name, host.address, resolveOptions(host.address, givenOptions(host), files))
+    targets.set(host, t)
+  }
+  return t
 }
 
 /** ProxyCommand: a local process whose stdin and stdout are the connection, as ssh runs it. */
