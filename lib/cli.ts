@@ -10,6 +10,7 @@ import { emitter, type Counts } from './events.ts'
 import { parseExtraVars } from './extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from './inventory.ts'
 import { graphInventory, hostVars, listInventory, toAnsibleJson } from './inventory-list.ts'
+import { HostLockError, HostLocks, hostHolder } from './host-lock.ts'
 import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from './lock.ts'
 import { logPath, logSink } from './logfile.ts'
 import { limitPatterns, selectHosts } from './patterns.ts'
@@ -99,7 +100,7 @@ async function guard(fn: () => Promise<void>): Promise<void> {
     await fn()
   } catch (err) {
     const input = err instanceof UsageError || err instanceof InventoryError || err instanceof PatternError || err instanceof TemplateError
-    const known = input || err instanceof LockError
+    const known = input || err instanceof LockError || err instanceof HostLockError
     console.error(`✗ ${known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
     process.exitCode = input ? EXIT.input : EXIT.error
   }
@@ -206,8 +207,10 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   for (const { target, holder } of held?.tookOver ?? []) {
     emit({ kind: 'note', host: target.host, task: 'lock', text: `took over the lock of pid ${holder.pid} (started ${holder.started}): that run is gone` })
   }
-  // every inventory host gets a session (connected only when used), so tasks can reach the control plane
-  const sessions = sessionsFor(inventory.hosts, flags, sshPassword)
+  // every inventory host gets a session (connected only when used), so tasks can reach the control plane;
+  // a changing run also locks each host it connects to (host-lock.ts), as the control-machine lock did here
+  const hostLocks = held ? new HostLocks(hostHolder(process.argv.slice(2))) : undefined
+  const sessions = sessionsFor(inventory.hosts, flags, sshPassword, hostLocks)
   if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })
 
   // Ctrl-C (or a CI job's SIGTERM): the commands in flight are stopped and the connections closed;
@@ -222,6 +225,7 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   process.on('SIGINT', onSigint)
   process.on('SIGTERM', onSigint)
   try {
+    if (hostLocks) await lockPlannedHosts(planned, sessions)
     emit({ kind: 'start', inventory: inventory.file, check: flags.check, log })
     const recap = await runPlan(planned, sessions, {
       recapHosts: [...new Set(planned.flatMap((p) => p.hosts.map((h) => h.name)))],
@@ -242,8 +246,24 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   } finally {
     process.off('SIGINT', onSigint)
     process.off('SIGTERM', onSigint)
+    hostLocks?.release()
     await Promise.all([...sessions.values()].map((s) => s.close()))
   }
+}
+
+/**
+ * Every host the plan runs on connects and takes its lock before the first task: all or none, so a
+ * run refused on one host has changed nothing anywhere. A host that cannot be reached is left for
+ * its first task to report, as before.
+ */
+async function lockPlannedHosts(planned: PlannedPlaybook[], sessions: Map<string, HostSession>): Promise<void> {
+  const names = [...new Set(planned.flatMap((p) => p.hosts.map((h) => h.name)))]
+  const results = await Promise.allSettled(names.map((n) => sessions.get(n)!.connection()))
+  const refused = results.flatMap((r) => (r.status === 'rejected' && r.reason instanceof HostLockError ? [r.reason] : []))
+  const [first, ...others] = refused
+  if (!first) return
+  if (others.length) first.message += `\n  Also held: ${others.map((e) => e.host).join(', ')}.`
+  throw first
 }
 
 /**
@@ -336,9 +356,9 @@ async function confirm(question: string): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was changed')
 }
 
-function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string): Map<string, HostSession> {
+function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string, locks?: HostLocks): Map<string, HostSession> {
   const sessions = new Map<string, HostSession>()
-  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }))
+  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }, locks))
   return sessions
 }
 

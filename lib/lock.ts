@@ -40,14 +40,18 @@ export class LockError extends Error {
   file: string
   constructor(target: Target, holder: LockHolder, file: string) {
     super(
-      `${target.host} (${target.key}) is in use by another zxplay run: pid ${holder.pid} on ${holder.machine}, started ${holder.started}` +
-        `${holder.command ? `, \`${holder.command}\`` : ''}${holder.inventory ? ` with ${holder.inventory}` : ''}.\n` +
+      `${target.host} (${target.key}) is in use by another zxplay run: ${describeHolder(holder)}.\n` +
         `  Run again when it has ended. The lock is ${file}; it is taken over by itself once that process is gone` +
         `${holder.machine !== os.hostname() ? ` (it runs on another machine: remove the file by hand if that run is gone)` : ''}.`
     )
     this.holder = holder
     this.file = file
   }
+}
+
+/** Who holds a lock, for a refusal: pid, machine (and user), start time, command line, inventory. */
+export function describeHolder(h: { pid: number; machine: string; user?: string; started: string; command?: string; inventory?: string }): string {
+  return `pid ${h.pid} on ${h.machine}${h.user ? ` (user ${h.user})` : ''}, started ${h.started}${h.command ? `, \`${h.command}\`` : ''}${h.inventory ? ` with ${h.inventory}` : ''}`
 }
 
 export type Held = {

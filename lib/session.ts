@@ -3,6 +3,7 @@
 import { exec, type Connection } from './connection.ts'
 import { UnreachableError } from './errors.ts'
 import { FACTS_COMMAND, parseFacts, type Facts } from './facts.ts'
+import type { HostLocks } from './host-lock.ts'
 import type { Host } from './inventory.ts'
 import { wrapCommand } from './shell.ts'
 import { connectSsh, type SshOptions } from './ssh.ts'
@@ -18,21 +19,35 @@ export class HostSession {
   /** Reads shared between tasks (Context.remember), with the mutation count they were made at. */
   remembered = new Map<string, { at: number; value: Promise<unknown> }>()
   private ssh: SshOptions
+  /** a changing run's locks on the hosts: every new connection takes its host's before any command */
+  private locks?: HostLocks
   private conn?: Promise<Connection>
   private facts?: Promise<Facts>
   /** Why the session ended for good (end()): no command may open a new connection after it. */
   private ended?: string
 
-  constructor(host: Host, ssh: SshOptions) {
+  constructor(host: Host, ssh: SshOptions, locks?: HostLocks) {
     this.host = host
     this.ssh = ssh
+    this.locks = locks
   }
 
   connection(): Promise<Connection> {
     if (this.ended) return Promise.reject(new UnreachableError(this.host.name, this.ended))
-    // local.ts is loaded only for a `connection: local` host: most runs only use SSH
-    this.conn ??= this.host.connection === 'local' ? import('./local.ts').then((m) => m.connectLocal(this.host.name)) : connectSsh(this.host, this.ssh)
+    this.conn ??= this.open()
     return this.conn
+  }
+
+  private async open(): Promise<Connection> {
+    // local.ts is loaded only for a `connection: local` host: most runs only use SSH
+    const conn = this.host.connection === 'local' ? (await import('./local.ts')).connectLocal(this.host.name) : await connectSsh(this.host, this.ssh)
+    try {
+      await this.locks?.take(this.host, conn)
+    } catch (e) {
+      await conn.close()
+      throw e
+    }
+    return conn
   }
 
   gatherFacts(): Promise<Facts> {

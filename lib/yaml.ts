@@ -35,7 +35,7 @@ export function loadYaml(text: string, schema: Schema = YAML_SCHEMA): unknown[] 
 
 /** Characters that would move the cursor, recolour the terminal or end a line in a message. */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
-const visible = (s: string) => s.replace(UNPRINTABLE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+export const visible = (s: string) => s.replace(UNPRINTABLE, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 const SHOWN = 80
 
 /** A value as JSON for a message, at most SHOWN characters of it (a value can be megabytes). */
