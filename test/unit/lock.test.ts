@@ -304,6 +304,56 @@ test('three runs taking over the same stale lock at once: never two winners (the
   assert.equal(files(dir), [])
 })
 
+test('the put-back race, step by step: B takes the stale lock over just after A judged it, C places its own while A acts on it: one winner', async () => {
+  // Three runs in one process, driven through the fs calls lock.ts makes: after A's first read of
+  // the lock file (A has judged the dead holder's lock stale), B runs; just before A's second link
+  // into the lock file's name (with the old put-back, A putting back B's lock it had moved aside),
+  // C runs. The old code moved B's fresh lock aside, C placed its own meanwhile, the put-back
+  // failed and B's lock was deleted: B and C both held the host.
+  const dir = freshDir()
+  const file = path.join(dir, CP1_FILE)
+  holderFile(dir, CP1_FILE, { pid: await deadPid() })
+  const real = { readFileSync: fs.readFileSync, linkSync: fs.linkSync }
+  const won = new Map<string, ReturnType<typeof acquireLocks>>()
+  const refused: string[] = []
+  let inner = false
+  let reads = 0
+  let links = 0
+  const run = (name: string) => {
+    const outer = inner
+    inner = name !== 'A'
+    try {
+      won.set(name, acquireLocks([cp1], { ...INFO, command: name }, dir))
+    } catch (e) {
+      if (!(e instanceof LockError)) throw e
+      refused.push(name)
+    } finally {
+      inner = outer
+    }
+  }
+  const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
+    const out = real.readFileSync(...args)
+    if (!inner && args[0] === file && ++reads === 1) run('B')
+    return out
+  }
+  const linkSync = (src: fs.PathLike, dest: fs.PathLike) => {
+    if (!inner && dest === file && ++links === 2) run('C')
+    return real.linkSync(src, dest)
+  }
+  Object.assign(fs, { readFileSync, linkSync })
+  try {
+    run('A')
+  } finally {
+    Object.assign(fs, real)
+  }
+  assert.ok(reads >= 1 && links >= 2, `the interleaving did not happen (reads ${reads}, links ${links})`)
+  assert.equal([...won.keys()], ['B'], `winners ${[...won.keys()]}, refused ${refused}`)
+  assert.equal(refused.sort(), ['A', 'C'])
+  assert.is(readLock(file).command, 'B', "the winner's lock is the one in place")
+  for (const h of won.values()) h.release()
+  assert.equal(files(dir), [])
+})
+
 test('the lock is keyed on the machine reached, not the name written: 127.0.0.1, localhost and ::1 are one; a DNS name is its address', async () => {
   const hosts = parseInventory('all: {hosts: {a: {address: 127.0.0.1}, b: {address: localhost}, c: {address: "::1"}, d: {address: 127.0.0.2, port: 2222}, e: {address: LOCALHOST, port: 2222}, f: {address: 10.0.0.9}, g: {connection: local}}}', '/x/inv.yaml').hosts
   const keys = (await lockTargets(hosts)).map((t) => t.key)
