@@ -68,10 +68,13 @@ export function hostLockScript(file: string): string {
     // a run that is just ending lets go within moments: wait that long before saying it is held
     'if flock -w 0.5 9; then',
     '  printf "%s\\n" "$me" | dd of=/dev/fd/9 conv=nocreat status=none',
+    // emptied as it lets go, so that no later reader takes an old line for its holder; also on
+    // the TERM a closing connection sends to what still runs on it (and a HUP or PIPE)
+    '  let_go() { dd if=/dev/null of=/dev/fd/9 conv=nocreat status=none; exit 0; }',
+    '  trap let_go HUP PIPE TERM',
     '  echo zxplay-lock taken',
     '  cat >/dev/null',
-    '  dd if=/dev/null of=/dev/fd/9 conv=nocreat status=none',
-    '  exit 0',
+    '  let_go',
     'fi',
     // the holder may be writing its line right now
     'i=0; while [ $i -lt 20 ]; do h=$(head -c 2000 "$f"); case $h in *}) break ;; esac; sleep 0.05; i=$((i+1)); done',

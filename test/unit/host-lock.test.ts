@@ -97,6 +97,8 @@ test("a second run is refused naming the first (pid, machine, user, start, comma
   ;(await takeHostLock(conn(), 'node1-alias', first, file)).release()
 
   held.release()
+  for (let i = 0; i < 100 && fs.readFileSync(file, 'utf8'); i++) await new Promise((r) => setTimeout(r, 20))
+  assert.is(fs.readFileSync(file, 'utf8'), '', 'emptied as it let go: no old line to be taken for a holder')
   const next = await takeHostLock(conn(), 'node1', me(), file)
   next.release()
 })
