@@ -49,6 +49,18 @@ async function lockedBy(l: Lab, host: string, pid: number, timeoutMs = 30_000): 
   }
 }
 
+/** A steps run on node1 (its slow step `seconds` long) that holds node1's lock while `fn` runs; its folders removed after. */
+async function whileNode1Locked<T>(l: Lab, seconds: number, fn: (run: ReturnType<typeof background>) => Promise<T>): Promise<T> {
+  const run = background(stepsOnNode1(l.inventory, seconds).args)
+  try {
+    await lockedBy(l, 'node1', run.pid())
+    return await fn(run)
+  } finally {
+    await run.done.catch(() => {})
+    await onHost(l, 'node1', `rm -rf /tmp/zxfault-hostlock-${process.pid}-*`)
+  }
+}
+
 export function hardeningCases(lab: () => Lab): Case[] {
   return [
     {
@@ -56,8 +68,6 @@ export function hardeningCases(lab: () => Lab): Case[] {
       name: 'two runs on one host under two names, from two control machines',
       async run(): Promise<Detail> {
         const l = lab()
-        const first = stepsOnNode1(l.inventory, 15)
-        const run = background(first.args)
         // the second names node1 by an ~/.ssh/config alias and keeps its control locks elsewhere:
         // nothing on the control machine ties the two runs together
         const config = path.join(tmpDir(), 'ssh_config')
@@ -69,8 +79,7 @@ export function hardeningCases(lab: () => Lab): Case[] {
         })
         const second = stepsOnNode1(aliasInv, 0, 'web-a')
         const env = elsewhere()
-        try {
-          await lockedBy(l, 'node1', run.pid())
+        return whileNode1Locked(l, 15, async (run) => {
           const r = await runCli(second.args, { env, timeoutMs: 60_000 })
           assert.is(r.code, 1, tail(r))
           assert.match(r.stderr, new RegExp(`^✗ web-a is in use by another zxplay run: pid ${run.pid()} on ${os.hostname()} \\(user ${os.userInfo().username}\\), started \\d{4}-\\d\\d-\\d\\dT[^,]+, \`zxplay run \\S+steps\\.mts -i \\S+ --limit node1 -e … -e …\`\\.\n  Run again when it has ended\\. It holds the lock ${HOST_LOCK_FILE} on web-a`))
@@ -81,9 +90,7 @@ export function hardeningCases(lab: () => Lab): Case[] {
           const after = await runCli(second.args, { env, timeoutMs: 60_000 })
           assert.is(after.code, 0, tail(after))
           return { note: `the alias run refused naming pid ${run.pid()}, nothing changed by it; it runs once the first has ended`, counts: { lost: 0 } }
-        } finally {
-          await onHost(l, 'node1', `rm -rf ${first.dir} ${second.dir}`)
-        }
+        })
       },
     },
     {
@@ -91,10 +98,7 @@ export function hardeningCases(lab: () => Lab): Case[] {
       name: 'a run killed -9 holding a host lock: the next run takes it, no cleanup',
       async run(): Promise<Detail> {
         const l = lab()
-        const first = stepsOnNode1(l.inventory, 25)
-        const run = background(first.args)
-        try {
-          await lockedBy(l, 'node1', run.pid())
+        return whileNode1Locked(l, 25, async (run) => {
           process.kill(-run.pid(), 'SIGKILL')
           await run.done
           const killed = Date.now()
@@ -103,9 +107,7 @@ export function hardeningCases(lab: () => Lab): Case[] {
           assert.is(next.code, 0, tail(next))
           await unlocked(l, 'node1')
           return { note: `killed holding node1's lock; a run from elsewhere got it and finished ${((Date.now() - killed) / 1000).toFixed(1)} s after the kill`, counts: { lost: 0 } }
-        } finally {
-          await onHost(l, 'node1', `rm -rf /tmp/zxfault-hostlock-${process.pid}-*`)
-        }
+        })
       },
     },
     {
@@ -113,10 +115,7 @@ export function hardeningCases(lab: () => Lab): Case[] {
       name: '--check beside a changing run on the same host: allowed',
       async run(): Promise<Detail> {
         const l = lab()
-        const first = stepsOnNode1(l.inventory, 15)
-        const run = background(first.args)
-        try {
-          await lockedBy(l, 'node1', run.pid())
+        return whileNode1Locked(l, 15, async (run) => {
           const holder = lockLine(l, 'node1')
           const check = await runCli([...stepsOnNode1(l.inventory, 0).args, '--check'], { env: elsewhere(), timeoutMs: 60_000 })
           assert.is(check.code, 0, tail(check))
@@ -125,9 +124,7 @@ export function hardeningCases(lab: () => Lab): Case[] {
           const done = await run.done
           assert.is(done.code, 0, tail(done))
           return { note: 'the --check run took no lock and ran; the changing run kept its lock and finished', counts: { lost: 0 } }
-        } finally {
-          await onHost(l, 'node1', `rm -rf /tmp/zxfault-hostlock-${process.pid}-*`)
-        }
+        })
       },
     },
     {
