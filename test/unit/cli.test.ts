@@ -17,7 +17,7 @@ fs.writeFileSync(inventory, 'all:\n  hosts:\n    here: {connection: local}\n')
 /** bash -c script, with $ZX for the CLI and $FLAGS for its folders */
 function sh(script: string, input = '') {
   const { FORCE_COLOR: _, ...rest } = process.env
-  const env = { ...rest, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks'), ZX: `node ${path.join(REPO, 'bin/zxplay.mjs')}`, FLAGS: `--log-dir ${path.join(dir, 'logs')} -i ${inventory}` }
+  const env = { ...rest, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks'), ZXPLAY_HOST_LOCK: path.join(dir, 'host.lock'), ZX: `node ${path.join(REPO, 'bin/zxplay.mjs')}`, FLAGS: `--log-dir ${path.join(dir, 'logs')} -i ${inventory}` }
   return spawnSync('bash', ['-c', script], { env, input, encoding: 'utf8', cwd: REPO, timeout: 60_000 })
 }
 
