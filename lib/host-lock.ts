@@ -167,7 +167,7 @@ export class HostLocks {
   async take(host: Host, conn: Connection): Promise<void> {
     if (host.connection === 'local') {
       this.local ??= import('./local.ts').then((m) => takeHostLock(m.connectLocal('this machine'), 'this machine', this.me, this.file))
-      // one refusal names the machine once for every local host; a failed take is not kept
+      // a refusal is kept: every local host gets it, under its own name
       await this.local.catch((e: unknown) => {
         throw e instanceof HostLockError ? new HostLockError(host.name, e.message.replace(/^this machine/, `${host.name} (this machine)`), e.holder) : e
       })
