@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { BIN, FIXTURES, playbookFile } from '../e2e/helpers.ts'
 import { ansibleCli, ansibleEnv } from './_ansible.ts'
-import { tempDir } from './_helpers.ts'
+import { tempDir } from '../unit/_helpers.ts'
 
 const { dir, remove } = tempDir('outcomes')
 test.after(remove)

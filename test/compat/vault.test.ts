@@ -10,7 +10,7 @@ import { InventoryError, UsageError } from '../../lib/errors.ts'
 import { loadInventory } from '../../lib/inventory.ts'
 import { listInventory } from '../../lib/inventory-list.ts'
 import { readVaultPasswordFile } from '../../lib/vault.ts'
-import { tempDir } from './_helpers.ts'
+import { tempDir } from '../unit/_helpers.ts'
 
 const run = promisify(execFile)
 const tmp = tempDir('vault')
