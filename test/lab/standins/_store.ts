@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { readJson, withLock, writeAtomic } from './_io.ts'
-import { onHost, STORE_FILE } from './_k8s-host.ts'
+import { onHost, parseSemver, STORE_FILE } from './_k8s-host.ts'
 import type { HostRef } from './_k8s-host.ts'
 import { clone, deepEqual, isObj, nowIso } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
@@ -169,4 +169,10 @@ export function deleteObj(s: Store, obj: Obj): boolean {
   keysByType.delete(s.objects)
   delete s.internal.ssa[key]
   return true
+}
+
+/** The server's /version document. */
+export function versionInfo(s: Store) {
+  const v = parseSemver(s.cluster.kubernetesVersion)
+  return { major: String(v?.major ?? 1), minor: String(v?.minor ?? 36), emulationMajor: String(v?.major ?? 1), emulationMinor: String(v?.minor ?? 36), minCompatibilityMajor: '1', minCompatibilityMinor: String((v?.minor ?? 36) - 1), gitVersion: s.cluster.kubernetesVersion, gitCommit: '6c1cd990aa4c4d9d1e4a1f4b1ef1e0e6a6d3c3a1', gitTreeState: 'clean', buildDate: '2026-10-14T12:00:00Z', goVersion: 'go1.25.3', compiler: 'gc', platform: 'linux/amd64' }
 }
