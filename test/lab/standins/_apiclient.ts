@@ -153,18 +153,18 @@ const pem = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString('base6
 /** The files a call names (folders as every file under them), read here as the caller; what cannot be read is left for the server to report. */
 export function callFiles(names: string[]): ApiCall['files'] {
   const out: ApiCall['files'] = []
-  const add = (abs: string, depth: number) => {
+  const add = (real: string, shown: string, depth: number) => {
     let st: fs.Stats
     try {
-      st = fs.statSync(abs)
+      st = fs.statSync(real)
     } catch {
       return
     }
     if (st.isDirectory() && depth < 8) {
-      for (const e of fs.readdirSync(abs)) add(path.join(abs, e), depth + 1)
+      for (const e of fs.readdirSync(real)) add(path.join(real, e), path.join(shown, e), depth + 1)
     } else if (st.isFile()) {
       try {
-        out.push({ path: abs, content: fs.readFileSync(abs, 'utf8') })
+        out.push({ path: shown, content: fs.readFileSync(real, 'utf8') })
       } catch {
         // unreadable: the server says so as kubectl would
       }
@@ -172,7 +172,7 @@ export function callFiles(names: string[]): ApiCall['files'] {
   }
   for (const n of names) {
     if (n === '-' || /^https?:\/\//.test(n)) continue
-    add(path.resolve(n === '~' ? os.homedir() : n.startsWith('~/') ? path.join(os.homedir(), n.slice(2)) : n), 0)
+    add(userPath(n), path.resolve(n === '~' ? os.homedir() : n.startsWith('~/') ? path.join(os.homedir(), n.slice(2)) : n), 0)
   }
   return out
 }
