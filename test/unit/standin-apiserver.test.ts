@@ -17,7 +17,7 @@ import { makeKubeconfig } from '../lab/standins/_kubeconfig.ts'
 import { newCA, newLeaf } from '../lab/standins/_pki.ts'
 
 const ADDRESS = '127.0.0.1'
-const RUNNER = [process.execPath, ...process.execArgv, path.resolve('test/lab/standins/kube-apiserver.ts'), '--zxlab-call']
+const RUNNER = (tool: string) => [process.execPath, ...process.execArgv, path.resolve(`test/lab/standins/${tool}.ts`)]
 const NET = { ZXLAB_API: 'network' }
 
 let lab: FakeLab

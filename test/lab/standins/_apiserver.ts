@@ -26,8 +26,8 @@ export type ApiServerOptions = {
   key: string
   clientCa: string
   storeFile: string
-  /** the command that runs one call: it reads the ServerCall as JSON on stdin, prints {out, err, code} */
-  runner: string[]
+  /** the command that runs one call of a tool: it reads the ServerCall as JSON on stdin, prints {out, err, code} (runServerCall) */
+  runner: (tool: ApiCall['tool']) => string[]
   /** the environment calls run with (default: this process's at start) */
   env?: NodeJS.ProcessEnv
 }
@@ -153,7 +153,7 @@ function groupList(s: Store) {
 /** Run one kubectl/kubeadm call in a child process (kubectl keeps per-call state in module globals; wait blocks). */
 function runCall(o: ApiServerOptions, env: NodeJS.ProcessEnv, call: ServerCall): Promise<{ out: string; err: string; code: number }> {
   return new Promise((resolve) => {
-    const [cmd, ...args] = o.runner as [string, ...string[]]
+    const [cmd, ...args] = o.runner(call.tool) as [string, ...string[]]
     const child = spawn(cmd, args, { env: { ...env, ZXLAB_API: 'server-call' }, stdio: ['pipe', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     const err: Buffer[] = []

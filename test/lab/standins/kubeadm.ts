@@ -23,7 +23,7 @@ import { clone, dig, formatDuration, isObj, nowIso, parseDuration, str, toYaml }
 import type { Obj } from './_k8s-util.ts'
 import { aggregate, argsMap, ConfigError, DEFAULT_SERVICE_SUBNET, KUBEADM_API, parseKubeadmConfig, TOKEN_RE, validateInit, validateKubelet, validateNodeRegistration } from './_kubeadm-config.ts'
 import { connect, ConnectError, isAdmin, makeKubeconfig, userPath } from './_kubeconfig.ts'
-import { networkMode, serverCall } from './_apicall.ts'
+import { isServerCallChild, networkMode, serverCall , runServerCall } from './_apicall.ts'
 import { kubeconfigTarget, netError, request, sendCall } from './_apiclient.ts'
 import type { Reply, Target } from './_apiclient.ts'
 import { admitNode } from './_join.ts'
@@ -1216,6 +1216,7 @@ function printDefaults(which: string, kubeadmVersion: string): string {
   return `${init}---\n${cluster}`
 }
 
-if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2))
+// started by the API server for one call, or by the user
+if (isEntry(import.meta.url)) process.exitCode = isServerCallChild() ? await runServerCall(main) : await main(process.argv.slice(2))
 
 export type { HostRef }

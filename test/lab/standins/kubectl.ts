@@ -22,7 +22,7 @@ import { debToSemver, installedVersion, parseSemver } from './_k8s-host.ts'
 import { arr, clone, deepEqual, dig, formatDuration, isObj, objOr, parseDuration, str, toYaml } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import { JsonPathError, jsonpath } from './_jsonpath.ts'
-import { networkMode, serverCall } from './_apicall.ts'
+import { isServerCallChild, networkMode, serverCall , runServerCall } from './_apicall.ts'
 import { callFiles, kubeconfigTarget, sendCall } from './_apiclient.ts'
 import { authorize, connect, ConnectError, loadKubeconfig, resolveContext, userPath } from './_kubeconfig.ts'
 import type { Connection } from './_kubeconfig.ts'
@@ -1590,7 +1590,8 @@ const COMMANDS: Record<string, Handler> = {
   },
 }
 
-if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2))
+// started by the API server for one call, or by the user
+if (isEntry(import.meta.url)) process.exitCode = isServerCallChild() ? await runServerCall(main) : await main(process.argv.slice(2))
 
 // keep for extension: commands added later (exec, describe) reuse these
 export { onCluster, connection, admit, argValue, podReady, debToSemver, formatDuration }
