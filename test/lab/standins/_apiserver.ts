@@ -74,14 +74,13 @@ function identify(req: IncomingMessage, s: Store): Identity | undefined {
 async function handle(o: ApiServerOptions, env: NodeJS.ProcessEnv, req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'https://apiserver')
   const path = url.pathname.replace(/\/+$/, '') || '/'
+  // alive before kubeadm init has written the store (its wait-control-plane phase polls /livez)
+  if (req.method === 'GET' && PUBLIC_PATHS.has(path) && path !== '/version') return send(res, 200, 'ok', 'text/plain')
   const store = readStore(o.storeFile)
   if (!store) return send(res, 503, statusDoc(503, 'ServiceUnavailable', 'the cluster store is not there'))
   const user = identify(req, store)
   if (!user) return send(res, 401, statusDoc(401, 'Unauthorized', 'Unauthorized'))
-  if (req.method === 'GET' && PUBLIC_PATHS.has(path)) {
-    if (path === '/version') return send(res, 200, versionInfo(store))
-    return send(res, 200, 'ok', 'text/plain')
-  }
+  if (req.method === 'GET' && path === '/version') return send(res, 200, versionInfo(store))
   if (req.method === 'POST' && path === '/zxlab/v1/run') {
     const call = JSON.parse(await body(req)) as ApiCall
     return send(res, 200, await runCall(o, env, { ...call, user, storeFile: o.storeFile, filesRoot: '' }))

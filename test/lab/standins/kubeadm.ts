@@ -3,6 +3,7 @@
 // stand-ins, runs the real preflight checks it can (ip_forward, ports, files, CPUs, memory),
 // writes real files (certificates, kubeconfigs, static pod manifests, kubelet config) and
 // keeps the cluster in the control plane's store so that kubectl and reruns see it.
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -464,6 +465,15 @@ async function init(ctx: Ctx, argv: string[]): Promise<number> {
   }
   io.out('[kubelet-check] The kubelet is healthy after 501.234567ms\n')
   io.out('[control-plane-check] Waiting for healthy control plane components. This can take up to 4m0s\n')
+  // on a real host the kubelet is systemd's: it starts the kube-apiserver static pod, which must answer
+  if (networkMode() && hostAddresses().includes(advertise)) {
+    restartKubelet()
+    const why = await waitLivez(advertise, bindPort, 120_000)
+    if (why) {
+      io.out(`[control-plane-check] kube-apiserver is not healthy after 2m0s\n`)
+      return phaseFail('wait-control-plane', `failed while waiting for the control plane to start: kube-apiserver check failed at https://${advertise}:${bindPort}/livez: Get "https://${advertise}:${bindPort}/livez?timeout=10s": ${why}`)
+    }
+  }
   io.out(`[control-plane-check] Checking kube-apiserver at https://${advertise}:${bindPort}/livez\n[control-plane-check] Checking kube-controller-manager at https://127.0.0.1:10257/healthz\n[control-plane-check] Checking kube-scheduler at https://127.0.0.1:10259/livez\n`)
   const crashTroubleshoot = `\nA control plane component may have crashed or exited when started by the container runtime.\nTo troubleshoot, list all containers using your preferred container runtimes CLI.\nHere is one example how you may list all running Kubernetes containers by using crictl:\n\t- 'crictl --runtime-endpoint ${criSocket} ps -a | grep kube | grep -v pause'\n\tOnce you have found the failing container, you can inspect its logs with:\n\t- 'crictl --runtime-endpoint ${criSocket} logs CONTAINERID'\n\n`
   if (!hostAddresses().includes(advertise)) {
@@ -838,6 +848,30 @@ function finishJoin(io: IO, endpointStr: string, criSocket: string, nr: Obj, g: 
   updateNodeState((s) => {
     s.services.kubelet = { enabled: false, ...s.services.kubelet, active: true }
   })
+  if (networkMode()) restartKubelet()
+}
+
+/** On a real host (network mode): `systemctl restart kubelet`, as kubeadm's kubelet-start phase does. */
+function restartKubelet() {
+  if (process.env.ZXLAB_REAL_HOST === '1') spawnSync('systemctl', ['restart', 'kubelet'], { stdio: 'ignore' })
+}
+
+/** Poll https://address:port/livez (TLS unchecked, as kubeadm's check) until it answers 200; the last failure otherwise. */
+async function waitLivez(address: string, port: number, ms: number): Promise<string | undefined> {
+  const t: Target = { server: `https://${address}:${port}`, host: address, port, hostport: `${address}:${port}`, insecure: true }
+  const until = Date.now() + ms
+  let why = 'no answer'
+  while (Date.now() < until) {
+    try {
+      const r = await request(t, 'GET', '/livez', undefined, { timeoutMs: 10_000, connectTimeoutMs: 10_000 })
+      if (r.status === 200) return undefined
+      why = `HTTP ${r.status}`
+    } catch (e) {
+      why = netError(e as NodeJS.ErrnoException, t).text
+    }
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+  return why
 }
 
 function joined(io: IO): number {
