@@ -59,7 +59,8 @@ export function readStore(file: string): Store | undefined {
 }
 
 export function writeStore(file: string, store: Store) {
-  writeAtomic(file, JSON.stringify(store) + '\n', 0o666)
+  // behind the network API server only root (its process) reads the store: it holds the CA key
+  writeAtomic(file, JSON.stringify(store) + '\n', process.env.ZXLAB_API ? 0o600 : 0o666)
 }
 
 /** Read-modify-write under the store's lock. fn returns false to skip the write. */
@@ -80,6 +81,7 @@ export function newStore(cluster: ClusterInfo): Store {
 
 /** Make the store's folder writable for every user (kubectl runs as the lab user too). */
 export function openUpStoreDir(file: string) {
+  if (process.env.ZXLAB_API) return // clients go through the API server
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true })
     fs.chmodSync(path.dirname(file), 0o777)
