@@ -99,6 +99,7 @@ const API = '10.78.0.11:6443'
 const asUser = (host: string, cmd: string) => onRealHost(lab, host, `su - zxlab -c ${JSON.stringify(cmd)}`)
 
 test('20-control-plane: the kubelet runs the API server on 10.78.0.11:6443; the SSH user kubectl gets nodes with its kubeconfig, over the network', async () => {
+  const t0 = performance.now()
   const cp = await runCli(['run', '20-control-plane', ...inv()], { timeoutMs: 300_000 })
   console.log(`  20-control-plane ${seconds(cp.ms)}`)
   assert.is(cp.code, 0, failures(cp))
@@ -121,9 +122,11 @@ test('20-control-plane: the kubelet runs the API server on 10.78.0.11:6443; the 
   assert.match(wrongCa.stderr, 'Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by unknown authority')
   const none = await asUser('node3', 'kubectl get nodes')
   assert.match(none.stderr, 'The connection to the server localhost:8080 was refused - did you specify the right host or port?')
+  console.log(`  the control-plane cases ${seconds(performance.now() - t0)}`)
 })
 
 test('kubeadm join over the network: a dropped port 6443 fails 50-join, a wrong CA hash fails, a stopped API server is refused; then the workers join', async () => {
+  const t0 = performance.now()
   // node2 cannot reach port 6443 (its own netfilter drops it): 50-join fails with kubeadm's message
   await on('node2', 'iptables -A OUTPUT -p tcp -d 10.78.0.11 --dport 6443 -j DROP')
   const dropped = await runCli(['run', '50-join', ...inv(), '--limit', 'node1,node2'], { timeoutMs: 300_000 })
@@ -151,6 +154,7 @@ test('kubeadm join over the network: a dropped port 6443 fails 50-join, a wrong 
   assert.is(nodes.stdout.trim(), 'node/node1\nnode/node2\nnode/node3', nodes.stderr)
   // a worker's kubelet credentials (signed by the server during the join) authenticate it as its node
   assert.is(await on('node2', 'kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node node2 -o name'), 'node/node2')
+  console.log(`  the join cases ${seconds(performance.now() - t0)} (50-join with port 6443 dropped ${seconds(dropped.ms)})`)
 })
 
 test('down leaves nothing: no container, cgroup, mount, bridge or process', async () => {

@@ -5,7 +5,6 @@ import fs from 'node:fs'
 import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
-import type { TLSSocket } from 'node:tls'
 import type { ApiCall } from './_apicall.ts'
 import type { IO } from './_io.ts'
 import { selfHost } from './_k8s-host.ts'
@@ -18,7 +17,7 @@ export type Target = {
   host: string
   port: number
   hostport: string
-  /** the CA the server's certificate must chain to; undefined: trust nothing but ca-less Node defaults */
+  /** the CA the server's certificate must chain to (else Node's default trust) */
   ca?: string
   insecure: boolean
   cert?: string
@@ -73,7 +72,7 @@ export function kubeconfigTarget(opts: { kubeconfig?: string; context?: string; 
   }
 }
 
-export type Reply = { status: number; body: string; peerCa?: string }
+export type Reply = { status: number; body: string }
 
 const X509_UNKNOWN = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE'])
 
@@ -126,9 +125,7 @@ export function request(t: Target, method: string, path: string, body?: unknown,
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
           clearTimeout(overall)
-          const peer = (res.socket as TLSSocket).getPeerCertificate?.(true)
-          const issuer = peer && peer.issuerCertificate && peer.issuerCertificate !== peer ? peer.issuerCertificate : undefined
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ...(issuer?.raw ? { peerCa: pem(issuer.raw) } : {}) })
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })
         })
         res.on('error', reject)
       }
@@ -148,7 +145,6 @@ export function request(t: Target, method: string, path: string, body?: unknown,
   })
 }
 
-const pem = (der: Buffer) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`
 
 /** The files a call names (folders as every file under them), read here as the caller; what cannot be read is left for the server to report. */
 export function callFiles(names: string[]): ApiCall['files'] {
