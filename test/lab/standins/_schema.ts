@@ -1,20 +1,11 @@
 // The API server's type system for the kubectl stand-in: which kinds exist (group, versions,
-// resource names, short names, scope), validation against the Kubernetes OpenAPI schemas
-// (kubernetes-models), strict unknown-field detection, the server-side validation rules the
-// schemas do not carry, and server-side defaults. Add a kind: one line in KINDS.
+// resource names, short names, scope), decoding and validation against the API server's own
+// OpenAPI documents (_openapi.ts: types, required fields, strict unknown-field detection; a CRD's
+// schema for its custom resources), the server-side validation rules the schemas do not carry,
+// and server-side defaults. Add a kind: one line in KINDS.
 import { arr, dig, isObj, parseCidr, parseIPv4, cidrContains, str } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
-
-type ModelClass = { prototype: { validate(): void } }
-
-// The kubernetes-models classes are most of the bundle: only the commands that write objects
-// load them (loadModels), so a `kubectl get` does not parse them.
-let models: Record<string, ModelClass> | undefined
-
-/** Load the schema validators; kubectl's writing commands call this before they run. */
-export async function loadModels(): Promise<void> {
-  models ??= (await import('./_models.ts')).MODELS
-}
+import { checkBuiltin, checkCustom } from './_openapi.ts'
 
 export type KindInfo = {
   group: string // '' for core
@@ -25,20 +16,14 @@ export type KindInfo = {
   short: string[]
   namespaced: boolean
   categories?: string[]
-  /** A CRD-defined kind (no schema validation here). */
+  /** A CRD-defined kind. */
   custom?: boolean
+  /** A CRD's openAPIV3Schema by version. */
+  schemas?: Record<string, Obj>
 }
 
 function k(group: string, kind: string, plural: string, namespaced: boolean, short: string[], versions: string[], categories?: string[]): KindInfo {
   return { group, versions, kind, plural, singular: kind.toLowerCase(), short, namespaced, ...(categories ? { categories } : {}) }
-}
-
-/** The validator of a built-in kind's version; an error if the models were not loaded. */
-function validatorOf(info: KindInfo, version: string): ((data: unknown) => void) | undefined {
-  if (info.custom) return undefined
-  if (!models) throw new Error(`zxlab: kubectl: schema validation of ${info.kind} without loadModels()`)
-  const cls = models[`${info.group}/${info.kind}/${version}`]
-  return cls && ((data) => cls.prototype.validate.call(data))
 }
 
 export const KINDS: KindInfo[] = [
@@ -106,9 +91,9 @@ export function customKinds(crds: Obj[]): KindInfo[] {
     const group = str(dig(spec, 'group'))
     const plural = str(dig(names, 'plural'))
     if (!kind || !group || !plural) continue
-    const versions = arr(dig(spec, 'versions'))
-      .filter((x) => dig(x, 'served') !== false)
-      .map((x) => String(dig(x, 'name')))
+    const served = arr(dig(spec, 'versions')).filter((x) => dig(x, 'served') !== false)
+    const versions = served.map((x) => String(dig(x, 'name')))
+    const schemas = Object.fromEntries(served.flatMap((x) => (isObj(dig(x, 'schema', 'openAPIV3Schema')) ? [[String(dig(x, 'name')), dig(x, 'schema', 'openAPIV3Schema') as Obj]] : [])))
     out.push({
       group,
       versions,
@@ -118,6 +103,7 @@ export function customKinds(crds: Obj[]): KindInfo[] {
       short: arr(dig(names, 'shortNames')).map(String),
       namespaced: dig(spec, 'scope') !== 'Cluster',
       custom: true,
+      schemas,
     })
   }
   return out
@@ -164,140 +150,22 @@ export function invalidError(kind: string, name: string, errs: FieldError[]): Ap
   return new ApiError('Invalid', `The ${kind} "${name}" is invalid: ${body}`)
 }
 
-const MAP_FIELDS = new Set(['requests', 'limits', 'labels', 'annotations', 'data', 'stringData', 'binaryData', 'nodeSelector', 'matchLabels', 'selector', 'capacity', 'allocatable', 'hard', 'parameters'])
-
-/** /spec/template/spec/containers/0/resources/requests/cpu → spec.template.spec.containers[0].resources.requests[cpu] */
-export function kubePath(parts: (string | number)[]): string {
-  let out = ''
-  let parent = ''
-  for (const part of parts) {
-    if (typeof part === 'number' || /^\d+$/.test(String(part))) out += `[${part}]`
-    else if (MAP_FIELDS.has(parent) && !(parent === 'selector' && (part === 'matchLabels' || part === 'matchExpressions'))) out += `[${part}]`
-    else out += (out ? '.' : '') + part
-    parent = String(part)
-  }
-  return out
-}
-
-const pointerParts = (ptr: string) =>
-  ptr
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-
-type AjvError = { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }
-
-const QUANTITY_RE = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-
 /**
- * Schema validation with kubernetes-models, plus strict unknown-field detection: the compiled
- * validators read every property their schema declares, so a proxy records what they read;
- * a key of a schema-checked object that was never read is not in the schema.
+ * Decoding and schema validation of an object as the API server does it: decode errors (a wrong
+ * type, a bad quantity or base64 value), unknown fields (strict field validation), and field
+ * errors (required fields; a custom resource's structural-schema rules).
  */
 export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode: string[]; fields: FieldError[]; unknown: string[] } {
-  const validate = validatorOf(info, version)
-  if (!validate) return { decode: [], fields: [], unknown: [] }
-  const read = new WeakMap<object, Set<string>>()
-  const iterated = new WeakSet<object>()
-  const proxies = new WeakMap<object, object>()
-  const readSet = (t: object) => {
-    let s = read.get(t)
-    if (!s) read.set(t, (s = new Set()))
-    return s
+  const problems = info.custom ? checkCustom(info.schemas?.[version], obj) : (checkBuiltin(info.group, version, info.kind, obj) ?? [])
+  const out = { decode: [] as string[], fields: [] as FieldError[], unknown: [] as string[] }
+  for (const p of problems) {
+    if (p.at === 'decode') out.decode.push(p.message)
+    // status is the controllers' to write; the stand-in's carries fields of its own
+    else if (p.at === 'unknown') {
+      if (!p.path.startsWith('status')) out.unknown.push(p.path)
+    } else out.fields.push({ path: p.path, type: p.type, ...('value' in p ? { value: p.value } : {}), ...(p.detail ? { detail: p.detail } : {}) })
   }
-  const handler: ProxyHandler<object> = {
-    get(t, key) {
-      if (typeof key === 'string') readSet(t).add(key)
-      return wrap(Reflect.get(t, key))
-    },
-    has(t, key) {
-      if (typeof key === 'string') readSet(t).add(key)
-      return Reflect.has(t, key)
-    },
-    ownKeys(t) {
-      iterated.add(t)
-      return Reflect.ownKeys(t)
-    },
-  }
-  const wrap = (x: unknown): unknown => {
-    if (typeof x !== 'object' || x === null) return x
-    let px = proxies.get(x)
-    if (!px) proxies.set(x, (px = new Proxy(x, handler)))
-    return px
-  }
-  let errors: AjvError[] = []
-  try {
-    validate(wrap(obj))
-  } catch (e) {
-    errors = ((e as { errors?: AjvError[] }).errors ?? []) as AjvError[]
-  }
-
-  const unknown: string[] = []
-  const walk = (x: unknown, parts: (string | number)[]) => {
-    if (Array.isArray(x)) return x.forEach((y, i) => walk(y, [...parts, i]))
-    if (!isObj(x)) return
-    const seen = read.get(x)
-    const checkKeys = !iterated.has(x) && seen && seen.size > 0 && parts[0] !== 'status'
-    for (const key of Object.keys(x)) {
-      if (checkKeys && !seen.has(key)) unknown.push(kubePath([...parts, key]))
-      // kubernetes-models' JSONSchemaProps lacks description and x-kubernetes-*: not checked below
-      else if (key !== 'openAPIV3Schema') walk(x[key], [...parts, key])
-    }
-  }
-  walk(obj, [])
-
-  // ajv reports oneOf branches; keep one message per path, the most telling.
-  const decode: string[] = []
-  const fields: FieldError[] = []
-  const byPath = new Map<string, AjvError[]>()
-  for (const e of errors) {
-    const list = byPath.get(e.instancePath) ?? []
-    list.push(e)
-    byPath.set(e.instancePath, list)
-  }
-  for (const [ptr, list] of byPath) {
-    const parts = pointerParts(ptr)
-    const value = parts.reduce<unknown>((o, k) => dig(o, k), obj)
-    const required = list.filter((e) => e.keyword === 'required')
-    for (const r of required) fields.push({ path: kubePath([...parts, String(r.params.missingProperty)]), type: 'Required value' })
-    if (required.length) continue
-    const fmt = list.find((e) => e.keyword === 'format')
-    const path = kubePath(parts)
-    if (fmt && fmt.params.format === 'byte') {
-      // []byte fields are base64 in JSON: the API server fails to decode the object
-      decode.push(`illegal base64 data at input byte ${base64ErrorAt(String(value))}`)
-      continue
-    }
-    if (fmt && fmt.params.format === 'quantity') {
-      fields.push({ path, type: 'Invalid value', value, detail: `quantities must match the regular expression ${QUANTITY_RE}` })
-      continue
-    }
-    const enumErr = list.find((e) => e.keyword === 'enum')
-    if (enumErr && parts.length > 1) {
-      fields.push({ path, type: 'Unsupported value', value, detail: `supported values: ${(enumErr.params.allowedValues as unknown[]).map((a) => JSON.stringify(a)).join(', ')}` })
-      continue
-    }
-    const typeErr = list.find((e) => e.keyword === 'type')
-    if (typeErr) {
-      const want = String(typeErr.params.type)
-      const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value
-      const goType = { integer: 'int32', number: 'float64', string: 'string', boolean: 'bool', array: 'array', object: 'object' }[want] ?? want
-      decode.push(`json: cannot unmarshal ${got === 'boolean' ? 'bool' : got} into Go struct field ${path} of type ${goType}`)
-      continue
-    }
-    const first = list[0] as AjvError
-    fields.push({ path, type: 'Invalid value', value, detail: first.message ?? first.keyword })
-  }
-  return { decode, fields, unknown }
-}
-
-/** Where Go's strict base64 decoder stops: the first byte outside the alphabet, else the final partial block. */
-function base64ErrorAt(v: string): number {
-  const bad = v.search(/[^A-Za-z0-9+/=]/)
-  if (bad >= 0) return bad
-  const pad = v.indexOf('=')
-  if (pad >= 0 && !/^={1,2}$/.test(v.slice(pad))) return pad
-  return v.length - (v.length % 4)
+  return out
 }
 
 // -- server-side rules the OpenAPI schemas do not express -------------------

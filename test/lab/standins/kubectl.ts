@@ -1,6 +1,6 @@
 // Stand-in for kubectl (1.36) on the lab hosts. It talks to "the API server": the cluster
 // store of the control plane its kubeconfig names (see _kubeconfig.ts), validates every object
-// against the Kubernetes schemas (kubernetes-models) plus the server's own rules, and runs the
+// against the API server's OpenAPI documents (_openapi.ts) plus the server's own rules, and runs the
 // controllers (_controllers.ts) on every call so the cluster moves as a real one would.
 // `exec` runs commands in the stand-in's containers (_exec.ts); `top` and the metrics API read
 // what metrics-server would report (_metrics.ts).
@@ -26,7 +26,7 @@ import { authorize, connect, ConnectError, loadKubeconfig, resolveContext, userP
 import type { Connection } from './_kubeconfig.ts'
 import { jsonPatch, mergePatch, PatchError, strategicPatch, threeWay } from './_merge.ts'
 import { forOutput, printTable, table, toJson } from './_output.ts'
-import { ApiError, apiVersionOf, formatFieldError, immutableCheck, invalidError, kindGroup, KINDS, loadModels, parseQuantity, resourceGroup, schemaCheck, semanticCheck } from './_schema.ts'
+import { ApiError, apiVersionOf, formatFieldError, immutableCheck, invalidError, kindGroup, KINDS, parseQuantity, resourceGroup, schemaCheck, semanticCheck } from './_schema.ts'
 import type { FieldError, KindInfo } from './_schema.ts'
 import { getObj, keyOf, listObjs, metaOf, putObj, readStore, updateStore } from './_store.ts'
 import type { Store } from './_store.ts'
@@ -114,8 +114,6 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
     f.args.splice(0, sub ? 2 : 1)
     const ctx: Ctx = { io, f, cmd: cmdName, clientVersion, argv }
     setValidation(ctx)
-    // commands that only read never validate (admit() would fail if one did): they skip the schemas
-    if (!READING_COMMANDS.has(cmd)) await loadModels()
     return await handler.run(ctx, sub)
   } catch (e) {
     if (e instanceof CliError || e instanceof ConnectError) {
@@ -1534,9 +1532,6 @@ function runApiVersions(c: Ctx): number {
 }
 
 // ---------------------------------------------------------------------------
-
-/** Commands that write no object, and so need no schema validation. */
-const READING_COMMANDS = new Set(['get', 'top', 'version', 'cluster-info', 'config', 'api-resources', 'api-versions', 'logs', 'wait', 'exec'])
 
 const COMMANDS: Record<string, Handler> = {
   apply: { flags: applyFlags, run: runApply },
