@@ -20,18 +20,53 @@ export function openapiDir(): string {
   return process.env.ZXLAB_OPENAPI_DIR ?? process.env.ZXLAB_OPENAPI_BUILTIN ?? fileURLToPath(new URL('../../../../shared/reference/openapi-1.35/', import.meta.url))
 }
 
+/** The compact index the namespace lab builds at lab-up (buildOpenapiIndex), if any. */
+const indexDir = (): string | undefined => process.env.ZXLAB_OPENAPI_INDEX ?? process.env.ZXLAB_OPENAPI_INDEX_BUILTIN
+
 type Doc = { schemas: Record<string, Schema>; kinds?: Map<string, string> }
 const docs = new Map<string, Doc | null>()
 
-/** The components of one group-version's document (null when the API server has none). */
+const docFile = (root: string, group: string, version: string) => (group ? path.join(root, 'apis', group, `${version}.json`) : path.join(root, 'api', `${version}.json`))
+
+/** A document's schemas without descriptions and paths: a twentieth of the size, parsed in a few ms instead of ~100. */
+const compact = (text: string) => JSON.stringify((JSON.parse(text) as { components: { schemas: unknown } }).components.schemas, (k, v: unknown) => (k === 'description' ? undefined : v))
+
+/** Write the compact form of every document under dir into out (the lab's state, never the checkout). */
+export function buildOpenapiIndex(out: string, dir = openapiDir()): number {
+  let n = 0
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = path.join(rel, e.name)
+      if (e.isDirectory()) walk(r)
+      else if (e.name.endsWith('.json')) {
+        fs.mkdirSync(path.dirname(path.join(out, r)), { recursive: true })
+        fs.writeFileSync(path.join(out, r), compact(fs.readFileSync(path.join(dir, r), 'utf8')), { mode: 0o644 })
+        n++
+      }
+    }
+  }
+  walk('.')
+  return n
+}
+
+/** The schemas of one group-version's document (null when the API server has none). */
 function docOf(group: string, version: string): Doc | null {
   const key = `${group}/${version}`
   let d = docs.get(key)
   if (d !== undefined) return d
-  const file = group ? path.join(openapiDir(), 'apis', group, `${version}.json`) : path.join(openapiDir(), 'api', `${version}.json`)
+  const idx = indexDir()
+  try {
+    if (idx) {
+      d = { schemas: JSON.parse(fs.readFileSync(docFile(idx, group, version), 'utf8')) as Record<string, Schema> }
+      docs.set(key, d)
+      return d
+    }
+  } catch {
+    // no index entry: the documents themselves
+  }
   let text: string
   try {
-    text = fs.readFileSync(file, 'utf8')
+    text = fs.readFileSync(docFile(openapiDir(), group, version), 'utf8')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
     // a missing documents folder is the lab's fault, not the object's: say so
@@ -43,6 +78,9 @@ function docOf(group: string, version: string): Doc | null {
   docs.set(key, d)
   return d
 }
+
+/** The group-versions loaded so far in this process (they load on first use). */
+export const loadedDocs = () => [...docs.keys()]
 
 /** The root schema of a built-in kind, and the document it lives in. */
 export function kindSchema(group: string, version: string, kind: string): { doc: Doc; name: string } | undefined {

@@ -112,7 +112,14 @@ export function customKinds(crds: Obj[]): KindInfo[] {
 // ---------------------------------------------------------------------------
 // Validation
 
-export type FieldError = { path: string; type: 'Required value' | 'Invalid value' | 'Unsupported value' | 'Duplicate value' | 'Not found' | 'Forbidden'; value?: unknown; detail?: string }
+export type FieldError = {
+  path: string
+  type: 'Required value' | 'Invalid value' | 'Unsupported value' | 'Duplicate value' | 'Not found' | 'Forbidden'
+  value?: unknown
+  /** the value as the API server prints it, where that is not goValue's rendering */
+  shown?: string
+  detail?: string
+}
 
 /** The API server's refusal of an object. */
 export class ApiError extends Error {
@@ -139,7 +146,7 @@ export function goValue(v: unknown): string {
 export function formatFieldError(e: FieldError): string {
   let s = `${e.path}: ${e.type}`
   if (e.type === 'Required value') return e.detail ? `${s}: ${e.detail}` : s
-  if ('value' in e) s += `: ${goValue(e.value)}`
+  if ('value' in e) s += `: ${e.shown ?? goValue(e.value)}`
   return e.detail ? `${s}: ${e.detail}` : s
 }
 
@@ -168,6 +175,60 @@ export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode
   return out
 }
 
+export type Admission = {
+  /** 'creating', 'patching', 'replacing': the words kubectl's error starts with */
+  verbing: string
+  /** the file kubectl read the object from ("STDIN", a path) */
+  source: string
+  /** kubectl --validate: strict (default), warn, ignore */
+  validation?: 'strict' | 'warn' | 'ignore'
+  /** the object as stored, on update (immutable fields) */
+  before?: Obj
+  serviceSubnet?: string
+}
+
+/**
+ * The API server's verdict on an object it is asked to write: the error kubectl prints (decode,
+ * strict unknown fields, then field validation), or none; and the warnings of --validate=warn.
+ */
+export function admission(info: KindInfo, version: string, obj: Obj, a: Admission): { error?: ApiError; warnings: string[] } {
+  const chk = schemaCheck(info, version, obj)
+  const handled = `${info.kind} in version "${version}" cannot be handled as a ${info.kind}`
+  if (chk.decode.length) return { error: new ApiError('BadRequest', `error when ${a.verbing} "${a.source}": ${handled}: ${chk.decode[0] as string}`), warnings: [] }
+  const mode = a.validation ?? 'strict'
+  if (chk.unknown.length && mode === 'strict') {
+    return { error: new ApiError('BadRequest', `error when ${a.verbing} "${a.source}": ${handled}: strict decoding error: ${chk.unknown.map((u) => `unknown field "${u}"`).join(', ')}`), warnings: [] }
+  }
+  const warnings = mode === 'warn' ? chk.unknown.map((u) => `Warning: unknown field "${u}"\n`) : []
+  const errs: FieldError[] = [...chk.fields, ...semanticCheck(obj, a.serviceSubnet ? { serviceSubnet: a.serviceSubnet } : {})]
+  if (a.before) errs.push(...immutableCheck(info.kind, a.before, obj))
+  if (!errs.length) return { warnings }
+  const seen = new Set<string>()
+  const unique = errs.filter((e) => !seen.has(formatFieldError(e)) && !!seen.add(formatFieldError(e)))
+  return { error: invalidError(info.kind, String(dig(obj, 'metadata', 'name') ?? ''), unique), warnings }
+}
+
+/** The built-in kind of an object (by apiVersion and kind), or undefined. */
+export function builtinKind(obj: Obj): { info: KindInfo; version: string } | undefined {
+  const { group, version } = splitApiVersion(String(obj.apiVersion ?? ''))
+  const info = KINDS.find((k) => k.group === group && k.kind === obj.kind && k.versions.includes(version))
+  return info && { info, version }
+}
+
+/** What the API server answers when asked to create this built-in object: its refusal, as kubectl prints it, or undefined. */
+export function refusal(obj: Obj, source = 'STDIN'): string | undefined {
+  const k = builtinKind(obj)
+  if (!k) return `error: resource mapping not found: no matches for kind "${String(obj.kind)}" in version "${String(obj.apiVersion)}"`
+  const { error } = admission(k.info, k.version, obj, { verbing: 'creating', source })
+  return error && (error.status === 'Invalid' ? error.message : `Error from server (${error.status}): ${error.message}`)
+}
+
+/** An object the stand-ins write themselves (kubeadm's): an error naming what the API server would refuse. */
+export function assertAdmissible(obj: Obj, who: string): void {
+  const r = refusal(obj, who)
+  if (r) throw new Error(`zxlab: ${who} wrote an object the API server refuses: ${r}`)
+}
+
 // -- server-side rules the OpenAPI schemas do not express -------------------
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -181,7 +242,37 @@ const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/
 
-const LABEL_NAMES = new Set(['Namespace', 'Service'])
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/
+const DNS1035_MSG =
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+
+/** The name rule per kind, as the API server's ValidateObjectMeta name functions apply it (default: a DNS-1123 subdomain). */
+const NAME_RULES: Record<string, { re: RegExp; max: number; msg: string }> = {
+  Namespace: { re: DNS1123_LABEL, max: 63, msg: LABEL_MSG },
+  Service: { re: DNS1035_LABEL, max: 63, msg: DNS1035_MSG },
+}
+const SUBDOMAIN_RULE = { re: DNS1123_SUBDOMAIN, max: 253, msg: SUBDOMAIN_MSG }
+
+/** validation.IsValidPortName: one message per broken rule. */
+export function portNameProblems(name: string): string[] {
+  const out: string[] = []
+  if (name.length > 15) out.push('must be no more than 15 characters')
+  if (!/^[-a-z0-9]+$/.test(name)) out.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)')
+  if (!/[a-z]/.test(name)) out.push('must contain at least one letter (a-z)')
+  if (name.includes('--')) out.push('must not contain consecutive hyphens')
+  if (name.startsWith('-') || name.endsWith('-')) out.push('must not begin or end with a hyphen')
+  return out
+}
+
+/** A probe's or lifecycle hook's port by name: the name's syntax (that a container declares it is the kubelet's concern, not the API server's). */
+function checkHandlerPorts(c: Obj, cp: string, errs: FieldError[]) {
+  for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+    for (const action of ['httpGet', 'tcpSocket']) {
+      const port = dig(c, probe, action, 'port')
+      if (typeof port === 'string') for (const msg of portNameProblems(port)) errs.push({ path: `${cp}.${probe}.${action}.port`, type: 'Invalid value', value: port, detail: msg })
+    }
+  }
+}
 
 const PATH_SEGMENT_NAMES = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'])
 
@@ -191,10 +282,9 @@ function checkName(kind: string, name: string, errs: FieldError[]) {
     for (const ch of ['/', '%']) if (name.includes(ch)) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: `may not contain '${ch}'` })
     return
   }
-  const label = LABEL_NAMES.has(kind)
-  if (label ? !DNS1123_LABEL.test(name) || name.length > 63 : !DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
-    errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: label ? LABEL_MSG : SUBDOMAIN_MSG })
-  }
+  const rule = NAME_RULES[kind] ?? SUBDOMAIN_RULE
+  if (name.length > rule.max) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: `must be no more than ${rule.max} characters` })
+  if (!rule.re.test(name)) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: rule.msg })
 }
 
 function checkLabels(labels: unknown, path: string, errs: FieldError[]) {
@@ -260,10 +350,9 @@ function checkPodSpec(spec: unknown, path: string, errs: FieldError[], owner: 'p
           errs.push({ path: `${cp}.ports[${j}].containerPort`, type: 'Invalid value', value: cport, detail: 'must be between 1 and 65535, inclusive' })
         }
         const pn = str(dig(port, 'name'))
-        if (pn !== undefined && (pn.length > 15 || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(pn) || !/[a-z]/.test(pn) || pn.includes('--'))) {
-          errs.push({ path: `${cp}.ports[${j}].name`, type: 'Invalid value', value: pn, detail: 'must be no more than 15 characters' })
-        }
+        if (pn) for (const msg of portNameProblems(pn)) errs.push({ path: `${cp}.ports[${j}].name`, type: 'Invalid value', value: pn, detail: msg })
       })
+      checkHandlerPorts(c, cp, errs)
       arr(c.env).forEach((env, j) => {
         const en = str(dig(env, 'name'))
         if (en === undefined) return
@@ -417,6 +506,9 @@ export function semanticCheck(obj: Obj, ctx: ValidateContext = {}): FieldError[]
           if (pnames.has(pn)) errs.push({ path: `spec.ports[${i}].name`, type: 'Duplicate value', value: pn })
           pnames.add(pn)
         }
+        const tp = dig(pt, 'targetPort')
+        // the value is an IntOrString, which the API server prints unquoted
+        if (typeof tp === 'string') for (const msg of portNameProblems(tp)) errs.push({ path: `spec.ports[${i}].targetPort`, type: 'Invalid value', value: tp, shown: tp, detail: msg })
         const np = dig(pt, 'nodePort')
         if (typeof np === 'number' && (np < 30000 || np > 32767)) errs.push({ path: `spec.ports[${i}].nodePort`, type: 'Invalid value', value: np, detail: 'provided port is not in the valid range. The range of valid ports is 30000-32767' })
       })

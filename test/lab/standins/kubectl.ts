@@ -26,8 +26,8 @@ import { authorize, connect, ConnectError, loadKubeconfig, resolveContext, userP
 import type { Connection } from './_kubeconfig.ts'
 import { jsonPatch, mergePatch, PatchError, strategicPatch, threeWay } from './_merge.ts'
 import { forOutput, printTable, table, toJson } from './_output.ts'
-import { ApiError, apiVersionOf, formatFieldError, immutableCheck, invalidError, kindGroup, KINDS, parseQuantity, resourceGroup, schemaCheck, semanticCheck } from './_schema.ts'
-import type { FieldError, KindInfo } from './_schema.ts'
+import { admission, ApiError, apiVersionOf, kindGroup, KINDS, parseQuantity, resourceGroup } from './_schema.ts'
+import type { KindInfo } from './_schema.ts'
 import { getObj, keyOf, listObjs, metaOf, putObj, readStore, updateStore } from './_store.ts'
 import type { Store } from './_store.ts'
 
@@ -205,24 +205,9 @@ function setValidation(c: Ctx) {
 }
 
 function admit(s: Store, info: KindInfo, version: string, obj: Obj, verbing: string, source: string, before?: Obj) {
-  const chk = schemaCheck(info, version, obj)
-  const handled = `${info.kind} in version "${version}" cannot be handled as a ${info.kind}`
-  if (chk.decode.length) throw new ApiError('BadRequest', `error when ${verbing} "${source}": ${handled}: ${chk.decode[0] as string}`)
-  if (chk.unknown.length && fieldValidation === 'strict') throw new ApiError('BadRequest', `error when ${verbing} "${source}": ${handled}: strict decoding error: ${chk.unknown.map((u) => `unknown field "${u}"`).join(', ')}`)
-  if (chk.unknown.length && fieldValidation === 'warn') for (const u of chk.unknown) warn(`Warning: unknown field "${u}"\n`)
-  const errs: FieldError[] = [...chk.fields, ...semanticCheck(obj, { serviceSubnet: s.cluster.serviceSubnet })]
-  if (before) errs.push(...immutableCheck(info.kind, before, obj))
-  if (errs.length) throw invalidError(info.kind, String(metaOf(obj).name ?? ''), dedupe(errs))
-}
-
-const dedupe = (errs: FieldError[]) => {
-  const seen = new Set<string>()
-  return errs.filter((e) => {
-    const k = formatFieldError(e)
-    if (seen.has(k)) return false
-    seen.add(k)
-    return true
-  })
+  const r = admission(info, version, obj, { verbing, source, validation: fieldValidation, serviceSubnet: s.cluster.serviceSubnet, ...(before ? { before } : {}) })
+  for (const w of r.warnings) warn(w)
+  if (r.error) throw r.error
 }
 
 function checkNamespace(s: Store, info: KindInfo, ns: string | undefined, source: string, verbing: string) {
