@@ -2,15 +2,13 @@
 // playbooks apply passes the API server's own OpenAPI documents (../shared/reference/openapi-1.35,
 // read in place) and its server-side rules; each rule refuses a bad object with the real
 // server's message; a CRD's openAPIV3Schema validates its custom resources.
+import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load, loadAll } from 'js-yaml'
-import { connectionVars } from '../../lib/context.ts'
-import { loadInventory } from '../../lib/inventory.ts'
-import { playbookVars } from '../../lib/playbook.ts'
-import { renderFile } from '../../lib/template.ts'
-import site from '../../playbooks/site.mts'
+import { parseFlags } from '../../lib/args.ts'
+import { renderFor } from '../../lib/cli.ts'
 import { sessionSecret } from '../../playbooks/_aws.ts'
 import { fakeLab, initCluster, run } from '../lab/standins/_k8s-testlab.ts'
 import { admission, customKinds, refusal } from '../lab/standins/_schema.ts'
@@ -20,22 +18,17 @@ import type { Obj } from '../lab/standins/_k8s-util.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
 
-/** Every object of every template a playbook applies, rendered as that playbook renders it. */
+/** Every object of every Kubernetes manifest in templates/ (kubeadm's config is kubeadm's), as `zxplay render` renders it for the playbook that applies it. */
 async function playbookObjects(): Promise<{ template: string; obj: Obj }[]> {
-  const byTemplate: Record<string, string> = {
-    'flannel/kube-flannel.yaml': '40-flannel',
-    'metrics-server/components.yaml': '70-metrics-server',
-    'ray/namespace.yaml': '80-aws-credentials',
-    'ray/ray-cluster.yaml': '85-ray',
-    'ray/autoscaler.yaml': '90-autoscaler',
-  }
-  const inv = await loadInventory(path.join(REPO, 'inventory.yaml'), { extraVars: { advertise_address: '192.0.2.10' } })
-  const host = inv.hosts[0]!
+  const templates = fs
+    .readdirSync(path.join(REPO, 'templates'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.yaml') && !f.startsWith('kubeadm'))
+    .sort()
+  assert.equal(templates, ['flannel/kube-flannel.yaml', 'metrics-server/components.yaml', 'ray/autoscaler.yaml', 'ray/namespace.yaml', 'ray/ray-cluster.yaml'])
+  const { flags } = parseFlags(['-i', path.join(REPO, 'inventory.yaml'), '-e', 'advertise_address=192.0.2.10'])
   const out: { template: string; obj: Obj }[] = []
-  for (const [template, id] of Object.entries(byTemplate)) {
-    const pb = site.find((p) => p.id === id)!
-    const text = await renderFile(path.join(REPO, 'templates', template), { ...connectionVars(host), ...playbookVars(pb, host) })
-    for (const obj of loadAll(text)) if (obj) out.push({ template, obj: obj as Obj })
+  for (const template of templates) {
+    for (const obj of loadAll(await renderFor(template, 'localhost', flags))) if (obj) out.push({ template, obj: obj as Obj })
   }
   return out
 }
