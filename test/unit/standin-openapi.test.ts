@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { load, loadAll } from 'js-yaml'
 import { parseFlags } from '../../lib/args.ts'
 import { renderFor } from '../../lib/cli.ts'
-import { sessionSecret } from '../../playbooks/_aws.ts'
+import { sessionSecret } from '../../playbooks/support/aws.ts'
 import { fakeLab, initCluster, run } from '../lab/standins/_k8s-testlab.ts'
 import { admission, customKinds, refusal } from '../lab/standins/_schema.ts'
 import type { KindInfo } from '../lab/standins/_schema.ts'
@@ -59,7 +59,7 @@ test('every object the playbooks apply (flannel, metrics-server, Ray) passes, an
   for (const { template, obj } of objs) assert.is(refusal(obj), undefined, `${template}: ${String(obj.kind)}/${String((obj.metadata as Obj).name)}`)
   const secret = sessionSecret({ accessKeyId: 'ASIAEXAMPLEEXAMPLE00', secretAccessKey: 's'.repeat(40), sessionToken: 't'.repeat(200), expiration: new Date('2026-11-25T22:00:00Z') }, 'ray')
   assert.is(refusal(secret as Obj), undefined)
-  const { appConfigMap } = await import('../../playbooks/shap-demo.mts')
+  const { appConfigMap } = await import('../../playbooks/support/demo.ts')
   assert.is(refusal(load(appConfigMap('ray', { 'app.py': 'print(1)\n' })) as Obj), undefined)
 })
 
