@@ -99,6 +99,9 @@ test('types: a value of the wrong type is a decode error naming the Go struct fi
   d.spec.template.spec.containers[0].env = [{ name: 'N', value: 1 }]
   assert.match(refusal(d)!, 'json: cannot unmarshal number into Go struct field EnvVar.spec.template.spec.containers.env.value of type string')
   d = DEPLOY()
+  d.spec.replicas = 3000000000
+  assert.match(refusal(d)!, 'json: cannot unmarshal number 3000000000 into Go struct field DeploymentSpec.spec.replicas of type int32')
+  d = DEPLOY()
   d.spec.template.spec.containers = { name: 'web' }
   assert.match(refusal(d)!, 'json: cannot unmarshal object into Go struct field PodSpec.spec.template.spec.containers of type []v1.Container')
 })

@@ -240,6 +240,8 @@ function check(ctx: Ctx, raw: Schema, v: unknown, at: At): void {
       return
     case 'integer':
       if (typeof v !== 'number' || !Number.isInteger(v)) return ctx.custom ? crTypeError(ctx, at, v, 'integer') : decodeTypeError(ctx, at, v, goType(ctx, raw))
+      // Go's decoder refuses a number its int32 cannot hold
+      if (!ctx.custom && s.format !== 'int64' && (v > 2147483647 || v < -2147483648)) decodeTypeError(ctx, at, v, 'int32')
       return
     case 'number':
       if (typeof v !== 'number') return ctx.custom ? crTypeError(ctx, at, v, 'number') : decodeTypeError(ctx, at, v, 'float64')
