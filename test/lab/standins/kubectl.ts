@@ -1,6 +1,6 @@
 // Stand-in for kubectl (1.36) on the lab hosts. It talks to "the API server": the cluster
 // store of the control plane its kubeconfig names (see _kubeconfig.ts), validates every object
-// against the Kubernetes schemas (kubernetes-models) plus the server's own rules, and runs the
+// against the API server's OpenAPI documents (_openapi.ts) plus the server's own rules, and runs the
 // controllers (_controllers.ts) on every call so the cluster moves as a real one would.
 // `exec` runs commands in the stand-in's containers (_exec.ts); `top` and the metrics API read
 // what metrics-server would report (_metrics.ts).
@@ -28,8 +28,8 @@ import { authorize, connect, ConnectError, loadKubeconfig, resolveContext, userP
 import type { Connection } from './_kubeconfig.ts'
 import { jsonPatch, mergePatch, PatchError, strategicPatch, threeWay } from './_merge.ts'
 import { forOutput, printTable, table, toJson } from './_output.ts'
-import { ApiError, apiVersionOf, formatFieldError, immutableCheck, invalidError, kindGroup, KINDS, loadModels, parseQuantity, resourceGroup, schemaCheck, semanticCheck } from './_schema.ts'
-import type { FieldError, KindInfo } from './_schema.ts'
+import { admission, ApiError, apiVersionOf, kindGroup, KINDS, parseQuantity, resourceGroup } from './_schema.ts'
+import type { KindInfo } from './_schema.ts'
 import { getObj, keyOf, listObjs, metaOf, putObj, readStore, updateStore, versionInfo } from './_store.ts'
 import type { Store } from './_store.ts'
 
@@ -118,8 +118,6 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
     const ctx: Ctx = { io, f, cmd: cmdName, clientVersion, argv }
     if (networkMode() && !LOCAL_ONLY(cmd, f)) return await remote(ctx)
     setValidation(ctx)
-    // commands that only read never validate (admit() would fail if one did): they skip the schemas
-    if (!READING_COMMANDS.has(cmd)) await loadModels()
     return await handler.run(ctx, sub)
   } catch (e) {
     if (e instanceof CliError || e instanceof ConnectError) {
@@ -230,24 +228,9 @@ function setValidation(c: Ctx) {
 }
 
 function admit(s: Store, info: KindInfo, version: string, obj: Obj, verbing: string, source: string, before?: Obj) {
-  const chk = schemaCheck(info, version, obj)
-  const handled = `${info.kind} in version "${version}" cannot be handled as a ${info.kind}`
-  if (chk.decode.length) throw new ApiError('BadRequest', `error when ${verbing} "${source}": ${handled}: ${chk.decode[0] as string}`)
-  if (chk.unknown.length && fieldValidation === 'strict') throw new ApiError('BadRequest', `error when ${verbing} "${source}": ${handled}: strict decoding error: ${chk.unknown.map((u) => `unknown field "${u}"`).join(', ')}`)
-  if (chk.unknown.length && fieldValidation === 'warn') for (const u of chk.unknown) warn(`Warning: unknown field "${u}"\n`)
-  const errs: FieldError[] = [...chk.fields, ...semanticCheck(obj, { serviceSubnet: s.cluster.serviceSubnet })]
-  if (before) errs.push(...immutableCheck(info.kind, before, obj))
-  if (errs.length) throw invalidError(info.kind, String(metaOf(obj).name ?? ''), dedupe(errs))
-}
-
-const dedupe = (errs: FieldError[]) => {
-  const seen = new Set<string>()
-  return errs.filter((e) => {
-    const k = formatFieldError(e)
-    if (seen.has(k)) return false
-    seen.add(k)
-    return true
-  })
+  const r = admission(info, version, obj, { verbing, source, validation: fieldValidation, serviceSubnet: s.cluster.serviceSubnet, ...(before ? { before } : {}) })
+  for (const w of r.warnings) warn(w)
+  if (r.error) throw r.error
 }
 
 function checkNamespace(s: Store, info: KindInfo, ns: string | undefined, source: string, verbing: string) {
@@ -1553,9 +1536,6 @@ function runApiVersions(c: Ctx): number {
 }
 
 // ---------------------------------------------------------------------------
-
-/** Commands that write no object, and so need no schema validation. */
-const READING_COMMANDS = new Set(['get', 'top', 'version', 'cluster-info', 'config', 'api-resources', 'api-versions', 'logs', 'wait', 'exec'])
 
 const COMMANDS: Record<string, Handler> = {
   apply: { flags: applyFlags, run: runApply },
