@@ -57,7 +57,10 @@ for (const mod of modules) {
       reporters: ['clear-text', 'html', 'progress-append-only'],
       htmlReporter: { fileName: path.relative(ROOT, path.join(OUT, 'reports', `${name}.html`)) },
       clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-      timeoutFactor: 2,
+      // generous: on a busy 2-CPU machine a test run's time varies by tens of seconds, and a mutant
+      // timed out counts as killed
+      timeoutFactor: 3,
+      timeoutMS: 60_000,
       logLevel: 'warn' as never,
     }).runMutationTest()
     const s = score(results)
