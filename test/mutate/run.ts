@@ -45,7 +45,7 @@ for (const mod of modules) {
     const results: Result[] = await new Stryker({
       mutate: [mod],
       testRunner: 'command',
-      commandRunner: { command: `node test/uvu-strict.ts test/unit '^(${tests})\\.test\\.ts$'` },
+      commandRunner: { command: `node test/uvu-strict.ts test '^(${tests})\\.test\\.ts$'` },
       checkers: ['typescript'],
       tsconfigFile: 'tsconfig.json',
       typescriptChecker: { prioritizePerformanceOverAccuracy: true },
