@@ -1,6 +1,7 @@
 // Python's shlex.split (POSIX mode), which Ansible uses on ssh argument strings: whitespace
-// separates words, '…' is literal, "…" keeps \\ \" \$ \` escapes, a backslash outside quotes escapes
-// the next character, # is not special. Pure.
+// separates words, '…' is literal, in "…" a backslash escapes only \\ and \" (Python's shlex, unlike
+// sh, keeps \$ \` and a backslash-newline as they are), a backslash outside quotes escapes the next
+// character, # is not special. Pure.
 export function shlexSplit(s: string): string[] {
   const words: string[] = []
   let word: string | undefined
@@ -20,7 +21,7 @@ export function shlexSplit(s: string): string[] {
         if (i >= s.length) throw new Error('no closing quotation')
         const d = s[i]!
         if (d === '"') break
-        if (d === '\\' && i + 1 < s.length && '\\"$`\n'.includes(s[i + 1]!)) word += s[++i]
+        if (d === '\\' && i + 1 < s.length && '\\"'.includes(s[i + 1]!)) word += s[++i]
         else word += d
       }
     } else if (c === '\\') {

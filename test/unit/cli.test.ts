@@ -33,4 +33,15 @@ test('a become password shorter than 4 characters: refused in one line, exit 5',
   assert.is(r.stderr, '✗ the become password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one\n')
 })
 
+test('exit codes as Ansible: 0 when all ran, 2 when a host failed, 4 when one was unreachable (even if another failed)', () => {
+  // port 9 on this machine: nothing listens, so the connection is refused at once
+  const mixed = path.join(dir, 'mixed.yaml')
+  fs.writeFileSync(mixed, 'all:\n  hosts:\n    here: {connection: local}\n    gone: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: nobody}\n')
+  const status = (pattern: string, cmd: string) => sh(`$ZX sh ${pattern} --log-dir ${path.join(dir, 'logs')} -i ${mixed} --timeout 5 -- ${cmd}`).status
+  assert.is(status('here', 'true'), 0)
+  assert.is(status('here', 'false'), 2)
+  assert.is(status('gone', 'true'), 4)
+  assert.is(status('all', 'false'), 4)
+})
+
 test.run()

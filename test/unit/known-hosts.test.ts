@@ -91,6 +91,18 @@ test('ssh-keygen -H output matches, incl. a mixed-case name', () => {
   assert.equal(verify(entries, ['[web1.lan]:2200'], ed.blob), { status: 'unknown' })
 })
 
+test('a hashed entry (ssh-keygen -H, Debian default HashKnownHosts) with another key: changed, never unknown or known', () => {
+  const file = path.join(tmp, 'hashed_changed')
+  fs.writeFileSync(file, `# kept\nweb1.lan ${ed.type} ${ed.b64}\n`)
+  execFileSync('ssh-keygen', ['-q', '-H', '-f', file], { stdio: 'ignore' })
+  const entries = readKnownHosts([file])
+  for (const blob of [ed2.blob, ec.blob]) {
+    const v = verify(entries, ['web1.lan'], blob)
+    assert.is(v.status, 'changed')
+    assert.equal(v.status === 'changed' && v.known.map((k) => [k.file, k.line]), [[file, 2]])
+  }
+})
+
 // ---- verify ----
 
 const KH = [

@@ -223,6 +223,22 @@ test('a dead pid with no process is stale; a live one with its own start time is
   sleeper.kill('SIGKILL')
 })
 
+// A run of another user: kill(pid, 0) fails with EPERM, not ESRCH. The process is alive, so its
+// lock holds. As root this never happens, so the judging runs as nobody.
+const asRoot = process.getuid?.() === 0 ? test : test.skip
+asRoot("a live holder owned by another user (EPERM) is not stale", async () => {
+  const holder: LockHolder = { pid: process.pid, machine: os.hostname(), started: '', startTicks: startTicksOf(process.pid), command: '', inventory: '', target: 'cp1', token: 'aaaaaaaaaaaaaaaa' }
+  const judge = `const { isStale } = await import(${JSON.stringify(new URL('../../lib/lock.ts', import.meta.url).href)})
+let code; try { process.kill(${process.pid}, 0) } catch (e) { code = e.code }
+console.log(JSON.stringify({ code, stale: isStale(JSON.parse(process.argv[1])) }))`
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', judge, JSON.stringify(holder)], { cwd: REPO, uid: 65534, gid: 65534, env: { ...process.env, HOME: tmp } })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d))
+  child.stderr!.on('data', (d: Buffer) => (out += d))
+  await new Promise((r) => child.on('close', r))
+  assert.equal(JSON.parse(out), { code: 'EPERM', stale: false }, out)
+})
+
 test('a holder that was killed but not yet reaped by its parent (a zombie) is stale', async () => {
   // The forked child exits at once and stays a zombie: its parent never waits for it. (A shell as
   // the parent may reap it before it execs something that does not, which made this flaky.)
