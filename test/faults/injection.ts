@@ -15,7 +15,7 @@ import { parseInventory, type Host, type Vars } from '../../lib/inventory.ts'
 import { playbookVars, type Playbook } from '../../lib/playbook.ts'
 import { renderFile } from '../../lib/template.ts'
 import { connectionVars } from '../../lib/context.ts'
-import { metricsServerArgs } from '../../playbooks/support/kube.ts'
+import { metricsServerArgs } from '../../playbooks/support/vars/cluster.ts'
 import { REPO, type Lab } from '../lab/lab.ts'
 import { FIXTURES, runCli, runJson, tmpDir } from '../e2e/helpers.ts'
 import { failWith, type Case } from './harness.ts'
@@ -164,7 +164,7 @@ async function place(s: Shared, p: Placement, value: string): Promise<string> {
     return rejected(e)
   }
   try {
-    for (const pb of s.site) if (pb.derive) for (const host of hosts) playbookVars(pb, host)
+    for (const pb of s.site) if (pb.specs) for (const host of hosts) playbookVars(pb, host)
   } catch (e) {
     return rejected(e)
   }

@@ -12,7 +12,8 @@ import { InventoryError } from '../../lib/errors.ts'
 import { parseInventory, type Vars } from '../../lib/inventory.ts'
 import { playbookVars } from '../../lib/playbook.ts'
 import { renderFile } from '../../lib/template.ts'
-import { CLUSTER, metricsServerArgs } from '../../playbooks/support/kube.ts'
+import { CLUSTER } from '../../playbooks/support/kube.ts'
+import { clusterDefaults, metricsServerArgs } from '../../playbooks/support/vars/cluster.ts'
 import { RAY } from '../../playbooks/support/ray.ts'
 import { clusterVarProblems, isCpuQuantity, isMemoryQuantity, parseCidr, parseIPv4 } from '../../playbooks/support/validate.ts'
 import { errorOf, tempDir } from './_helpers.ts'
@@ -216,7 +217,7 @@ test('every problem of a host at once, each on its own line naming the file and 
   for (const l of lines) assert.ok(l.startsWith(`${FILE}: `), l)
   // the same list, without the error around it
   const inv = parseInventory(dump({ all: { children: THREE } }), FILE)
-  const problems = clusterVarProblems({ ...CLUSTER.vars, inventory_file: FILE, kubernetes_version: 'v1', wait_timeout: 0 }, inv.hosts[0]!)
+  const problems = clusterVarProblems({ ...clusterDefaults, inventory_file: FILE, kubernetes_version: 'v1', wait_timeout: 0 }, inv.hosts[0]!, inv)
   assert.equal(problems.map((p) => p.key), ['kubernetes_version', 'wait_timeout'])
 })
 
