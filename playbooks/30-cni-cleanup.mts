@@ -15,7 +15,6 @@ export default playbook<ClusterVars>(
         const files = (await ctx.probe`[ -d ${CNI_DIR} ] && find ${CNI_DIR} -mindepth 1 -maxdepth 1 -printf '%f\n' || true`).lines()
         const subnetEnv = (await ctx.probe`cat ${SUBNET_ENV} 2>/dev/null || true`).stdout
         const stale = staleCniFiles(files, ctx.vars.pod_subnet, subnetEnv)
-        ctx.register('cniCleared', stale.length > 0)
         if (!stale.length) return ok(files.length ? `kept ${files.join(', ')}` : `${CNI_DIR} is empty`)
         const dest = backupDir()
         for (const f of stale) ctx.log(`${ctx.check ? 'would move' : 'moving'} ${CNI_DIR}/${f} → ${dest}/`)

@@ -1,4 +1,4 @@
-// playbooks/support/aws.ts: the aws: vars, the role to assume, STS AssumeRole through the real SDK against
+// playbooks/support/{vars/aws,aws-role,sts,session-token}.ts: the aws: vars, the role to assume, STS AssumeRole through the real SDK against
 // the lab's STS endpoint (in-process), every failure as one clear AwsError without secrets, and
 // the forms the credentials are handed on in.
 import fs from 'node:fs'

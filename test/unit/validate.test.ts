@@ -1,6 +1,6 @@
 // playbooks/support/validate.ts: the cluster vars every cluster playbook checks before anything connects,
-// through the path the CLI takes (an inventory parsed from YAML, then the playbooks' derive hook,
-// deriveClusterVars). Each check with values it must take and values it must refuse, and the
+// through the path the CLI takes (an inventory parsed from YAML, then the playbooks' vars specs,
+// vars/cluster.ts's clusterSpec). Each check with values it must take and values it must refuse, and the
 // error: an InventoryError naming the inventory file, the key and what was expected.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
