@@ -39,17 +39,16 @@ export function withDefaults(vars: Vars, defaults: Vars): Vars {
 /** Derived vars under the merged ones: a key the inventory (or a default) sets wins. */
 const under = (merged: Vars, derived: Vars): Vars => ({ ...Object.fromEntries(Object.entries(derived).filter(([k]) => merged[k] === undefined)), ...merged })
 
-const defaultsOf = (specs: readonly VarsSpec[], extra: Vars = {}) => specs.reduce<Vars>((acc, s) => withDefaults(s.defaults, acc), extra)
+const defaultsOf = (specs: readonly VarsSpec[]) => specs.reduce<Vars>((acc, s) => withDefaults(s.defaults, acc), {})
 
 /** One family's verdict for one host. */
 type Verdict = { problems: Problem[]; derived: Vars }
 
 /**
- * Every host's vars for a set of playbooks, checked and derived once per host per family (counted in
- * `calls`, which tests read). `problems()` lists all of them; `varsFor` gives a playbook's view.
+ * Every host's vars for a set of playbooks, each family checked and derived once per host and kept.
+ * `check()` throws every problem at once; `varsFor` gives a playbook's view.
  */
 export class VarsTable {
-  readonly calls = { check: 0, derive: 0 }
   private readonly verdicts = new Map<Host, Map<VarsSpec, Verdict>>()
   private readonly views = new Map<DeclaredVars, Map<Host, Vars>>()
   private readonly all: VarsSpec[]
@@ -67,9 +66,7 @@ export class VarsTable {
     if (!v) {
       // every family of the run merged: a family's check may read the keys of the families it builds on
       const merged = withDefaults(host.vars, defaultsOf(this.all))
-      this.calls.check++
       const problems = spec.check?.(merged, host, this.inventory) ?? []
-      if (!problems.length && spec.derive) this.calls.derive++
       v = { problems, derived: problems.length || !spec.derive ? {} : spec.derive(merged, host) }
       byHost.set(spec, v)
     }
@@ -109,7 +106,7 @@ export class VarsTable {
     const kept = byHost.get(host)
     if (kept) return kept
     const specs = pb.specs ?? []
-    const merged = withDefaults(host.vars, defaultsOf(specs, pb.vars))
+    const merged = withDefaults(host.vars, withDefaults(pb.vars ?? {}, defaultsOf(specs)))
     const problems = specs.flatMap((s) => this.verdict(s, host).problems)
     throwProblems(String(merged.inventory_file ?? 'the inventory'), problems)
     const fromSpecs = Object.assign({}, ...specs.map((s) => this.verdict(s, host).derived)) as Vars
