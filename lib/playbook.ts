@@ -1,18 +1,16 @@
 // The vocabulary of a playbook: playbook(), task(), ok(), skip(). Pure: types and identities.
-// A playbook module default-exports its playbook; passing `import.meta` lets the same file also
-// run on its own (`npx zx playbooks/10-x.mts --check`) without running when site.mts imports it.
+// A playbook module default-exports its playbook; what lets a file that passes `import.meta` also
+// run on its own is autorun.ts (playbooks import both through index.ts).
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context } from './context.ts'
 import type { Host, Vars } from './inventory.ts'
-import { VarsTable, type VarsSpec } from './vars-spec.ts'
-import { inventoryOf } from './inventory.ts'
+import type { Changed, Ok, Skip } from './result.ts'
+import type { VarsSpec } from './vars-spec.ts'
 
-export { withDefaults } from './vars-spec.ts'
+export { changed, ok, skip, type Changed, type Ok, type Skip } from './result.ts'
+export { playbookVars, withDefaults } from './play-vars.ts'
 
-export type Ok = { kind: 'ok'; reason: string }
-export type Changed = { kind: 'changed'; reason: string }
-export type Skip = { kind: 'skip'; reason: string }
 export type TaskRun<V = Vars> = (ctx: Context<V>) => Promise<Ok | Changed | Skip | void> | Ok | Changed | Skip | void
 
 export type TaskOptions<V = Vars> = {
@@ -61,11 +59,6 @@ export type Playbook = PlaybookDef<any> & {
   id: string
 }
 
-export const ok = (reason: string): Ok => ({ kind: 'ok', reason })
-export const skip = (reason: string): Skip => ({ kind: 'skip', reason })
-/** A change made outside `$` (e.g. a file written on this machine). */
-export const changed = (reason: string): Changed => ({ kind: 'changed', reason })
-
 export function task<V = Vars>(name: string, run: TaskRun<V>): Task<V>
 export function task<V = Vars>(name: string, opts: TaskOptions<V>, run: TaskRun<V>): Task<V>
 export function task<V = Vars>(name: string, opts: TaskOptions<V> | TaskRun<V>, run?: TaskRun<V>): Task<V> {
@@ -76,43 +69,10 @@ export function task<V = Vars>(name: string, opts: TaskOptions<V> | TaskRun<V>, 
 
 export function playbook<V = Vars>(def: PlaybookDef<V>, meta?: ImportMeta): Playbook {
   const id = meta ? path.basename(fileURLToPath(meta.url)).replace(/\.[mc]?[jt]s$/, '') : slug(def.name)
-  const pb = { ...def, id }
-  if (meta) autorun(meta, [pb])
-  return pb
+  return { ...def, id }
 }
 
-/**
- * A host's vars as a playbook sees them: its specs' and its own defaults, the inventory's, then what
- * they derive; bad vars throw one InventoryError listing all of them. One look: a run keeps a VarsTable.
- */
-export function playbookVars(pb: Pick<PlaybookDef, 'specs' | 'vars' | 'derive'>, host: Host): Vars {
-  return new VarsTable([pb], inventoryOf(host) ?? { hosts: [host], groups: new Map() }).varsFor(pb, host)
-}
-
-/** The ordered list of playbooks (site.mts), runnable on its own like each playbook. */
-export function site(playbooks: Playbook[], meta?: ImportMeta): Playbook[] {
-  if (meta) autorun(meta, playbooks)
-  return playbooks
-}
-
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
-
-/** The argv index of the script `meta` belongs to, when that script is what the user ran (node x.mts, zx x.mts). */
-function entryIndex(meta: ImportMeta, argv = process.argv): number {
-  const file = fileURLToPath(meta.url)
-  return argv.findIndex((a, i) => i > 0 && !a.startsWith('-') && path.resolve(a) === file)
-}
-
-/** Set by `bin/zxplay`, which imports playbooks itself: then they must not start on their own. */
+/** Set by `bin/zxplay`, which imports playbooks itself: then they must not start on their own (autorun.ts). */
 export const runtime = { cli: false }
 
-function autorun(meta: ImportMeta, playbooks: Playbook[]): void {
-  const at = entryIndex(meta)
-  if (at < 0 || runtime.cli) return
-  // After the module (and site.mts's imports) finished loading.
-  setImmediate(async () => {
-    const { runFromScript } = await import('./cli.ts')
-    await runFromScript(playbooks, process.argv.slice(at + 1))
-  })
-}
-
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')

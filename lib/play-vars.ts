@@ -1,0 +1,14 @@
+// A host's vars as one playbook sees them, outside a run (a test, `zxplay render`): its specs' and its
+// own defaults under the inventory's, then what they derive. A run keeps a VarsTable instead (vars-spec.ts).
+import { inventoryOf, type Host, type Vars } from './inventory.ts'
+import { VarsTable, type DeclaredVars } from './vars-spec.ts'
+
+export { withDefaults } from './vars-spec.ts'
+
+/** What a playbook says about its vars (PlaybookDef's `specs`, `vars` and `derive`). */
+export type VarsSource = DeclaredVars
+
+/** Bad vars throw one InventoryError listing all of them. */
+export function playbookVars(pb: VarsSource, host: Host): Vars {
+  return new VarsTable([pb], inventoryOf(host) ?? { hosts: [host], groups: new Map() }).varsFor(pb, host)
+}
