@@ -15,7 +15,8 @@ import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from '
 import { logPath, logSink } from './logfile.ts'
 import { limitPatterns, selectHosts } from './patterns.ts'
 import { listedTags, plan, tagsOf, type PlannedPlaybook } from './plan.ts'
-import { ok, playbook, playbookVars, runtime, task, type Playbook } from './playbook.ts'
+import { ok, playbook, runtime, task, type Playbook } from './playbook.ts'
+import { VarsTable } from './vars-spec.ts'
 import { connectionVars, resolveTemplate } from './context.ts'
 import { renderFile } from './template.ts'
 import { askSecret } from './prompt.ts'
@@ -153,7 +154,8 @@ export async function renderFor(template: string, hostName: string, flags: Flags
   const host = inventory.hosts.find((h) => h.name === hostName)
   if (!host) throw new UsageError(`no host '${hostName}' in ${inventory.file} (hosts: ${inventory.hosts.map((h) => h.name).join(', ')})`)
   const playbooks = fs.existsSync(path.resolve('playbooks/site.mts')) ? await loadPlaybooks('site') : []
-  const vars = Object.assign({}, ...playbooks.map((p) => playbookVars(p, host))) as Vars
+  const table = new VarsTable(playbooks, inventory)
+  const vars = Object.assign({}, ...playbooks.map((p) => table.varsFor(p, host))) as Vars
   return renderFile(resolveTemplate(path.resolve('templates'), template), { ...connectionVars(host), ...vars })
 }
 
@@ -168,7 +170,9 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
   if (opts.pattern !== undefined) selectHosts(inventory, opts.pattern)
   // Listing and the syntax check connect to nothing: a key file that is missing does not matter to them.
   if (flags.listHosts || flags.listTasks || flags.listTags) return void console.log(listing(planned, flags))
-  checkVars(planned, inventory)
+  // every family of vars of every playbook, on every host: checked and derived once, kept for the run
+  const vars = new VarsTable(planned.map((p) => p.playbook), inventory)
+  vars.check()
   if (flags.syntaxCheck) return void console.log(listing(planned, flags))
   checkLocalFiles(inventory)
   checkSshConfig(inventory)
@@ -186,14 +190,14 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
       const busy = currentHolder(targets)
       if (busy) console.error(`note: ${busy.target.host} is being changed by another run (pid ${busy.holder.pid}, started ${busy.holder.started}); what this run reads may change meanwhile`)
     }
-    await runLocked(planned, inventory, flags, held)
+    await runLocked(planned, inventory, flags, held, vars)
   } finally {
     held?.release()
     process.off('exit', releaseOnExit)
   }
 }
 
-async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined): Promise<void> {
+async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined, vars: VarsTable): Promise<void> {
   const secrets = new Secrets()
   const sshPassword = flags.askPass ? await askSecret('SSH password: ') : undefined
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
@@ -239,6 +243,7 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
       secrets,
       emit,
       interrupted: () => interrupted,
+      vars,
     })
     emit({ kind: 'recap', hosts: recap.hosts, ms: recap.ms })
     if (!flags.json) console.log(`log: ${path.relative(process.cwd(), log)}`)
@@ -271,26 +276,6 @@ async function lockPlannedHosts(planned: PlannedPlaybook[], sessions: Map<string
  * connects: a bad value anywhere stops the run with all problems listed. Hosts a playbook does not
  * select count too, since tasks reach them (the control plane, hostvars).
  */
-function checkVars(planned: PlannedPlaybook[], inventory: Inventory): void {
-  const problems = new Map<string, InventoryError>()
-  for (const { playbook: pb } of planned) {
-    if (!pb.derive) continue
-    for (const host of inventory.hosts) {
-      try {
-        playbookVars(pb, host)
-      } catch (e) {
-        if (!(e instanceof InventoryError)) throw e
-        for (const line of e.message.split('\n')) if (!problems.has(line)) problems.set(line, e)
-      }
-    }
-  }
-  const [first] = problems.values()
-  if (!first) return
-  const err = new InventoryError(first.file, first.path, '')
-  err.message = [...problems.keys()].join('\n')
-  throw err
-}
-
 /** Files on this machine the connections need: a missing key is bad input, found before anything connects. */
 function checkLocalFiles(inventory: Inventory): void {
   const problems: string[] = []

@@ -6,7 +6,6 @@ import { CommandError } from './errors.ts'
 import type { Emit } from './events.ts'
 import type { Facts } from './facts.ts'
 import type { Host, Vars } from './inventory.ts'
-import { playbookVars, type VarsSource } from './play-vars.ts'
 import { changed as changedResult, ok as okResult, skip as skipResult, type Changed, type Ok, type Skip } from './result.ts'
 import type { Secrets } from './secrets.ts'
 import type { HostSession } from './session.ts'
@@ -41,9 +40,10 @@ export type Shell = Template & ((opts: CmdOptions) => Template)
 
 export type UploadOptions = { mode?: string | number; owner?: string; group?: string; secret?: boolean; become?: boolean }
 
-export type Context = {
+/** `V`: the type of this host's vars, as the playbook's vars specs make them (checked before the run). */
+export type Context<V = Vars> = {
   host: Host
-  vars: Vars
+  vars: V
   check: boolean
   /** values registered by earlier tasks on this host (or by a `once` task for every host) */
   registered: Record<string, unknown>
@@ -72,9 +72,9 @@ export type Context = {
   skip: (reason: string) => Skip
   changed: (reason: string) => Changed
   /** every host in this run: its vars, what its tasks registered (Ansible's hostvars) */
-  hostvars: Record<string, { vars: Vars; groups: string[]; registered: Record<string, unknown> }>
+  hostvars: Record<string, { vars: V; groups: string[]; registered: Record<string, unknown> }>
   /** the same commands on another host of the run (Ansible's delegate_to); its mutations count for this task */
-  on: (host: string) => Context
+  on: (host: string) => Context<V>
 }
 
 export type TaskScope = {
@@ -94,8 +94,8 @@ export type TaskScope = {
   changes: { mutated: boolean }
   /** all hosts of the run, for hostvars and delegation */
   sessions: Map<string, HostSession>
-  /** the playbook: its defaults and derived vars */
-  pb: VarsSource
+  /** a host's vars as this playbook sees them (checked and derived once per run) */
+  varsOf: (host: Host) => Vars
   /** the playbook's become, over the host's */
   become?: boolean
 }
@@ -104,7 +104,7 @@ export function createContext(scope: TaskScope): Context {
   const { session, emit } = scope
   const host = session.host
   const name = host.name
-  const vars = playbookVars(scope.pb, host)
+  const vars = scope.varsOf(host)
 
   async function run(script: string, opts: CmdOptions, mutation: boolean): Promise<Output> {
     const become = opts.become ?? scope.become ?? host.become
@@ -222,7 +222,7 @@ export function createContext(scope: TaskScope): Context {
     changed: changedResult,
     get hostvars() {
       return Object.fromEntries(
-        [...scope.sessions.values()].map((s) => [s.host.name, { vars: playbookVars(scope.pb, s.host), groups: s.host.groups, registered: s.registered }])
+        [...scope.sessions.values()].map((s) => [s.host.name, { vars: scope.varsOf(s.host), groups: s.host.groups, registered: s.registered }])
       )
     },
     on(other) {

@@ -1,27 +1,14 @@
-// A host's vars as a playbook sees them: the playbook's defaults under the inventory's, then what it derives.
-import type { Host, Vars } from './inventory.ts'
+// A host's vars as one playbook sees them, outside a run (a test, `zxplay render`): its specs' and its
+// own defaults under the inventory's, then what they derive. A run keeps a VarsTable instead (vars-spec.ts).
+import { inventoryOf, type Host, type Vars } from './inventory.ts'
+import { VarsTable, type DeclaredVars } from './vars-spec.ts'
 
-/** What a playbook adds to a host's vars (PlaybookDef's `vars` and `derive`). */
-export type VarsSource = {
-  vars?: Vars
-  derive?: (vars: Vars, host: Host) => Vars
-}
+export { withDefaults } from './vars-spec.ts'
 
-/** A host's vars as a playbook sees them: its defaults, the inventory's, then what it derives. */
+/** What a playbook says about its vars (PlaybookDef's `specs`, `vars` and `derive`). */
+export type VarsSource = DeclaredVars
+
+/** Bad vars throw one InventoryError listing all of them. */
 export function playbookVars(pb: VarsSource, host: Host): Vars {
-  const merged = withDefaults(host.vars, pb.vars ?? {})
-  const derived = pb.derive?.(merged, host) ?? {}
-  return { ...Object.fromEntries(Object.entries(derived).filter(([k]) => merged[k] === undefined)), ...merged }
-}
-
-const isPlainMap = (v: unknown): v is Vars => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/**
- * `vars` over `defaults`, key by key inside nested maps: an inventory that sets only
- * `aws.endpoint` keeps the default `aws.region`.
- */
-export function withDefaults(vars: Vars, defaults: Vars): Vars {
-  const out: Vars = { ...defaults }
-  for (const [k, v] of Object.entries(vars)) out[k] = isPlainMap(v) && isPlainMap(defaults[k]) ? withDefaults(v, defaults[k]) : v
-  return out
+  return new VarsTable([pb], inventoryOf(host) ?? { hosts: [host], groups: new Map() }).varsFor(pb, host)
 }

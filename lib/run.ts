@@ -5,9 +5,12 @@ import { createContext } from './context.ts'
 import { CommandError, UnreachableError } from './errors.ts'
 import { zeroCounts, type Counts, type Emit, type Failure, type Status } from './events.ts'
 import type { PlannedPlaybook } from './plan.ts'
+import type { Host } from './inventory.ts'
 import type { Playbook, Task } from './playbook.ts'
 import type { Secrets } from './secrets.ts'
 import type { HostSession } from './session.ts'
+import { inventoryOf } from './inventory.ts'
+import { VarsTable } from './vars-spec.ts'
 
 export type RunOptions = {
   /** hosts the recap lists even when nothing ran on them */
@@ -24,6 +27,8 @@ export type RunOptions = {
   emit: Emit
   /** becomes true on SIGINT: the run stops after the task in progress */
   interrupted?: () => boolean
+  /** every host's vars, checked before the run (the CLI's); else checked here as tasks need them */
+  vars?: VarsTable
 }
 
 export type Recap = { hosts: Record<string, Counts>; ms: number; interrupted: boolean }
@@ -34,6 +39,8 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
   const started = performance.now()
   const counts: Record<string, Counts> = {}
   const count = (host: string, s: Status) => ((counts[host] ??= zeroCounts())[s] += 1)
+  const hosts = [...sessions.values()].map((s) => s.host)
+  const vars = opts.vars ?? new VarsTable(planned.map((p) => p.playbook), (hosts[0] && inventoryOf(hosts[0])) || { hosts, groups: new Map() })
 
   outer: for (const { playbook: pb, hosts, tasks } of planned) {
     opts.emit({ kind: 'playbook', id: pb.id, name: pb.name, pattern: pb.hosts, hosts: hosts.map((h) => h.name) })
@@ -47,7 +54,7 @@ export async function runPlan(planned: PlannedPlaybook[], sessions: Map<string, 
       opts.emit({ kind: 'task', playbook: pb.id, task: task.name })
       const targets = task.once ? active.slice(0, 1) : active
       const registeredBefore = task.once ? { ...targets[0]!.registered } : {}
-      const outcomes = await parallel(targets, opts.forks, (s) => runTask(pb, task, s, opts, sessions))
+      const outcomes = await parallel(targets, opts.forks, (s) => runTask(pb, task, s, { ...opts, vars }, sessions))
       // Ctrl-C (or SIGTERM) closed the connections under this task: its failures are the interruption, not the hosts'.
       const cut = opts.interrupted?.() ?? false
       targets.forEach((s, i) => {
@@ -100,11 +107,11 @@ async function runTask(pb: Playbook, task: Task, session: HostSession, opts: Run
       templatesDir: opts.templatesDir,
       changes: { mutated: false },
       sessions,
-      pb,
+      varsOf: (h: Host) => opts.vars!.varsFor(pb, h),
       become: pb.become,
     }
     try {
-      // inside the try: a playbook's derive hook may reject the host's vars
+      // inside the try: vars not checked before the run may be bad
       const ctx = createContext(scope)
       await session.connection()
       if (task.when && !(await task.when(ctx))) return { status: 'skipped', reason: 'condition is false', ms: ms() }

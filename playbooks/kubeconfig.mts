@@ -3,11 +3,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { writePrivate } from '../lib/files.ts'
 import { changed, ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, CLUSTER } from './support/kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, CLUSTER, type ClusterVars } from './support/kube.ts'
 
 const DEST = path.resolve('artifacts/kubeconfig')
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Kubeconfig on this machine',
     hosts: CONTROL_PLANE,

@@ -8,8 +8,9 @@ import { InventoryError } from '../../lib/errors.ts'
 import { parseInventory } from '../../lib/inventory.ts'
 import { playbookVars } from '../../lib/playbook.ts'
 import { renderFile } from '../../lib/template.ts'
-import { EXPIRES_AT_ANNOTATION, sessionSecret } from '../../playbooks/support/aws.ts'
-import { RAY, checkRayVars } from '../../playbooks/support/ray.ts'
+import { SECRET_EXPIRES_AT, sessionSecret } from '../../playbooks/support/session-token.ts'
+import { RAY } from '../../playbooks/support/ray.ts'
+import { checkRayVars } from '../../playbooks/support/vars/ray.ts'
 import { activeNodes } from '../../playbooks/95-verify.mts'
 import { refusal } from '../lab/standins/_schema.ts'
 
@@ -115,7 +116,7 @@ test('the session Secret: schema-valid, ray/session-token, the three keys, the e
   assert.is(refusal(obj), undefined)
   assert.equal([obj.metadata.namespace, obj.metadata.name, obj.type], ['ray', 'session-token', 'Opaque'])
   assert.equal(Object.keys(obj.stringData).sort(), ['AWS_ACCESS_KEY_ID_SESS', 'AWS_SECRET_ACCESS_KEY_SESS', 'AWS_SESSION_TOKEN'])
-  assert.is(obj.metadata.annotations[EXPIRES_AT_ANNOTATION], EXPIRES)
+  assert.is(obj.metadata.annotations[SECRET_EXPIRES_AT], EXPIRES)
 })
 
 const bad: [string, string, RegExp][] = [

@@ -7,8 +7,6 @@ import { InventoryError } from '../../lib/errors.ts'
 import { refusal } from '../lab/standins/_schema.ts'
 import {
   CSV_HEADER,
-  checkDemoVars,
-  demoDefaults,
   figuresOf,
   formatSample,
   judge,
@@ -25,6 +23,7 @@ import {
   type Sample,
   type Settings,
 } from '../../playbooks/support/timeline.ts'
+import { checkDemoVars, demoDefaults } from '../../playbooks/support/vars/demo.ts'
 
 const SETTINGS: Settings = { min: 1, max: 3, target: 50, scaleUpTimeout: 60, scaleDownTimeout: 45, jobTimeout: 600 }
 
