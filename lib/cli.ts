@@ -271,11 +271,6 @@ async function lockPlannedHosts(planned: PlannedPlaybook[], sessions: Map<string
   throw first
 }
 
-/**
- * Every host's vars as each playbook derives them (its `derive` hook checks them), before anything
- * connects: a bad value anywhere stops the run with all problems listed. Hosts a playbook does not
- * select count too, since tasks reach them (the control plane, hostvars).
- */
 /** Files on this machine the connections need: a missing key is bad input, found before anything connects. */
 function checkLocalFiles(inventory: Inventory): void {
   const problems: string[] = []
