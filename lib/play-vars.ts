@@ -5,10 +5,7 @@ import { VarsTable, type DeclaredVars } from './vars-spec.ts'
 
 export { withDefaults } from './vars-spec.ts'
 
-/** What a playbook says about its vars (PlaybookDef's `specs`, `vars` and `derive`). */
-export type VarsSource = DeclaredVars
-
 /** Bad vars throw one InventoryError listing all of them. */
-export function playbookVars(pb: VarsSource, host: Host): Vars {
+export function playbookVars(pb: DeclaredVars, host: Host): Vars {
   return new VarsTable([pb], inventoryOf(host) ?? { hosts: [host], groups: new Map() }).varsFor(pb, host)
 }

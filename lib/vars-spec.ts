@@ -80,12 +80,8 @@ export class VarsTable {
 
   /** Throws one InventoryError listing every problem of every family on every host; else returns. */
   check(hosts: readonly Host[] = this.inventory.hosts): void {
-    const found = this.found(hosts)
-    const [first] = found.values()
-    if (!first) return
-    const err = new InventoryError(first.file, first.key, first.message)
-    err.message = [...found.keys()].join('\n')
-    throw err
+    // each problem carries its file (the host's inventory, or the one it names): the fallback is unused
+    throwProblems('the inventory', [...this.found(hosts).values()])
   }
 
   private found(hosts: readonly Host[]): Map<string, Problem & { file: string }> {
@@ -116,16 +112,12 @@ export class VarsTable {
   }
 }
 
-/**
- * Throws one InventoryError for `problems` (named after the first, its message every line), plus
- * the lines of errors already thrown elsewhere (`also`, e.g. one naming another file); else returns.
- */
-export function throwProblems(file: string, problems: readonly Problem[], also: InventoryError[] = []): void {
-  const lines = [...new Set([...problems.map((p) => line(file, p)), ...also.map((e) => e.message)])]
-  if (!lines.length) return
-  const first = problems[0]
-  const err = first ? new InventoryError(first.file ?? file, first.key, first.message) : also[0]!
-  err.message = lines.join('\n')
+/** Throws one InventoryError for `problems` (named after the first, its message every line); else returns. */
+export function throwProblems(file: string, problems: readonly Problem[]): void {
+  const [first] = problems
+  if (!first) return
+  const err = new InventoryError(first.file ?? file, first.key, first.message)
+  err.message = [...new Set(problems.map((p) => line(file, p)))].join('\n')
   throw err
 }
 
