@@ -6,7 +6,7 @@
 // (no aws.role_arn, no iamroles.txt) only the namespace is made: the Ray pods run without credentials.
 import fs from 'node:fs'
 import path from 'node:path'
-import { writePrivate } from '../lib/files.ts'
+import { writePrivate } from '../lib/base/files.ts'
 import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
 import { awsRoleSpec, resolveRoleArn } from './support/aws-role.ts'
 import { KUBECTL, CONTROL_PLANE, applyManifest } from './support/kube.ts'

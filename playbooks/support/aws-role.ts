@@ -2,8 +2,8 @@
 // (no role_arn and no iamroles.txt: the Ray pods run without AWS credentials). Reads that file only.
 import fs from 'node:fs'
 import type { VarsSpec } from '../../lib/index.ts'
-import { InventoryError } from '../../lib/errors.ts'
-import { showJson } from '../../lib/yaml.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { showJson } from '../../lib/base/yaml.ts'
 import { ROLE_ARN, ROLE_ARN_FORM, awsDefaults, awsPath, type AwsVars } from './vars/aws.ts'
 
 const show = showJson

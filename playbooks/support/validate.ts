@@ -9,7 +9,7 @@
 // with the quantity checks below.
 import fs from 'node:fs'
 import path from 'node:path'
-import { showJson } from '../../lib/yaml.ts'
+import { showJson } from '../../lib/base/yaml.ts'
 import type { Host, InventoryView, Problem, Vars } from '../../lib/index.ts'
 import { clusterImages } from './images.ts'
 

@@ -101,7 +101,7 @@ export const BIND_MOUNTS: readonly BindMount[] = [
   { src: 'var/lib/etcd', dst: '/var/lib/etcd', kind: 'dir', mode: 0o700 },
   { src: 'var/lib/zxlab', dst: '/var/lib/zxlab', kind: 'dir', mode: 0o777 }, // node.json
   { src: 'run/flannel', dst: '/run/flannel', kind: 'dir' },
-  // each host's own /run/lock, as on separate machines: zxplay's host lock (lib/host-lock.ts) lives there
+  // each host's own /run/lock, as on separate machines: zxplay's host lock (lib/transport/host-lock.ts) lives there
   { src: 'run/lock', dst: '/run/lock', kind: 'dir', mode: 0o1777 },
   // the hosts' own backups (30-cni-cleanup moves stale CNI files there), not the machine's
   { src: 'var/backups', dst: '/var/backups', kind: 'dir' },

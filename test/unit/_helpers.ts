@@ -2,12 +2,12 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { Event } from '../../lib/events.ts'
-import { parseInventory, type Host } from '../../lib/inventory.ts'
-import type { Playbook, Task } from '../../lib/playbook.ts'
-import { runPlan, type Recap, type RunOptions } from '../../lib/run.ts'
-import { Secrets } from '../../lib/secrets.ts'
-import { HostSession } from '../../lib/session.ts'
+import type { Event } from '../../lib/output/events.ts'
+import { parseInventory, type Host } from '../../lib/inventory/inventory.ts'
+import type { Playbook, Task } from '../../lib/engine/playbook.ts'
+import { runPlan, type Recap, type RunOptions } from '../../lib/engine/run.ts'
+import { Secrets } from '../../lib/output/secrets.ts'
+import { HostSession } from '../../lib/transport/session.ts'
 
 /** The error `run` throws; fails the test when it throws nothing. */
 export function errorOf(run: () => unknown): Error {

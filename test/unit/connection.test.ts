@@ -2,9 +2,9 @@ import fs from 'node:fs'
 import { PassThrough } from 'node:stream'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { exec, type Connection, type ExecOptions } from '../../lib/connection.ts'
-import { connectLocal } from '../../lib/local.ts'
-import { BECOME_OK, shq, SUDO_PROMPT, TIMED_OUT_EXIT, wrapCommand } from '../../lib/shell.ts'
+import { exec, type Connection, type ExecOptions } from '../../lib/transport/connection.ts'
+import { connectLocal } from '../../lib/transport/local.ts'
+import { BECOME_OK, shq, SUDO_PROMPT, TIMED_OUT_EXIT, wrapCommand } from '../../lib/transport/shell.ts'
 
 const conn = connectLocal('local')
 const run = (command: string, opts?: ExecOptions) => exec(conn, command, opts)

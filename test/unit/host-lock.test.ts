@@ -1,4 +1,4 @@
-// lib/host-lock.ts: the lock on the host itself, through the local transport on this machine
+// lib/transport/host-lock.ts: the lock on the host itself, through the local transport on this machine
 // (a lock file in a temporary folder stands in for /run/lock/zxplay.lock). The other runs are
 // real processes holding the real flock(1), so a kill -9 frees it the way it does on a host.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -8,10 +8,10 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Connection } from '../../lib/connection.ts'
-import { HOST_LOCK_FILE, HostLockError, hostHolder, hostLockFile, HostLocks, takeHostLock, type HostLockHolder } from '../../lib/host-lock.ts'
-import { parseInventory } from '../../lib/inventory.ts'
-import { connectLocal } from '../../lib/local.ts'
+import type { Connection } from '../../lib/transport/connection.ts'
+import { HOST_LOCK_FILE, HostLockError, hostHolder, hostLockFile, HostLocks, takeHostLock, type HostLockHolder } from '../../lib/transport/host-lock.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { connectLocal } from '../../lib/transport/local.ts'
 import { tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
@@ -37,8 +37,8 @@ async function refusal(p: Promise<unknown>): Promise<HostLockError> {
 
 // Another run on another machine: a process of its own that holds the lock until told, or killed.
 const OTHER_RUN = `
-const { takeHostLock } = await import(${JSON.stringify(new URL('../../lib/host-lock.ts', import.meta.url).href)})
-const { connectLocal } = await import(${JSON.stringify(new URL('../../lib/local.ts', import.meta.url).href)})
+const { takeHostLock } = await import(${JSON.stringify(new URL('../../lib/transport/host-lock.ts', import.meta.url).href)})
+const { connectLocal } = await import(${JSON.stringify(new URL('../../lib/transport/local.ts', import.meta.url).href)})
 const [file, holder] = process.argv.slice(1)
 const h = await takeHostLock(connectLocal('node1'), 'node1', JSON.parse(holder), file)
 process.stdout.write('held\\n')

@@ -15,7 +15,7 @@ import {
   readKnownHosts,
   verify,
   type KnownHost,
-} from '../../lib/known-hosts.ts'
+} from '../../lib/transport/known-hosts.ts'
 import { tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('known-hosts')

@@ -1,4 +1,4 @@
-// lib/lock.ts: one changing run at a time per host. Each test has a lock folder of its own (the
+// lib/transport/lock.ts: one changing run at a time per host. Each test has a lock folder of its own (the
 // `dir` parameter, which the CLI leaves at lockDir()); the other runs are real processes that take
 // the locks through the same module, so pids, start times and deaths are the real thing.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -9,19 +9,19 @@ import { pathToFileURL } from 'node:url'
 import readline from 'node:readline'
 import { build } from 'esbuild'
 import { test } from 'uvu'
-import { parseInventory } from '../../lib/inventory.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
 import * as assert from 'uvu/assert'
-import { lockTargets, acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/lock.ts'
+import { lockTargets, acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/transport/lock.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
 const { dir: tmp, remove } = tempDir('lock')
 const others: ChildProcess[] = []
-// The other runs load lib/lock.ts bundled once, with plain node: loading tsx in each of them cost
+// The other runs load lib/transport/lock.ts bundled once, with plain node: loading tsx in each of them cost
 // most of this file's time. Beside node_modules, so that the bundle's package imports resolve.
 const LOCK_BUNDLE = path.join(REPO, 'node_modules', '.cache', `zxplay-lock-test-${process.pid}.mjs`)
 test.before(async () => {
-  await build({ entryPoints: [path.join(REPO, 'lib/lock.ts')], outfile: LOCK_BUNDLE, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
+  await build({ entryPoints: [path.join(REPO, 'lib/transport/lock.ts')], outfile: LOCK_BUNDLE, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
 })
 test.after(() => {
   for (const c of others) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
@@ -228,7 +228,7 @@ test('a dead pid with no process is stale; a live one with its own start time is
 const asRoot = process.getuid?.() === 0 ? test : test.skip
 asRoot("a live holder owned by another user (EPERM) is not stale", async () => {
   const holder: LockHolder = { pid: process.pid, machine: os.hostname(), started: '', startTicks: startTicksOf(process.pid), command: '', inventory: '', target: 'cp1', token: 'aaaaaaaaaaaaaaaa' }
-  const judge = `const { isStale } = await import(${JSON.stringify(new URL('../../lib/lock.ts', import.meta.url).href)})
+  const judge = `const { isStale } = await import(${JSON.stringify(new URL('../../lib/transport/lock.ts', import.meta.url).href)})
 let code; try { process.kill(${process.pid}, 0) } catch (e) { code = e.code }
 console.log(JSON.stringify({ code, stale: isStale(JSON.parse(process.argv[1])) }))`
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', judge, JSON.stringify(holder)], { cwd: REPO, uid: 65534, gid: 65534, env: { ...process.env, HOME: tmp } })

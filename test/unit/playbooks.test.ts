@@ -6,17 +6,17 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load } from 'js-yaml'
-import { parseFlags } from '../../lib/args.ts'
-import { renderFor } from '../../lib/cli.ts'
-import { connectionVars } from '../../lib/context.ts'
-import { loadInventory } from '../../lib/inventory.ts'
-import { playbookVars } from '../../lib/playbook.ts'
-import { renderFile } from '../../lib/template.ts'
+import { parseFlags } from '../../lib/cli/args.ts'
+import { renderFor } from '../../lib/cli/cli.ts'
+import { connectionVars } from '../../lib/engine/context.ts'
+import { loadInventory } from '../../lib/inventory/inventory.ts'
+import { playbookVars } from '../../lib/engine/playbook.ts'
+import { renderFile } from '../../lib/engine/template.ts'
 import site from '../../playbooks/site.mts'
 import { alignContainerdConfig } from '../../playbooks/support/containerd.ts'
 import { staleCniFiles } from '../../playbooks/support/cni.ts'
 import { joinConfig, joinScript, parseJoinCommand } from '../../playbooks/support/join.ts'
-import { wrapCommand } from '../../lib/shell.ts'
+import { wrapCommand } from '../../lib/transport/shell.ts'
 import { configDifferences, clusterConfigOf } from '../../playbooks/support/kubeadm.ts'
 import { problemsOf, parseNodeFacts, type NodeFacts } from '../../playbooks/support/preflight.ts'
 
@@ -135,7 +135,7 @@ test('the join config (the token) is 0600 while kubeadm runs, and gone after it 
   assert.equal([stopped.code, stopped.left], [143, false])
 })
 
-// `zxplay render` against what a task's ctx.render gives (lib/context.ts: the host's connection vars
+// `zxplay render` against what a task's ctx.render gives (lib/engine/context.ts: the host's connection vars
 // and its playbook's vars); the kubeadm config's advertise_address, which 20-control-plane may ask
 // the host for, given as -e. The lab's end-to-end comparison is test/e2e/no-aws.test.ts.
 test('zxplay render prints each template exactly as the playbook that renders it does', async () => {

@@ -4,8 +4,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { zeroCounts, type Event } from '../../lib/events.ts'
-import { changed, ok, skip, task } from '../../lib/playbook.ts'
+import { zeroCounts, type Event } from '../../lib/output/events.ts'
+import { changed, ok, skip, task } from '../../lib/engine/playbook.ts'
 import { localHosts, runLocalRecap, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('run')

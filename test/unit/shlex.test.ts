@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { shlexSplit } from '../../lib/shlex.ts'
+import { shlexSplit } from '../../lib/base/shlex.ts'
 
 const CASES = [
   'a b  c',

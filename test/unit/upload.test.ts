@@ -3,8 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { wrapCommand } from '../../lib/shell.ts'
-import { normalizeMode, parseUploadAnswer, sha256, uploadScript, type UploadAnswer, type UploadSpec } from '../../lib/upload.ts'
+import { wrapCommand } from '../../lib/transport/shell.ts'
+import { normalizeMode, parseUploadAnswer, sha256, uploadScript, type UploadAnswer, type UploadSpec } from '../../lib/transport/upload.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('upload')

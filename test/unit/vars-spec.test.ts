@@ -1,17 +1,17 @@
 // Vars are checked and derived once per run: each family once per host, before anything connects,
-// and every task of every playbook reads the vars kept then (lib/vars-spec.ts, lib/run.ts).
+// and every task of every playbook reads the vars kept then (lib/inventory/vars-spec.ts, lib/engine/run.ts).
 import fs from 'node:fs'
 import path from 'node:path'
 import { dump } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InventoryError } from '../../lib/errors.ts'
-import { parseInventory, type Host, type Vars } from '../../lib/inventory.ts'
-import { plan } from '../../lib/plan.ts'
-import { task, type Playbook } from '../../lib/playbook.ts'
-import { runPlan } from '../../lib/run.ts'
-import { Secrets } from '../../lib/secrets.ts'
-import { VarsTable, type VarsSpec } from '../../lib/vars-spec.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { parseInventory, type Host, type Vars } from '../../lib/inventory/inventory.ts'
+import { plan } from '../../lib/engine/plan.ts'
+import { task, type Playbook } from '../../lib/engine/playbook.ts'
+import { runPlan } from '../../lib/engine/run.ts'
+import { Secrets } from '../../lib/output/secrets.ts'
+import { VarsTable, type VarsSpec } from '../../lib/inventory/vars-spec.ts'
 import { awsRoleSpec } from '../../playbooks/support/aws-role.ts'
 import { errorOf, localHosts, tempDir } from './_helpers.ts'
 

@@ -3,9 +3,9 @@
 import os from 'node:os'
 import path from 'node:path'
 import type { VarsSpec } from '../../../lib/index.ts'
-import { showJson } from '../../../lib/yaml.ts'
-import { closestNames } from '../../../lib/suggest.ts'
-import { throwProblems, type Problem } from '../../../lib/vars-spec.ts'
+import { showJson } from '../../../lib/base/yaml.ts'
+import { closestNames } from '../../../lib/base/suggest.ts'
+import { throwProblems, type Problem } from '../../../lib/inventory/vars-spec.ts'
 
 /** The `aws:` block's defaults. Files are relative to the inventory's directory. */
 export const awsDefaults = {

@@ -3,8 +3,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Vars, VarsSpec } from '../../../lib/index.ts'
-import { showJson } from '../../../lib/yaml.ts'
-import { throwProblems, type Problem } from '../../../lib/vars-spec.ts'
+import { showJson } from '../../../lib/base/yaml.ts'
+import { throwProblems, type Problem } from '../../../lib/inventory/vars-spec.ts'
 import type { RayVars } from './ray.ts'
 
 export const demoDefaults = {

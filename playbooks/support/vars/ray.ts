@@ -2,8 +2,8 @@
 // HorizontalPodAutoscaler; their defaults, checks (every problem at once) and the one derived var.
 // Pure.
 import type { Vars, VarsSpec } from '../../../lib/index.ts'
-import { showJson } from '../../../lib/yaml.ts'
-import { throwProblems, type Problem } from '../../../lib/vars-spec.ts'
+import { showJson } from '../../../lib/base/yaml.ts'
+import { throwProblems, type Problem } from '../../../lib/inventory/vars-spec.ts'
 import { isCpuQuantity, isImageRef, isMemoryQuantity } from '../validate.ts'
 import type { AwsVars } from './aws.ts'
 import type { ClusterVars } from './cluster.ts'

@@ -7,9 +7,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { editNodeState, fakeLab, FLANNEL, hostFile, INIT_CONFIG, initCluster, joinNode, METRICS_SERVER, put, run } from '../standins/_k8s-testlab.ts'
 import type { FakeLab } from '../standins/_k8s-testlab.ts'
-import { parseInventory } from '../../../lib/inventory.ts'
-import { playbookVars } from '../../../lib/playbook.ts'
-import { renderFile } from '../../../lib/template.ts'
+import { parseInventory } from '../../../lib/inventory/inventory.ts'
+import { playbookVars } from '../../../lib/engine/playbook.ts'
+import { renderFile } from '../../../lib/engine/template.ts'
 import { CLUSTER } from '../../../playbooks/support/kube.ts'
 
 let lab: FakeLab

@@ -10,9 +10,9 @@
 //   {{ "{{" }}                               a JSON string literal, for a literal {{ in the output
 
 import { readFile } from 'node:fs/promises'
-import { TemplateError } from './errors.ts'
-import { closestNames } from './suggest.ts'
-import type { Vars } from './inventory.ts'
+import { TemplateError } from '../base/errors.ts'
+import { closestNames } from '../base/suggest.ts'
+import type { Vars } from '../inventory/inventory.ts'
 
 const MISSING = Symbol('missing')
 const VAR_PATH = /^[A-Za-z_][\w-]*(\.[\w-]+)*$/

@@ -3,8 +3,8 @@
 // `bin/zxplay` imports it. Kept out of playbook.ts, the engine's vocabulary, because it loads the CLI.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Vars } from './inventory.ts'
-import { playbook as define, runtime, type Playbook, type PlaybookDef } from './playbook.ts'
+import type { Vars } from '../inventory/inventory.ts'
+import { playbook as define, runtime, type Playbook, type PlaybookDef } from '../engine/playbook.ts'
 
 /** `V`: the type of its tasks' `ctx.vars` (what its vars specs make of the inventory's vars). */
 export function playbook<V = Vars>(def: PlaybookDef<V>, meta?: ImportMeta): Playbook {

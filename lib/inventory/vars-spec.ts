@@ -1,7 +1,7 @@
 // A playbook's vars, declared: each family (cluster, aws, ray…) is one spec with its defaults, a
 // pure check listing every problem at once, and a pure derive. A run checks and derives each family
 // once per host, before anything connects, and its tasks read the vars kept then. Pure.
-import { InventoryError } from './errors.ts'
+import { InventoryError } from '../base/errors.ts'
 import type { Host, Inventory, Vars } from './inventory.ts'
 
 /** One bad var: its key (e.g. `ray.image`) and what was expected. */

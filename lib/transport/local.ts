@@ -1,6 +1,6 @@
 // `connection: local`: the same Connection, on this machine, through zx's `$`.
 import type { Connection, Proc } from './connection.ts'
-import { UnreachableError } from './errors.ts'
+import { UnreachableError } from '../base/errors.ts'
 import { raw } from './shell.ts'
 
 // zx is loaded on the first local command, not at start-up: most runs only use SSH.

@@ -14,8 +14,8 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { openNew } from './files.ts'
-import type { Host } from './inventory.ts'
+import { openNew } from '../base/files.ts'
+import type { Host } from '../inventory/inventory.ts'
 import { targetFor } from './ssh.ts'
 
 export type LockHolder = {

@@ -15,13 +15,13 @@
 // so `user:` or `ansible_user:` in group vars applies to every host of the group.
 
 import path from 'node:path'
-import { InventoryError } from './errors.ts'
+import { InventoryError } from '../base/errors.ts'
 import { applyExtraVars, dottedPathsOf, type DottedPaths } from './extra-vars.ts'
 import { expandHostPattern } from './host-pattern.ts'
 import { checkSetting, connectionKeyOf, connectionKeyTypo, refusedKey, resolveConnection, type ConnectionKey, type HostConnection, type Vars } from './host-vars.ts'
 import { parseSource, readSources, readVarsFiles, varsDirsOf, type Source } from './inventory-sources.ts'
 import { decryptVault, type VaultPassword } from './vault.ts'
-import { isMap, show, Unsafe, Vaulted } from './yaml.ts'
+import { isMap, show, Unsafe, Vaulted } from '../base/yaml.ts'
 
 export type { Vars }
 

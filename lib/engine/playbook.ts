@@ -4,9 +4,9 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Context } from './context.ts'
-import type { Host, Vars } from './inventory.ts'
+import type { Host, Vars } from '../inventory/inventory.ts'
 import type { Changed, Ok, Skip } from './result.ts'
-import type { VarsSpec } from './vars-spec.ts'
+import type { VarsSpec } from '../inventory/vars-spec.ts'
 
 export { changed, ok, skip, type Changed, type Ok, type Skip } from './result.ts'
 export { playbookVars, withDefaults } from './play-vars.ts'

@@ -13,9 +13,9 @@
 // nothing is an error (Ansible warns and goes on), and the hosts come in inventory order.
 
 import path from 'node:path'
-import { PatternError } from './errors.ts'
+import { PatternError } from '../base/errors.ts'
 import { parseAddress } from './host-pattern.ts'
-import { closestNames } from './suggest.ts'
+import { closestNames } from '../base/suggest.ts'
 import type { Host, Inventory } from './inventory.ts'
 
 /** `allowEmpty`: known names that select nobody (an empty group) give [] instead of an error. */

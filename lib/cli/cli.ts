@@ -5,29 +5,29 @@ import path from 'node:path'
 import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
 import { inventorySources, parseFlags, USAGE, type Flags } from './args.ts'
-import { InventoryError, PatternError, TemplateError, UsageError } from './errors.ts'
-import { emitter, type Counts } from './events.ts'
-import { parseExtraVars } from './extra-vars.ts'
-import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from './inventory.ts'
-import { graphInventory, hostVars, listInventory, toAnsibleJson } from './inventory-list.ts'
-import { HostLockError, HostLocks, hostHolder } from './host-lock.ts'
-import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from './lock.ts'
-import { logPath, logSink } from './logfile.ts'
-import { limitPatterns, selectHosts } from './patterns.ts'
-import { listedTags, plan, tagsOf, type PlannedPlaybook } from './plan.ts'
-import { ok, playbook, runtime, task, type Playbook } from './playbook.ts'
-import { VarsTable } from './vars-spec.ts'
-import { connectionVars, resolveTemplate } from './context.ts'
-import { renderFile } from './template.ts'
-import { askSecret } from './prompt.ts'
-import { colorWanted, reporter } from './report.ts'
-import { runPlan } from './run.ts'
-import { readVaultPasswordFile } from './vault.ts'
-import { Secrets } from './secrets.ts'
-import { SshConfigError } from './ssh-config.ts'
-import { targetFor } from './ssh.ts'
-import { HostSession } from './session.ts'
-import { raw } from './shell.ts'
+import { InventoryError, PatternError, TemplateError, UsageError } from '../base/errors.ts'
+import { emitter, type Counts } from '../output/events.ts'
+import { parseExtraVars } from '../inventory/extra-vars.ts'
+import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from '../inventory/inventory.ts'
+import { graphInventory, hostVars, listInventory, toAnsibleJson } from '../inventory/inventory-list.ts'
+import { HostLockError, HostLocks, hostHolder } from '../transport/host-lock.ts'
+import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from '../transport/lock.ts'
+import { logPath, logSink } from '../output/logfile.ts'
+import { limitPatterns, selectHosts } from '../inventory/patterns.ts'
+import { listedTags, plan, tagsOf, type PlannedPlaybook } from '../engine/plan.ts'
+import { ok, playbook, runtime, task, type Playbook } from '../engine/playbook.ts'
+import { VarsTable } from '../inventory/vars-spec.ts'
+import { connectionVars, resolveTemplate } from '../engine/context.ts'
+import { renderFile } from '../engine/template.ts'
+import { askSecret } from '../base/prompt.ts'
+import { colorWanted, reporter } from '../output/report.ts'
+import { runPlan } from '../engine/run.ts'
+import { readVaultPasswordFile } from '../inventory/vault.ts'
+import { Secrets } from '../output/secrets.ts'
+import { SshConfigError } from '../base/ssh-config.ts'
+import { targetFor } from '../transport/ssh.ts'
+import { HostSession } from '../transport/session.ts'
+import { raw } from '../transport/shell.ts'
 
 // Ansible's exit codes: 4 when any host was unreachable (even if another failed), 2 when one failed,
 // 99 when the user interrupted (ansible-playbook's "User interrupted execution").
@@ -79,7 +79,7 @@ export async function runFromScript(playbooks: Playbook[], argv: string[]): Prom
 
 /** `zxplay 0.1.0 (node v22.x)`: which zxplay and which runtime, as `ansible --version` says its core and python. */
 function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return `zxplay ${pkg.version} (node ${process.version})`
 }
 

@@ -2,15 +2,15 @@
 // then the next task (Ansible's linear strategy). A host that fails or cannot be reached is out
 // for the rest of the run; the others go on, unless the playbook says errors are fatal.
 import { createContext } from './context.ts'
-import { CommandError, UnreachableError } from './errors.ts'
-import { zeroCounts, type Counts, type Emit, type Failure, type Status } from './events.ts'
+import { CommandError, UnreachableError } from '../base/errors.ts'
+import { zeroCounts, type Counts, type Emit, type Failure, type Status } from '../output/events.ts'
 import type { PlannedPlaybook } from './plan.ts'
-import type { Host } from './inventory.ts'
+import type { Host } from '../inventory/inventory.ts'
 import type { Playbook, Task } from './playbook.ts'
-import type { Secrets } from './secrets.ts'
-import type { HostSession } from './session.ts'
-import { inventoryOf } from './inventory.ts'
-import { VarsTable } from './vars-spec.ts'
+import type { Secrets } from '../output/secrets.ts'
+import type { HostSession } from '../transport/session.ts'
+import { inventoryOf } from '../inventory/inventory.ts'
+import { VarsTable } from '../inventory/vars-spec.ts'
 
 export type RunOptions = {
   /** hosts the recap lists even when nothing ran on them */

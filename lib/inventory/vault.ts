@@ -4,8 +4,8 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
-import { InventoryError, UsageError } from './errors.ts'
-import { describeFsError } from './yaml.ts'
+import { InventoryError, UsageError } from '../base/errors.ts'
+import { describeFsError } from '../base/yaml.ts'
 
 export type VaultPassword = string
 

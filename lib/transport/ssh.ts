@@ -7,11 +7,11 @@ import { Duplex } from 'node:stream'
 import ssh2 from 'ssh2'
 import type { ConnectConfig } from 'ssh2'
 import type { Connection, Proc } from './connection.ts'
-import { UnreachableError } from './errors.ts'
-import type { Host } from './inventory.ts'
+import { UnreachableError } from '../base/errors.ts'
+import type { Host } from '../inventory/inventory.ts'
 import { appendKnownHost, fingerprint, hostKeyName, knownAlgorithms, readKnownHosts, verify } from './known-hosts.ts'
-import { askSecret } from './prompt.ts'
-import { configFiles, defaultIdentityFiles, homeDir, resolveJump, resolveOptions, SshConfigError, targetOf, type SshOption, type SshTarget } from './ssh-config.ts'
+import { askSecret } from '../base/prompt.ts'
+import { configFiles, defaultIdentityFiles, homeDir, resolveJump, resolveOptions, SshConfigError, targetOf, type SshOption, type SshTarget } from '../base/ssh-config.ts'
 
 export type SshOptions = {
   connectTimeoutMs: number

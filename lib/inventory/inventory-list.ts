@@ -1,9 +1,9 @@
 // `zxplay inventory --list | --host NAME | --graph [GROUP]`: what ansible-inventory prints for the
 // same sources (cli/inventory.py), so users and tests can compare the two. Pure.
 
-import { UsageError } from './errors.ts'
+import { UsageError } from '../base/errors.ts'
 import type { Inventory, Vars } from './inventory.ts'
-import { isMap, Unsafe, Vaulted } from './yaml.ts'
+import { isMap, Unsafe, Vaulted } from '../base/yaml.ts'
 
 /** `--list`: every group with its direct hosts and children, from all down, and `_meta.hostvars`. */
 export function listInventory(inv: Inventory): Record<string, unknown> {

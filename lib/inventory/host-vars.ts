@@ -4,10 +4,10 @@
 // transport's settings can change apart.
 import os from 'node:os'
 import path from 'node:path'
-import { closestNames } from './suggest.ts'
-import { shlexSplit } from './shlex.ts'
-import { checkOption, splitLine, tildeExpand, type SshOption } from './ssh-config.ts'
-import { show } from './yaml.ts'
+import { closestNames } from '../base/suggest.ts'
+import { shlexSplit } from '../base/shlex.ts'
+import { checkOption, splitLine, tildeExpand, type SshOption } from '../base/ssh-config.ts'
+import { show } from '../base/yaml.ts'
 
 export type Vars = Record<string, unknown>
 

@@ -6,11 +6,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { YAMLException } from 'js-yaml'
-import { InventoryError } from './errors.ts'
+import { InventoryError } from '../base/errors.ts'
 import { parseAddress } from './host-pattern.ts'
 import { parseIni } from './inventory-ini.ts'
 import { decryptVault, isVaultText, type VaultPassword } from './vault.ts'
-import { ANSIBLE_SCHEMA, describeFsError, describeYamlError, isMap, loadYaml, show } from './yaml.ts'
+import { ANSIBLE_SCHEMA, describeFsError, describeYamlError, isMap, loadYaml, show } from '../base/yaml.ts'
 
 /** One inventory source read into the YAML inventory shape; `file` is what errors name. */
 export type Source = { file: string; root: Record<string, unknown> }

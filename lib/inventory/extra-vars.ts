@@ -13,10 +13,10 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { CORE_SCHEMA, YAMLException } from 'js-yaml'
-import { UsageError } from './errors.ts'
-import { KvError, parseKv } from './kv.ts'
+import { UsageError } from '../base/errors.ts'
+import { KvError, parseKv } from '../base/kv.ts'
 import type { Vars } from './host-vars.ts'
-import { describeFsError, describeYamlError, isMap, loadYaml, show } from './yaml.ts'
+import { describeFsError, describeYamlError, isMap, loadYaml, show } from '../base/yaml.ts'
 
 /** Nested paths, by top-level key, for the keys that were set only through dotted keys. */
 export type DottedPaths = ReadonlyMap<string, string[][]>

@@ -1,10 +1,10 @@
 // Per-host state for one run: its connection (opened on first use, then reused for every task),
 // its facts (gathered once), what its tasks registered, and whether it is still in play.
 import { exec, type Connection } from './connection.ts'
-import { UnreachableError } from './errors.ts'
+import { UnreachableError } from '../base/errors.ts'
 import { FACTS_COMMAND, parseFacts, type Facts } from './facts.ts'
 import type { HostLocks } from './host-lock.ts'
-import type { Host } from './inventory.ts'
+import type { Host } from '../inventory/inventory.ts'
 import { wrapCommand } from './shell.ts'
 import { connectSsh, type SshOptions } from './ssh.ts'
 

@@ -1,7 +1,7 @@
 // Which playbooks, hosts and tasks a run covers, decided before anything connects. Pure.
-import { UsageError } from './errors.ts'
-import type { Host, Inventory } from './inventory.ts'
-import { selectHosts, selectHostsByList } from './patterns.ts'
+import { UsageError } from '../base/errors.ts'
+import type { Host, Inventory } from '../inventory/inventory.ts'
+import { selectHosts, selectHostsByList } from '../inventory/patterns.ts'
 import type { Playbook, Task } from './playbook.ts'
 
 /** `limit`: a --limit pattern, or its patterns once a @file in it was read (limitPatterns) */

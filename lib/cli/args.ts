@@ -1,5 +1,5 @@
 // Command-line flags, Ansible's names. Pure: argv in, options out; an unknown flag is an error.
-import { UsageError } from './errors.ts'
+import { UsageError } from '../base/errors.ts'
 
 export type Flags = {
   /** -i, each a file, a folder or a comma list `h1,h2,`; several are merged in order (none: inventory.yaml) */

@@ -5,9 +5,9 @@
 //   [web]  [web:vars]  [web:children]   sections; lines before the first are in 'ungrouped'
 //   # or ; at the start of a line       a comment (and # after a host line's words)
 
-import { InventoryError } from './errors.ts'
-import { literalOrText } from './python-literal.ts'
-import { isMap } from './yaml.ts'
+import { InventoryError } from '../base/errors.ts'
+import { literalOrText } from '../base/python-literal.ts'
+import { isMap } from '../base/yaml.ts'
 
 type Section = { hosts: Record<string, Record<string, unknown>>; vars: Record<string, unknown>; children: Record<string, null> }
 

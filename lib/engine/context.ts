@@ -1,17 +1,17 @@
 // What a task gets: its host, vars and facts, a mutating `$`, a read-only `probe`, template
 // rendering and upload. Under --check, `$` plans instead of running, and everything that only
 // reads still runs, so the plan is true.
-import { exec, OUTPUT } from './connection.ts'
-import { CommandError } from './errors.ts'
-import type { Emit } from './events.ts'
-import type { Facts } from './facts.ts'
-import type { Host, Vars } from './inventory.ts'
+import { exec, OUTPUT } from '../transport/connection.ts'
+import { CommandError } from '../base/errors.ts'
+import type { Emit } from '../output/events.ts'
+import type { Facts } from '../transport/facts.ts'
+import type { Host, Vars } from '../inventory/inventory.ts'
 import { changed as changedResult, ok as okResult, skip as skipResult, type Changed, type Ok, type Skip } from './result.ts'
-import type { Secrets } from './secrets.ts'
-import type { HostSession } from './session.ts'
-import { buildCommand, sudoNeedsPassword, wrapCommand } from './shell.ts'
+import type { Secrets } from '../output/secrets.ts'
+import type { HostSession } from '../transport/session.ts'
+import { buildCommand, sudoNeedsPassword, wrapCommand } from '../transport/shell.ts'
 import { renderFile } from './template.ts'
-import { normalizeMode, parseUploadAnswer, uploadScript } from './upload.ts'
+import { normalizeMode, parseUploadAnswer, uploadScript } from '../transport/upload.ts'
 
 export type Output = {
   stdout: string
@@ -192,7 +192,7 @@ export function createContext(scope: TaskScope): Context {
       session.mutations++
       if (scope.check) emit({ kind: 'cmd', host: name, task: scope.task, cmd: `upload ${dest} (mode ${spec.mode}${opts.owner ? `, owner ${opts.owner}` : ''})`, planned: true, probe: false })
       if (scope.diff) {
-        const { diffText } = await import('./diff.ts') // only with --diff: not loaded at start-up
+        const { diffText } = await import('../output/diff.ts') // only with --diff: not loaded at start-up
         const diff = opts.secret ? `(content of ${dest} is secret: diff hidden)` : await diffText(answer.old?.toString() ?? '', body.toString(), dest, answer.existed)
         emit({ kind: 'diff', host: name, task: scope.task, file: dest, diff })
       }

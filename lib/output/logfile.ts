@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Event, Sink } from './events.ts'
-import { openNew } from './files.ts'
+import { openNew } from '../base/files.ts'
 
 export function logPath(dir: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 23)

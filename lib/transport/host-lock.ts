@@ -11,10 +11,10 @@
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import type { Connection, Proc } from './connection.ts'
-import type { Host } from './inventory.ts'
+import type { Host } from '../inventory/inventory.ts'
 import { describeHolder } from './lock.ts'
 import { shq } from './shell.ts'
-import { visible } from './yaml.ts'
+import { visible } from '../base/yaml.ts'
 
 /** Debian's /run/lock: a tmpfs, mode 1777, so every user's run can create and lock the file. */
 export const HOST_LOCK_FILE = '/run/lock/zxplay.lock'
