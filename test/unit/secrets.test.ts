@@ -125,4 +125,41 @@ test('the stream holder: chunks shown on line ends, no secret split, the rest at
   assert.is(long.map((t) => s.redact(t)).join(''), 'x'.repeat(70_000) + R)
 })
 
+test('the stream holder: each line is passed on once it ends, keeping back only what may start a secret', () => {
+  // the longest secret is the base64 form, 12 characters: the last 11 are kept back
+  const s = secrets('abcdefgh')
+  const out: string[] = []
+  const h = s.holder((t) => out.push(t))
+  h.push('one\ntwo\nthree abcd')
+  assert.equal(out, ['one\n'])
+  h.push('efgh three\nfour abc')
+  assert.equal(out, ['one\n', 'two\n'])
+  h.push('defgh')
+  assert.equal(out, ['one\n', 'two\n', 'three abcdefgh three\n'])
+  h.flush()
+  h.flush()
+  assert.equal(out, ['one\n', 'two\n', 'three abcdefgh three\n', 'four abcdefgh'], 'the rest at the end, once')
+})
+
+test('the stream holder: a multi-line secret (a private key) is never cut at its line ends', () => {
+  const key = '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG\n-----END KEY-----'
+  const s = secrets(key)
+  const out: string[] = []
+  const h = s.holder((t) => out.push(t))
+  // the text after the key has no line end: the last one before the kept-back tail is inside the key
+  h.push(`cat key\n${key}`)
+  h.push('z'.repeat(60))
+  assert.equal(out, ['cat key\n'])
+  h.flush()
+  assert.is(out.map((t) => s.redact(t)).join(''), `cat key\n${R}${'z'.repeat(60)}`)
+})
+
+test('a pattern that can match nothing hides nothing; a /g pattern works as well', () => {
+  const s = new Secrets()
+  s.addPattern(/x*/)
+  s.addPattern(/tok-[0-9]+/g)
+  s.addPattern(/tok-[0-9]+/g)
+  assert.is(s.redact('abc tok-123 def'), `abc ${R} def`)
+})
+
 test.run()
