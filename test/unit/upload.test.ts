@@ -93,10 +93,11 @@ test('setuid and unusual modes', () => {
 })
 
 test('uploadScript refuses a mode that is not octal', () => {
-  assert.instance(
-    errorOf(() => uploadScript({ dest: '/x', content: Buffer.from(''), mode: '644; reboot', dryRun: true, wantOld: false })),
-    TypeError
-  )
+  for (const mode of ['644; reboot', '', '0o644', '1234567']) {
+    const e = errorOf(() => uploadScript({ dest: '/x', content: Buffer.from(''), mode, dryRun: true, wantOld: false }))
+    assert.instance(e, TypeError)
+    assert.is(e.message, `mode '${mode}' is not an octal file mode like '0644'`)
+  }
 })
 
 test('an unnormalized mode still compares equal', () => {
@@ -227,6 +228,15 @@ test('a symlink at dest: its target is neither read (--diff) nor written; the li
   fs.symlinkSync(at('target'), at('link'))
   assert.equal(upload(at('link'), 'private').answer, answer('differs', true))
   assert.not.ok(fs.lstatSync(at('link')).isSymbolicLink())
+})
+
+test('a symlink to a folder at dest: the link is replaced by the file, the folder untouched', () => {
+  fs.mkdirSync(at('linked-dir'))
+  fs.symlinkSync(at('linked-dir'), at('dirlink'))
+  assert.equal(upload(at('dirlink'), 'x').answer, answer('differs', true))
+  assert.is(fs.readFileSync(at('dirlink'), 'utf8'), 'x')
+  assert.not.ok(fs.lstatSync(at('dirlink')).isSymbolicLink())
+  assert.equal(fs.readdirSync(at('linked-dir')), [])
 })
 
 // ---- normalizeMode: input → mode ----
