@@ -17,7 +17,11 @@ const OUT = path.join(ROOT, '.mutate')
 const args = process.argv.slice(2)
 const at = args.indexOf('--concurrency')
 const concurrency = at >= 0 ? Number(args.splice(at, 2)[1]) : 1
-const asked = args.map((a) => path.relative(ROOT, path.resolve(a)))
+// A target may be part of a module, as Stryker's `file:firstLine-lastLine` (shell.ts's quoting).
+const asked = args.map((a) => {
+  const [file = '', range] = a.split(/:(?=\d+-\d+$)/)
+  return path.relative(ROOT, path.resolve(file)) + (range ? `:${range}` : '')
+})
 for (const m of asked) if (!targets[m]) throw new Error(`${m} is not in test/mutate/targets.ts (known: ${Object.keys(targets).join(', ')})`)
 const modules = asked.length ? asked : Object.keys(targets)
 
@@ -40,7 +44,7 @@ const lines: string[] = []
 let failed = false
 for (const mod of modules) {
   const tests = targets[mod]!.map((t) => t.replace(/[.+]/g, '\\$&')).join('|')
-  const name = path.basename(mod, '.ts')
+  const name = path.basename(mod.replace(/:(\d+)-(\d+)$/, '-$1-$2'), '.ts').replace(/\.ts(?=-)/, '')
   const started = Date.now()
   try {
     const results: Result[] = await new Stryker({

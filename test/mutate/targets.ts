@@ -13,7 +13,8 @@ export const targets: Record<string, string[]> = {
   'lib/inventory/patterns.ts': ['unit/patterns', 'compat/patterns-ansible'],
   'lib/inventory/inventory-sources.ts': ['compat/inventory-sources'],
   'lib/engine/run.ts': ['unit/run', 'unit/run-once', 'unit/interrupt', 'unit/time-limit'],
-  'lib/transport/shell.ts': ['unit/shell', 'unit/upload'],
+  // the quoting (quote, buildCommand, shq) only: the rest of shell.ts wraps commands (become, time limit)
+  'lib/transport/shell.ts:12-54': ['unit/shell'],
   'lib/transport/lock.ts': ['unit/lock'],
   'lib/cli/exit-code.ts': ['unit/exit-code'],
   'lib/inventory/inventory.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory', 'unit/host-vars'],
