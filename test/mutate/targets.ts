@@ -7,7 +7,7 @@ export const targets: Record<string, string[]> = {
   'lib/inventory/host-pattern.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory'],
   'lib/transport/upload.ts': ['unit/upload'],
   'lib/output/secrets.ts': ['unit/secrets'],
-  'lib/transport/known-hosts.ts': ['unit/known-hosts', 'unit/ssh-hostkey'],
+  'lib/transport/known-hosts.ts': ['unit/known-hosts'],
   'lib/output/report.ts': ['unit/timeline', 'compat/outcomes-ansible'],
   'lib/inventory/extra-vars.ts': ['unit/extra-vars', 'compat/kv'],
   'lib/inventory/patterns.ts': ['unit/patterns', 'compat/patterns-ansible'],
@@ -18,4 +18,5 @@ export const targets: Record<string, string[]> = {
   'lib/transport/lock.ts': ['unit/lock'],
   'lib/cli/exit-code.ts': ['unit/exit-code'],
   'lib/inventory/inventory.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory', 'unit/host-vars'],
+  'lib/inventory/host-vars.ts': ['unit/host-vars'],
 }
