@@ -22,7 +22,9 @@ const asked = args.map((a) => {
   const [file = '', range] = a.split(/:(?=\d+-\d+$)/)
   return path.relative(ROOT, path.resolve(file)) + (range ? `:${range}` : '')
 })
-for (const m of asked) if (!targets[m]) throw new Error(`${m} is not in test/mutate/targets.ts (known: ${Object.keys(targets).join(', ')})`)
+// a range of a listed module (`lib/x.ts:20-60`) is judged by that module's tests
+const testsOf = (m: string) => targets[m] ?? targets[m.replace(/:\d+-\d+$/, '')]
+for (const m of asked) if (!testsOf(m)) throw new Error(`${m} is not in test/mutate/targets.ts (known: ${Object.keys(targets).join(', ')})`)
 const modules = asked.length ? asked : Object.keys(targets)
 
 /** Stryker's score: killed or timed out, of the mutants that compiled and ran; each count apart. */
@@ -43,7 +45,7 @@ if (!fs.existsSync(shared)) fs.symlinkSync(path.resolve(ROOT, '../shared'), shar
 const lines: string[] = []
 let failed = false
 for (const mod of modules) {
-  const tests = targets[mod]!.map((t) => t.replace(/[.+]/g, '\\$&')).join('|')
+  const tests = testsOf(mod)!.map((t) => t.replace(/[.+]/g, '\\$&')).join('|')
   const name = path.basename(mod.replace(/:(\d+)-(\d+)$/, '-$1-$2'), '.ts').replace(/\.ts(?=-)/, '')
   const started = Date.now()
   try {
@@ -74,7 +76,7 @@ for (const mod of modules) {
     const s = score(results)
     const min = ((Date.now() - started) / 60000).toFixed(1)
     lines.push(
-      `${mod.padEnd(30)} ${s.pct.toFixed(1).padStart(5)} %  killed ${s.killed}, timed out ${s.timedOut}, survived ${s.survived}, no coverage ${s.noCoverage}, not compiling ${s.ignored}  (${min} min; tests: ${targets[mod]!.join(', ')})`
+      `${mod.padEnd(30)} ${s.pct.toFixed(1).padStart(5)} %  killed ${s.killed}, timed out ${s.timedOut}, survived ${s.survived}, no coverage ${s.noCoverage}, not compiling ${s.ignored}  (${min} min; tests: ${testsOf(mod)!.join(', ')})`
     )
   } catch (e) {
     failed = true
