@@ -141,6 +141,24 @@ test('the stream holder: each line is passed on once it ends, keeping back only 
   assert.equal(out, ['one\n', 'two\n', 'three abcdefgh three\n', 'four abcdefgh'], 'the rest at the end, once')
 })
 
+test('the stream holder: the kept-back tail is exact, a line without its end is held up to 64 KiB', () => {
+  // secrets('abcdefgh'): the last 11 characters are kept back (its base64 form is 12 long)
+  const pieces = (...chunks: string[]) => {
+    const out: string[] = []
+    const h = secrets('abcdefgh').holder((t) => out.push(t))
+    for (const c of chunks) h.push(c)
+    return out.map((t) => (t.length > 20 ? `${t.slice(0, 4)}…${t.length}` : t))
+  }
+  assert.equal(pieces('ab\n' + 'x'.repeat(11)), ['ab\n'], 'a line end just before the tail: passed on')
+  assert.equal(pieces('abc\n' + 'x'.repeat(10)), [], 'a line end inside the tail: held')
+  assert.equal(pieces('\n' + 'x'.repeat(10)), [], 'all of it is tail')
+  assert.equal(pieces('\nabc'), [], 'shorter than the tail')
+  assert.equal(pieces('abcdefghijklmnopqrstuvwxyz'), [], 'no line end: held')
+  assert.equal(pieces('x'.repeat(65536 + 11)), [], 'up to 64 KiB without a line end: held')
+  assert.equal(pieces('x'.repeat(65536 + 12)), ['xxxx…65537'], 'past 64 KiB: passed on without waiting for the line end')
+  assert.equal(pieces('a\n' + 'x'.repeat(70_000)), ['a\n'], 'a long line after a line end: only up to that end')
+})
+
 test('the stream holder: a multi-line secret (a private key) is never cut at its line ends', () => {
   const key = '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG\n-----END KEY-----'
   const s = secrets(key)
