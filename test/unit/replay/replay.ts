@@ -57,6 +57,8 @@ export type HostReplay = {
   log: string[]
   diffs: { file: string; diff: string }[]
   registered: Record<string, unknown>
+  /** what the host really did that changes it: mutations it ran and uploads that wrote (none under --check) */
+  executed: string[]
   /** every command the host received, as run by bash (sudo and the time limit taken off) */
   received: { script: string; input: string; become: boolean }[]
 }
@@ -101,24 +103,26 @@ export async function replay(pb: Playbook, taskName: string, world: World = {}):
   })
   const unanswered = [...fakes.values()].flatMap((f) => f.unanswered)
   if (unanswered.length) throw new Error(unanswered.join('\n'))
-  const byHost = Object.fromEntries([...sessions].map(([name, s]) => [name, hostReplay(name, events, fakes.get(name)!, s.registered)]))
-  const first = byHost[hosts[0]?.name ?? ''] ?? hostReplay('', events, new FakeConnection('', {}), {})
+  const byHost = Object.fromEntries([...sessions].map(([name, s]) => [name, hostReplay(name, events, fakes.get(name)!, s.registered, world.check ?? false)]))
+  const first = byHost[hosts[0]?.name ?? ''] ?? hostReplay('', events, new FakeConnection('', {}), {}, false)
   return { ...first, hosts: byHost, events }
 }
 
-function hostReplay(name: string, events: Event[], fake: FakeConnection, registered: Record<string, unknown>): HostReplay {
+function hostReplay(name: string, events: Event[], fake: FakeConnection, registered: Record<string, unknown>, check: boolean): HostReplay {
   const mine = events.filter((e) => 'host' in e && e.host === name)
   const result = mine.find((e) => e.kind === 'result')
   const cmds = mine.flatMap((e) => (e.kind === 'cmd' ? [e] : []))
   return {
     status: result?.kind === 'result' ? result.status : undefined,
     reason: result?.kind === 'result' ? (result.reason ?? result.failure?.message) : undefined,
-    changes: [...cmds.filter((c) => !c.probe).map((c) => c.cmd), ...fake.written.map(uploadLine)],
+    // in the order the host got them; under --check, in the order they were planned
+    changes: check ? cmds.filter((c) => !c.probe).map((c) => c.cmd) : fake.executed,
     probes: cmds.filter((c) => c.probe).map((c) => fake.upload(c.cmd)?.compare ?? c.cmd),
     uploads: fake.written,
     log: mine.flatMap((e) => (e.kind === 'note' ? [e.text] : [])),
     diffs: mine.flatMap((e) => (e.kind === 'diff' ? [{ file: e.file, diff: e.diff }] : [])),
     registered,
+    executed: fake.executed,
     received: fake.received,
   }
 }
@@ -177,6 +181,7 @@ type UploadSpec = { dest: string; hash: string; mode: string; owner?: string; gr
 class FakeConnection implements Connection {
   readonly host: string
   received: HostReplay['received'] = []
+  executed: string[] = []
   written: Upload[] = []
   private files: Map<string, FakeFile>
   private rules: Rule[]
@@ -211,7 +216,9 @@ class FakeConnection implements Connection {
       if (sha(input) !== u.hash) return { stdout, stderr: 'the content arrived incomplete', exit: 1 }
       const file: FakeFile = { content: input, mode: u.mode, owner: u.owner ?? cur?.owner, group: u.group ?? cur?.group }
       this.files.set(u.dest, file)
-      this.written.push({ dest: u.dest, content: input, mode: u.mode, ...(u.owner ? { owner: u.owner } : {}), ...(u.group ? { group: u.group } : {}) })
+      const written = { dest: u.dest, content: input, mode: u.mode, ...(u.owner ? { owner: u.owner } : {}), ...(u.group ? { group: u.group } : {}) }
+      this.written.push(written)
+      this.executed.push(uploadLine(written))
     }
     return { stdout, exit: 0 }
   }
@@ -253,7 +260,9 @@ class FakeConnection implements Connection {
         try {
           const input = Buffer.concat(chunks).toString()
           this.received.push({ script, input, become })
-          const a = this.answer(script, input, this.mutating(script))
+          const mutation = this.mutating(script)
+          if (mutation) this.executed.push(script)
+          const a = this.answer(script, input, mutation)
           stdout.end(a.stdout)
           stderr.end(a.stderr)
           resolve({ exitCode: a.exit, signal: null })
