@@ -20,7 +20,7 @@ export type Answer = string | number | { stdout?: string; stderr?: string; exit?
 /** Which commands an answer is for: the script exactly, a pattern, or a predicate. */
 export type Match = string | RegExp | ((script: string) => boolean)
 /** An answer, or one made from what the command got on stdin (a manifest compared with `cmp -s -`). */
-export type Rule = [Match, Answer | ((input: string) => Answer)]
+export type Rule = [Match, Answer | ((input: string, script: string) => Answer)]
 
 export type FakeFile = { content: string; mode?: string; owner?: string; group?: string }
 
@@ -126,6 +126,9 @@ function hostReplay(name: string, events: Event[], fake: FakeConnection, registe
     received: fake.received,
   }
 }
+
+/** The files a run wrote, as a later run's host has them: replay a converged host from a fresh one. */
+export const filesAfter = (r: HostReplay, before: Record<string, FakeFile> = {}): Record<string, FakeFile> => ({ ...before, ...Object.fromEntries(r.uploads.map((u) => [u.dest, u])) })
 
 const uploadLine = (u: Upload) => `upload ${u.dest} (mode ${u.mode}${u.owner ? `, owner ${u.owner}` : ''})`
 
@@ -237,7 +240,7 @@ class FakeConnection implements Connection {
       this.unanswered.push(`replay: ${this.host} has no answer for the read:\n${script}`)
       return { stdout: '', stderr: 'replay: no answer', exit: 127 }
     }
-    const a = typeof rule[1] === 'function' ? rule[1](input) : rule[1]
+    const a = typeof rule[1] === 'function' ? rule[1](input, script) : rule[1]
     if (typeof a === 'string') return { stdout: a, stderr: '', exit: 0 }
     if (typeof a === 'number') return { stdout: '', stderr: '', exit: a }
     return { stdout: a.stdout ?? '', stderr: a.stderr ?? '', exit: a.exit ?? 0 }
