@@ -169,6 +169,16 @@ test('a @revoked line revokes only its own key', () => {
 })
 test('unknown when only other hosts have keys', () => assert.equal(verify(entries, ['web3'], ec.blob), { status: 'unknown' }))
 
+test('changed: with keys of several types known, the ones of the presented type are named', () => {
+  const kh = parseKnownHosts(`multi ${ec.type} ${ec.b64}\nmulti ${ed.type} ${ed.b64}`, 'kh')
+  const v = verify(kh, ['multi'], ed2.blob)
+  assert.equal(v.status === 'changed' && v.known.map((k) => k.line), [2])
+})
+test('a @revoked line for another key of the host makes nothing known or changed', () => {
+  const kh = parseKnownHosts(`@revoked web5 ${ed2.type} ${ed2.b64}\n@cert-authority web5 ${ec.type} ${ec.b64}`, 'kh')
+  assert.equal(verify(kh, ['web5'], ed.blob), { status: 'unknown' })
+})
+
 // ---- knownAlgorithms, hostKeyName ----
 
 test('knownAlgorithms: the types known for the host, rsa expanded', () => {
