@@ -24,7 +24,7 @@ import { readVaultPasswordFile } from './vault.ts'
 import { Secrets } from './secrets.ts'
 import { SshConfigError } from './ssh-config.ts'
 import { targetFor } from './ssh.ts'
-import { HostSession } from './session.ts'
+import { HostSession, type SessionOptions } from './session.ts'
 import { raw } from './shell.ts'
 
 // Ansible's exit codes: 4 when any host was unreachable (even if another failed), 2 when one failed,
@@ -207,7 +207,8 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
     emit({ kind: 'note', host: target.host, task: 'lock', text: `took over the lock of pid ${holder.pid} (started ${holder.started}): that run is gone` })
   }
   // every inventory host gets a session (connected only when used), so tasks can reach the control plane
-  const sessions = sessionsFor(inventory.hosts, flags, sshPassword)
+  const note = flags.verbose ? (host: string, text: string) => emit({ kind: 'note', host, task: 'connection', text }) : undefined
+  const sessions = sessionsFor(inventory.hosts, flags, sshPassword, note)
   if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })
 
   // Ctrl-C (or a CI job's SIGTERM): the commands in flight are stopped and the connections closed;
@@ -336,9 +337,10 @@ async function confirm(question: string): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was changed')
 }
 
-function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string): Map<string, HostSession> {
+function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string, note?: SessionOptions['note']): Map<string, HostSession> {
   const sessions = new Map<string, HostSession>()
-  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }))
+  const opts: SessionOptions = { connectTimeoutMs: flags.timeout * 1000, password, persistentShell: flags.persistentShell, note }
+  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, opts))
   return sessions
 }
 

@@ -28,6 +28,13 @@ export function connectLocal(name: string): Connection {
           return { exitCode: o.exitCode, signal: o.signal }
         }),
         kill: () => void p.kill('SIGKILL').catch(() => {}),
+        signal: (name) => {
+          try {
+            if (pid) process.kill(-pid, `SIG${name}`)
+          } catch {
+            // already gone
+          }
+        },
       }
     },
     async close() {
