@@ -7,7 +7,7 @@ import { parseInventory, type Host } from '../../lib/inventory.ts'
 import type { Playbook, Task } from '../../lib/playbook.ts'
 import { runPlan, type RunOptions } from '../../lib/run.ts'
 import { Secrets } from '../../lib/secrets.ts'
-import { HostSession } from '../../lib/session.ts'
+import { HostSession, type SessionOptions } from '../../lib/session.ts'
 
 /** The error `run` throws; fails the test when it throws nothing. */
 export function errorOf(run: () => unknown): Error {
@@ -28,9 +28,14 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
 
 /** Hosts with `connection: local` (this machine under other names), each with its session. */
 export function localHosts(...names: string[]): { hosts: Host[]; sessions: Map<string, HostSession> } {
+  return localHostsWith({}, ...names)
+}
+
+/** localHosts, with session options (the persistent shell on or off). */
+export function localHostsWith(opts: Partial<SessionOptions>, ...names: string[]): { hosts: Host[]; sessions: Map<string, HostSession> } {
   const yaml = `all: {hosts: {${names.map((n) => `${n}: {connection: local}`).join(', ')}}}`
   const hosts = parseInventory(yaml, '/tmp/inv.yaml').hosts
-  return { hosts, sessions: new Map(hosts.map((h) => [h.name, new HostSession(h, { connectTimeoutMs: 5000 })])) }
+  return { hosts, sessions: new Map(hosts.map((h) => [h.name, new HostSession(h, { connectTimeoutMs: 5000, ...opts })])) }
 }
 
 /**
