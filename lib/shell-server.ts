@@ -12,7 +12,9 @@
 // A command that prints nothing costs no program start (the first byte is read by bash); one
 // that prints starts base64 once per stream. Each command runs in a subshell forked from the
 // server, in its own process group, with the server's own file descriptors and variables gone:
-// what it changes (cd, export, set, trap, ulimit) ends with it.
+// what it changes (cd, export, set, trap, ulimit) ends with it. A TERM (its time limit, Ctrl-C)
+// makes it exit 143, so its EXIT trap runs (an upload's temp file), as over a channel (shell.ts).
+// Bash's messages count the script's lines from where the server evals it, not from 1.
 
 /** The protocol's version, in the ready line: a client and a server of different versions refuse each other. */
 export const SERVER_VERSION = 1
@@ -47,7 +49,8 @@ export const SERVER_SCRIPT = [
   '  LC_ALL=C read -r -N "$__zn" __zs || break',
   '  __zio=/dev/null',
   '  if [ "$__zin" -gt 0 ]; then',
-  '    [ -n "$__zd" ] || __zd=$(mktemp -d) || break',
+  // in memory where there is /dev/shm: an input (a secret upload's content) is never on a disk
+  '    [ -n "$__zd" ] || __zd=$(mktemp -d -p /dev/shm || mktemp -d) || break',
   // the whole input first, then `go`: a connection cut during the input runs nothing
   '    head -c "$__zin" >"$__zd/in"',
   '    IFS= read -r __zgo && [ "$__zgo" = go ] || break',
@@ -58,7 +61,7 @@ export const SERVER_SCRIPT = [
   `  exec {__ze}> >(exec {__zo}>&-; __zf e >&4; printf '.\\n' >&4)`,
   // the command: none of the server's descriptors, variables or functions
   '  ( exec 3>&- 4>&- {__zsp}>&- {__zfp}>&- {__zblk}>&- {__zo}>&- {__ze}>&- <"$__zio"',
-  '    eval "unset -v \\"\\${!__z@}\\" BASH_EXECUTION_STRING; unset -f __zf; trap - EXIT TERM; set +m; $__zs" ) >&"$__zo" 2>&"$__ze" &',
+  '    eval "unset -v \\"\\${!__z@}\\" BASH_EXECUTION_STRING; unset -f __zf; trap - EXIT; trap \\"exit 143\\" TERM; set +m; $__zs" ) >&"$__zo" 2>&"$__ze" &',
   '  __zpid=$!',
   '  exec {__zo}>&- {__ze}>&-',
   // the watchdog: at the limit (0: none) TERM to the command's process group, KILL 2 s later
@@ -78,6 +81,8 @@ export const SERVER_SCRIPT = [
   '  while :; do __zhit=; wait "$__zpid"; __zst=$?; [ -n "$__zhit" ] || break; done',
   '  kill "$__zwd"; wait "$__zwd"',
   `  if read -t 0 -u "$__zfp"; then read -r -N 1 -u "$__zfp" __zx; __zst=${TIMED_OUT}; fi`,
+  // the input is kept no longer than its command ran
+  '  [ "$__zio" = /dev/null ] || : >"$__zio"',
   '  __zpid=',
   `  printf '%s\\n' "$__zst" >&"$__zsp"`,
   'done',

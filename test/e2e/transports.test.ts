@@ -18,12 +18,12 @@ test.after(async () => {
   await labDown()
 })
 
-/** Processes on this machine (the lab's hosts are namespaces of it) whose command line contains `text`. */
+/** Processes on this machine (the lab's hosts are namespaces of it) whose command line is `text`. */
 function processesWith(text: string): string[] {
   return fs.readdirSync('/proc').flatMap((e) => {
     try {
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')
-      return /^\d+$/.test(e) && cmd.includes(text) ? [cmd] : []
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()
+      return /^\d+$/.test(e) && cmd === text ? [cmd] : []
     } catch {
       return []
     }
@@ -61,10 +61,14 @@ for (const flag of ['--no-persistent-shell', '--persistent-shell']) {
     const marker = `77.${process.pid}${flag.length}`
     const child = spawn(process.execPath, [BIN, 'sh', 'all', '-i', lab.inventory, flag, '--', `sleep ${marker}`], { stdio: 'ignore', detached: true })
     const t0 = performance.now()
-    for (let i = 0; i < 100 && processesWith(`sleep ${marker}`).length < 3; i++) await new Promise((r) => setTimeout(r, 100))
-    assert.is(processesWith(`sleep ${marker}`).length, 3)
-    child.kill('SIGINT')
-    const code = await new Promise((r) => child.once('close', r))
+    let code: unknown
+    try {
+      for (let i = 0; i < 100 && processesWith(`sleep ${marker}`).length < 3; i++) await new Promise((r) => setTimeout(r, 100))
+      assert.is(processesWith(`sleep ${marker}`).length, 3)
+    } finally {
+      child.kill('SIGINT')
+      code = await new Promise((r) => child.once('close', r))
+    }
     assert.is(code, 99)
     assert.ok(performance.now() - t0 < 15_000)
     await new Promise((r) => setTimeout(r, 300))
