@@ -33,7 +33,7 @@ function processesWith(text: string): string[] {
 for (const flag of ['--no-persistent-shell', '--persistent-shell']) {
   test(`${flag}: hostile output, 100 MB, state, stdin, NOPASSWD become, a killed shell`, async () => {
     const r = await runJson(['run', playbookFile('transports'), '-i', lab.inventory, flag], { timeoutMs: 300_000 })
-    const bad = r.report.tasks.filter((t) => t.status !== 'ok')
+    const bad = r.report.tasks.filter((t) => t.status !== 'ok' && t.status !== 'changed')
     assert.equal(bad, [], r.stderr)
     assert.is(r.code, 0)
   })
