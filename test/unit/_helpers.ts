@@ -52,3 +52,24 @@ export async function runLocal(on: ReturnType<typeof localHosts>, playbooks: Tas
   }
   return events
 }
+
+/** Alive, and not a zombie waiting to be reaped. */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/** Processes on this machine whose command line contains `text`. */
+export function processesWith(text: string): string[] {
+  return fs.readdirSync('/proc').flatMap((e) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')
+      return /^\d+$/.test(e) && cmd.includes(text) ? [cmd] : []
+    } catch {
+      return []
+    }
+  })
+}

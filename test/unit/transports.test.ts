@@ -8,30 +8,11 @@ import * as assert from 'uvu/assert'
 import { task } from '../../lib/playbook.ts'
 import type { HostSession } from '../../lib/session.ts'
 import { SUDO_PROMPT } from '../../lib/shell.ts'
-import { localHostsWith, runLocal, tempDir } from './_helpers.ts'
+import { alive, localHostsWith, processesWith, runLocal, tempDir } from './_helpers.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Alive, and not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
 
-/** Processes on this machine whose command line contains `text`. */
-function processesWith(text: string): string[] {
-  return fs.readdirSync('/proc').flatMap((e) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')
-      return /^\d+$/.test(e) && cmd.includes(text) ? [cmd] : []
-    } catch {
-      return []
-    }
-  })
-}
 
 // A stand-in sudo first on the PATH: it logs its arguments and each prompt it shows, answers like
 // `sudo -S -p PROMPT` (one retry, then refuses) or `sudo -n`, then runs the command as this user.
