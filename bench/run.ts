@@ -444,7 +444,8 @@ async function hostProcesses(lab: Lab, playbook: string, tasks: number, extra: s
   const sshd = fs.readdirSync('/proc').find((p) => {
     try {
       const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')
-      return /^\d+$/.test(p) && cmd.startsWith('/usr/sbin/sshd\0-D') && cmd.includes(root)
+      // the listener: its command line (or, since OpenSSH 9, its title "sshd: … [listener] …") names its config
+      return /^\d+$/.test(p) && cmd.includes(`${root}/ssh/sshd_config`) && !cmd.includes('[priv]')
     } catch {
       return false
     }
