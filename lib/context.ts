@@ -6,7 +6,8 @@ import { CommandError } from './errors.ts'
 import type { Emit } from './events.ts'
 import type { Facts } from './facts.ts'
 import type { Host, Vars } from './inventory.ts'
-import { changed as changedResult, ok as okResult, playbookVars, skip as skipResult, type Changed, type Ok, type PlaybookDef, type Skip } from './playbook.ts'
+import { playbookVars, type VarsSource } from './play-vars.ts'
+import { changed as changedResult, ok as okResult, skip as skipResult, type Changed, type Ok, type Skip } from './result.ts'
 import type { Secrets } from './secrets.ts'
 import type { HostSession } from './session.ts'
 import { buildCommand, sudoNeedsPassword } from './shell.ts'
@@ -94,7 +95,7 @@ export type TaskScope = {
   /** all hosts of the run, for hostvars and delegation */
   sessions: Map<string, HostSession>
   /** the playbook: its defaults and derived vars */
-  pb: Pick<PlaybookDef, 'vars' | 'derive'>
+  pb: VarsSource
   /** the playbook's become, over the host's */
   become?: boolean
 }

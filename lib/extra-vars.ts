@@ -15,7 +15,7 @@ import path from 'node:path'
 import { CORE_SCHEMA, YAMLException } from 'js-yaml'
 import { UsageError } from './errors.ts'
 import { KvError, parseKv } from './kv.ts'
-import type { Vars } from './inventory.ts'
+import type { Vars } from './host-vars.ts'
 import { describeFsError, describeYamlError, isMap, loadYaml, show } from './yaml.ts'
 
 /** Nested paths, by top-level key, for the keys that were set only through dotted keys. */

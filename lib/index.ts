@@ -1,5 +1,6 @@
 // What playbooks import. Re-exports only.
-export { changed, ok, playbook, site, skip, task } from './playbook.ts'
+export { changed, ok, skip, task } from './playbook.ts'
+export { playbook, site } from './autorun.ts'
 export { raw } from './shell.ts'
 export type { Playbook, PlaybookDef, Task, TaskOptions } from './playbook.ts'
 export type { Context, Output, Shell, CmdOptions, UploadOptions } from './context.ts'

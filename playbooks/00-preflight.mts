@@ -1,8 +1,8 @@
 // Preflight: learn every host, report every problem of every host at once (each with its fix)
 // before anything changes, then prepare the hosts: swap off, kernel modules, sysctl.
 import { ok, playbook, raw, task, type Context } from '../lib/index.ts'
-import { CLUSTER } from './_kube.ts'
-import { FACTS_SCRIPT, parseNodeFacts, problemsOf, type NodeFacts } from './_preflight.ts'
+import { CLUSTER } from './support/kube.ts'
+import { FACTS_SCRIPT, parseNodeFacts, problemsOf, type NodeFacts } from './support/preflight.ts'
 
 const MODULES_FILE = '/etc/modules-load.d/k8s.conf'
 const MODULES = ['overlay', 'br_netfilter']

@@ -2,9 +2,9 @@
 // image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl at the
 // pinned release (the repository's newest revision of it, or the inventory's) and held.
 import { changed, ok, playbook, skip, task, type Context } from '../lib/index.ts'
-import { cluster, CLUSTER } from './_kube.ts'
-import { alignContainerdConfig } from './_containerd.ts'
-import { KUBE_PACKAGES, kubePackageVersion } from './_packages.ts'
+import { cluster, CLUSTER } from './support/kube.ts'
+import { alignContainerdConfig } from './support/containerd.ts'
+import { KUBE_PACKAGES, kubePackageVersion } from './support/packages.ts'
 
 const KEYRING = '/etc/apt/keyrings/kubernetes-apt-keyring.gpg'
 const SOURCES = '/etc/apt/sources.list.d/kubernetes.list'

@@ -1,8 +1,8 @@
 // kubeadm init on the first control-plane host with our v1beta4 config (pod CIDR for Flannel,
 // the HPA downscale stabilization flag), and a kubeconfig for the SSH user.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, BOOTSTRAP_TOKEN, CLUSTER, CONTROL_PLANE, MANIFEST_DIR } from './_kube.ts'
-import { clusterConfigOf, configDifferences } from './_kubeadm.ts'
+import { ADMIN_CONF, BOOTSTRAP_TOKEN, CLUSTER, CONTROL_PLANE, MANIFEST_DIR } from './support/kube.ts'
+import { clusterConfigOf, configDifferences } from './support/kubeadm.ts'
 
 const CONFIG = `${MANIFEST_DIR}/kubeadm-config.yaml`
 

@@ -2,8 +2,8 @@
 // backup folder (they would win the lexical order and wire pods through a dead plugin), and
 // Flannel's links are removed when the pod CIDR changed.
 import { ok, playbook, task } from '../lib/index.ts'
-import { cluster, CLUSTER } from './_kube.ts'
-import { CNI_DIR, SUBNET_ENV, backupDir, flannelNetwork, staleCniFiles } from './_cni.ts'
+import { cluster, CLUSTER } from './support/kube.ts'
+import { CNI_DIR, SUBNET_ENV, backupDir, flannelNetwork, staleCniFiles } from './support/cni.ts'
 
 export default playbook(
   {

@@ -3,7 +3,7 @@
 // the DaemonSet and for every node to be Ready.
 import fs from 'node:fs/promises'
 import { ok, playbook, task, type Context } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodesReady, readiness, waitFor, waitForNodesReady, type NodeObj, type Progress } from './_kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodesReady, readiness, waitFor, waitForNodesReady, type NodeObj, type Progress } from './support/kube.ts'
 
 /** Flannel's release manifest says 10.244.0.0/16; ours must say the cluster's pod subnet. */
 const withNetwork = (manifest: string, podSubnet: string) => manifest.replace(/("Network":\s*)"[^"]*"/, `$1${JSON.stringify(podSubnet)}`)

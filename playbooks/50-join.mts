@@ -2,8 +2,8 @@
 // a secret, sent on stdin to the join command, which keeps it in a 0600 JoinConfiguration (never in
 // a command line) only while kubeadm runs. Joined workers are ok.
 import { ok, playbook, raw, skip, task } from '../lib/index.ts'
-import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, WORKERS, cluster, controlPlaneName, joinsAsWorker, waitForNodesReady } from './_kube.ts'
-import { joinConfig, joinScript, parseJoinCommand } from './_join.ts'
+import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, WORKERS, cluster, controlPlaneName, joinsAsWorker, waitForNodesReady } from './support/kube.ts'
+import { joinConfig, joinScript, parseJoinCommand } from './support/join.ts'
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf'
 const JOIN_CONFIG = `${MANIFEST_DIR}/join-config.yaml`

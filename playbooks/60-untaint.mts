@@ -1,7 +1,7 @@
 // Single-host dev mode (no workers, or schedule_on_control_plane: true), or a control plane that is
 // also in workers (kubespray's kube_node): ordinary pods may run on the control plane. Removes the control-plane taint and the legacy master one; "not found" is ok.
 import { ok, playbook, skip, task } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, cluster, CLUSTER, groupMembers } from './_kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, cluster, CLUSTER, groupMembers } from './support/kube.ts'
 
 const TAINTS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']
 

@@ -2,7 +2,7 @@
 // (kubeadm's kubelet serving certificates are self-signed); wait until the metrics API answers
 // for every node.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, lastLine, nodeReadiness, waitFor } from './_kube.ts'
+import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, lastLine, nodeReadiness, waitFor } from './support/kube.ts'
 
 export default playbook(
   {

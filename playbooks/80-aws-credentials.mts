@@ -8,10 +8,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { writePrivate } from '../lib/files.ts'
 import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
-import { assumeRole, envListText, needsRefresh, noRoleReason, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './_aws.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { inventoryErrorOf } from './_problems.ts'
-import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deriveRayVars, deploymentExpiries, minutesLeft, noRole, rayVars, readRayState, waitForRollouts, type SecretState } from './_ray.ts'
+import { assumeRole, envListText, needsRefresh, noRoleReason, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './support/aws.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './support/kube.ts'
+import { inventoryErrorOf } from './support/problems.ts'
+import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deriveRayVars, deploymentExpiries, minutesLeft, noRole, rayVars, readRayState, waitForRollouts, type SecretState } from './support/ray.ts'
 
 /** What the first task found (the Secret, and the expiry each Ray Deployment's pods started with) and obtained. */
 type Credentials = { current: SecretState; deployed: Map<string, string | undefined>; renewed?: SessionCredentials; due?: string }

@@ -3,8 +3,8 @@
 // replicas, so a rerun keeps whatever the HorizontalPodAutoscaler scaled them to. The pods read
 // the Secret session-token optionally: with no AWS role configured they start without it.
 import { ok, playbook, task } from '../lib/index.ts'
-import { CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_NAME, deriveRayVars, noRole, rayVars, readRayState, waitForRollouts } from './_ray.ts'
+import { CONTROL_PLANE, applyManifest } from './support/kube.ts'
+import { DEPLOYMENTS, RAY, SECRET_NAME, deriveRayVars, noRole, rayVars, readRayState, waitForRollouts } from './support/ray.ts'
 
 export default playbook(
   {

@@ -2,8 +2,8 @@
 // from the inventory, and a 15 s scale-down window on the HPA itself. It needs the metrics API
 // (metrics-server) and CPU requests on the workers, so both are checked before it is applied.
 import { ok, playbook, skip, task } from '../lib/index.ts'
-import { CONTROL_PLANE, applyManifest } from './_kube.ts'
-import { METRICS_API, RAY, rayVars, readRayState } from './_ray.ts'
+import { CONTROL_PLANE, applyManifest } from './support/kube.ts'
+import { METRICS_API, RAY, rayVars, readRayState } from './support/ray.ts'
 
 export default playbook(
   {

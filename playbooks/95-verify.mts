@@ -4,8 +4,8 @@
 // With no AWS role configured the credential rows say so ("not configured"), which is no failure.
 import { createHash } from 'node:crypto'
 import { playbook, skip, task, type Context } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, lastLine, waitFor, type Progress } from './_kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, noRole, rayVars, readRayState, rollouts, type HpaObj, type RayState } from './_ray.ts'
+import { ADMIN_CONF, CONTROL_PLANE, lastLine, waitFor, type Progress } from './support/kube.ts'
+import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, noRole, rayVars, readRayState, rollouts, type HpaObj, type RayState } from './support/ray.ts'
 
 /** `pass: undefined`: not applicable here (shown, never a failure). */
 type Check = { name: string; pass: boolean | undefined; detail: string }

@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { writePrivate } from '../lib/files.ts'
 import { changed, ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, CLUSTER } from './_kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, CLUSTER } from './support/kube.ts'
 
 const DEST = path.resolve('artifacts/kubeconfig')
 

@@ -7,13 +7,11 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { dump } from 'js-yaml'
 import { changed, ok, playbook, raw, skip, task, type Context, type Host, type Vars } from '../lib/index.ts'
 import { InventoryError } from '../lib/errors.ts'
 import { quote } from '../lib/shell.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, lastLine, waitFor } from './_kube.ts'
-import { RAY, rayVars } from './_ray.ts'
+import { ADMIN_CONF, CONTROL_PLANE, applyManifest, lastLine, waitFor } from './support/kube.ts'
+import { RAY, rayVars } from './support/ray.ts'
 import {
   atMin,
   checkDemoVars,
@@ -34,41 +32,15 @@ import {
   type Sample,
   type Settings,
   workerCount,
-} from './_timeline.ts'
-
-const APP_DIR = fileURLToPath(new URL('../app/', import.meta.url))
-const CONFIGMAP = 'ray-app'
-const ENTRY = 'shap_job.py'
-/** On the control plane: the running job's pid, start time, output and exit file. */
-export const JOB_DIR = '/var/lib/zxplay/shap-demo'
+} from './support/timeline.ts'
+import { CONFIGMAP, JOB_DIR, appConfigMap, appFiles, jobArgs } from './support/demo.ts'
 
 const demo = (ctx: Pick<Context, 'vars'>): DemoVars => ctx.vars.demo as DemoVars
-
-/** What the ConfigMap carries: the app's modules (not its tests), its pins and, when given, the wine table, flat. */
-export function appFiles(table?: string, dir = APP_DIR): Record<string, string> {
-  const names = fs.readdirSync(dir).filter((f) => (f.endsWith('.py') && !/^test/.test(f)) || f === 'requirements.txt')
-  const files: Record<string, string> = {}
-  for (const name of names.sort()) files[name] = fs.readFileSync(path.join(dir, name), 'utf8')
-  if (table !== undefined) files['winequality-red.csv'] = table
-  return files
-}
 
 /** The app as this run ships it: with demo.data_file's table unless the job reads S3. */
 function shippedFiles(ctx: Context): Record<string, string> {
   const { data_file } = demo(ctx)
   return appFiles(data_file ? fs.readFileSync(path.resolve(rayVars(ctx).inventory_dir, data_file), 'utf8') : undefined)
-}
-
-export function appConfigMap(namespace: string, files: Record<string, string>): string {
-  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CONFIGMAP, namespace, labels: { app: 'ray', component: 'ray-app' } }, data: files }
-  return dump(cm, { lineWidth: -1 })
-}
-
-/** The job's command line in the head pod. */
-export function jobArgs(d: DemoVars): string[] {
-  const source = d.s3_bucket ? ['--s3_bucket', d.s3_bucket, '--s3_key', d.s3_key] : ['--data', '/app/winequality-red.csv']
-  const pip = d.pip_runtime_env ? [] : ['--pip_runtime_env', 'off']
-  return ['python', `/app/${ENTRY}`, '--num_rows', String(d.num_rows), '--background', String(d.background), '--num_chunks', String(d.num_chunks), ...source, ...pip]
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { hostPath, labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
-import { CSV_HEADER, HPA_SYNC_SECONDS } from '../../playbooks/_timeline.ts'
+import { CSV_HEADER, HPA_SYNC_SECONDS } from '../../playbooks/support/timeline.ts'
 import { runCli, tmpDir } from './helpers.ts'
 
 let lab: Lab

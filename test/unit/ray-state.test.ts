@@ -2,7 +2,7 @@
 // the rollout rules of `kubectl rollout status`, and the head pod script's parts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { deploymentRollout, itemsOf, rollouts, type DeploymentObj } from '../../playbooks/_ray.ts'
+import { deploymentRollout, itemsOf, rollouts, type DeploymentObj } from '../../playbooks/support/ray.ts'
 import { headParts } from '../../playbooks/95-verify.mts'
 
 const deployment = (name: string, spec: Partial<NonNullable<DeploymentObj['spec']>>, status: DeploymentObj['status'], generation = 2): DeploymentObj => ({ metadata: { name, generation }, spec, status })

@@ -13,8 +13,8 @@ import { InventoryError } from '../../lib/errors.ts'
 import { parseInventory } from '../../lib/inventory.ts'
 import { playbookVars } from '../../lib/playbook.ts'
 import { renderFile } from '../../lib/template.ts'
-import { EXPIRES_AT_ANNOTATION, sessionSecret } from '../../playbooks/_aws.ts'
-import { RAY, checkRayVars } from '../../playbooks/_ray.ts'
+import { EXPIRES_AT_ANNOTATION, sessionSecret } from '../../playbooks/support/aws.ts'
+import { RAY, checkRayVars } from '../../playbooks/support/ray.ts'
 import { activeNodes } from '../../playbooks/95-verify.mts'
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')

@@ -10,7 +10,7 @@ import type { FakeLab } from '../lab/standins/_k8s-testlab.ts'
 import { parseInventory } from '../../lib/inventory.ts'
 import { playbookVars } from '../../lib/playbook.ts'
 import { renderFile } from '../../lib/template.ts'
-import { CLUSTER } from '../../playbooks/_kube.ts'
+import { CLUSTER } from '../../playbooks/support/kube.ts'
 
 let lab: FakeLab
 test.before.each(() => {

@@ -24,7 +24,7 @@ import {
   timelineSvg,
   type Sample,
   type Settings,
-} from '../../playbooks/_timeline.ts'
+} from '../../playbooks/support/timeline.ts'
 
 const SETTINGS: Settings = { min: 1, max: 3, target: 50, scaleUpTimeout: 60, scaleDownTimeout: 45, jobTimeout: 600 }
 
@@ -369,7 +369,7 @@ test('checkDemoVars: a table source given, the rest defaults, passes; a bad valu
 
 
 test("the demo's ConfigMap: the app's modules, pins and table (no tests), round-trip exact, small enough for kubectl apply", async () => {
-  const { appConfigMap, appFiles, jobArgs } = await import('../../playbooks/shap-demo.mts')
+  const { appConfigMap, appFiles, jobArgs } = await import('../../playbooks/support/demo.ts')
   assert.equal(Object.keys(appFiles()).sort(), ['distributed_shap.py', 'kernel_shap.py', 'requirements.txt', 'shap_job.py', 'wine_data.py', 'wine_model.py'], 'no table unless one is given')
   const files = appFiles('fixed acidity;quality\n7.4;5\n')
   assert.equal(Object.keys(files).sort(), ['distributed_shap.py', 'kernel_shap.py', 'requirements.txt', 'shap_job.py', 'wine_data.py', 'wine_model.py', 'winequality-red.csv'])

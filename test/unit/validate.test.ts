@@ -1,4 +1,4 @@
-// playbooks/_validate.ts: the cluster vars every cluster playbook checks before anything connects,
+// playbooks/support/validate.ts: the cluster vars every cluster playbook checks before anything connects,
 // through the path the CLI takes (an inventory parsed from YAML, then the playbooks' derive hook,
 // deriveClusterVars). Each check with values it must take and values it must refuse, and the
 // error: an InventoryError naming the inventory file, the key and what was expected.
@@ -12,9 +12,9 @@ import { InventoryError } from '../../lib/errors.ts'
 import { parseInventory, type Vars } from '../../lib/inventory.ts'
 import { playbookVars } from '../../lib/playbook.ts'
 import { renderFile } from '../../lib/template.ts'
-import { CLUSTER, metricsServerArgs } from '../../playbooks/_kube.ts'
-import { RAY } from '../../playbooks/_ray.ts'
-import { clusterVarProblems, isCpuQuantity, isMemoryQuantity, parseCidr, parseIPv4 } from '../../playbooks/_validate.ts'
+import { CLUSTER, metricsServerArgs } from '../../playbooks/support/kube.ts'
+import { RAY } from '../../playbooks/support/ray.ts'
+import { clusterVarProblems, isCpuQuantity, isMemoryQuantity, parseCidr, parseIPv4 } from '../../playbooks/support/validate.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 import { showJson } from '../../lib/yaml.ts'
 

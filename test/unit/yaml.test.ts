@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/errors.ts'
 import { parseInventory } from '../../lib/inventory.ts'
 import { loadYaml, MAX_YAML_VALUES, show, showJson } from '../../lib/yaml.ts'
-import { checkRayVars } from '../../playbooks/_ray.ts'
+import { checkRayVars } from '../../playbooks/support/ray.ts'
 import { errorOf } from './_helpers.ts'
 
 /** 706 bytes or so: nine levels of nine aliases each, 9^9 values. */

@@ -1,15 +1,15 @@
 // What the Ray playbooks share: their vars (checked before anything runs), the Secret that
 // carries the session credentials, and kubectl reads in the Ray namespace.
-import { InventoryError } from '../lib/errors.ts'
-import { showJson } from '../lib/yaml.ts'
-import type { Context, Host, Vars } from '../lib/index.ts'
-import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, awsVarProblems, noRoleReason } from './_aws.ts'
-import { ADMIN_CONF, CLUSTER, derivedClusterVars, waitFor, type Progress } from './_kube.ts'
+import { InventoryError } from '../../lib/errors.ts'
+import { showJson } from '../../lib/yaml.ts'
+import type { Context, Host, Vars } from '../../lib/index.ts'
+import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, awsVarProblems, noRoleReason } from './aws.ts'
+import { ADMIN_CONF, CLUSTER, derivedClusterVars, waitFor, type Progress } from './kube.ts'
 import type { ClusterVars } from './defaults.ts'
-import { clusterProblems, isCpuQuantity, isImageRef, isMemoryQuantity } from './_validate.ts'
-import { throwProblems, type Problem } from './_problems.ts'
+import { clusterProblems, isCpuQuantity, isImageRef, isMemoryQuantity } from './validate.ts'
+import { throwProblems, type Problem } from './problems.ts'
 
-/** The Secret with the session credentials (named in _aws.ts, which writes it). */
+/** The Secret with the session credentials (named in aws.ts, which writes it). */
 export const SECRET_NAME = SESSION_SECRET
 export const SECRET_KEYS = ['AWS_ACCESS_KEY_ID_SESS', 'AWS_SECRET_ACCESS_KEY_SESS', 'AWS_SESSION_TOKEN'] as const
 /** On the Ray pod templates: the expiry of the credentials they were started with (the Secret's is EXPIRES_AT_ANNOTATION). */

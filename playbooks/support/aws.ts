@@ -23,10 +23,10 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { InventoryError } from '../lib/errors.ts'
-import { showJson } from '../lib/yaml.ts'
-import { closestNames } from '../lib/suggest.ts'
-import { throwProblems, type Problem } from './_problems.ts'
+import { InventoryError } from '../../lib/errors.ts'
+import { showJson } from '../../lib/yaml.ts'
+import { closestNames } from '../../lib/suggest.ts'
+import { throwProblems, type Problem } from './problems.ts'
 
 /** The `aws:` block's defaults (clusterDefaults.aws). Files are relative to the inventory's directory. */
 export const awsDefaults = {

@@ -1,9 +1,9 @@
 // What the cluster playbooks share: their vars, kubectl on the control plane, applying a
-// manifest with a guard, and waiting with progress. Not a playbook (no NN- prefix).
+// manifest with a guard, and waiting with progress. Not a playbook.
 import { loadAll } from 'js-yaml'
-import type { Context, Host, Vars } from '../lib/index.ts'
+import type { Context, Host, Vars } from '../../lib/index.ts'
 import { clusterDefaults, clusterImages, type ClusterVars } from './defaults.ts'
-import { parseIPv4, validateClusterVars } from './_validate.ts'
+import { parseIPv4, validateClusterVars } from './validate.ts'
 
 export { clusterDefaults }
 

@@ -1,6 +1,6 @@
 // Bad vars are reported together: every problem of a host as one InventoryError, one line each
 // (the CLI gathers these lines from every playbook and host and prints them all at once).
-import { InventoryError } from '../lib/errors.ts'
+import { InventoryError } from '../../lib/errors.ts'
 
 /** One bad var: its key (e.g. `ray.image`) and what was expected. */
 export type Problem = { key: string; message: string }

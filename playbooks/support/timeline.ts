@@ -2,9 +2,9 @@
 // what that says (scaled up? back at minReplicas?). Pure: kubectl's JSON and the job's exit file
 // in; samples, verdicts, figures, CSV, SVG text and PNG bytes out. The effects are in shap-demo.mts.
 import { Resvg } from '@resvg/resvg-js'
-import { InventoryError } from '../lib/errors.ts'
-import { showJson } from '../lib/yaml.ts'
-import type { Vars } from '../lib/index.ts'
+import { InventoryError } from '../../lib/errors.ts'
+import { showJson } from '../../lib/yaml.ts'
+import type { Vars } from '../../lib/index.ts'
 
 // ---- the demo's settings (vars under `demo:`) ----
 

@@ -1,11 +1,11 @@
 // The versions and settings the cluster playbooks use unless the inventory says otherwise.
 // They are pinned to releases that work together; inventory.yaml lists the same keys (a unit
 // test keeps the two equal), and any of them can be overridden per group, per host or with -e.
-import { awsDefaults } from './_aws.ts'
+import { awsDefaults } from './aws.ts'
 
 /**
  * The images the cluster templates run, each made from its repository and a version var above;
- * an inventory may set the image itself instead (a mirror). _kube.ts derives, _validate.ts checks.
+ * an inventory may set the image itself instead (a mirror). kube.ts derives, validate.ts checks.
  */
 export const clusterImages = {
   flannel_image: { repository: 'ghcr.io/flannel-io/flannel', version: 'flannel_version' },
@@ -29,7 +29,7 @@ export const clusterDefaults = {
   kubelet_insecure_tls: true, // kubeadm's kubelet serving certificates are self-signed
   schedule_on_control_plane: false, // true: remove the control-plane taint even with workers
   wait_timeout: 300, // seconds to wait for rollouts and nodes
-  aws: awsDefaults, // the STS settings, with their comments, in _aws.ts
+  aws: awsDefaults, // the STS settings, with their comments, in aws.ts
   ray: {
     namespace: 'ray',
     image: 'rayproject/ray:2.52.0', // the driver's Ray and Python versions must match it

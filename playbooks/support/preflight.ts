@@ -1,5 +1,5 @@
 // Preflight facts and the checks on them. Pure: facts in, problems (each with its fix) out.
-import { FACTS_COMMAND, keyValues, parseFacts, type Facts } from '../lib/index.ts'
+import { FACTS_COMMAND, keyValues, parseFacts, type Facts } from '../../lib/index.ts'
 
 /** The runner's facts, and what kubeadm's preflight looks at. */
 export type NodeFacts = Facts & {

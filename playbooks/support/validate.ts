@@ -1,21 +1,21 @@
 // The cluster vars checked before anything connects: every problem of a host at once, each
 // naming the inventory file, the key and what was expected. Called from the playbooks' derive
-// hook (deriveClusterVars in _kube.ts); the CLI evaluates that hook for every host before it
+// hook (deriveClusterVars in kube.ts); the CLI evaluates that hook for every host before it
 // connects, so a bad value stops the run with exit code 5 and nothing changed. Pure.
 //
 // Checked here: versions, image tags and images (they reach templates and apt), the CRI socket,
 // the pod and service CIDRs (valid IPv4 networks, room for a /24 per node, no overlap with each
 // other nor with any host's own address), durations, booleans, timeouts, a Kubernetes-valid node
 // name, a local or http(s) Flannel manifest, and exactly one control-plane host (HA is not
-// supported). The ray:/hpa: blocks are checked by _ray.ts (rayVarProblems, with the quantity checks
-// below), the aws: block by _aws.ts (awsVarProblems); the Ray playbooks list all three together.
+// supported). The ray:/hpa: blocks are checked by ray.ts (rayVarProblems, with the quantity checks
+// below), the aws: block by aws.ts (awsVarProblems); the Ray playbooks list all three together.
 import fs from 'node:fs'
 import path from 'node:path'
-import { showJson } from '../lib/yaml.ts'
-import type { Host, Vars } from '../lib/index.ts'
-import { inventoryOf } from '../lib/inventory.ts'
+import { showJson } from '../../lib/yaml.ts'
+import type { Host, Vars } from '../../lib/index.ts'
+import { inventoryOf } from '../../lib/inventory.ts'
 import { clusterImages } from './defaults.ts'
-import { throwProblems, type Problem } from './_problems.ts'
+import { throwProblems, type Problem } from './problems.ts'
 
 /** Throws one InventoryError listing every problem of this host's cluster vars. */
 export function validateClusterVars(v: Vars, host: Host): void {
