@@ -1,12 +1,13 @@
 // uvu, failing when a test did not pass. uvu 0.5 exits 0 when a suite's before hook throws (the
 // suite's tests count as neither passed nor failed), so a lab that never came up would pass CI:
 // this runs uvu with the same arguments, passes its output on, and fails unless passed + skipped
-// equals the total it prints.
+// equals the total it prints. `--shuffle` first: the files in a shuffled order (uvu-shuffle.ts).
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const bin = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.url))
-const child = spawn(process.execPath, [...process.execArgv, bin, ...process.argv.slice(2)], { stdio: ['inherit', 'pipe', 'inherit'] })
+const shuffle = process.argv[2] === '--shuffle'
+const bin = fileURLToPath(new URL(shuffle ? './uvu-shuffle.ts' : '../node_modules/uvu/bin.js', import.meta.url))
+const child = spawn(process.execPath, [...process.execArgv, bin, ...process.argv.slice(shuffle ? 3 : 2)], { stdio: ['inherit', 'pipe', 'inherit'] })
 let tail = ''
 child.stdout.on('data', (b: Buffer) => {
   process.stdout.write(b)

@@ -5,7 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import readline from 'node:readline'
+import { build } from 'esbuild'
 import { test } from 'uvu'
 import { parseInventory } from '../../lib/inventory.ts'
 import * as assert from 'uvu/assert'
@@ -15,8 +17,15 @@ import { errorOf, tempDir } from './_helpers.ts'
 const REPO = path.resolve(import.meta.dirname, '../..')
 const { dir: tmp, remove } = tempDir('lock')
 const others: ChildProcess[] = []
+// The other runs load lib/lock.ts bundled once, with plain node: loading tsx in each of them cost
+// most of this file's time. Beside node_modules, so that the bundle's package imports resolve.
+const LOCK_BUNDLE = path.join(REPO, 'node_modules', '.cache', `zxplay-lock-test-${process.pid}.mjs`)
+test.before(async () => {
+  await build({ entryPoints: [path.join(REPO, 'lib/lock.ts')], outfile: LOCK_BUNDLE, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
+})
 test.after(() => {
   for (const c of others) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  fs.rmSync(LOCK_BUNDLE, { force: true })
   remove()
 })
 
@@ -62,7 +71,7 @@ type Reply = { ready?: number; held?: boolean; tookOver?: number[]; error?: stri
 // Another zxplay run: a process of its own that takes and releases locks in `dir` when told.
 const OTHER_RUN = `
 import readline from 'node:readline'
-const { acquireLocks } = await import(${JSON.stringify(new URL('../../lib/lock.ts', import.meta.url).href)})
+const { acquireLocks } = await import(${JSON.stringify(pathToFileURL(LOCK_BUNDLE).href)})
 const dir = process.argv[1]
 const held = []
 const say = (x) => process.stdout.write(JSON.stringify(x) + '\\n')
@@ -91,7 +100,7 @@ say({ ready: process.pid })
 `
 
 async function otherRun(dir: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', OTHER_RUN, dir], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--input-type=module', '-e', OTHER_RUN, dir], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'inherit'] })
   others.push(child)
   const waiting: ((r: Reply) => void)[] = []
   readline.createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Reply))

@@ -39,7 +39,8 @@ async function connect(vars: Record<string, unknown>, opts: { password?: string 
   all.ansible_ssh_common_args = `-F ${config} ${all.ansible_ssh_common_args ?? ''}`
   const host = parseInventory(JSON.stringify({ all: { hosts: { fake: all } } }), path.join(dir, 'inventory.yaml')).hosts[0]!
   try {
-    const conn = await connectSsh(host, { connectTimeoutMs: 5000, askPassphrase: () => Promise.reject(new Error('no')), ...opts })
+    // a ceiling, not a wait: the ProxyCommand's node took over 5 s to start on a machine at load 20
+    const conn = await connectSsh(host, { connectTimeoutMs: 30_000, askPassphrase: () => Promise.reject(new Error('no')), ...opts })
     await conn.close()
     return 'ok'
   } catch (e) {

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/errors.ts'
 import { loadInventory, parseInventory } from '../../lib/inventory.ts'
 import { listInventory } from '../../lib/inventory-list.ts'
-import { tempDir } from './_helpers.ts'
+import { tempDir } from '../unit/_helpers.ts'
 
 const run = promisify(execFile)
 const tmp = tempDir('inv-sources')

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labPerTest, FLANNEL, hostFile, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY } from '../lab/standins/_k8s-testlab.ts'
+import { labPerTest, FLANNEL, hostFile, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY } from '../standins/_k8s-testlab.ts'
 
 const t = labPerTest(test)
 const { kubectl, kubectlIn, pass } = t

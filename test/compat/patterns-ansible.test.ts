@@ -10,7 +10,7 @@ import { parseInventory } from '../../lib/inventory.ts'
 import { limitPatterns, selectHosts, selectHostsByList } from '../../lib/patterns.ts'
 import { FIXTURES } from '../e2e/helpers.ts'
 import { ansibleListings } from './_ansible.ts'
-import { tempDir } from './_helpers.ts'
+import { tempDir } from '../unit/_helpers.ts'
 
 const FILE = path.join(FIXTURES, 'ansible/patterns-inventory.yaml')
 const inv = parseInventory(readFileSync(FILE, 'utf8'), FILE)

@@ -10,7 +10,7 @@ import { InventoryError, UsageError } from '../../lib/errors.ts'
 import { loadInventory } from '../../lib/inventory.ts'
 import { listInventory } from '../../lib/inventory-list.ts'
 import { readVaultPasswordFile } from '../../lib/vault.ts'
-import { tempDir } from './_helpers.ts'
+import { tempDir } from '../unit/_helpers.ts'
 
 const run = promisify(execFile)
 const tmp = tempDir('vault')
@@ -62,8 +62,9 @@ test('without a vault password: refused, naming the file, the variable and the f
 test('zxplay sh: a decrypted value printed by a command is redacted on the terminal and in the log', async () => {
   const bin = path.resolve(import.meta.dirname, '../../bin/zxplay.mjs')
   const args = [bin, 'sh', 'all', '-i', at('inventory.yml'), '--vault-password-file', at('pw'), '--log-dir', at('logs'), '--', 'echo "[$(echo the secret value)]"']
-  // without npm's NODE_OPTIONS (--import=tsx resolves from the cwd): the bin registers tsx itself
-  const { stdout } = await run(process.execPath, args, { cwd: tmp.dir, env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' } })
+  // without npm's NODE_OPTIONS (--import=tsx resolves from the cwd): the bin registers tsx itself;
+  // a lock folder of its own: a zxplay run elsewhere on this machine may hold `local`'s in ~/.zxplay/locks
+  const { stdout } = await run(process.execPath, args, { cwd: tmp.dir, env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ZXPLAY_LOCK_DIR: at('locks') } })
   assert.match(stdout, 'h1        · [********]')
   const log = fs.readdirSync(at('logs')).map((f) => fs.readFileSync(at('logs', f), 'utf8')).join('')
   for (const text of [stdout, log]) assert.not.match(text, 'the secret value')

@@ -7,11 +7,11 @@ import http from 'node:http'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
-import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../lab/sts.ts'
-import { isAlive } from '../lab/proc.ts'
-import { labAwsFiles, labAwsInfo, labStsState, LAB_ACCOUNT as ACCOUNT, LAB_EXPIRED_PROFILE, LAB_LONG_ROLE_ARN as LONG_ROLE, LAB_PROFILE, LAB_ROLE_ARN as ROLE, LAB_USER_ARN as USER_ARN, startLabSts, stopLabSts } from '../lab/sts-lab.ts'
-import { parseAuthorization, signature } from '../lab/sts-sigv4.ts'
-import { tempDir } from './_helpers.ts'
+import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../sts.ts'
+import { isAlive } from '../proc.ts'
+import { labAwsFiles, labAwsInfo, labStsState, LAB_ACCOUNT as ACCOUNT, LAB_EXPIRED_PROFILE, LAB_LONG_ROLE_ARN as LONG_ROLE, LAB_PROFILE, LAB_ROLE_ARN as ROLE, LAB_USER_ARN as USER_ARN, startLabSts, stopLabSts } from '../sts-lab.ts'
+import { parseAuthorization, signature } from '../sts-sigv4.ts'
+import { tempDir } from '../../unit/_helpers.ts'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
@@ -64,13 +64,15 @@ test('AssumeRole: the SDK parses the answer; the values are the ones the endpoin
   const before = sts.issued.length
   const t0 = Date.now()
   const out = await assume(user)
+  const t1 = Date.now()
   const c = out.Credentials!
   assert.match(c.AccessKeyId!, /^ASIA[A-Z2-7]{16}$/)
   assert.is(c.SecretAccessKey!.length, 40)
   assert.ok(c.SessionToken!.length > 100)
   assert.instance(c.Expiration, Date)
-  const ttl = c.Expiration!.getTime() - t0
-  assert.ok(ttl > 3598_000 && ttl <= 3600_000, `expires in ${ttl} ms, default 3600 s`)
+  // issued somewhere between t0 and t1 (seconds apart on a busy machine), for the default 3600 s
+  const at = c.Expiration!.getTime()
+  assert.ok(at > t0 + 3598_000 && at <= t1 + 3600_000, `expires ${at - t0} ms after the call started, ${at - t1} ms after it ended, default 3600 s`)
   assert.is(out.AssumedRoleUser!.Arn, `arn:aws:sts::${ACCOUNT}:assumed-role/zxplay-lab/zxplay`)
   assert.match(out.AssumedRoleUser!.AssumedRoleId!, /^AROA[A-Z2-7]{17}:zxplay$/)
   assert.match(out.$metadata.requestId!, /^[0-9a-f-]{36}$/)

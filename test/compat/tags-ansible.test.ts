@@ -9,7 +9,7 @@ import { parseInventory } from '../../lib/inventory.ts'
 import { listedTags, plan } from '../../lib/plan.ts'
 import { playbook, task } from '../../lib/playbook.ts'
 import { ansibleListings } from './_ansible.ts'
-import { tempDir } from './_helpers.ts'
+import { tempDir } from '../unit/_helpers.ts'
 
 // [play name, play tags, [task name, task tags][]]
 const SPEC: [string, string[], [string, string[]][]][] = [

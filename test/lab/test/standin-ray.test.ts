@@ -4,12 +4,12 @@
 import { createHash } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { clock } from '../lab/standins/_clock.ts'
-import { withShells } from '../lab/standins/_coreutils.ts'
-import { runScript } from '../lab/standins/_shell.ts'
-import type { Fs } from '../lab/standins/_shell.ts'
-import { parseRayStart } from '../lab/standins/_ray.ts'
-import { labPerTest, FLANNEL, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY, run } from '../lab/standins/_k8s-testlab.ts'
+import { clock } from '../standins/_clock.ts'
+import { withShells } from '../standins/_coreutils.ts'
+import { runScript } from '../standins/_shell.ts'
+import type { Fs } from '../standins/_shell.ts'
+import { parseRayStart } from '../standins/_ray.ts'
+import { labPerTest, FLANNEL, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY, run } from '../standins/_k8s-testlab.ts'
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex')
 

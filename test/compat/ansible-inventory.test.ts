@@ -10,7 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { loadInventory, type LoadOptions } from '../../lib/inventory.ts'
 import { graphInventory, listInventory } from '../../lib/inventory-list.ts'
-import { tempDir } from './_helpers.ts'
+import { tempDir } from '../unit/_helpers.ts'
 
 const run = promisify(execFile)
 const REPO = path.resolve(import.meta.dirname, '../..')

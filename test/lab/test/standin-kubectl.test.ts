@@ -5,12 +5,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { editNodeState, fakeLab, FLANNEL, hostFile, INIT_CONFIG, initCluster, joinNode, METRICS_SERVER, put, run } from '../lab/standins/_k8s-testlab.ts'
-import type { FakeLab } from '../lab/standins/_k8s-testlab.ts'
-import { parseInventory } from '../../lib/inventory.ts'
-import { playbookVars } from '../../lib/playbook.ts'
-import { renderFile } from '../../lib/template.ts'
-import { CLUSTER } from '../../playbooks/support/kube.ts'
+import { editNodeState, fakeLab, FLANNEL, hostFile, INIT_CONFIG, initCluster, joinNode, METRICS_SERVER, put, run } from '../standins/_k8s-testlab.ts'
+import type { FakeLab } from '../standins/_k8s-testlab.ts'
+import { parseInventory } from '../../../lib/inventory.ts'
+import { playbookVars } from '../../../lib/playbook.ts'
+import { renderFile } from '../../../lib/template.ts'
+import { CLUSTER } from '../../../playbooks/support/kube.ts'
 
 let lab: FakeLab
 test.before.each(() => {
@@ -550,7 +550,7 @@ spec:
 })
 
 test('the repository templates (flannel, metrics-server) are accepted as they render', async () => {
-  const repo = path.resolve(import.meta.dirname, '../..')
+  const repo = path.resolve(import.meta.dirname, '../../..')
   // the vars the playbooks render with: the inventory's defaults, derived as for a real host
   const inv = parseInventory('all:\n  children:\n    control_plane:\n      hosts:\n        cp1: { address: 10.0.0.1 }\n', '/tmp/inv/inventory.yaml')
   const vars = playbookVars(CLUSTER, inv.hosts[0]!)
