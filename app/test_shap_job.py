@@ -295,7 +295,7 @@ class Image(unittest.TestCase):
             self.lines = [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
 
     def test_it_starts_from_the_pinned_ray_image_the_cluster_runs(self):
-        with open(os.path.join(APP, "..", "playbooks", "defaults.ts"), encoding="utf-8") as f:
+        with open(os.path.join(APP, "..", "playbooks", "support", "vars", "ray.ts"), encoding="utf-8") as f:
             default = re.search(r"image: '(rayproject/ray:[^']+)'", f.read()).group(1)
         self.assertEqual([l for l in self.lines if l.startswith("FROM ")], [f"FROM {default}"])
 

@@ -9,10 +9,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { labDown, labUp, REPO, type Lab } from '../test/lab/lab.ts'
-import { FACTS_COMMAND } from '../lib/facts.ts'
-import { quote, wrapCommand } from '../lib/shell.ts'
-import { renderTemplate } from '../lib/template.ts'
-import { normalizeMode, uploadScript } from '../lib/upload.ts'
+import { FACTS_COMMAND } from '../lib/transport/facts.ts'
+import { quote, wrapCommand } from '../lib/transport/shell.ts'
+import { renderTemplate } from '../lib/engine/template.ts'
+import { normalizeMode, uploadScript } from '../lib/transport/upload.ts'
 import { ANSIBLE_SETTINGS, ansibleEnv, parseRecap, writeAnsibleFiles, type AnsibleFiles } from './ansible.ts'
 import { kindOf, PAYLOAD, targetOf, TASKS as CONVERGED_TASKS, TEMPLATE } from './playbooks/converged.mts'
 import { TASKS as TRIVIAL_TASKS } from './playbooks/trivial.mts'
@@ -29,7 +29,7 @@ const BIN = path.join(REPO, 'bin/zxplay.mjs')
 const FLOOR = path.join(REPO, 'bench/floor.ts')
 const ZX_DIR = '/home/zxlab/zxbench-zxplay'
 const ANSIBLE_DIR = '/home/zxlab/zxbench-ansible'
-/** The flag that puts zxplay's commands on the persistent shell (lib/persistent-shell.ts) */
+/** The flag that puts zxplay's commands on the persistent shell (lib/transport/persistent-shell.ts) */
 const PS = '--persistent-shell'
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-bench-'))
 const say = (s = '') => process.stdout.write(s + '\n')
@@ -143,7 +143,7 @@ function floorRunner(name: string, label: string, spec: string): Runner {
 // ---------------------------------------------------------------------------
 // The floor's commands: exactly what zxplay sends for each task in a converged run (the same
 // scripts, the same stdin), as the playbook writes them ("bare") or as zxplay wraps them ("wrapped":
-// bash strict mode and the task's time limit on the host, lib/shell.ts).
+// bash strict mode and the task's time limit on the host, lib/transport/shell.ts).
 
 type FloorCommand = { cmd: string; input?: string }
 
@@ -347,7 +347,7 @@ async function main(): Promise<void> {
   say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay, ansible-playbook, floor, wrapped floor, zxplay with --persistent-shell); whole processes, Node start included`)
   say(`  ansible-playbook: ${ANSIBLE_SETTINGS.join('; ')}`)
   say(`  floor: bench/floor.ts, ssh2 alone (one connection per host, TCP_NODELAY, commands in sequence, hosts in parallel), run as node --import=tsx like zxplay`)
-  say(`  wrapped floor: the same, with each command as zxplay sends it (strict mode and the time limit, in the login bash: lib/shell.ts)`)
+  say(`  wrapped floor: the same, with each command as zxplay sends it (strict mode and the time limit, in the login bash: lib/transport/shell.ts)`)
   say()
 
   const rows: string[][] = [['workload', 'runner', 'median', 'min', 'max', 'peak RSS']]

@@ -5,5 +5,5 @@ if (!/--import[= ]tsx\b/.test(process.env.NODE_OPTIONS ?? '')) {
   const { register } = await import('tsx/esm/api')
   register()
 }
-const { main } = await import('../lib/cli.ts')
+const { main } = await import('../lib/cli/cli.ts')
 await main()

@@ -10,7 +10,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { killPids, tail, waitGone, isAlive } from '../test/lab/proc.ts'
-import { labInventoryText, run, shq, waitProbe } from '../test/lab/lab.ts'
+import { labInventoryText, OPENAPI_DIR, OPENAPI_INDEX, run, shq, waitProbe } from '../test/lab/lab.ts'
+import { buildOpenapiIndex } from '../test/lab/standins/_openapi.ts'
 import {
   ACNG_PORT,
   BRIDGE,
@@ -45,6 +46,8 @@ export type RealLab = {
 type State = { hosts: RealHost[]; pids: Record<string, number> }
 
 const STATE = path.join(RUN, 'state.json')
+/** The OpenAPI documents' compact index the stand-in API reads, bind-mounted where the bundles look (OPENAPI_INDEX). */
+const OPENAPI_INDEX_HERE = path.join(RUN, 'openapi')
 const SSH_WAIT_MS = 60_000
 const STOP_WAIT_MS = 20_000
 const files = {
@@ -187,7 +190,7 @@ function bootHost(h: RealHost): number {
     '  echo $$ > "$d/cgroup.procs"',
     'done',
     'export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1',
-    `exec systemd-nspawn -b --register=no --keep-unit --console=passive -M ${h.machine} -D ${shq(h.root)} --network-bridge=${BRIDGE} --capability=all --system-call-filter='add_key keyctl request_key' --bind=${shq(path.join(h.dir, 'containerd'))}:/var/lib/containerd --bind-ro=${shq(fs.realpathSync(process.execPath))}:${NODE_ON_HOST}`,
+    `exec systemd-nspawn -b --register=no --keep-unit --console=passive -M ${h.machine} -D ${shq(h.root)} --network-bridge=${BRIDGE} --capability=all --system-call-filter='add_key keyctl request_key' --bind=${shq(path.join(h.dir, 'containerd'))}:/var/lib/containerd --bind-ro=${shq(fs.realpathSync(process.execPath))}:${NODE_ON_HOST} --bind-ro=${shq(OPENAPI_DIR)} --bind-ro=${shq(OPENAPI_INDEX_HERE)}:${OPENAPI_INDEX}`,
   ].join('\n')
   return detach('sh', ['-c', script], path.join(h.dir, 'console.log'))
 }
@@ -229,6 +232,7 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: st
     state.pids['apt-cacher-ng'] = await timed('apt cache', startAptCache)
     save()
     await timed('repository', buildRepository)
+    await timed('openapi index', async () => buildOpenapiIndex(OPENAPI_INDEX_HERE, OPENAPI_DIR))
     state.pids['repo-server'] = await timed('repository server', startRepoServer)
     save()
     fs.rmSync(LAB_DIR, { recursive: true, force: true })

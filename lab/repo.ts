@@ -48,7 +48,7 @@ type Pkg = {
 }
 
 const wrapper = (tool: string) =>
-  `#!/bin/sh\n# zxplay lab: the project's ${tool} stand-in, run by the machine's Node (bind-mounted by the lab)\n# (ZXLAB_REAL_HOST: the stand-in reads what is installed from dpkg's database)\nexport ZXLAB_REAL_HOST=1\nexec ${NODE_ON_HOST} ${STANDINS_ON_HOST}/${tool}.mjs "$@"\n`
+  `#!/bin/sh\n# zxplay lab: the project's ${tool} stand-in, run by the machine's Node (bind-mounted by the lab)\n# (ZXLAB_REAL_HOST: the stand-in reads what is installed from dpkg's database;\n#  ZXLAB_API=network: kubectl and kubeadm reach the API server over HTTPS, the kubelet runs it)\nexport ZXLAB_REAL_HOST=1 ZXLAB_API=network\nexec ${NODE_ON_HOST} ${STANDINS_ON_HOST}/${tool}.mjs "$@"\n`
 
 // kubernetes/release's packaging: cmd/krel/templates/latest/kubelet/kubelet.service
 const KUBELET_SERVICE = `[Unit]

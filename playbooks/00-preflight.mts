@@ -1,7 +1,7 @@
 // Preflight: learn every host, report every problem of every host at once (each with its fix)
 // before anything changes, then prepare the hosts: swap off, kernel modules, sysctl.
 import { ok, playbook, raw, task, type Context } from '../lib/index.ts'
-import { CLUSTER } from './support/kube.ts'
+import { CLUSTER, type ClusterVars } from './support/kube.ts'
 import { FACTS_SCRIPT, parseNodeFacts, problemsOf, type NodeFacts } from './support/preflight.ts'
 
 const MODULES_FILE = '/etc/modules-load.d/k8s.conf'
@@ -19,7 +19,7 @@ async function ensureDir({ $, test }: Pick<Context, '$' | 'test'>, file: string)
   if (!(await test`[ -d ${dir} ]`)) await $`mkdir -p -m 0755 ${dir}`
 }
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Preflight: hosts are fit for kubeadm and prepared',
     hosts: 'all',

@@ -2,7 +2,7 @@
 // image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl at the
 // pinned release (the repository's newest revision of it, or the inventory's) and held.
 import { changed, ok, playbook, skip, task, type Context } from '../lib/index.ts'
-import { cluster, CLUSTER } from './support/kube.ts'
+import { CLUSTER, type ClusterVars } from './support/kube.ts'
 import { alignContainerdConfig } from './support/containerd.ts'
 import { KUBE_PACKAGES, kubePackageVersion } from './support/packages.ts'
 
@@ -13,10 +13,10 @@ const minorOf = (version: string) => version.split('.').slice(0, 2).join('.')
 const repoUrl = (version: string) => `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/deb/`
 
 /** kubeadm's pause image for the pinned version: the one registered this run, or asked now (e.g. after --start-at). */
-async function pauseImage(ctx: Context): Promise<string> {
+async function pauseImage(ctx: Context<ClusterVars>): Promise<string> {
   const known = ctx.registered.pause_image
   if (typeof known === 'string') return known
-  const { kubernetes_version } = cluster(ctx)
+  const { kubernetes_version } = ctx.vars
   const images = await ctx.probe`kubeadm config images list --kubernetes-version ${`v${kubernetes_version}`}`
   const pause = images.lines().find((l) => /\/pause:/.test(l))
   if (!pause) throw new Error(`kubeadm lists no pause image for v${kubernetes_version}:\n${images.stdout}`)
@@ -24,31 +24,31 @@ async function pauseImage(ctx: Context): Promise<string> {
   return pause
 }
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Container runtime and Kubernetes packages',
     hosts: 'all',
     ...CLUSTER,
     tasks: [
       task('containerd is installed', async (ctx) => {
-        const { containerd_package } = cluster(ctx)
+        const { containerd_package } = ctx.vars
         const have = await ctx.probe({ nothrow: true })`dpkg-query -W -f=${'${Version}'} ${containerd_package}`
         if (have.ok && have.stdout.trim()) return ok(`${containerd_package} ${have.stdout.trim()}`)
         await ctx.$`apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${containerd_package}`
       }),
       task('the pkgs.k8s.io signing key is present', async (ctx) => {
         if (await ctx.test`[ -s ${KEYRING} ]`) return ok(KEYRING)
-        const { kubernetes_version } = cluster(ctx)
+        const { kubernetes_version } = ctx.vars
         await ctx.$`mkdir -p -m 0755 /etc/apt/keyrings && curl -fsSL --retry 3 ${`${repoUrl(kubernetes_version)}Release.key`} | gpg --dearmor --yes -o ${KEYRING} && chmod 0644 ${KEYRING}`
       }),
       task('the pkgs.k8s.io repository is the pinned minor', async (ctx) => {
-        const { kubernetes_version } = cluster(ctx)
+        const { kubernetes_version } = ctx.vars
         const line = `deb [signed-by=${KEYRING}] ${repoUrl(kubernetes_version)} /\n`
         // a new repository (or another minor) needs fresh package lists before anything installs
         if (await ctx.upload(SOURCES, line, { mode: '0644' })) await ctx.$`apt-get update -q`
       }),
       task('kubelet, kubeadm and kubectl are at the pinned version', async (ctx) => {
-        const { kubernetes_version, kubernetes_package_revision } = cluster(ctx)
+        const { kubernetes_version, kubernetes_package_revision } = ctx.vars
         // One dpkg-query for the three (it exits 1 when one is missing, and still lists the others),
         // and what the repository publishes (its revision of a release is its own: 1.36.2-2.1)
         const [installed, offered] = await Promise.all([
@@ -77,7 +77,7 @@ export default playbook(
         return ok(await pauseImage(ctx))
       }),
       task('containerd uses SystemdCgroup and kubeadm\'s pause image', async (ctx) => {
-        const { containerd_package } = cluster(ctx)
+        const { containerd_package } = ctx.vars
         // under --check on a fresh host the packages were only planned: nothing to read the defaults from yet
         if (ctx.check && !(await ctx.test`dpkg-query -W ${containerd_package} kubeadm`)) return changed('would be written once containerd and kubeadm are installed')
         const [pause, defaults, hasDir] = await Promise.all([pauseImage(ctx), ctx.probe`containerd config default`, ctx.test`[ -d /etc/containerd ]`])

@@ -1,12 +1,12 @@
 // kubeadm init on the first control-plane host with our v1beta4 config (pod CIDR for Flannel,
 // the HPA downscale stabilization flag), and a kubeconfig for the SSH user.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, BOOTSTRAP_TOKEN, CLUSTER, CONTROL_PLANE, MANIFEST_DIR } from './support/kube.ts'
+import { ADMIN_CONF, KUBECTL, BOOTSTRAP_TOKEN, CLUSTER, CONTROL_PLANE, MANIFEST_DIR, type ClusterVars } from './support/kube.ts'
 import { clusterConfigOf, configDifferences } from './support/kubeadm.ts'
 
 const CONFIG = `${MANIFEST_DIR}/kubeadm-config.yaml`
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'kubeadm init on the control plane',
     hosts: CONTROL_PLANE,
@@ -23,7 +23,7 @@ export default playbook(
       task('the control plane is initialised with that config', { timeout: 900_000 }, async (ctx) => {
         if (await ctx.test`[ -f ${ADMIN_CONF} ]`) {
           // Never re-initialise silently: a different config needs an explicit reset.
-          const running = await ctx.probe`kubectl --kubeconfig ${ADMIN_CONF} -n kube-system get configmap kubeadm-config -o jsonpath=${'{.data.ClusterConfiguration}'}`
+          const running = await ctx.probe`${KUBECTL} -n kube-system get configmap kubeadm-config -o jsonpath=${'{.data.ClusterConfiguration}'}`
           const diff = configDifferences(clusterConfigOf(running.stdout), clusterConfigOf(String(ctx.registered.kubeadmConfig)))
           if (diff.length) throw new Error(`the cluster was initialised with another config:\n  ${diff.join('\n  ')}\nto re-initialise: npx zx playbooks/reset.mts, then run this again`)
           return ok('already initialised with this config')

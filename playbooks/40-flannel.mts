@@ -3,14 +3,14 @@
 // the DaemonSet and for every node to be Ready.
 import fs from 'node:fs/promises'
 import { ok, playbook, task, type Context } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, cluster, CLUSTER, nodesReady, readiness, waitFor, waitForNodesReady, type NodeObj, type Progress } from './support/kube.ts'
+import { KUBECTL, CONTROL_PLANE, applyManifest, CLUSTER, nodesReady, readiness, waitFor, waitForNodesReady, type NodeObj, type Progress, type ClusterVars } from './support/kube.ts'
 
 /** Flannel's release manifest says 10.244.0.0/16; ours must say the cluster's pod subnet. */
 const withNetwork = (manifest: string, podSubnet: string) => manifest.replace(/("Network":\s*)"[^"]*"/, `$1${JSON.stringify(podSubnet)}`)
 
 /** One kubectl read: Flannel's DaemonSet rollout and every node's Ready condition. */
-async function flannelAndNodes(ctx: Context): Promise<{ daemonSet: Progress; nodes: Progress }> {
-  const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get nodes,daemonsets.apps -n kube-flannel -o json`
+async function flannelAndNodes(ctx: Context<ClusterVars>): Promise<{ daemonSet: Progress; nodes: Progress }> {
+  const out = await ctx.probe({ nothrow: true })`${KUBECTL} get nodes,daemonsets.apps -n kube-flannel -o json`
   if (!out.ok) return { daemonSet: { done: false, progress: 'not there yet' }, nodes: { done: false, progress: 'not read' } }
   type Item = NodeObj & { status?: { numberReady?: number; desiredNumberScheduled?: number } }
   const items = (JSON.parse(out.stdout) as { items: Item[] }).items
@@ -21,14 +21,14 @@ async function flannelAndNodes(ctx: Context): Promise<{ daemonSet: Progress; nod
   return { daemonSet: ds ? { done: want > 0 && ready === want, progress: `${ready}/${want} pods ready` } : { done: false, progress: 'not there yet' }, nodes: nodesReady(nodes) }
 }
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Flannel pod network',
     hosts: CONTROL_PLANE,
     ...CLUSTER,
     tasks: [
       task('Flannel is applied for the pod subnet', async (ctx) => {
-        const { flannel_manifest: source, pod_subnet } = cluster(ctx)
+        const { flannel_manifest: source, pod_subnet } = ctx.vars
         const manifest = !source
           ? await ctx.render('flannel/kube-flannel.yaml')
           : /^https?:\/\//.test(source)
@@ -38,7 +38,7 @@ export default playbook(
         if (result === 'unchanged') return ok(`unchanged (Network ${pod_subnet})`)
       }),
       task('the Flannel DaemonSet is ready on every node', async (ctx) => {
-        const { wait_timeout } = cluster(ctx)
+        const { wait_timeout } = ctx.vars
         return ok(
           await waitFor(ctx, 'kube-flannel-ds', wait_timeout, async () => {
             const look = await flannelAndNodes(ctx)
@@ -50,7 +50,7 @@ export default playbook(
       }),
       task('every node is Ready', async (ctx) => {
         const seen = ctx.registered.nodesSeen as Progress | undefined
-        return ok(seen?.done ? seen.progress : await waitForNodesReady(ctx, cluster(ctx).wait_timeout))
+        return ok(seen?.done ? seen.progress : await waitForNodesReady(ctx, ctx.vars.wait_timeout))
       }),
     ],
   },

@@ -2,13 +2,13 @@
 // a secret, sent on stdin to the join command, which keeps it in a 0600 JoinConfiguration (never in
 // a command line) only while kubeadm runs. Joined workers are ok.
 import { ok, playbook, raw, skip, task } from '../lib/index.ts'
-import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, WORKERS, cluster, controlPlaneName, joinsAsWorker, waitForNodesReady } from './support/kube.ts'
+import { BOOTSTRAP_TOKEN, CLUSTER, MANIFEST_DIR, WORKERS, controlPlaneName, joinsAsWorker, waitForNodesReady, type ClusterVars } from './support/kube.ts'
 import { joinConfig, joinScript, parseJoinCommand } from './support/join.ts'
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf'
 const JOIN_CONFIG = `${MANIFEST_DIR}/join-config.yaml`
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Workers join the cluster',
     hosts: WORKERS,
@@ -38,7 +38,7 @@ export default playbook(
           if (ctx.check) return // --check: the token task only planned its command
           throw new Error('no join command was made')
         }
-        const config = joinConfig(join, { nodeName: String(ctx.vars.node_name), criSocket: cluster(ctx).cri_socket })
+        const config = joinConfig(join, { nodeName: String(ctx.vars.node_name), criSocket: ctx.vars.cri_socket })
         if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
         await ctx.$({ input: config })(raw(joinScript(JOIN_CONFIG)))
       }),
@@ -48,7 +48,7 @@ export default playbook(
         const workers = Object.values(ctx.hostvars).filter(joinsAsWorker)
         if (workers.length && workers.every((h) => h.registered.joined === true)) return skip('no worker joined in this run')
         const cp = ctx.on(controlPlaneName(ctx))
-        return ok(await waitForNodesReady(cp, cluster(ctx).wait_timeout))
+        return ok(await waitForNodesReady(cp, ctx.vars.wait_timeout))
       }),
     ],
   },

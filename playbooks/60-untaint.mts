@@ -1,11 +1,11 @@
 // Single-host dev mode (no workers, or schedule_on_control_plane: true), or a control plane that is
 // also in workers (kubespray's kube_node): ordinary pods may run on the control plane. Removes the control-plane taint and the legacy master one; "not found" is ok.
 import { ok, playbook, skip, task } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, cluster, CLUSTER, groupMembers } from './support/kube.ts'
+import { KUBECTL, CONTROL_PLANE, CLUSTER, groupMembers, type ClusterVars } from './support/kube.ts'
 
 const TAINTS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Control plane schedules pods in single-host mode',
     hosts: CONTROL_PLANE,
@@ -15,8 +15,8 @@ export default playbook(
         const inWorkers = groupMembers(ctx, 'workers')
         const workers = inWorkers.filter((n) => n !== ctx.host.name)
         const alsoWorker = inWorkers.includes(ctx.host.name)
-        if (workers.length && !alsoWorker && !cluster(ctx).schedule_on_control_plane) return skip(`${workers.length} worker(s) and schedule_on_control_plane is off`)
-        const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get nodes -o jsonpath=${'{range .items[*]}{.metadata.name}{" "}{.spec.taints[*].key}{"\n"}{end}'}`
+        if (workers.length && !alsoWorker && !ctx.vars.schedule_on_control_plane) return skip(`${workers.length} worker(s) and schedule_on_control_plane is off`)
+        const out = await ctx.probe({ nothrow: true })`${KUBECTL} get nodes -o jsonpath=${'{range .items[*]}{.metadata.name}{" "}{.spec.taints[*].key}{"\n"}{end}'}`
         // under --check on a host the earlier playbooks have not set up, there is no cluster to ask yet
         if (!out.ok && ctx.check) return skip('no cluster yet (--check)')
         if (!out.ok) throw new Error(`kubectl get nodes failed (exit ${out.exitCode}): ${out.stderr.trim()}`)
@@ -26,7 +26,7 @@ export default playbook(
         })
         if (!tainted.length) return ok('no control-plane taint')
         for (const { node, key } of tainted) {
-          const r = await ctx.$({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} taint nodes ${node} ${`${key}:NoSchedule-`}`
+          const r = await ctx.$({ nothrow: true })`${KUBECTL} taint nodes ${node} ${`${key}:NoSchedule-`}`
           // already gone (a race, or another effect): what we wanted
           if (!r.ok && !/not found/.test(r.stderr)) throw new Error(`kubectl taint ${node} ${key}- failed: ${r.stderr.trim()}`)
         }

@@ -2,9 +2,9 @@
 // (kubeadm's kubelet serving certificates are self-signed); wait until the metrics API answers
 // for every node.
 import { ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CLUSTER, CONTROL_PLANE, applyManifest, cluster, lastLine, nodeReadiness, waitFor } from './support/kube.ts'
+import { KUBECTL, CLUSTER, CONTROL_PLANE, applyManifest, lastLine, nodeReadiness, waitFor, type ClusterVars } from './support/kube.ts'
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'metrics-server',
     hosts: CONTROL_PLANE,
@@ -16,9 +16,9 @@ export default playbook(
       }),
       task('the metrics API answers for every node', async (ctx) =>
         ok(
-          await waitFor(ctx, 'metrics API', cluster(ctx).wait_timeout, async () => {
+          await waitFor(ctx, 'metrics API', ctx.vars.wait_timeout, async () => {
             // Two independent reads: side by side
-            const [nodes, top] = await Promise.all([nodeReadiness(ctx), ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} top nodes --no-headers`])
+            const [nodes, top] = await Promise.all([nodeReadiness(ctx), ctx.probe({ nothrow: true })`${KUBECTL} top nodes --no-headers`])
             const measured = top.ok ? top.lines().filter(Boolean).length : 0
             return { done: measured > 0 && measured === nodes.length, progress: top.ok ? `${measured}/${nodes.length} nodes measured` : (lastLine(top.stderr) || 'no answer') }
           })

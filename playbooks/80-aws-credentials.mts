@@ -6,16 +6,17 @@
 // (no aws.role_arn, no iamroles.txt) only the namespace is made: the Ray pods run without credentials.
 import fs from 'node:fs'
 import path from 'node:path'
-import { writePrivate } from '../lib/files.ts'
+import { writePrivate } from '../lib/base/files.ts'
 import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
-import { assumeRole, envListText, needsRefresh, noRoleReason, resolveRoleArn, sessionSecret, type AwsVars, type SessionCredentials } from './support/aws.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest } from './support/kube.ts'
-import { inventoryErrorOf } from './support/problems.ts'
-import { DEPLOYMENTS, EXPIRES_ANNOTATION, RAY, SECRET_NAME, deriveRayVars, deploymentExpiries, minutesLeft, noRole, rayVars, readRayState, waitForRollouts, type SecretState } from './support/ray.ts'
+import { awsRoleSpec, resolveRoleArn } from './support/aws-role.ts'
+import { KUBECTL, CONTROL_PLANE, applyManifest } from './support/kube.ts'
+import { DEPLOYMENTS, RAY, deploymentExpiries, minutesLeft, noRole, readRayState, waitForRollouts, type RayVars, type SecretState } from './support/ray.ts'
+import { POD_EXPIRES_AT, SESSION_SECRET, envListText, needsRefresh, sessionSecret, type SessionCredentials } from './support/session-token.ts'
+import { assumeRole } from './support/sts.ts'
 
 /** What the first task found (the Secret, and the expiry each Ray Deployment's pods started with) and obtained. */
 type Credentials = { current: SecretState; deployed: Map<string, string | undefined>; renewed?: SessionCredentials; due?: string }
-function creds(ctx: Context): Credentials {
+function creds(ctx: Context<RayVars>): Credentials {
   const found = ctx.registered.credentials as Credentials | undefined
   if (!found) throw new Error(`this task acts on what 'session credentials are valid' found, and that task did not run in this run: start at it, or at the playbook (--start-at 80-aws-credentials)`)
   return found
@@ -23,23 +24,19 @@ function creds(ctx: Context): Credentials {
 
 const NO_ROLE = 'no AWS role configured: see the first task'
 
-const envFile = (ctx: Context) => path.resolve(rayVars(ctx).inventory_dir, rayVars(ctx).aws.env_file)
+const envFile = (ctx: Context<RayVars>) => path.resolve(ctx.vars.inventory_dir, ctx.vars.aws.env_file)
 
-export default playbook(
+export default playbook<RayVars>(
   {
     name: 'AWS credentials',
     hosts: CONTROL_PLANE,
     ...RAY,
     // The role to assume is input too: a configured one that cannot be read stops the run before
     // anything connects, listed with any other bad var.
-    derive: (v, host) => {
-      const aws = v.aws as AwsVars
-      const dir = String(v.inventory_dir)
-      return deriveRayVars(v, host, noRoleReason(aws, dir) ? [] : inventoryErrorOf(() => resolveRoleArn(aws, dir, String(v.inventory_file))))
-    },
+    specs: [...RAY.specs, awsRoleSpec],
     tasks: [
       task('session credentials are valid', async (ctx) => {
-        const v = rayVars(ctx)
+        const v = ctx.vars
         const none = noRole(v)
         if (none) return skip(none)
         const roleArn = resolveRoleArn(v.aws, v.inventory_dir, v.inventory_file)
@@ -49,7 +46,7 @@ export default playbook(
         const due = v.refresh
           ? '--refresh'
           : !current.values
-            ? `no Secret ${v.ray.namespace}/${SECRET_NAME} yet`
+            ? `no Secret ${v.ray.namespace}/${SESSION_SECRET} yet`
             : !current.expiresAt
               ? 'the Secret has no expiry annotation'
               : needsRefresh(current.expiresAt, v.aws.refresh_margin_seconds, new Date())
@@ -70,16 +67,16 @@ export default playbook(
       }),
 
       task('Secret session-token holds them', async (ctx) => {
-        if (noRole(rayVars(ctx))) return skip(NO_ROLE)
+        if (noRole(ctx.vars)) return skip(NO_ROLE)
         const { renewed, due } = creds(ctx)
         if (!due) return ok('unchanged')
-        if (!renewed) return ctx.changed(`would update Secret ${SECRET_NAME} (${due})`) // --check
+        if (!renewed) return ctx.changed(`would update Secret ${SESSION_SECRET} (${due})`) // --check
         // Server-side apply: no last-applied annotation, which would hold a second copy of the values.
-        await ctx.$({ input: JSON.stringify(sessionSecret(renewed, rayVars(ctx).ray.namespace)) })`kubectl --kubeconfig ${ADMIN_CONF} apply --server-side --field-manager=zxplay -f -`
+        await ctx.$({ input: JSON.stringify(sessionSecret(renewed, ctx.vars.ray.namespace)) })`${KUBECTL} apply --server-side --field-manager=zxplay -f -`
       }),
 
       task('env.list holds them (mode 0600)', async (ctx) => {
-        if (noRole(rayVars(ctx))) return skip(NO_ROLE)
+        if (noRole(ctx.vars)) return skip(NO_ROLE)
         const { renewed, current, due } = creds(ctx)
         const file = envFile(ctx)
         if (due && !renewed) return ctx.changed(`would write ${file}`) // --check
@@ -92,18 +89,18 @@ export default playbook(
       }),
 
       task('the Ray pods run with them', async (ctx) => {
-        if (noRole(rayVars(ctx))) return skip(NO_ROLE)
+        if (noRole(ctx.vars)) return skip(NO_ROLE)
         const { renewed, current, deployed, due } = creds(ctx)
         const expiresAt = renewed?.expiration.toISOString() ?? current.expiresAt
-        const namespace = rayVars(ctx).ray.namespace
+        const namespace = ctx.vars.ray.namespace
         if (!deployed.size) return skip('no Ray Deployments yet')
         if (due && !renewed) return ctx.changed(`would restart ${[...deployed.keys()].join(', ')}`) // --check
         const stale = DEPLOYMENTS.filter((d) => deployed.has(d) && deployed.get(d) !== expiresAt)
         if (!stale.length) return ok('started with the current credentials')
         // A new pod-template annotation rolls the pods, as `kubectl rollout restart` does, and
         // says which credentials they run with (85-ray renders the same value).
-        const patch = JSON.stringify({ spec: { template: { metadata: { annotations: { [EXPIRES_ANNOTATION]: expiresAt ?? '' } } } } })
-        for (const name of stale) await ctx.$`kubectl --kubeconfig ${ADMIN_CONF} patch deployment ${name} -n ${namespace} --type merge -p ${patch}`
+        const patch = JSON.stringify({ spec: { template: { metadata: { annotations: { [POD_EXPIRES_AT]: expiresAt ?? '' } } } } })
+        for (const name of stale) await ctx.$`${KUBECTL} patch deployment ${name} -n ${namespace} --type merge -p ${patch}`
         await waitForRollouts(ctx, stale)
         return ctx.changed(`restarted ${stale.join(', ')}`)
       }),

@@ -4,23 +4,22 @@
 // the Secret session-token optionally: with no AWS role configured they start without it.
 import { ok, playbook, task } from '../lib/index.ts'
 import { CONTROL_PLANE, applyManifest } from './support/kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_NAME, deriveRayVars, noRole, rayVars, readRayState, waitForRollouts } from './support/ray.ts'
+import { DEPLOYMENTS, RAY, noRole, readRayState, waitForRollouts, type RayVars } from './support/ray.ts'
+import { SESSION_SECRET } from './support/session-token.ts'
 
-export default playbook(
+export default playbook<RayVars>(
   {
     name: 'Ray cluster',
     hosts: CONTROL_PLANE,
     ...RAY,
-    // The expiry on the pod templates when there are no credentials (yet): what `zxplay render` shows.
-    derive: (v, host) => ({ ...deriveRayVars(v, host), session_token_expires_at: 'none' }),
     tasks: [
       task('Service and Deployments are applied', async (ctx) => {
-        const v = rayVars(ctx)
+        const v = ctx.vars
         const { namespace } = v.ray
         const state = await readRayState(ctx)
         const expiresAt = state.secret.expiresAt
         if (!expiresAt && !ctx.check && !noRole(v)) {
-          throw new Error(`Secret ${namespace}/${SECRET_NAME} is missing or incomplete: run playbooks/80-aws-credentials.mts first (the Ray pods read their AWS credentials from it)`)
+          throw new Error(`Secret ${namespace}/${SESSION_SECRET} is missing or incomplete: run playbooks/80-aws-credentials.mts first (the Ray pods read their AWS credentials from it)`)
         }
         // The credentials' expiry on the pod template: renewed credentials roll the pods.
         const manifest = await ctx.render('ray/ray-cluster.yaml', expiresAt ? { session_token_expires_at: expiresAt } : {})

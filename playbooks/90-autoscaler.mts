@@ -3,9 +3,9 @@
 // (metrics-server) and CPU requests on the workers, so both are checked before it is applied.
 import { ok, playbook, skip, task } from '../lib/index.ts'
 import { CONTROL_PLANE, applyManifest } from './support/kube.ts'
-import { METRICS_API, RAY, rayVars, readRayState } from './support/ray.ts'
+import { METRICS_API, RAY, readRayState, type RayVars } from './support/ray.ts'
 
-export default playbook(
+export default playbook<RayVars>(
   {
     name: 'Ray autoscaler',
     hosts: CONTROL_PLANE,
@@ -19,7 +19,7 @@ export default playbook(
         throw new Error(`the HPA reads pod CPU from the metrics API, and ${METRICS_API} is ${api ? 'not Available' : 'not registered'}: run playbooks/70-metrics-server.mts first`)
       }),
       task('ray-worker requests CPU', async (ctx) => {
-        const { namespace } = rayVars(ctx).ray
+        const { namespace } = ctx.vars.ray
         const worker = (await readRayState(ctx)).deployments.get('ray-worker')
         if (!worker) {
           if (ctx.check) return skip('no Deployment ray-worker yet')

@@ -4,8 +4,9 @@
 // With no AWS role configured the credential rows say so ("not configured"), which is no failure.
 import { createHash } from 'node:crypto'
 import { playbook, skip, task, type Context } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, lastLine, waitFor, type Progress } from './support/kube.ts'
-import { DEPLOYMENTS, RAY, SECRET_KEYS, SECRET_NAME, noRole, rayVars, readRayState, rollouts, type HpaObj, type RayState } from './support/ray.ts'
+import { KUBECTL, CONTROL_PLANE, lastLine, waitFor, type Progress } from './support/kube.ts'
+import { DEPLOYMENTS, RAY, noRole, readRayState, rollouts, type HpaObj, type RayState, type RayVars } from './support/ray.ts'
+import { SESSION_KEYS, SESSION_SECRET } from './support/session-token.ts'
 
 /** `pass: undefined`: not applicable here (shown, never a failure). */
 type Check = { name: string; pass: boolean | undefined; detail: string }
@@ -27,8 +28,8 @@ const MARK_LINE = new RegExp(`^${MARK} (\\d+)$`)
  * ends with a marker line carrying its exit code.
  */
 const HEAD_SCRIPT = [
-  SECRET_KEYS.map((k) => `printf %s "$${k}" | sha256sum`).join(' && '),
-  `sha256sum ${SECRET_KEYS.map((k) => `/etc/awstoken/${k}`).join(' ')}`,
+  SESSION_KEYS.map((k) => `printf %s "$${k}" | sha256sum`).join(' && '),
+  `sha256sum ${SESSION_KEYS.map((k) => `/etc/awstoken/${k}`).join(' ')}`,
   'ray status',
 ].map((part) => `${part}; echo "${MARK} $?"`).join('; ')
 
@@ -54,13 +55,13 @@ const CREDENTIAL_ROWS = ['head pod env (envFrom)', 'head pod files in /etc/awsto
 function credentialChecks(state: RayState, env: Part, files: Part, none: string | undefined): Check[] {
   if (none) return CREDENTIAL_ROWS.map((name) => ({ name, pass: undefined, detail: 'not configured: no AWS role (aws.role_arn, or iamroles.txt beside the inventory)' }))
   const values = state.secret.values
-  if (!values) return [{ name: `Secret ${SECRET_NAME}`, pass: false, detail: 'missing or incomplete (run 80-aws-credentials)' }]
-  const wanted = SECRET_KEYS.map((k) => sha256(values[k]))
+  if (!values) return [{ name: `Secret ${SESSION_SECRET}`, pass: false, detail: 'missing or incomplete (run 80-aws-credentials)' }]
+  const wanted = SESSION_KEYS.map((k) => sha256(values[k]))
   const compare = (name: string, part: Part): Check => {
     if (!part.ok) return { name, pass: false, detail: `exec failed (exit ${part.exitCode}): ${lastLine(part.stderr)}` }
     const got = hashesOf(part.stdout)
-    const differ = SECRET_KEYS.filter((_, i) => got[i] !== wanted[i])
-    return { name, pass: !differ.length, detail: differ.length ? `differ from the Secret: ${differ.join(', ')}` : `equal to the Secret (${SECRET_KEYS.length} values, by SHA-256)` }
+    const differ = SESSION_KEYS.filter((_, i) => got[i] !== wanted[i])
+    return { name, pass: !differ.length, detail: differ.length ? `differ from the Secret: ${differ.join(', ')}` : `equal to the Secret (${SESSION_KEYS.length} values, by SHA-256)` }
   }
   return [compare(CREDENTIAL_ROWS[0]!, env), compare(CREDENTIAL_ROWS[1]!, files)]
 }
@@ -101,7 +102,7 @@ function hpaMetric(hpa: HpaObj | undefined): Progress {
 }
 
 /** Passes at once when the first read already shows a CPU metric; otherwise waits for one. */
-async function hpaMetricCheck(ctx: Context, hpa: string, seen: HpaObj | undefined, timeoutS: number): Promise<Check> {
+async function hpaMetricCheck(ctx: Context<RayVars>, hpa: string, seen: HpaObj | undefined, timeoutS: number): Promise<Check> {
   const name = `HPA ${hpa} reads CPU`
   const first = hpaMetric(seen)
   if (first.done) return { name, pass: true, detail: first.progress }
@@ -115,20 +116,20 @@ async function hpaMetricCheck(ctx: Context, hpa: string, seen: HpaObj | undefine
   }
 }
 
-export default playbook(
+export default playbook<RayVars>(
   {
     name: 'Ray verification',
     hosts: CONTROL_PLANE,
     ...RAY,
     tasks: [
       task('Ray cluster checks', async (ctx) => {
-        const v = rayVars(ctx)
+        const v = ctx.vars
         const { namespace } = v.ray
         // Read-only, so it runs under --check too, once there is something to verify.
         // The objects (read afresh: this is the check) and the head pod's view, side by side.
         const [state, exec] = await Promise.all([
           readRayState(ctx, { fresh: true }),
-          ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} exec -n ${namespace} deploy/ray-head -c ray-head -- sh -c ${HEAD_SCRIPT}`,
+          ctx.probe({ nothrow: true })`${KUBECTL} exec -n ${namespace} deploy/ray-head -c ray-head -- sh -c ${HEAD_SCRIPT}`,
         ])
         if (ctx.check && !state.deployments.size) return skip('no Ray Deployments yet')
         const rolled = rollouts(state, DEPLOYMENTS)

@@ -1,13 +1,13 @@
 // The cluster's admin kubeconfig, fetched to artifacts/kubeconfig (0600) on this machine.
 import fs from 'node:fs'
 import path from 'node:path'
-import { writePrivate } from '../lib/files.ts'
+import { writePrivate } from '../lib/base/files.ts'
 import { changed, ok, playbook, task } from '../lib/index.ts'
-import { ADMIN_CONF, CONTROL_PLANE, CLUSTER } from './support/kube.ts'
+import { ADMIN_CONF, CONTROL_PLANE, CLUSTER, type ClusterVars } from './support/kube.ts'
 
 const DEST = path.resolve('artifacts/kubeconfig')
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Kubeconfig on this machine',
     hosts: CONTROL_PLANE,

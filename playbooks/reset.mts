@@ -2,10 +2,10 @@
 // Flannel's links, and a containerd restart so it forgets the old network. Not in site.mts.
 // Asks for confirmation on a terminal; without one it needs --force.
 import { ok, playbook, skip, task } from '../lib/index.ts'
-import { MANIFEST_DIR, CLUSTER } from './support/kube.ts'
+import { MANIFEST_DIR, CLUSTER, type ClusterVars } from './support/kube.ts'
 import { CNI_DIR, SUBNET_ENV, backupDir } from './support/cni.ts'
 
-export default playbook(
+export default playbook<ClusterVars>(
   {
     name: 'Reset: Kubernetes is removed from the hosts',
     hosts: 'all',

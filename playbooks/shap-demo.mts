@@ -8,14 +8,12 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { changed, ok, playbook, raw, skip, task, type Context, type Host, type Vars } from '../lib/index.ts'
-import { InventoryError } from '../lib/errors.ts'
-import { quote } from '../lib/shell.ts'
-import { ADMIN_CONF, CONTROL_PLANE, applyManifest, lastLine, waitFor } from './support/kube.ts'
-import { RAY, rayVars } from './support/ray.ts'
+import { quote } from '../lib/transport/shell.ts'
+import { CONTROL_PLANE, KUBECTL, applyManifest, lastLine, waitFor } from './support/kube.ts'
+import { RAY } from './support/ray.ts'
+import { demoSpec, type DemoRunVars } from './support/vars/demo.ts'
 import {
   atMin,
-  checkDemoVars,
-  demoDefaults,
   formatSample,
   judge,
   parseHpa,
@@ -26,7 +24,6 @@ import {
   timelinePng,
   timelineSvg,
   jobExitMeaning,
-  type DemoVars,
   type HpaState,
   type PodCounts,
   type Sample,
@@ -35,18 +32,16 @@ import {
 } from './support/timeline.ts'
 import { CONFIGMAP, JOB_DIR, appConfigMap, appFiles, jobArgs } from './support/demo.ts'
 
-const demo = (ctx: Pick<Context, 'vars'>): DemoVars => ctx.vars.demo as DemoVars
-
 /** The app as this run ships it: with demo.data_file's table unless the job reads S3. */
-function shippedFiles(ctx: Context): Record<string, string> {
-  const { data_file } = demo(ctx)
-  return appFiles(data_file ? fs.readFileSync(path.resolve(rayVars(ctx).inventory_dir, data_file), 'utf8') : undefined)
+function shippedFiles(ctx: Context<DemoRunVars>): Record<string, string> {
+  const { data_file } = ctx.vars.demo
+  return appFiles(data_file ? fs.readFileSync(path.resolve(ctx.vars.inventory_dir, data_file), 'utf8') : undefined)
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 
-async function readHpa(ctx: Context, namespace: string, name: string): Promise<HpaState> {
-  const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get hpa ${name} -n ${namespace} -o json`
+async function readHpa(ctx: Context<DemoRunVars>, namespace: string, name: string): Promise<HpaState> {
+  const out = await ctx.probe({ nothrow: true })`${KUBECTL} get hpa ${name} -n ${namespace} -o json`
   if (!out.ok) throw new Error(`HPA ${namespace}/${name}: ${lastLine(out.stderr)} (run playbooks/90-autoscaler.mts first)`)
   return parseHpa(out.stdout)
 }
@@ -54,8 +49,8 @@ async function readHpa(ctx: Context, namespace: string, name: string): Promise<H
 type Snapshot = { now: number; hpa: HpaState | null; pods: PodCounts | null; end: { at: number; exitCode: number } | null; problems: string[] }
 
 /** One look, in one round trip: the control plane's clock, the HPA, the worker pods, the job's exit file. */
-async function snapshot(ctx: Context, namespace: string, hpa: string): Promise<Snapshot> {
-  const kubectl = `kubectl --kubeconfig ${quote(ADMIN_CONF)} -n ${quote(namespace)}`
+async function snapshot(ctx: Context<DemoRunVars>, namespace: string, hpa: string): Promise<Snapshot> {
+  const kubectl = `${KUBECTL.map(quote).join(' ')} -n ${quote(namespace)}`
   const script = [
     'date +%s.%N',
     'echo @@hpa',
@@ -86,15 +81,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const jobLastLine = (output: string) => lastLine(output.replace(/^command terminated with exit code \d+\s*$/gm, '')) || 'no output'
 
 /** The job's last lines, logged under the task (without Ray's colours); returns them. */
-async function showJobOutput(ctx: Context): Promise<string> {
+async function showJobOutput(ctx: Context<DemoRunVars>): Promise<string> {
   const output = (await ctx.probe`tail -n 40 ${JOB_DIR}/job.log`).stdout.replace(/\x1b\[[0-9;]*m/g, '')
   for (const line of output.split('\n').filter(Boolean)) ctx.log(`job: ${line}`)
   return output
 }
 
 /** Sample until the verdict is in, logging a line per sample; the samples, the job's end and the verdict. */
-async function watch(ctx: Context, settings: Settings, started: number, everyS: number) {
-  const { ray, hpa } = rayVars(ctx)
+async function watch(ctx: Context<DemoRunVars>, settings: Settings, started: number, everyS: number) {
+  const { ray, hpa } = ctx.vars
   const samples: Sample[] = []
   let end: { at: number; exitCode: number } | null = null
   for (;;) {
@@ -121,35 +116,29 @@ async function watch(ctx: Context, settings: Settings, started: number, everyS: 
   }
 }
 
-export default playbook(
+export default playbook<DemoRunVars>(
   {
     name: 'SHAP demo: the Ray job and the HPA',
     hosts: CONTROL_PLANE,
     ...RAY,
-    vars: { ...RAY.vars, demo: demoDefaults },
-    derive: (v: Vars, host: Host): Vars => {
-      const d = checkDemoVars(v)
-      const table = path.resolve(String(v.inventory_dir), d.data_file)
-      if (d.data_file && !fs.existsSync(table)) throw new InventoryError(String(v.inventory_file), 'demo.data_file', `expected the wine table (CSV) on this machine, but ${table} does not exist`)
-      return RAY.derive(v, host)
-    },
+    specs: [...RAY.specs, demoSpec],
     tasks: [
       task(`the app is shipped as ConfigMap ${CONFIGMAP}`, async (ctx) => {
-        const manifest = appConfigMap(rayVars(ctx).ray.namespace, shippedFiles(ctx))
+        const manifest = appConfigMap(ctx.vars.ray.namespace, shippedFiles(ctx))
         if ((await applyManifest(ctx, CONFIGMAP, manifest)) === 'unchanged') return ok('unchanged')
       }),
 
       task('the head pod has the shipped files at /app', async (ctx) => {
         if (ctx.check) return skip('nothing shipped under --check')
-        const { namespace } = rayVars(ctx).ray
-        const head = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get deployment ray-head -n ${namespace} -o name`
+        const { namespace } = ctx.vars.ray
+        const head = await ctx.probe({ nothrow: true })`${KUBECTL} get deployment ray-head -n ${namespace} -o name`
         if (!head.ok) throw new Error(`Deployment ${namespace}/ray-head: ${lastLine(head.stderr)} (run playbooks/85-ray.mts first)`)
         const files = shippedFiles(ctx)
         const names = Object.keys(files)
         // the kubelet refreshes ConfigMap volumes on its own schedule (up to a minute or so)
         return ok(
-          await waitFor(ctx, '/app in ray-head', rayVars(ctx).wait_timeout, async () => {
-            const out = await ctx.probe({ nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} exec -n ${namespace} deploy/ray-head -c ray-head -- sha256sum ${names.map((n) => `/app/${n}`)}`
+          await waitFor(ctx, '/app in ray-head', ctx.vars.wait_timeout, async () => {
+            const out = await ctx.probe({ nothrow: true })`${KUBECTL} exec -n ${namespace} deploy/ray-head -c ray-head -- sha256sum ${names.map((n) => `/app/${n}`)}`
             const got = new Map(out.stdout.split('\n').filter(Boolean).map((l) => { const [hash = '', file = ''] = l.split(/\s+/); return [path.basename(file), hash] }))
             const differ = names.filter((n) => got.get(n) !== sha256(files[n]!))
             if (!out.ok && !got.size) return { done: false, progress: `exec failed (exit ${out.exitCode}): ${lastLine(out.stderr)}` }
@@ -160,8 +149,8 @@ export default playbook(
 
       task('the workers are at minReplicas before the job', async (ctx) => {
         if (ctx.check) return skip('not looked at under --check')
-        const { ray, hpa } = rayVars(ctx)
-        const d = demo(ctx)
+        const { ray, hpa } = ctx.vars
+        const d = ctx.vars.demo
         const state = await readHpa(ctx, ray.namespace, hpa.name)
         let workers: number | null = null
         try {
@@ -179,10 +168,10 @@ export default playbook(
       }),
 
       task('the SHAP job is started in the head pod', async (ctx) => {
-        const { namespace } = rayVars(ctx).ray
+        const { namespace } = ctx.vars.ray
         const running = await ctx.test`[ -e ${JOB_DIR}/pid ] && [ ! -e ${JOB_DIR}/exit ] && kill -0 "$(cat ${JOB_DIR}/pid)" 2>/dev/null`
         if (running) throw new Error(`a SHAP job started earlier is still running (pid in ${JOB_DIR}/pid, output in ${JOB_DIR}/job.log): wait for it to end, or stop it`)
-        const job = ['kubectl', '--kubeconfig', ADMIN_CONF, 'exec', '-n', namespace, 'deploy/ray-head', '-c', 'ray-head', '--', ...jobArgs(demo(ctx))]
+        const job = [...KUBECTL, 'exec', '-n', namespace, 'deploy/ray-head', '-c', 'ray-head', '--', ...jobArgs(ctx.vars.demo)]
         // In the background, in its own session, so it outlives this command; the exit file is
         // written last (through a rename), with the time the job ended.
         const inner = `${job.map(quote).join(' ')} > job.log 2>&1; rc=$?; echo "$(date +%s.%N) $rc" > exit.tmp && mv exit.tmp exit`
@@ -194,8 +183,8 @@ export default playbook(
 
       task('the HPA scales the workers up and back down', { timeout: 24 * 3600_000 /* bounded by the demo.* timeouts */ }, async (ctx) => {
         if (ctx.check) return skip('no job under --check')
-        const { ray, hpa } = rayVars(ctx)
-        const d = demo(ctx)
+        const { ray, hpa } = ctx.vars
+        const d = ctx.vars.demo
         const before = ctx.registered.hpa as HpaState
         const settings: Settings = { min: before.min, max: before.max, target: before.target, scaleUpTimeout: d.scale_up_timeout, scaleDownTimeout: d.scale_down_timeout, jobTimeout: d.job_timeout }
         const { samples, jobEnd, verdict } = await watch(ctx, settings, ctx.registered.started as number, d.sample_seconds)

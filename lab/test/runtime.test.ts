@@ -2,14 +2,18 @@
 // distribution (12: containerd 1.6, 13: 1.7, unstable: 2.x with the config-version-3 layout): real
 // apt installs Debian's containerd through the lab's apt cache and the Kubernetes packages from the
 // lab's signed pkgs.k8s.io; real systemd runs containerd with our config; a broken config fails a
-// real restart. Builds a rootfs first when the cache has none (minutes: see lab/README.md).
+// real restart. Then the control plane over the network: 20-control-plane on node1, the kubelet
+// (a systemd service) runs the API server from its static pod manifest, the SSH user's kubectl
+// reaches it on 10.78.0.11:6443 with the kubeconfig 20-control-plane wrote, and workers join
+// across the network (a wrong CA hash and a dropped port 6443 fail as kubeadm does).
+// Builds a rootfs first when the cache has none (minutes: see lab/README.md).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runCli, runJson } from '../../test/e2e/helpers.ts'
 import { DISTS, type Dist } from '../config.ts'
 import { labDown, labLeftovers, labUp, onRealHost, type RealLab } from '../lab.ts'
 
-const test = suite('real-host lab: 00-preflight and 10-runtime on Debian 12, 13 and unstable')
+const test = suite('real-host lab: 00-preflight, 10-runtime, the control plane over the network on Debian 12, 13 and unstable')
 let lab: RealLab
 const HOSTS: { name: string; dist: Dist; release: RegExp; layout: string }[] = [
   { name: 'node1', dist: 'debian-12', release: /^VERSION_ID="12"$/m, layout: '2' },
@@ -88,6 +92,69 @@ test('a broken config.toml from our template fails `systemctl restart containerd
     assert.is((await onRealHost(lab, h.name, 'systemctl restart containerd')).code, 0, h.name)
     assert.is(await sh('systemctl is-active containerd'), 'active')
   }
+})
+
+const CP = 'node1'
+const API = '10.78.0.11:6443'
+const asUser = (host: string, cmd: string) => onRealHost(lab, host, `su - zxlab -c ${JSON.stringify(cmd)}`)
+
+test('20-control-plane: the kubelet runs the API server on 10.78.0.11:6443; the SSH user kubectl gets nodes with its kubeconfig, over the network', async () => {
+  const t0 = performance.now()
+  const cp = await runCli(['run', '20-control-plane', ...inv()], { timeoutMs: 300_000 })
+  console.log(`  20-control-plane ${seconds(cp.ms)}`)
+  assert.is(cp.code, 0, failures(cp))
+  assert.match(await on(CP, 'ss -ltnH'), `${API} `)
+  assert.match(await on(CP, 'systemctl status kubelet --no-pager'), /kube-apiserver\.mjs --advertise-address=10\.78\.0\.11 /)
+  // the store stays root's: the user's kubectl can only have gone through the API server
+  assert.is(await on(CP, 'stat -c %a /var/lib/etcd/zxlab-cluster.json'), '600')
+  const mine = await asUser(CP, 'kubectl get nodes')
+  assert.is(mine.code, 0, mine.stderr)
+  assert.match(mine.stdout, /^node1\s+NotReady\s+control-plane\s+\S+\s+v1\.36\.2$/m) // NotReady: no pod network yet (40-flannel)
+  // the same kubeconfig on another host: nothing of the cluster there but the network
+  const kubeconfig = await on(CP, 'cat /home/zxlab/.kube/config')
+  await onRealHost(lab, 'node2', `install -d -o zxlab -m 700 /home/zxlab/.kube && cat > /home/zxlab/.kube/config <<'EOF'\n${kubeconfig}\nEOF\nchown zxlab /home/zxlab/.kube/config`)
+  const there = await asUser('node2', 'kubectl get nodes -o name')
+  assert.is(there.stdout.trim(), 'node/node1', there.stderr)
+  // a CA that did not sign the server's certificate (the lab's repository CA), and no kubeconfig at all
+  await onRealHost(lab, 'node2', `sed "s|certificate-authority-data: .*|certificate-authority-data: $(base64 -w0 /usr/local/share/ca-certificates/zxplay-lab-ca.crt)|" /home/zxlab/.kube/config > /home/zxlab/wrong-ca.conf && chown zxlab /home/zxlab/wrong-ca.conf`)
+  const wrongCa = await asUser('node2', 'kubectl --kubeconfig /home/zxlab/wrong-ca.conf get nodes')
+  assert.is.not(wrongCa.code, 0)
+  assert.match(wrongCa.stderr, 'Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by unknown authority')
+  const none = await asUser('node3', 'kubectl get nodes')
+  assert.match(none.stderr, 'The connection to the server localhost:8080 was refused - did you specify the right host or port?')
+  console.log(`  the control-plane cases ${seconds(performance.now() - t0)}`)
+})
+
+test('kubeadm join over the network: a dropped port 6443 fails 50-join, a wrong CA hash fails, a stopped API server is refused; then the workers join', async () => {
+  const t0 = performance.now()
+  // node2 cannot reach port 6443 (its own netfilter drops it): 50-join fails with kubeadm's message
+  await on('node2', 'iptables -A OUTPUT -p tcp -d 10.78.0.11 --dport 6443 -j DROP')
+  const dropped = await runCli(['run', '50-join', ...inv(), '--limit', 'node1,node2'], { timeoutMs: 300_000 })
+  await on('node2', 'iptables -D OUTPUT -p tcp -d 10.78.0.11 --dport 6443 -j DROP')
+  assert.is.not(dropped.code, 0, failures(dropped))
+  assert.match(dropped.stdout, `couldn't validate the identity of the API Server: Get "https://${API}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)`)
+  const join = (await on(CP, 'kubeadm token create --print-join-command')).trim()
+  assert.match(join, new RegExp(`^kubeadm join ${API} --token \\S+ --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}$`))
+  const wrong = await onRealHost(lab, 'node2', join.replace(/sha256:[0-9a-f]{64}/, `sha256:${'0'.repeat(64)}`))
+  assert.is.not(wrong.code, 0)
+  assert.match(wrong.stderr, /couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "sha256:[0-9a-f]{64}" are pinned/)
+  // the kubelet stopped on the control plane takes its API server with it
+  await on(CP, 'systemctl stop kubelet')
+  const refused = await onRealHost(lab, 'node2', join)
+  assert.match(refused.stderr, `dial tcp ${API}: connect: connection refused`)
+  assert.match((await asUser(CP, 'kubectl get nodes')).stderr, `The connection to the server ${API} was refused - did you specify the right host or port?`)
+  await on(CP, 'systemctl start kubelet')
+  for (let i = 0; i < 30 && (await onRealHost(lab, CP, `curl -ksf https://${API}/livez`)).code !== 0; i++) await new Promise((r) => setTimeout(r, 1000))
+  for (const w of ['node2', 'node3']) {
+    const r = await onRealHost(lab, w, join)
+    assert.is(r.code, 0, `${w}: ${r.stdout}\n${r.stderr}`)
+    assert.is(await on(w, 'systemctl is-active kubelet'), 'active')
+  }
+  const nodes = await asUser(CP, 'kubectl get nodes -o name')
+  assert.is(nodes.stdout.trim(), 'node/node1\nnode/node2\nnode/node3', nodes.stderr)
+  // a worker's kubelet credentials (signed by the server during the join) authenticate it as its node
+  assert.is(await on('node2', 'kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node node2 -o name'), 'node/node2')
+  console.log(`  the join cases ${seconds(performance.now() - t0)} (50-join with port 6443 dropped ${seconds(dropped.ms)})`)
 })
 
 test('down leaves nothing: no container, cgroup, mount, bridge or process', async () => {

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dump } from 'js-yaml'
-import type { DemoVars } from './timeline.ts'
+import type { DemoVars } from './vars/demo.ts'
 
 const APP_DIR = fileURLToPath(new URL('../../app/', import.meta.url))
 export const CONFIGMAP = 'ray-app'

@@ -1,6 +1,6 @@
 // The join command kubeadm prints, turned into a JoinConfiguration so the token travels in a
 // 0600 file rather than in any process's arguments. Pure.
-import { shq } from '../../lib/shell.ts'
+import { shq } from '../../lib/transport/shell.ts'
 
 export type Join = { endpoint: string; token: string; caCertHash: string }
 

@@ -1,17 +1,19 @@
-// What the cluster playbooks share: their vars, kubectl on the control plane, applying a
-// manifest with a guard, and waiting with progress. Not a playbook.
+// What the cluster playbooks share: their settings, kubectl on the control plane, applying a
+// manifest with a guard, and waiting with progress.
 import { loadAll } from 'js-yaml'
-import type { Context, Host, Vars } from '../../lib/index.ts'
-import { clusterDefaults, clusterImages, type ClusterVars } from './defaults.ts'
-import { parseIPv4, validateClusterVars } from './validate.ts'
-
-export { clusterDefaults }
+import type { Context } from '../../lib/index.ts'
+import { clusterSpec, type ClusterVars } from './vars/cluster.ts'
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf'
+/** kubectl as root on the control plane: interpolated into a command, it reads `kubectl --kubeconfig /etc/kubernetes/admin.conf`. */
+export const KUBECTL = ['kubectl', '--kubeconfig', ADMIN_CONF] as const
 /** Where rendered manifests and configs are kept on the control plane, so reruns can compare. */
 export const MANIFEST_DIR = '/etc/kubernetes/zxplay'
 
-export const cluster = (ctx: Pick<Context, 'vars'>): ClusterVars => ctx.vars as unknown as ClusterVars
+/** What every cluster playbook shares: root on the hosts, the cluster vars (`playbook<ClusterVars>({ ...CLUSTER, … })`). */
+export const CLUSTER = { become: true, specs: [clusterSpec] }
+
+export type { ClusterVars }
 
 /** The control-plane host that init, kubectl and tokens run on: the first of the group. */
 export const CONTROL_PLANE = 'control_plane[0]'
@@ -42,29 +44,6 @@ export const groupMembers = (ctx: Pick<Context, 'hostvars'>, group: string) =>
 /** A kubeadm bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}): kubeadm prints them; they are redacted wherever they appear. */
 export const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g
 
-
-/** Vars every cluster playbook derives when the inventory leaves them unset, once they are checked. */
-export function deriveClusterVars(v: Vars, host: Host): Vars {
-  validateClusterVars(v, host) // bad input stops the run before anything connects (the CLI derives every host first)
-  return derivedClusterVars(v, host)
-}
-
-/** Those vars, from vars already checked. Pure. */
-export function derivedClusterVars(v: Vars, host: Host): Vars {
-  return {
-    kubernetes_tag: `v${String(v.kubernetes_version)}`,
-    node_name: host.name.toLowerCase(), // the Kubernetes node name: the inventory name
-    ...(parseIPv4(host.address) !== undefined ? { advertise_address: host.address } : {}),
-    // whole image references, so templates put each through `| json` (a template cannot join strings)
-    ...Object.fromEntries(Object.entries(clusterImages).map(([key, image]) => [key, `${image.repository}:${String(v[image.version])}`])),
-    // here rather than in 70-metrics-server, so `zxplay render metrics-server/components.yaml` has them too
-    metrics_server_args: metricsServerArgs(v as unknown as ClusterVars),
-  }
-}
-
-/** What every cluster playbook shares: root on the hosts, pinned defaults, derived vars. */
-export const CLUSTER = { become: true, vars: clusterDefaults, derive: deriveClusterVars }
-
 /** `Kind/name` of every object in a manifest (empty documents skipped). */
 export function manifestObjects(manifest: string): string[] {
   return (loadAll(manifest) as { kind?: string; metadata?: { name?: string } }[]).filter(Boolean).map((o) => `${o.kind}/${o.metadata?.name}`)
@@ -84,12 +63,12 @@ export async function applyManifest(ctx: Context, name: string, manifest: string
   const kept = ctx.probe({ input: manifest, nothrow: true })
   const same = known
     ? kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file}`
-    : kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file} && kubectl --kubeconfig ${ADMIN_CONF} get -f ${file} -o name >/dev/null`
+    : kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file} && ${KUBECTL} get -f ${file} -o name >/dev/null`
   if ((await same).ok) return 'unchanged'
   if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
   const changed = await ctx.upload(file, manifest, { mode: '0600' })
-  if (!changed && (await ctx.test`kubectl --kubeconfig ${ADMIN_CONF} get -f ${file} -o name`)) return 'unchanged'
-  await ctx.$`kubectl --kubeconfig ${ADMIN_CONF} apply -f ${file}`
+  if (!changed && (await ctx.test`${KUBECTL} get -f ${file} -o name`)) return 'unchanged'
+  await ctx.$`${KUBECTL} apply -f ${file}`
   return 'applied'
 }
 
@@ -125,7 +104,7 @@ export const readiness = (nodes: NodeObj[]) => nodes.map((n) => ({ name: n.metad
 
 /** Nodes and their Ready condition, from the control plane. */
 export async function nodeReadiness(ctx: Context): Promise<{ name: string; ready: boolean }[]> {
-  const out = await ctx.probe`kubectl --kubeconfig ${ADMIN_CONF} get nodes -o json`
+  const out = await ctx.probe`${KUBECTL} get nodes -o json`
   return readiness((JSON.parse(out.stdout) as { items: NodeObj[] }).items)
 }
 
@@ -137,16 +116,4 @@ export function nodesReady(nodes: { name: string; ready: boolean }[]): Progress 
 
 export async function waitForNodesReady(ctx: Context, timeoutS: number): Promise<string> {
   return waitFor(ctx, 'nodes Ready', timeoutS, async () => nodesReady(await nodeReadiness(ctx)))
-}
-
-/** metrics-server's arguments: its release's, with the inventory's resolution and the kubelet TLS choice. */
-export function metricsServerArgs(v: { metric_resolution: string; kubelet_insecure_tls: boolean }): string[] {
-  return [
-    '--cert-dir=/tmp',
-    '--secure-port=10250',
-    '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
-    '--kubelet-use-node-status-port',
-    `--metric-resolution=${v.metric_resolution}`,
-    ...(v.kubelet_insecure_tls ? ['--kubelet-insecure-tls'] : []),
-  ]
 }

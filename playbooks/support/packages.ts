@@ -2,7 +2,7 @@
 // the newest revision the repository publishes for it (pkgs.k8s.io numbers its builds: 1.36.2 is
 // published only as 1.36.2-2.1), or exactly <version>-<kubernetes_package_revision> when the
 // inventory sets that override. Pure: `apt-cache madison` output in, one apt version or one error out.
-import { compareVersions } from '../../lib/debian-version.ts'
+import { compareVersions } from '../../lib/base/debian-version.ts'
 
 export const KUBE_PACKAGES = ['kubelet', 'kubeadm', 'kubectl'] as const
 

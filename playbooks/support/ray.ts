@@ -1,68 +1,21 @@
-// What the Ray playbooks share: their vars (checked before anything runs), the Secret that
-// carries the session credentials, and kubectl reads in the Ray namespace.
-import { InventoryError } from '../../lib/errors.ts'
-import { showJson } from '../../lib/yaml.ts'
-import type { Context, Host, Vars } from '../../lib/index.ts'
-import { EXPIRES_AT_ANNOTATION, SESSION_SECRET, awsVarProblems, noRoleReason } from './aws.ts'
-import { ADMIN_CONF, CLUSTER, derivedClusterVars, waitFor, type Progress } from './kube.ts'
-import type { ClusterVars } from './defaults.ts'
-import { clusterProblems, isCpuQuantity, isImageRef, isMemoryQuantity } from './validate.ts'
-import { throwProblems, type Problem } from './problems.ts'
+// What the Ray playbooks share: their settings, and kubectl reads in the Ray namespace (the
+// session-token Secret, the Deployments, the HPA, the metrics API) with their rollout rules.
+import type { Context } from '../../lib/index.ts'
+import { noRoleReason } from './aws-role.ts'
+import { CLUSTER, KUBECTL, waitFor, type Progress } from './kube.ts'
+import { POD_EXPIRES_AT, SECRET_EXPIRES_AT, SESSION_KEYS, SESSION_SECRET } from './session-token.ts'
+import { awsSpec } from './vars/aws.ts'
+import { hpaSpec, raySpec, type RayVars } from './vars/ray.ts'
 
-/** The Secret with the session credentials (named in aws.ts, which writes it). */
-export const SECRET_NAME = SESSION_SECRET
-export const SECRET_KEYS = ['AWS_ACCESS_KEY_ID_SESS', 'AWS_SECRET_ACCESS_KEY_SESS', 'AWS_SESSION_TOKEN'] as const
-/** On the Ray pod templates: the expiry of the credentials they were started with (the Secret's is EXPIRES_AT_ANNOTATION). */
-export const EXPIRES_ANNOTATION = 'zxplay.io/session-token-expires-at'
+export type { RayVars }
+
 export const DEPLOYMENTS = ['ray-head', 'ray-worker'] as const
 
-export type RayVars = ClusterVars & { inventory_dir: string; inventory_file: string; refresh?: boolean }
-
-export const rayVars = (ctx: Pick<Context, 'vars'>): RayVars => ctx.vars as unknown as RayVars
-
-/** The ray and hpa blocks as the playbooks need them; an InventoryError names every bad key. */
-export function checkRayVars(v: Vars): void {
-  throwProblems(String(v.inventory_file ?? 'the inventory'), rayVarProblems(v))
-}
-
-/** Every problem of the ray and hpa blocks. Pure. */
-export function rayVarProblems(v: Vars): Problem[] {
-  const out: Problem[] = []
-  const fail = (key: string, expected: string, got: unknown) => void out.push({ key, message: `expected ${expected}, got ${showJson(got)}` })
-  const ray = (v.ray ?? {}) as Record<string, unknown>
-  const hpa = (v.hpa ?? {}) as Record<string, unknown>
-  if (typeof ray.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ray.namespace)) fail('ray.namespace', 'a namespace name (lowercase letters, digits, -)', ray.namespace)
-  if (!isImageRef(ray.image)) fail('ray.image', 'an image reference like rayproject/ray:2.52.0', ray.image)
-  for (const role of ['head', 'worker']) {
-    const cpu = ray[`${role}_cpu`]
-    if (!isCpuQuantity(cpu) || Number.parseFloat(cpu) <= 0) fail(`ray.${role}_cpu`, "a CPU quantity above zero like '1' or '500m' (the HPA measures against it)", cpu)
-    const mem = ray[`${role}_memory`]
-    if (!isMemoryQuantity(mem) || Number.parseFloat(mem) <= 0) fail(`ray.${role}_memory`, "a memory quantity like '1Gi' or '512Mi'", mem)
-  }
-  if (typeof hpa.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(hpa.name)) fail('hpa.name', 'an object name (lowercase letters, digits, - and .)', hpa.name)
-  const int = (x: unknown) => typeof x === 'number' && Number.isInteger(x)
-  if (!int(hpa.min_replicas) || (hpa.min_replicas as number) < 1) fail('hpa.min_replicas', 'an integer of at least 1', hpa.min_replicas)
-  if (!int(hpa.max_replicas) || (hpa.max_replicas as number) < (hpa.min_replicas as number)) fail('hpa.max_replicas', `an integer of at least hpa.min_replicas (${String(hpa.min_replicas)})`, hpa.max_replicas)
-  if (!int(hpa.cpu_utilization) || (hpa.cpu_utilization as number) < 1) fail('hpa.cpu_utilization', 'a percentage of the CPU request, an integer of at least 1', hpa.cpu_utilization)
-  const window = hpa.scale_down_stabilization_seconds
-  if (!int(window) || (window as number) < 0 || (window as number) > 3600) fail('hpa.scale_down_stabilization_seconds', 'an integer from 0 to 3600', window)
-  return out
-}
-
-/**
- * The Ray playbooks' derive: the cluster, ray/hpa and aws vars checked together, so every bad
- * key of a host is listed at once (with the lines of `also`, errors a playbook found itself).
- */
-export function deriveRayVars(v: Vars, host: Host, also: InventoryError[] = []): Vars {
-  throwProblems(String(v.inventory_file ?? 'the inventory'), [...clusterProblems(v, host), ...rayVarProblems(v), ...awsVarProblems(v.aws)], also)
-  return derivedClusterVars(v, host)
-}
-
-/** The cluster playbooks' settings, with the Ray, HPA and AWS vars checked before anything connects. */
-export const RAY = { ...CLUSTER, derive: (v: Vars, host: Host): Vars => deriveRayVars(v, host) }
+/** What the Ray playbooks share: the cluster's settings and the ray, hpa and aws vars (`playbook<RayVars>({ ...RAY, … })`). */
+export const RAY = { ...CLUSTER, specs: [...CLUSTER.specs, raySpec, hpaSpec, awsSpec] }
 
 /** Why the AWS step is left out for these vars (no role configured), or undefined when it runs. */
-export const noRole = (v: RayVars) => noRoleReason(v.aws, v.inventory_dir)
+export const noRole = (v: Pick<RayVars, 'aws' | 'inventory_dir'>) => noRoleReason(v.aws, v.inventory_dir)
 
 /**
  * A kubectl read that failed. Under --check on hosts the earlier playbooks have not set up yet
@@ -74,7 +27,7 @@ function noCluster<T>(ctx: Context, out: { exitCode: number | null; stderr: stri
 }
 
 /** The Secret as the cluster has it: its expiry annotation and its values (secret from now on). */
-export type SecretState = { expiresAt?: string; values?: Record<(typeof SECRET_KEYS)[number], string> }
+export type SecretState = { expiresAt?: string; values?: Record<(typeof SESSION_KEYS)[number], string> }
 
 /** The parts of a Deployment the playbooks read. */
 export type DeploymentObj = {
@@ -111,18 +64,18 @@ const EMPTY = (): RayState => ({ secret: {}, deployments: new Map(), seen: new S
  * the later Ray tasks and playbooks of the run until something on the host changes; `fresh`
  * (verification) always asks the cluster.
  */
-export function readRayState(ctx: Context, opts: { fresh?: boolean } = {}): Promise<RayState> {
-  const { ray, hpa } = rayVars(ctx)
+export function readRayState(ctx: Context<RayVars>, opts: { fresh?: boolean } = {}): Promise<RayState> {
+  const { ray, hpa } = ctx.vars
   const read = async () => {
     const names = [
       `namespace/${ray.namespace}`,
-      `secret/${SECRET_NAME}`,
+      `secret/${SESSION_SECRET}`,
       'service/ray-head',
       ...DEPLOYMENTS.map((d) => `deployment.apps/${d}`),
       `horizontalpodautoscaler.autoscaling/${hpa.name}`,
       `apiservice.apiregistration.k8s.io/${METRICS_API}`,
     ]
-    const out = await ctx.probe({ secretOutput: true, nothrow: true })`kubectl --kubeconfig ${ADMIN_CONF} get ${names} -n ${ray.namespace} -o json --ignore-not-found`
+    const out = await ctx.probe({ secretOutput: true, nothrow: true })`${KUBECTL} get ${names} -n ${ray.namespace} -o json --ignore-not-found`
     if (!out.ok) return noCluster(ctx, out, EMPTY())
     const state = EMPTY()
     for (const item of itemsOf<Item>(out.stdout)) {
@@ -148,17 +101,17 @@ export function itemsOf<T>(stdout: string): T[] {
 /** The values are marked secret before anything else sees them. */
 function secretState(ctx: Context, obj: Item): SecretState {
   const data = obj.data ?? {}
-  const values = {} as Record<(typeof SECRET_KEYS)[number], string>
-  for (const key of SECRET_KEYS) {
+  const values = {} as Record<(typeof SESSION_KEYS)[number], string>
+  for (const key of SESSION_KEYS) {
     if (typeof data[key] !== 'string') return { expiresAt: undefined }
     values[key] = ctx.secret(Buffer.from(data[key], 'base64').toString('utf8'))
   }
-  return { expiresAt: obj.metadata?.annotations?.[EXPIRES_AT_ANNOTATION], values }
+  return { expiresAt: obj.metadata?.annotations?.[SECRET_EXPIRES_AT], values }
 }
 
 /** The pod-template expiry annotation of each Ray Deployment that exists. */
 export const deploymentExpiries = (state: RayState): Map<string, string | undefined> =>
-  new Map([...state.deployments].map(([name, d]) => [name, d.spec?.template?.metadata?.annotations?.[EXPIRES_ANNOTATION]]))
+  new Map([...state.deployments].map(([name, d]) => [name, d.spec?.template?.metadata?.annotations?.[POD_EXPIRES_AT]]))
 
 /** Minutes from now until an ISO time, for messages. */
 export const minutesLeft = (iso: string, now = Date.now()) => Math.round((Date.parse(iso) - now) / 60_000)
@@ -192,9 +145,9 @@ export function rollouts(state: Pick<RayState, 'deployments'>, names: readonly s
  * Wait, with progress, until every named Deployment has rolled out. The first look is the
  * remembered read when nothing changed since it was made; every later look reads afresh.
  */
-export function waitForRollouts(ctx: Context, names: readonly string[]): Promise<string> {
+export function waitForRollouts(ctx: Context<RayVars>, names: readonly string[]): Promise<string> {
   let fresh = false
-  return waitFor(ctx, 'Ray rollouts', rayVars(ctx).wait_timeout, async () => {
+  return waitFor(ctx, 'Ray rollouts', ctx.vars.wait_timeout, async () => {
     try {
       return rollouts(await readRayState(ctx, { fresh }), names)
     } catch (e) {

@@ -2,50 +2,6 @@
 // what that says (scaled up? back at minReplicas?). Pure: kubectl's JSON and the job's exit file
 // in; samples, verdicts, figures, CSV, SVG text and PNG bytes out. The effects are in shap-demo.mts.
 import { Resvg } from '@resvg/resvg-js'
-import { InventoryError } from '../../lib/errors.ts'
-import { showJson } from '../../lib/yaml.ts'
-import type { Vars } from '../../lib/index.ts'
-
-// ---- the demo's settings (vars under `demo:`) ----
-
-export const demoDefaults = {
-  num_rows: 320, // test rows to explain (the wine table has 320)
-  background: 400, // background rows: the work grows with rows × background
-  num_chunks: 12, // Ray tasks the rows are split into: more than workers, so new workers get some
-  data_file: '', // the wine table on this machine (relative to the inventory), shipped with the app…
-  s3_bucket: '', // …or read by the job from s3://s3_bucket/s3_key with the session credentials
-  s3_key: 'winequality-red.csv',
-  sample_seconds: 5, // how often the HPA and the workers are looked at
-  scale_up_timeout: 600, // seconds from the job's start for the first scale-up
-  scale_down_timeout: 300, // seconds from the job's end for the return to minReplicas
-  job_timeout: 3600, // seconds the job may run (Ray installs the pinned packages on first use)
-  artifacts_dir: 'artifacts', // on this machine, relative to the working directory
-  pip_runtime_env: true, // Ray installs app/requirements.txt from PyPI; false: the image has them (app/Dockerfile)
-}
-export type DemoVars = typeof demoDefaults
-
-/** The `demo:` block checked: an InventoryError names the key and what was expected. */
-export function checkDemoVars(v: Vars): DemoVars {
-  const file = String(v.inventory_file ?? 'the inventory')
-  const demo = (v.demo ?? {}) as Record<string, unknown>
-  const fail = (key: string, expected: string): never => {
-    throw new InventoryError(file, `demo.${key}`, `expected ${expected}, got ${showJson(demo[key])}`)
-  }
-  const whole = (key: keyof DemoVars, min: number) => {
-    const x = demo[key]
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < min) fail(key, `a whole number of at least ${min}`)
-  }
-  for (const key of ['num_rows', 'background', 'num_chunks', 'sample_seconds', 'scale_up_timeout', 'scale_down_timeout', 'job_timeout'] as const) whole(key, 1)
-  if (typeof demo.s3_bucket !== 'string' || (demo.s3_bucket && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(demo.s3_bucket))) fail('s3_bucket', "an S3 bucket name, or '' for demo.data_file shipped with the app")
-  if (typeof demo.s3_key !== 'string' || !demo.s3_key) fail('s3_key', 'an object key like winequality-red.csv')
-  if (typeof demo.data_file !== 'string') fail('data_file', 'a path to the wine table (CSV) on this machine')
-  // The project keeps no copy of the table: it comes from the user's bucket or a local file.
-  if (!demo.s3_bucket && !demo.data_file) fail('data_file', "the wine table: a local CSV (e.g. winequality-red.csv from UCI), or set demo.s3_bucket to read it from S3")
-  if (demo.s3_bucket && demo.data_file) fail('data_file', "'' when demo.s3_bucket is set (one source for the table)")
-  if (typeof demo.artifacts_dir !== 'string' || !demo.artifacts_dir) fail('artifacts_dir', 'a folder on this machine')
-  if (typeof demo.pip_runtime_env !== 'boolean') fail('pip_runtime_env', 'true (Ray installs the pinned packages from PyPI) or false (an image with them baked in, app/Dockerfile)')
-  return demo as DemoVars
-}
 
 // ---- reading what kubectl and the job say ----
 

@@ -1,29 +1,20 @@
-// The cluster vars checked before anything connects: every problem of a host at once, each
-// naming the inventory file, the key and what was expected. Called from the playbooks' derive
-// hook (deriveClusterVars in kube.ts); the CLI evaluates that hook for every host before it
-// connects, so a bad value stops the run with exit code 5 and nothing changed. Pure.
+// The cluster vars' check (vars/cluster.ts's spec): every problem of a host at once, each naming
+// the key and what was expected. Pure apart from looking for a local Flannel manifest.
 //
 // Checked here: versions, image tags and images (they reach templates and apt), the CRI socket,
 // the pod and service CIDRs (valid IPv4 networks, room for a /24 per node, no overlap with each
 // other nor with any host's own address), durations, booleans, timeouts, a Kubernetes-valid node
 // name, a local or http(s) Flannel manifest, and exactly one control-plane host (HA is not
-// supported). The ray:/hpa: blocks are checked by ray.ts (rayVarProblems, with the quantity checks
-// below), the aws: block by aws.ts (awsVarProblems); the Ray playbooks list all three together.
+// supported). The other families check their own blocks (vars/ray.ts, vars/aws.ts, vars/demo.ts),
+// with the quantity checks below.
 import fs from 'node:fs'
 import path from 'node:path'
-import { showJson } from '../../lib/yaml.ts'
-import type { Host, Vars } from '../../lib/index.ts'
-import { inventoryOf } from '../../lib/inventory.ts'
-import { clusterImages } from './defaults.ts'
-import { throwProblems, type Problem } from './problems.ts'
+import { showJson } from '../../lib/base/yaml.ts'
+import type { Host, InventoryView, Problem, Vars } from '../../lib/index.ts'
+import { clusterImages } from './images.ts'
 
-/** Throws one InventoryError listing every problem of this host's cluster vars. */
-export function validateClusterVars(v: Vars, host: Host): void {
-  throwProblems(String(v.inventory_file ?? 'the inventory'), clusterProblems(v, host))
-}
-
-/** Every problem of this host's cluster vars and of the inventory's topology. Pure. */
-export const clusterProblems = (v: Vars, host: Host): Problem[] => [...clusterVarProblems(v, host), ...topologyProblems(host)]
+/** Every problem of this host's cluster vars and of the inventory's topology. */
+export const clusterProblems = (v: Vars, host: Host, inventory: InventoryView): Problem[] => [...clusterVarProblems(v, host, inventory), ...topologyProblems(inventory)]
 
 const show = (x: unknown) => (x === undefined || x === null ? 'nothing' : showJson(x))
 
@@ -51,7 +42,7 @@ const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])
 /** Flannel gives every node a /24 of the pod network (its SubnetLen), like the controller-manager's node-cidr-mask-size. */
 const NODE_PREFIX = 24
 
-export function clusterVarProblems(v: Vars, host: Host): Problem[] {
+export function clusterVarProblems(v: Vars, host: Host, inventory: InventoryView): Problem[] {
   const out: Problem[] = []
   const bad = (key: string, expected: string) => out.push({ key, message: `expected ${expected}, got ${show(v[key])}` })
   const str = (key: string, re: RegExp, expected: string) => {
@@ -82,7 +73,7 @@ export function clusterVarProblems(v: Vars, host: Host): Problem[] {
     }
   }
   out.push(...manifestProblems(v))
-  out.push(...networkProblems(v, host))
+  out.push(...networkProblems(v, host, inventory))
   return out
 }
 
@@ -148,9 +139,9 @@ export function parseCidr(s: unknown): Net | string {
 const contains = (n: Net, ip: number) => ip >= n.base && ip < n.base + size(n.prefix)
 const overlaps = (a: Net, b: Net) => a.base < b.base + size(b.prefix) && b.base < a.base + size(a.prefix)
 
-function networkProblems(v: Vars, host: Host): Problem[] {
+function networkProblems(v: Vars, host: Host, inventory: InventoryView): Problem[] {
   const out: Problem[] = []
-  const hostCount = inventoryOf(host)?.hosts.length ?? 1
+  const hostCount = Math.max(inventory.hosts.length, 1)
   const pod = parseCidr(v.pod_subnet)
   const service = parseCidr(v.service_subnet)
   if (typeof pod === 'string') out.push({ key: 'pod_subnet', message: `expected an IPv4 network like '10.244.0.0/16', got ${show(v.pod_subnet)}: ${pod}` })
@@ -164,7 +155,7 @@ function networkProblems(v: Vars, host: Host): Problem[] {
     out.push({ key: 'pod_subnet', message: `${nets[0]![1].text} overlaps service_subnet ${nets[1]![1].text}; pods and services need separate ranges` })
   }
   // A host inside the pod or service range would have its own traffic routed into the cluster.
-  const peers = inventoryOf(host)?.hosts ?? [host]
+  const peers = inventory.hosts.length ? inventory.hosts : [host]
   for (const [key, net] of nets) {
     for (const h of peers) {
       const addresses = [h.address, h.name === host.name ? v.advertise_address : undefined].filter((a): a is string => typeof a === 'string')
@@ -184,9 +175,8 @@ function networkProblems(v: Vars, host: Host): Problem[] {
  * Exactly one control-plane host (kubeadm HA needs a load balancer this project does not set up).
  * It may also be in workers (kubespray lists it in kube_node): then it is untainted, not joined.
  */
-function topologyProblems(host: Host): Problem[] {
-  const inv = inventoryOf(host)
-  if (!inv) return []
+function topologyProblems(inv: InventoryView): Problem[] {
+  if (!inv.groups.size) return [] // no inventory around the host (a test's)
   const cps = inv.groups.get('control_plane')?.hosts ?? []
   const out: Problem[] = []
   if (cps.length === 0) out.push({ key: 'all.children.control_plane', message: 'expected exactly one host in the group control_plane, found none; put the host kubeadm init runs on under all.children.control_plane.hosts' })

@@ -8,8 +8,8 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { loadInventory, type LoadOptions } from '../../lib/inventory.ts'
-import { graphInventory, listInventory } from '../../lib/inventory-list.ts'
+import { loadInventory, type LoadOptions } from '../../lib/inventory/inventory.ts'
+import { graphInventory, listInventory } from '../../lib/inventory/inventory-list.ts'
 import { tempDir } from '../unit/_helpers.ts'
 
 const run = promisify(execFile)

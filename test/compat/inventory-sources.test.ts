@@ -6,9 +6,9 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InventoryError } from '../../lib/errors.ts'
-import { loadInventory, parseInventory } from '../../lib/inventory.ts'
-import { listInventory } from '../../lib/inventory-list.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { loadInventory, parseInventory } from '../../lib/inventory/inventory.ts'
+import { listInventory } from '../../lib/inventory/inventory-list.ts'
 import { tempDir } from '../unit/_helpers.ts'
 
 const run = promisify(execFile)

@@ -1,8 +1,8 @@
 // -e key=value strings, judged by ansible-core's own parse_kv: the same keys, values and refusals.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { UsageError } from '../../lib/errors.ts'
-import { parseExtraVars } from '../../lib/extra-vars.ts'
+import { UsageError } from '../../lib/base/errors.ts'
+import { parseExtraVars } from '../../lib/inventory/extra-vars.ts'
 import { ansiblePython } from './_ansible.ts'
 
 const CASES = [

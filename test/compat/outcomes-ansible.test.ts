@@ -25,7 +25,7 @@ const rows = (out: string) => {
 // no NODE_OPTIONS (npx's --import tsx would resolve from the temp dir): bin/zxplay.mjs loads tsx itself
 const { FORCE_COLOR: _, NODE_OPTIONS: __, ...env } = process.env
 // a lock folder of its own: a zxplay run elsewhere on this machine holds `local`'s lock in ~/.zxplay/locks
-const zxplayEnv = { ...env, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks') }
+const zxplayEnv = { ...env, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks'), ZXPLAY_HOST_LOCK: path.join(dir, 'host.lock') }
 
 /** Start a run in its own process group, Ctrl-C it (SIGINT to the group, as a terminal does) once `started` shows; its exit code. */
 function interrupted(cmd: string, args: string[], env: NodeJS.ProcessEnv, started: RegExp): Promise<{ code: number | null; out: string }> {

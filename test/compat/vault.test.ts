@@ -6,10 +6,10 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InventoryError, UsageError } from '../../lib/errors.ts'
-import { loadInventory } from '../../lib/inventory.ts'
-import { listInventory } from '../../lib/inventory-list.ts'
-import { readVaultPasswordFile } from '../../lib/vault.ts'
+import { InventoryError, UsageError } from '../../lib/base/errors.ts'
+import { loadInventory } from '../../lib/inventory/inventory.ts'
+import { listInventory } from '../../lib/inventory/inventory-list.ts'
+import { readVaultPasswordFile } from '../../lib/inventory/vault.ts'
 import { tempDir } from '../unit/_helpers.ts'
 
 const run = promisify(execFile)
@@ -64,7 +64,7 @@ test('zxplay sh: a decrypted value printed by a command is redacted on the termi
   const args = [bin, 'sh', 'all', '-i', at('inventory.yml'), '--vault-password-file', at('pw'), '--log-dir', at('logs'), '--', 'echo "[$(echo the secret value)]"']
   // without npm's NODE_OPTIONS (--import=tsx resolves from the cwd): the bin registers tsx itself;
   // a lock folder of its own: a zxplay run elsewhere on this machine may hold `local`'s in ~/.zxplay/locks
-  const { stdout } = await run(process.execPath, args, { cwd: tmp.dir, env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ZXPLAY_LOCK_DIR: at('locks') } })
+  const { stdout } = await run(process.execPath, args, { cwd: tmp.dir, env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ZXPLAY_LOCK_DIR: at('locks'), ZXPLAY_HOST_LOCK: at('host.lock') } })
   assert.match(stdout, 'h1        · [********]')
   const log = fs.readdirSync(at('logs')).map((f) => fs.readFileSync(at('logs', f), 'utf8')).join('')
   for (const text of [stdout, log]) assert.not.match(text, 'the secret value')

@@ -289,7 +289,7 @@ export function faultCases(lab: () => Lab, lockDir: string): Case[] {
       name: 'two runs at once against the same hosts',
       async run(): Promise<Detail> {
         const l = lab()
-        const { dir, run: first } = await slowRun(6)
+        const { dir, run: first } = await slowRun(15)
         const before = acceptedConnections(l)
         const second = await runCli(steps(dir), { timeoutMs: 30_000 })
         assert.is(second.code, 1, tail(second))

@@ -1,17 +1,132 @@
 // Issue 14's cases on the lab: what an unlucky user or an attacker can do to a run (kill it in the
 // middle of an upload, make a command print gigabytes, read an old secret back through --diff).
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import * as assert from 'uvu/assert'
+import { HOST_LOCK_FILE } from '../../lib/transport/host-lock.ts'
 import { hostPath, onHost, type Lab } from '../lab/lab.ts'
-import { FIXTURES, newestLog, runCli, tmpDir, type CliResult } from '../e2e/helpers.ts'
+import { derivedInventory, FIXTURES, newestLog, runCli, tmpDir, type CliResult } from '../e2e/helpers.ts'
 import { failWith, type Case, type Detail } from './harness.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const tail = (r: CliResult) => `exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-1500)}`
 
+let runs = 0
+/** The steps fixture on one host (node1, unless an inventory names it otherwise), in a fresh folder. */
+function stepsOnNode1(inventory: string, seconds: number, limit = 'node1') {
+  const dir = `/tmp/zxfault-hostlock-${process.pid}-${++runs}`
+  return { dir, args: ['run', path.join(FIXTURES, 'faults/steps.mts'), '-i', inventory, '--limit', limit, '-e', `steps_dir=${dir}`, '-e', `steps_sleep=${seconds}`] }
+}
+
+/** A run in the background, with its pid. */
+function background(args: string[], env: Record<string, string> = {}) {
+  let pid = 0
+  const done = runCli(args, { env, timeoutMs: 180_000, onSpawn: (p) => (pid = p) })
+  return { done, pid: () => pid }
+}
+
+/** Another control machine (or user): a lock folder of its own, so only the lock on the host itself can stop its runs. */
+const elsewhere = () => ({ ZXPLAY_LOCK_DIR: path.join(tmpDir(), 'locks') })
+
+/** What the host's lock file says (the holder's line while a run holds it). */
+const lockLine = (l: Lab, host: string) => {
+  const file = hostPath(l, host, HOST_LOCK_FILE)
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+}
+
+/** Wait until the host's lock file is empty: its holder let go (it empties it as it does). */
+async function unlocked(l: Lab, host: string, timeoutMs = 5000): Promise<void> {
+  for (const t0 = Date.now(); lockLine(l, host) !== ''; await sleep(50)) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${host}'s ${HOST_LOCK_FILE} still names a holder ${timeoutMs / 1000} s after its run ended: ${lockLine(l, host)}`)
+  }
+}
+
+/** Wait until the host's lock file names the run with this pid. */
+async function lockedBy(l: Lab, host: string, pid: number, timeoutMs = 30_000): Promise<void> {
+  for (const t0 = Date.now(); !lockLine(l, host).includes(`"pid":${pid},`); await sleep(50)) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${host}'s ${HOST_LOCK_FILE} did not name pid ${pid} within ${timeoutMs / 1000} s (it holds ${JSON.stringify(lockLine(l, host))})`)
+  }
+}
+
+/** A steps run on node1 (its slow step `seconds` long) that holds node1's lock while `fn` runs; its folders removed after. */
+async function whileNode1Locked<T>(l: Lab, seconds: number, fn: (run: ReturnType<typeof background>) => Promise<T>): Promise<T> {
+  const run = background(stepsOnNode1(l.inventory, seconds).args)
+  try {
+    await lockedBy(l, 'node1', run.pid())
+    return await fn(run)
+  } finally {
+    await run.done.catch(() => {})
+    await onHost(l, 'node1', `rm -rf /tmp/zxfault-hostlock-${process.pid}-*`)
+  }
+}
+
 export function hardeningCases(lab: () => Lab): Case[] {
   return [
+    {
+      group: 'fault',
+      name: 'two runs on one host under two names, from two control machines',
+      async run(): Promise<Detail> {
+        const l = lab()
+        // the second names node1 by an ~/.ssh/config alias and keeps its control locks elsewhere:
+        // nothing on the control machine ties the two runs together
+        const config = path.join(tmpDir(), 'ssh_config')
+        fs.writeFileSync(config, 'Host lab-one\n  HostName 10.77.0.11\n')
+        const aliasInv = derivedInventory(l, (i) => {
+          i.all.vars.ansible_ssh_common_args = `-F ${config}`
+          i.all.children.control_plane.hosts = {}
+          i.all.children.workers.hosts = { 'web-a': { address: 'lab-one' } }
+        })
+        const second = stepsOnNode1(aliasInv, 0, 'web-a')
+        const env = elsewhere()
+        return whileNode1Locked(l, 15, async (run) => {
+          const r = await runCli(second.args, { env, timeoutMs: 60_000 })
+          assert.is(r.code, 1, tail(r))
+          assert.match(r.stderr, new RegExp(`^✗ web-a is in use by another zxplay run: pid ${run.pid()} on ${os.hostname()} \\(user ${os.userInfo().username}\\), started \\d{4}-\\d\\d-\\d\\dT[^,]+, \`zxplay run \\S+steps\\.mts -i \\S+ --limit node1 -e … -e …\`\\.\n  Run again when it has ended\\. It holds the lock ${HOST_LOCK_FILE} on web-a`))
+          assert.is((await onHost(l, 'node1', `ls -A ${second.dir} 2>/dev/null | wc -l`)).stdout.trim(), '0', 'the refused run changed node1')
+          const done = await run.done
+          assert.is(done.code, 0, tail(done))
+          await unlocked(l, 'node1')
+          const after = await runCli(second.args, { env, timeoutMs: 60_000 })
+          assert.is(after.code, 0, tail(after))
+          return { note: `the alias run refused naming pid ${run.pid()}, nothing changed by it; it runs once the first has ended`, counts: { lost: 0 } }
+        })
+      },
+    },
+    {
+      group: 'fault',
+      name: 'a run killed -9 holding a host lock: the next run takes it, no cleanup',
+      async run(): Promise<Detail> {
+        const l = lab()
+        return whileNode1Locked(l, 25, async (run) => {
+          process.kill(-run.pid(), 'SIGKILL')
+          await run.done
+          const killed = Date.now()
+          // from another control machine: only the host's own lock could stand in the way
+          const next = await runCli(stepsOnNode1(l.inventory, 0).args, { env: elsewhere(), timeoutMs: 60_000 })
+          assert.is(next.code, 0, tail(next))
+          await unlocked(l, 'node1')
+          return { note: `killed holding node1's lock; a run from elsewhere got it and finished ${((Date.now() - killed) / 1000).toFixed(1)} s after the kill`, counts: { lost: 0 } }
+        })
+      },
+    },
+    {
+      group: 'fault',
+      name: '--check beside a changing run on the same host: allowed',
+      async run(): Promise<Detail> {
+        const l = lab()
+        return whileNode1Locked(l, 15, async (run) => {
+          const holder = lockLine(l, 'node1')
+          const check = await runCli([...stepsOnNode1(l.inventory, 0).args, '--check'], { env: elsewhere(), timeoutMs: 60_000 })
+          assert.is(check.code, 0, tail(check))
+          assert.not.match(check.stderr, 'in use')
+          assert.is(lockLine(l, 'node1'), holder, "the check run touched the holder's lock")
+          const done = await run.done
+          assert.is(done.code, 0, tail(done))
+          return { note: 'the --check run took no lock and ran; the changing run kept its lock and finished', counts: { lost: 0 } }
+        })
+      },
+    },
     {
       group: 'fault',
       name: 'the runner killed -9 in the middle of a 256 MiB upload over SSH',

@@ -10,12 +10,13 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { dump, loadAll } from 'js-yaml'
-import { InventoryError } from '../../lib/errors.ts'
-import { parseInventory, type Host, type Vars } from '../../lib/inventory.ts'
-import { playbookVars, type Playbook } from '../../lib/playbook.ts'
-import { renderFile } from '../../lib/template.ts'
-import { connectionVars } from '../../lib/context.ts'
-import { metricsServerArgs } from '../../playbooks/support/kube.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { parseInventory, type Host, type Inventory, type Vars } from '../../lib/inventory/inventory.ts'
+import { playbookVars, type Playbook } from '../../lib/engine/playbook.ts'
+import { VarsTable } from '../../lib/inventory/vars-spec.ts'
+import { renderFile } from '../../lib/engine/template.ts'
+import { connectionVars } from '../../lib/engine/context.ts'
+import { metricsServerArgs } from '../../playbooks/support/vars/cluster.ts'
 import { REPO, type Lab } from '../lab/lab.ts'
 import { FIXTURES, runCli, runJson, tmpDir } from '../e2e/helpers.ts'
 import { failWith, type Case } from './harness.ts'
@@ -158,13 +159,15 @@ async function place(s: Shared, p: Placement, value: string): Promise<string> {
     return e.message.includes(key) ? 'rejected' : `rejected without naming ${p.key}: ${e.message.split('\n')[0]}`
   }
   let hosts: Host[]
+  let inventory: Inventory
   try {
-    hosts = parseInventory(s.inventoryText, s.lab.inventory, p.extra(value)).hosts
+    inventory = parseInventory(s.inventoryText, s.lab.inventory, p.extra(value))
+    hosts = inventory.hosts
   } catch (e) {
     return rejected(e)
   }
   try {
-    for (const pb of s.site) if (pb.derive) for (const host of hosts) playbookVars(pb, host)
+    new VarsTable(s.site, inventory).check() // as the CLI does before anything connects
   } catch (e) {
     return rejected(e)
   }

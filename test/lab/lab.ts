@@ -25,6 +25,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { killPids, tail, waitGone } from './proc.ts'
+import { buildOpenapiIndex } from './standins/_openapi.ts'
 import { awsInventoryLines, labAwsInfo, startLabSts, stopLabSts, type LabAws } from './sts-lab.ts'
 
 export type LabHost = {
@@ -62,6 +63,10 @@ export const MAX_HOSTS = 40
 export const STANDINS_SRC = path.join(REPO, 'test/lab/standins')
 export const STANDINS_CACHE = path.join(REPO, '.lab-cache/standins')
 export const STANDINS_DIR = path.join(SRV_ROOT, 'standins')
+/** The API server's OpenAPI documents the stand-in API validates with, read in place (compiled into the bundles). */
+export const OPENAPI_DIR = ((p: string) => (fs.existsSync(p) ? fs.realpathSync(p) : p))(path.resolve(REPO, '../shared/reference/openapi-1.35'))
+/** Their compact index (no descriptions), built at labUp: a kubectl call parses ~100 KB instead of 2 MB. */
+export const OPENAPI_INDEX = path.join(SRV_ROOT, 'openapi')
 export const LAB_JSON = path.join(SRV_ROOT, 'lab.json')
 /** Stand-ins whose real tools live in sbin (not on a plain user's PATH). */
 const SBIN_TOOLS = new Set(['modprobe', 'lsmod', 'swapoff', 'swapon', 'sysctl'])
@@ -96,6 +101,8 @@ export const BIND_MOUNTS: readonly BindMount[] = [
   { src: 'var/lib/etcd', dst: '/var/lib/etcd', kind: 'dir', mode: 0o700 },
   { src: 'var/lib/zxlab', dst: '/var/lib/zxlab', kind: 'dir', mode: 0o777 }, // node.json
   { src: 'run/flannel', dst: '/run/flannel', kind: 'dir' },
+  // each host's own /run/lock, as on separate machines: zxplay's host lock (lib/transport/host-lock.ts) lives there
+  { src: 'run/lock', dst: '/run/lock', kind: 'dir', mode: 0o1777 },
   // the hosts' own backups (30-cni-cleanup moves stale CNI files there), not the machine's
   { src: 'var/backups', dst: '/var/backups', kind: 'dir' },
   { src: 'tmp', dst: '/tmp', kind: 'dir', mode: 0o1777 },
@@ -546,8 +553,10 @@ const BUNDLE_OPTIONS = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // shared code in chunks: kubectl's schema models (a dynamic import) load only when it validates
+  // shared code in chunks, loaded once however many tools a process imports
   splitting: true,
+  // where the stand-in API reads the OpenAPI documents (_openapi.ts): the same path on every host
+  define: { 'process.env.ZXLAB_OPENAPI_BUILTIN': JSON.stringify(OPENAPI_DIR), 'process.env.ZXLAB_OPENAPI_INDEX_BUILTIN': JSON.stringify(OPENAPI_INDEX) },
   chunkNames: 'chunks/[name]-[hash]', // not beside the tools: each <tool>.mjs there gets a shim
   // CommonJS dependencies call require(): give the ESM bundle one
   banner: { js: "import { createRequire as __zxlabCreateRequire } from 'node:module'; const require = __zxlabCreateRequire(import.meta.url);" },
@@ -746,6 +755,7 @@ export async function labUp(opts: { hosts?: number; aws?: boolean } = {}): Promi
   fs.chmodSync(SRV_ROOT, 0o755)
   const standins = await bundling
   installStandins()
+  buildOpenapiIndex(OPENAPI_INDEX, OPENAPI_DIR)
   writeLabJson(hosts)
   await mapLimit(hosts, 8, (h) => prepareHost(h, pubKey, users, standins.tools))
   await network

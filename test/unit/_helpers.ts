@@ -2,12 +2,12 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { Event } from '../../lib/events.ts'
-import { parseInventory, type Host } from '../../lib/inventory.ts'
-import type { Playbook, Task } from '../../lib/playbook.ts'
-import { runPlan, type RunOptions } from '../../lib/run.ts'
-import { Secrets } from '../../lib/secrets.ts'
-import { HostSession, type SessionOptions } from '../../lib/session.ts'
+import type { Event } from '../../lib/output/events.ts'
+import { parseInventory, type Host } from '../../lib/inventory/inventory.ts'
+import type { Playbook, Task } from '../../lib/engine/playbook.ts'
+import { runPlan, type Recap, type RunOptions } from '../../lib/engine/run.ts'
+import { Secrets } from '../../lib/output/secrets.ts'
+import { HostSession, type SessionOptions } from '../../lib/transport/session.ts'
 
 /** The error `run` throws; fails the test when it throws nothing. */
 export function errorOf(run: () => unknown): Error {
@@ -43,14 +43,19 @@ export function localHostsWith(opts: Partial<SessionOptions>, ...names: string[]
  * closed; the events it emitted.
  */
 export async function runLocal(on: ReturnType<typeof localHosts>, playbooks: Task[][], opts: Partial<RunOptions> = {}): Promise<Event[]> {
+  return (await runLocalRecap(on, playbooks, opts)).events
+}
+
+/** runLocal, with the recap the run loop returned too. */
+export async function runLocalRecap(on: ReturnType<typeof localHosts>, playbooks: Task[][], opts: Partial<RunOptions> = {}): Promise<{ events: Event[]; recap: Recap }> {
   const events: Event[] = []
   const planned = playbooks.map((tasks, i) => ({ playbook: { id: `p${i}`, name: `p${i}`, hosts: 'all', tasks } as Playbook, hosts: on.hosts, tasks }))
   try {
-    await runPlan(planned, on.sessions, { check: false, diff: false, verbose: false, forks: 5, taskTimeoutMs: 10_000, templatesDir: '/tmp', secrets: new Secrets(), emit: (e) => events.push(e), ...opts })
+    const recap = await runPlan(planned, on.sessions, { check: false, diff: false, verbose: false, forks: 5, taskTimeoutMs: 10_000, templatesDir: '/tmp', secrets: new Secrets(), emit: (e) => events.push(e), ...opts })
+    return { events, recap }
   } finally {
     for (const s of on.sessions.values()) await s.close()
   }
-  return events
 }
 
 /** Alive, and not a zombie waiting to be reaped. */

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { defaultFlags, parseFlags, type Flags } from '../../lib/args.ts'
-import { UsageError } from '../../lib/errors.ts'
+import { defaultFlags, parseFlags, type Flags } from '../../lib/cli/args.ts'
+import { UsageError } from '../../lib/base/errors.ts'
 import { errorOf } from './_helpers.ts'
 
 /** argv → the flags that differ from the defaults */

@@ -1,4 +1,4 @@
-// playbooks/support/aws.ts: the aws: vars, the role to assume, STS AssumeRole through the real SDK against
+// playbooks/support/{vars/aws,aws-role,sts,session-token}.ts: the aws: vars, the role to assume, STS AssumeRole through the real SDK against
 // the lab's STS endpoint (in-process), every failure as one clear AwsError without secrets, and
 // the forms the credentials are handed on in.
 import fs from 'node:fs'
@@ -7,8 +7,11 @@ import net from 'node:net'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InventoryError } from '../../lib/errors.ts'
-import { AwsError, assumeRole, awsDefaults, envListText, needsRefresh, noRoleReason, resolveRoleArn, sessionSecret, validateAwsVars, type AwsVars, type SessionCredentials } from '../../playbooks/support/aws.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { noRoleReason, resolveRoleArn } from '../../playbooks/support/aws-role.ts'
+import { envListText, needsRefresh, sessionSecret, type SessionCredentials } from '../../playbooks/support/session-token.ts'
+import { AwsError, assumeRole } from '../../playbooks/support/sts.ts'
+import { awsDefaults, validateAwsVars, type AwsVars } from '../../playbooks/support/vars/aws.ts'
 import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../lab/sts.ts'
 import { LAB_ROLE_ARN as ROLE } from '../lab/sts-lab.ts'
 import { errorOf, tempDir } from './_helpers.ts'

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseInventory } from '../../lib/inventory.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
 import { playbookFile, runCli } from '../e2e/helpers.ts'
 import { tempDir } from './_helpers.ts'
 

@@ -17,7 +17,7 @@ fs.writeFileSync(inventory, 'all:\n  hosts:\n    here: {connection: local}\n')
 /** bash -c script, with $ZX for the CLI and $FLAGS for its folders */
 function sh(script: string, input = '') {
   const { FORCE_COLOR: _, ...rest } = process.env
-  const env = { ...rest, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks'), ZX: `node ${path.join(REPO, 'bin/zxplay.mjs')}`, FLAGS: `--log-dir ${path.join(dir, 'logs')} -i ${inventory}` }
+  const env = { ...rest, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks'), ZXPLAY_HOST_LOCK: path.join(dir, 'host.lock'), ZX: `node ${path.join(REPO, 'bin/zxplay.mjs')}`, FLAGS: `--log-dir ${path.join(dir, 'logs')} -i ${inventory}` }
   return spawnSync('bash', ['-c', script], { env, input, encoding: 'utf8', cwd: REPO, timeout: 60_000 })
 }
 
@@ -31,6 +31,17 @@ test('a become password shorter than 4 characters: refused in one line, exit 5',
   const r = sh('$ZX sh all $FLAGS -K -- true', 'abc\n')
   assert.is(r.status, 5, r.stderr)
   assert.is(r.stderr, '✗ the become password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one\n')
+})
+
+test('exit codes as Ansible: 0 when all ran, 2 when a host failed, 4 when one was unreachable (even if another failed)', () => {
+  // port 9 on this machine: nothing listens, so the connection is refused at once
+  const mixed = path.join(dir, 'mixed.yaml')
+  fs.writeFileSync(mixed, 'all:\n  hosts:\n    here: {connection: local}\n    gone: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: nobody}\n')
+  const status = (pattern: string, cmd: string) => sh(`$ZX sh ${pattern} --log-dir ${path.join(dir, 'logs')} -i ${mixed} --timeout 5 -- ${cmd}`).status
+  assert.is(status('here', 'true'), 0)
+  assert.is(status('here', 'false'), 2)
+  assert.is(status('gone', 'true'), 4)
+  assert.is(status('all', 'false'), 4)
 })
 
 test.run()

@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { exec, type Connection, type ExecOptions } from '../../lib/connection.ts'
-import { connectLocal } from '../../lib/local.ts'
-import { BECOME_OK, shq, SUDO_PROMPT, TIMED_OUT_EXIT, wrapCommand } from '../../lib/shell.ts'
+import { exec, type Connection, type ExecOptions } from '../../lib/transport/connection.ts'
+import { connectLocal } from '../../lib/transport/local.ts'
+import { BECOME_OK, shq, SUDO_PROMPT, TIMED_OUT_EXIT, wrapCommand } from '../../lib/transport/shell.ts'
 import { alive } from './_helpers.ts'
 
 const conn = connectLocal('local')

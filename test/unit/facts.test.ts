@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process'
 import os from 'node:os'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FACTS_COMMAND, parseFacts } from '../../lib/facts.ts'
-import { wrapCommand } from '../../lib/shell.ts'
+import { FACTS_COMMAND, parseFacts } from '../../lib/transport/facts.ts'
+import { wrapCommand } from '../../lib/transport/shell.ts'
 
 const SAMPLE = `hostname=node1
 distro=debian

@@ -4,8 +4,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { writePrivate } from '../../lib/files.ts'
-import { logSink } from '../../lib/logfile.ts'
+import { writePrivate } from '../../lib/base/files.ts'
+import { logSink } from '../../lib/output/logfile.ts'
 import { tempDir } from './_helpers.ts'
 
 const { dir, remove } = tempDir('files')

@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { task, type Task } from '../../lib/playbook.ts'
+import { task, type Task } from '../../lib/engine/playbook.ts'
 import { localHosts, processesWith, runLocal } from './_helpers.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

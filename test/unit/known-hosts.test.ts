@@ -15,7 +15,7 @@ import {
   readKnownHosts,
   verify,
   type KnownHost,
-} from '../../lib/known-hosts.ts'
+} from '../../lib/transport/known-hosts.ts'
 import { tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('known-hosts')
@@ -89,6 +89,18 @@ test('ssh-keygen -H output matches, incl. a mixed-case name', () => {
   assert.equal(verify(entries, ['Web1.Lan'], ed.blob), { status: 'known' })
   assert.equal(verify(entries, ['[web1.lan]:2222'], ed.blob), { status: 'known' })
   assert.equal(verify(entries, ['[web1.lan]:2200'], ed.blob), { status: 'unknown' })
+})
+
+test('a hashed entry (ssh-keygen -H, Debian default HashKnownHosts) with another key: changed, never unknown or known', () => {
+  const file = path.join(tmp, 'hashed_changed')
+  fs.writeFileSync(file, `# kept\nweb1.lan ${ed.type} ${ed.b64}\n`)
+  execFileSync('ssh-keygen', ['-q', '-H', '-f', file], { stdio: 'ignore' })
+  const entries = readKnownHosts([file])
+  for (const blob of [ed2.blob, ec.blob]) {
+    const v = verify(entries, ['web1.lan'], blob)
+    assert.is(v.status, 'changed')
+    assert.equal(v.status === 'changed' && v.known.map((k) => [k.file, k.line]), [[file, 2]])
+  }
 })
 
 // ---- verify ----

@@ -1,4 +1,4 @@
-// lib/lock.ts: one changing run at a time per host. Each test has a lock folder of its own (the
+// lib/transport/lock.ts: one changing run at a time per host. Each test has a lock folder of its own (the
 // `dir` parameter, which the CLI leaves at lockDir()); the other runs are real processes that take
 // the locks through the same module, so pids, start times and deaths are the real thing.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -9,19 +9,19 @@ import { pathToFileURL } from 'node:url'
 import readline from 'node:readline'
 import { build } from 'esbuild'
 import { test } from 'uvu'
-import { parseInventory } from '../../lib/inventory.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
 import * as assert from 'uvu/assert'
-import { lockTargets, acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/lock.ts'
+import { lockTargets, acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/transport/lock.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
 const { dir: tmp, remove } = tempDir('lock')
 const others: ChildProcess[] = []
-// The other runs load lib/lock.ts bundled once, with plain node: loading tsx in each of them cost
+// The other runs load lib/transport/lock.ts bundled once, with plain node: loading tsx in each of them cost
 // most of this file's time. Beside node_modules, so that the bundle's package imports resolve.
 const LOCK_BUNDLE = path.join(REPO, 'node_modules', '.cache', `zxplay-lock-test-${process.pid}.mjs`)
 test.before(async () => {
-  await build({ entryPoints: [path.join(REPO, 'lib/lock.ts')], outfile: LOCK_BUNDLE, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
+  await build({ entryPoints: [path.join(REPO, 'lib/transport/lock.ts')], outfile: LOCK_BUNDLE, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
 })
 test.after(() => {
   for (const c of others) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
@@ -223,6 +223,22 @@ test('a dead pid with no process is stale; a live one with its own start time is
   sleeper.kill('SIGKILL')
 })
 
+// A run of another user: kill(pid, 0) fails with EPERM, not ESRCH. The process is alive, so its
+// lock holds. As root this never happens, so the judging runs as nobody.
+const asRoot = process.getuid?.() === 0 ? test : test.skip
+asRoot("a live holder owned by another user (EPERM) is not stale", async () => {
+  const holder: LockHolder = { pid: process.pid, machine: os.hostname(), started: '', startTicks: startTicksOf(process.pid), command: '', inventory: '', target: 'cp1', token: 'aaaaaaaaaaaaaaaa' }
+  const judge = `const { isStale } = await import(${JSON.stringify(new URL('../../lib/transport/lock.ts', import.meta.url).href)})
+let code; try { process.kill(${process.pid}, 0) } catch (e) { code = e.code }
+console.log(JSON.stringify({ code, stale: isStale(JSON.parse(process.argv[1])) }))`
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', judge, JSON.stringify(holder)], { cwd: REPO, uid: 65534, gid: 65534, env: { ...process.env, HOME: tmp } })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d))
+  child.stderr!.on('data', (d: Buffer) => (out += d))
+  await new Promise((r) => child.on('close', r))
+  assert.equal(JSON.parse(out), { code: 'EPERM', stale: false }, out)
+})
+
 test('a holder that was killed but not yet reaped by its parent (a zombie) is stale', async () => {
   // The forked child exits at once and stays a zombie: its parent never waits for it. (A shell as
   // the parent may reap it before it execs something that does not, which made this flaky.)
@@ -310,6 +326,56 @@ test('three runs taking over the same stale lock at once: never two winners (the
     await runs[replies.indexOf(winners[0]!)]!.send({ release: true })
   }
   await Promise.all(runs.map((r) => r.stop()))
+  assert.equal(files(dir), [])
+})
+
+test('the put-back race, step by step: B takes the stale lock over just after A judged it, C places its own while A acts on it: one winner', async () => {
+  // Three runs in one process, driven through the fs calls lock.ts makes: after A's first read of
+  // the lock file (A has judged the dead holder's lock stale), B runs; just before A's second link
+  // into the lock file's name (with the old put-back, A putting back B's lock it had moved aside),
+  // C runs. The old code moved B's fresh lock aside, C placed its own meanwhile, the put-back
+  // failed and B's lock was deleted: B and C both held the host.
+  const dir = freshDir()
+  const file = path.join(dir, CP1_FILE)
+  holderFile(dir, CP1_FILE, { pid: await deadPid() })
+  const real = { readFileSync: fs.readFileSync, linkSync: fs.linkSync }
+  const won = new Map<string, ReturnType<typeof acquireLocks>>()
+  const refused: string[] = []
+  let inner = false
+  let reads = 0
+  let links = 0
+  const run = (name: string) => {
+    const outer = inner
+    inner = name !== 'A'
+    try {
+      won.set(name, acquireLocks([cp1], { ...INFO, command: name }, dir))
+    } catch (e) {
+      if (!(e instanceof LockError)) throw e
+      refused.push(name)
+    } finally {
+      inner = outer
+    }
+  }
+  const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
+    const out = real.readFileSync(...args)
+    if (!inner && args[0] === file && ++reads === 1) run('B')
+    return out
+  }
+  const linkSync = (src: fs.PathLike, dest: fs.PathLike) => {
+    if (!inner && dest === file && ++links === 2) run('C')
+    return real.linkSync(src, dest)
+  }
+  Object.assign(fs, { readFileSync, linkSync })
+  try {
+    run('A')
+  } finally {
+    Object.assign(fs, real)
+  }
+  assert.ok(reads >= 1 && links >= 2, `the interleaving did not happen (reads ${reads}, links ${links})`)
+  assert.equal([...won.keys()], ['B'], `winners ${[...won.keys()]}, refused ${refused}`)
+  assert.equal(refused.sort(), ['A', 'C'])
+  assert.is(readLock(file).command, 'B', "the winner's lock is the one in place")
+  for (const h of won.values()) h.release()
   assert.equal(files(dir), [])
 })
 

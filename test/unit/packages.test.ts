@@ -1,10 +1,10 @@
 // playbooks/support/packages.ts: which apt version of kubelet/kubeadm/kubectl 10-runtime installs, from
 // `apt-cache madison` output as apt prints it for the v1.36 repository (1.36.2 is published only
-// as 1.36.2-2.1), and lib/debian-version.ts's order judged by dpkg itself.
+// as 1.36.2-2.1), and lib/base/debian-version.ts's order judged by dpkg itself.
 import { spawnSync } from 'node:child_process'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { compareVersions } from '../../lib/debian-version.ts'
+import { compareVersions } from '../../lib/base/debian-version.ts'
 import { kubePackageVersion, parseMadison } from '../../playbooks/support/packages.ts'
 import { errorOf } from './_helpers.ts'
 

@@ -1,8 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { PatternError } from '../../lib/errors.ts'
-import { parseInventory } from '../../lib/inventory.ts'
-import { selectHosts } from '../../lib/patterns.ts'
+import { PatternError } from '../../lib/base/errors.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { selectHosts } from '../../lib/inventory/patterns.ts'
 
 const inv = parseInventory(
   `

@@ -1,9 +1,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { PatternError, UsageError } from '../../lib/errors.ts'
-import { parseInventory } from '../../lib/inventory.ts'
-import { plan, type Selection } from '../../lib/plan.ts'
-import { playbook, task } from '../../lib/playbook.ts'
+import { PatternError, UsageError } from '../../lib/base/errors.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { plan, type Selection } from '../../lib/engine/plan.ts'
+import { playbook, task } from '../../lib/engine/playbook.ts'
 import { errorOf } from './_helpers.ts'
 
 const inv = parseInventory(

@@ -6,18 +6,17 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load } from 'js-yaml'
-import { parseFlags } from '../../lib/args.ts'
-import { renderFor } from '../../lib/cli.ts'
-import { connectionVars } from '../../lib/context.ts'
-import { loadInventory } from '../../lib/inventory.ts'
-import { playbookVars } from '../../lib/playbook.ts'
-import { renderFile } from '../../lib/template.ts'
-import { clusterDefaults } from '../../playbooks/support/defaults.ts'
+import { parseFlags } from '../../lib/cli/args.ts'
+import { renderFor } from '../../lib/cli/cli.ts'
+import { connectionVars } from '../../lib/engine/context.ts'
+import { loadInventory } from '../../lib/inventory/inventory.ts'
+import { playbookVars } from '../../lib/engine/playbook.ts'
+import { renderFile } from '../../lib/engine/template.ts'
 import site from '../../playbooks/site.mts'
 import { alignContainerdConfig } from '../../playbooks/support/containerd.ts'
 import { staleCniFiles } from '../../playbooks/support/cni.ts'
 import { joinConfig, joinScript, parseJoinCommand } from '../../playbooks/support/join.ts'
-import { wrapCommand } from '../../lib/shell.ts'
+import { wrapCommand } from '../../lib/transport/shell.ts'
 import { configDifferences, clusterConfigOf } from '../../playbooks/support/kubeadm.ts'
 import { problemsOf, parseNodeFacts, type NodeFacts } from '../../playbooks/support/preflight.ts'
 
@@ -28,10 +27,17 @@ test('site.mts lists every playbooks/NN-*.mts, in file-name order', () => {
   assert.equal(site.map((p) => p.id), files)
 })
 
-test('inventory.yaml pins exactly the defaults', async () => {
+// The specs hold the defaults; inventory.yaml lists the same values, so a user sees (and ansible-inventory
+// and `zxplay inventory --host` show) every knob where it is changed. This keeps the copy true.
+test("inventory.yaml pins exactly the vars specs' defaults (cluster, aws, ray, hpa)", async () => {
   const inv = await loadInventory(path.join(REPO, 'inventory.yaml'))
   const vars = inv.hosts[0]!.vars
-  for (const [k, v] of Object.entries(clusterDefaults)) assert.equal(vars[k], v, k)
+  const families = [...new Set(site.flatMap((p) => p.specs ?? []))].filter((s) => s.name !== 'aws role')
+  assert.equal(families.map((s) => s.name), ['cluster', 'ray', 'hpa', 'aws'])
+  const defaults = Object.assign({}, ...families.map((s) => s.defaults)) as Record<string, unknown>
+  for (const [k, v] of Object.entries(defaults)) assert.equal(vars[k], v, k)
+  const pinned = Object.keys((load(fs.readFileSync(path.join(REPO, 'inventory.yaml'), 'utf8')) as { all: { vars: object } }).all.vars)
+  assert.equal(pinned.sort(), Object.keys(defaults).sort(), 'no key in all.vars that no spec has')
 })
 
 test('the default inventory is single-host dev mode on this machine', async () => {
@@ -129,7 +135,7 @@ test('the join config (the token) is 0600 while kubeadm runs, and gone after it 
   assert.equal([stopped.code, stopped.left], [143, false])
 })
 
-// `zxplay render` against what a task's ctx.render gives (lib/context.ts: the host's connection vars
+// `zxplay render` against what a task's ctx.render gives (lib/engine/context.ts: the host's connection vars
 // and its playbook's vars); the kubeadm config's advertise_address, which 20-control-plane may ask
 // the host for, given as -e. The lab's end-to-end comparison is test/e2e/no-aws.test.ts.
 test('zxplay render prints each template exactly as the playbook that renders it does', async () => {

@@ -4,18 +4,15 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { loadAll } from 'js-yaml'
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
-import { Namespace } from 'kubernetes-models/v1/Namespace'
-import { Secret } from 'kubernetes-models/v1/Secret'
-import { Service } from 'kubernetes-models/v1/Service'
-import { InventoryError } from '../../lib/errors.ts'
-import { parseInventory } from '../../lib/inventory.ts'
-import { playbookVars } from '../../lib/playbook.ts'
-import { renderFile } from '../../lib/template.ts'
-import { EXPIRES_AT_ANNOTATION, sessionSecret } from '../../playbooks/support/aws.ts'
-import { RAY, checkRayVars } from '../../playbooks/support/ray.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { playbookVars } from '../../lib/engine/playbook.ts'
+import { renderFile } from '../../lib/engine/template.ts'
+import { SECRET_EXPIRES_AT, sessionSecret } from '../../playbooks/support/session-token.ts'
+import { RAY } from '../../playbooks/support/ray.ts'
+import { checkRayVars } from '../../playbooks/support/vars/ray.ts'
 import { activeNodes } from '../../playbooks/95-verify.mts'
+import { refusal } from '../lab/standins/_schema.ts'
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')
 const EXPIRES = '2026-11-25T22:00:00.000Z'
@@ -33,9 +30,9 @@ async function render(file: string, extra: Record<string, unknown> = {}, invento
 test('ray-cluster.yaml: Service first, then ray-head and ray-worker, all schema-valid', async () => {
   const objs = await render('ray-cluster.yaml', { session_token_expires_at: EXPIRES })
   assert.equal(objs.map((o) => `${o.kind}/${o.metadata.name}`), ['Service/ray-head', 'Deployment/ray-head', 'Deployment/ray-worker'])
-  new Service(objs[0]).validate()
-  new Deployment(objs[1]).validate()
-  new Deployment(objs[2]).validate()
+  assert.is(refusal(objs[0]), undefined)
+  assert.is(refusal(objs[1]), undefined)
+  assert.is(refusal(objs[2]), undefined)
   for (const o of objs) assert.is(o.metadata.namespace, 'ray')
 })
 
@@ -97,7 +94,7 @@ test('worker and head CPU come from their own vars', async () => {
 
 test('autoscaler.yaml: autoscaling/v2 on ray-worker, 1..3, CPU 50%, 15 s scale-down window', async () => {
   const [hpa] = await render('autoscaler.yaml')
-  new HorizontalPodAutoscaler(hpa).validate()
+  assert.is(refusal(hpa), undefined)
   assert.is(hpa.apiVersion, 'autoscaling/v2')
   assert.equal(hpa.metadata, { name: 'shap-autoscaler', namespace: 'ray' })
   assert.equal(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ray-worker' })
@@ -109,17 +106,17 @@ test('autoscaler.yaml: autoscaling/v2 on ray-worker, 1..3, CPU 50%, 15 s scale-d
 
 test('namespace.yaml: the ray namespace', async () => {
   const [ns] = await render('namespace.yaml')
-  new Namespace(ns).validate()
+  assert.is(refusal(ns), undefined)
   assert.is(ns.metadata.name, 'ray')
 })
 
 test('the session Secret: schema-valid, ray/session-token, the three keys, the expiry annotation', () => {
   const expiration = new Date(EXPIRES)
   const obj = sessionSecret({ accessKeyId: 'ASIAEXAMPLEEXAMPLE00', secretAccessKey: 's'.repeat(40), sessionToken: 't'.repeat(200), expiration }, 'ray') as any
-  new Secret(obj).validate()
+  assert.is(refusal(obj), undefined)
   assert.equal([obj.metadata.namespace, obj.metadata.name, obj.type], ['ray', 'session-token', 'Opaque'])
   assert.equal(Object.keys(obj.stringData).sort(), ['AWS_ACCESS_KEY_ID_SESS', 'AWS_SECRET_ACCESS_KEY_SESS', 'AWS_SESSION_TOKEN'])
-  assert.is(obj.metadata.annotations[EXPIRES_AT_ANNOTATION], EXPIRES)
+  assert.is(obj.metadata.annotations[SECRET_EXPIRES_AT], EXPIRES)
 })
 
 const bad: [string, string, RegExp][] = [

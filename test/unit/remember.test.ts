@@ -2,8 +2,8 @@
 // changes. Run through the real run loop on a `connection: local` host.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Context } from '../../lib/context.ts'
-import { ok, task, type Task } from '../../lib/playbook.ts'
+import type { Context } from '../../lib/engine/context.ts'
+import { ok, task, type Task } from '../../lib/engine/playbook.ts'
 import { localHosts, runLocal } from './_helpers.ts'
 
 async function run(playbooks: Task[][], check = false) {

@@ -2,7 +2,7 @@
 // does: each host keeps what it registered itself. Run through the real run loop on local hosts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ok, task } from '../../lib/playbook.ts'
+import { ok, task } from '../../lib/engine/playbook.ts'
 import { localHosts, runLocal } from './_helpers.ts'
 
 test("a once task shares what it registered, and not the first host's own earlier values", async () => {

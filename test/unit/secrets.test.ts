@@ -1,10 +1,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Event } from '../../lib/events.ts'
-import { REDACTED, Secrets } from '../../lib/secrets.ts'
+import type { Event } from '../../lib/output/events.ts'
+import { REDACTED, Secrets } from '../../lib/output/secrets.ts'
 import fs from 'node:fs'
-import { emitter } from '../../lib/events.ts'
-import { task, type Task } from '../../lib/playbook.ts'
+import { emitter } from '../../lib/output/events.ts'
+import { task, type Task } from '../../lib/engine/playbook.ts'
 import { errorOf, localHosts, runLocal, tempDir } from './_helpers.ts'
 
 const secrets = (...values: string[]) => {

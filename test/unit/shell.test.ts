@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BECOME_OK, buildCommand, shq, SUDO_PROMPT, sudoNeedsPassword, wrapCommand } from '../../lib/shell.ts'
+import { BECOME_OK, buildCommand, shq, SUDO_PROMPT, sudoNeedsPassword, wrapCommand } from '../../lib/transport/shell.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('shell')

@@ -7,8 +7,8 @@ import path from 'node:path'
 import ssh2 from 'ssh2'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseInventory } from '../../lib/inventory.ts'
-import { connectSsh } from '../../lib/ssh.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { connectSsh } from '../../lib/transport/ssh.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

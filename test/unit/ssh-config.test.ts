@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { configFiles, resolveOptions, SshConfigError, targetOf, tildeExpand, type SshOption } from '../../lib/ssh-config.ts'
+import { configFiles, resolveOptions, SshConfigError, targetOf, tildeExpand, type SshOption } from '../../lib/base/ssh-config.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const { dir, remove } = tempDir('ssh-config')

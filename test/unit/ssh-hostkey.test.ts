@@ -7,9 +7,9 @@ import path from 'node:path'
 import ssh2 from 'ssh2'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseInventory } from '../../lib/inventory.ts'
-import { hostKeyName, keyType } from '../../lib/known-hosts.ts'
-import { connectSsh } from '../../lib/ssh.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { hostKeyName, keyType } from '../../lib/transport/known-hosts.ts'
+import { connectSsh } from '../../lib/transport/ssh.ts'
 
 test('known_hosts that cannot be written: accept-new refuses that host; a strict host beside it connects', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-ssh-hostkey-'))

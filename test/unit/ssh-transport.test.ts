@@ -6,8 +6,8 @@ import path from 'node:path'
 import ssh2 from 'ssh2'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseInventory } from '../../lib/inventory.ts'
-import { connectSsh } from '../../lib/ssh.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { connectSsh } from '../../lib/transport/ssh.ts'
 
 const PASSWORD = 'the-ssh-password'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-ssh-transport-'))

@@ -4,9 +4,9 @@ import path from 'node:path'
 import { load } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { TemplateError } from '../../lib/errors.ts'
-import type { Vars } from '../../lib/inventory.ts'
-import { renderFile, renderTemplate } from '../../lib/template.ts'
+import { TemplateError } from '../../lib/base/errors.ts'
+import type { Vars } from '../../lib/inventory/inventory.ts'
+import { renderFile, renderTemplate } from '../../lib/engine/template.ts'
 
 const vars: Vars = {
   name: 'web1',

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { buildCommand, TIMED_OUT_EXIT, wrapCommand } from '../../lib/shell.ts'
+import { buildCommand, TIMED_OUT_EXIT, wrapCommand } from '../../lib/transport/shell.ts'
 import { alive, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('limit')

@@ -3,8 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { wrapCommand } from '../../lib/shell.ts'
-import { normalizeMode, parseUploadAnswer, sha256, uploadScript, type UploadAnswer, type UploadSpec } from '../../lib/upload.ts'
+import { wrapCommand } from '../../lib/transport/shell.ts'
+import { normalizeMode, parseUploadAnswer, sha256, uploadScript, type UploadAnswer, type UploadSpec } from '../../lib/transport/upload.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('upload')
@@ -61,6 +61,24 @@ test('mode drift: differs, mode fixed', () => {
   assert.equal(upload(at('mode.sh'), 'echo\n', { mode: '755' }).answer, answer('differs', true))
   assert.is(modeOf(at('mode.sh')), '755')
   assert.equal(upload(at('mode.sh'), 'echo\n', { mode: '755' }).answer, answer('same', true))
+})
+
+// The unit tests run as root (chown needs it); elsewhere these two are skipped by name.
+const asRoot = process.getuid?.() === 0 ? test : test.skip
+asRoot('owner drift (right content and mode, wrong owner): differs, owner fixed', () => {
+  upload(at('owned.conf'), 'a=1\n', { owner: 'daemon' })
+  fs.chownSync(at('owned.conf'), 0, 0)
+  assert.equal(upload(at('owned.conf'), 'a=1\n', { owner: 'daemon' }).answer, answer('differs', true))
+  assert.is(fs.statSync(at('owned.conf')).uid, 1)
+  assert.equal(upload(at('owned.conf'), 'a=1\n', { owner: 'daemon' }).answer, answer('same', true))
+})
+
+asRoot('group drift: differs, group fixed', () => {
+  upload(at('grouped.conf'), 'a=1\n', { owner: 'root', group: 'daemon' })
+  fs.chownSync(at('grouped.conf'), 0, 0)
+  assert.equal(upload(at('grouped.conf'), 'a=1\n', { owner: 'root', group: 'daemon' }).answer, answer('differs', true))
+  assert.equal([fs.statSync(at('grouped.conf')).uid, fs.statSync(at('grouped.conf')).gid], [0, 1])
+  assert.equal(upload(at('grouped.conf'), 'a=1\n', { owner: 'root', group: 'daemon' }).answer, answer('same', true))
 })
 
 test('setuid and unusual modes', () => {

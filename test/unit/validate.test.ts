@@ -1,6 +1,6 @@
 // playbooks/support/validate.ts: the cluster vars every cluster playbook checks before anything connects,
-// through the path the CLI takes (an inventory parsed from YAML, then the playbooks' derive hook,
-// deriveClusterVars). Each check with values it must take and values it must refuse, and the
+// through the path the CLI takes (an inventory parsed from YAML, then the playbooks' vars specs,
+// vars/cluster.ts's clusterSpec). Each check with values it must take and values it must refuse, and the
 // error: an InventoryError naming the inventory file, the key and what was expected.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -8,15 +8,16 @@ import path from 'node:path'
 import { dump, loadAll } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InventoryError } from '../../lib/errors.ts'
-import { parseInventory, type Vars } from '../../lib/inventory.ts'
-import { playbookVars } from '../../lib/playbook.ts'
-import { renderFile } from '../../lib/template.ts'
-import { CLUSTER, metricsServerArgs } from '../../playbooks/support/kube.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { parseInventory, type Vars } from '../../lib/inventory/inventory.ts'
+import { playbookVars } from '../../lib/engine/playbook.ts'
+import { renderFile } from '../../lib/engine/template.ts'
+import { CLUSTER } from '../../playbooks/support/kube.ts'
+import { clusterDefaults, metricsServerArgs } from '../../playbooks/support/vars/cluster.ts'
 import { RAY } from '../../playbooks/support/ray.ts'
 import { clusterVarProblems, isCpuQuantity, isMemoryQuantity, parseCidr, parseIPv4 } from '../../playbooks/support/validate.ts'
 import { errorOf, tempDir } from './_helpers.ts'
-import { showJson } from '../../lib/yaml.ts'
+import { showJson } from '../../lib/base/yaml.ts'
 
 const { dir: tmp, remove } = tempDir('validate')
 test.after(remove)
@@ -216,7 +217,7 @@ test('every problem of a host at once, each on its own line naming the file and 
   for (const l of lines) assert.ok(l.startsWith(`${FILE}: `), l)
   // the same list, without the error around it
   const inv = parseInventory(dump({ all: { children: THREE } }), FILE)
-  const problems = clusterVarProblems({ ...CLUSTER.vars, inventory_file: FILE, kubernetes_version: 'v1', wait_timeout: 0 }, inv.hosts[0]!)
+  const problems = clusterVarProblems({ ...clusterDefaults, inventory_file: FILE, kubernetes_version: 'v1', wait_timeout: 0 }, inv.hosts[0]!, inv)
   assert.equal(problems.map((p) => p.key), ['kubernetes_version', 'wait_timeout'])
 })
 

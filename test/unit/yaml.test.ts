@@ -2,10 +2,10 @@
 // messages are short and cannot move the cursor or break a line.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InventoryError } from '../../lib/errors.ts'
-import { parseInventory } from '../../lib/inventory.ts'
-import { loadYaml, MAX_YAML_VALUES, show, showJson } from '../../lib/yaml.ts'
-import { checkRayVars } from '../../playbooks/support/ray.ts'
+import { InventoryError } from '../../lib/base/errors.ts'
+import { parseInventory } from '../../lib/inventory/inventory.ts'
+import { loadYaml, MAX_YAML_VALUES, show, showJson } from '../../lib/base/yaml.ts'
+import { checkRayVars } from '../../playbooks/support/vars/ray.ts'
 import { errorOf } from './_helpers.ts'
 
 /** 706 bytes or so: nine levels of nine aliases each, 9^9 values. */

@@ -7,6 +7,7 @@ import { formatIPv4, parseCidr, randomToken, subnet } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import type { HostRef } from './_k8s-host.ts'
 import { b64 } from './_pki.ts'
+import { assertAdmissible } from './_schema.ts'
 import { getObj, putObj } from './_store.ts'
 import type { Store } from './_store.ts'
 import { clock } from './_clock.ts'
@@ -38,7 +39,9 @@ export function tokenSecret(token: string, ttlMs: number, description?: string, 
   if (ttlMs > 0) data.expiration = b64(new Date(clock.now() + ttlMs).toISOString().replace(/\.\d+Z$/, 'Z'))
   if (description) data.description = b64(description)
   for (const u of usages) data[`usage-bootstrap-${u}`] = b64('true')
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' }, type: 'bootstrap.kubernetes.io/token', data }
+  const secret_: Obj = { apiVersion: 'v1', kind: 'Secret', metadata: { name: `bootstrap-token-${id}`, namespace: 'kube-system' }, type: 'bootstrap.kubernetes.io/token', data }
+  assertAdmissible(secret_, 'kubeadm')
+  return secret_
 }
 
 export const newToken = () => `${randomToken(6)}.${randomToken(16)}`
@@ -133,6 +136,8 @@ export function registerNode(s: Store, r: NodeRegistration) {
     ;(node.metadata as Obj).uid = om.uid
     ;(node.metadata as Obj).creationTimestamp = om.creationTimestamp
   }
+  // what kubeadm writes goes through the API server too
+  assertAdmissible(node, 'kubeadm')
   putObj(s, node)
 }
 
@@ -251,7 +256,10 @@ export function addonObjects(s: Store, opts: { clusterConfigYaml: string; kubele
       },
     })
   }
-  for (const o of objs) applyDefaults(o)
+  for (const o of objs) {
+    assertAdmissible(o, 'kubeadm')
+    applyDefaults(o)
+  }
   return objs
 }
 
@@ -414,6 +422,9 @@ export function staticPodManifests(i: ManifestInput): Record<string, Obj> {
     ),
     { cpu: '100m', port: 2381, scheme: 'HTTP', probeHost: '127.0.0.1', probePath: '/livez', volumes: [hostPathVol('etcd-data', '/var/lib/etcd', 'DirectoryOrCreate'), hostPathVol('etcd-certs', `${i.certsDir}/etcd`, 'DirectoryOrCreate')], mounts: [mount('etcd-data', '/var/lib/etcd', false), mount('etcd-certs', `${i.certsDir}/etcd`, false)] }
   )
-  return { 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, 'kube-scheduler': sched, etcd }
+  const pods = { 'kube-apiserver': apiserver, 'kube-controller-manager': kcm, 'kube-scheduler': sched, etcd }
+  // the kubelet posts them as mirror pods: the API server sees them
+  for (const pod of Object.values(pods)) assertAdmissible(pod, 'kubeadm')
+  return pods
 }
 

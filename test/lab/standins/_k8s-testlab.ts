@@ -69,10 +69,10 @@ export function editNodeState(lab: FakeLab, name: string, fn: (s: ReturnType<typ
 
 export type Result = { code: number; out: string; err: string }
 
-/** Run a stand-in's main() in-process "on" a host, with stdin and extra env. */
-export async function run(lab: FakeLab, host: string, tool: 'kubeadm' | 'kubectl', argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Result> {
+/** The environment that makes a stand-in run "on" a host of the fake lab. */
+export function hostEnv(lab: FakeLab, host: string): Record<string, string> {
   const h = hostOf(lab, host)
-  const env: Record<string, string | undefined> = {
+  return {
     ZXLAB_FS_ROOT: h.root,
     ZXLAB_HOSTNAME: h.name,
     ZXLAB_HOST_ADDRESSES: `127.0.0.1,${h.address}`,
@@ -81,9 +81,12 @@ export async function run(lab: FakeLab, host: string, tool: 'kubeadm' | 'kubectl
     ZXLAB_CPUS: '2',
     ZXLAB_MEMORY_MB: '4096',
     HOME: '/root',
-    KUBECONFIG: undefined,
-    ...opts.env,
   }
+}
+
+/** Run a stand-in's main() in-process "on" a host, with stdin and extra env. */
+export async function run(lab: FakeLab, host: string, tool: 'kubeadm' | 'kubectl', argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  const env: Record<string, string | undefined> = { ...hostEnv(lab, host), KUBECONFIG: undefined, ...opts.env }
   const saved: Record<string, string | undefined> = {}
   for (const [k, v] of Object.entries(env)) {
     saved[k] = process.env[k]

@@ -5,7 +5,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { p } from './_fs.ts'
-import { hostByAddress, onHost } from './_k8s-host.ts'
+import { callPath, serverCall } from './_apicall.ts'
+import type { Identity } from './_apicall.ts'
+import { hostByAddress, onHost, selfHost } from './_k8s-host.ts'
 import type { HostRef } from './_k8s-host.ts'
 import { dig, isObj, loadYamlDocs, str, toYaml } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
@@ -27,7 +29,7 @@ export function makeKubeconfig(o: { server: string; caCert: string; user: string
   })
 }
 
-export type Identity = { name: string; groups: string[] }
+export type { Identity }
 
 export type Connection = {
   server: string
@@ -47,6 +49,9 @@ const refused = (hostport: string) => new ConnectError(`The connection to the se
 
 /** A path as the user wrote it → where it is (through p() when absolute). */
 export const userPath = (f: string) => {
+  // in a call the API server runs: the copy of the caller's file
+  const sent = callPath(f)
+  if (sent) return sent
   const expanded = f.startsWith('~/') ? path.join(os.homedir(), f.slice(2)) : f
   return path.isAbsolute(expanded) ? p(expanded) : path.resolve(expanded)
 }
@@ -119,6 +124,13 @@ export function resolveContext(config: Obj, contextOverride?: string): Resolved 
 
 /** Connect to the API server the kubeconfig names. */
 export function connect(opts: { kubeconfig?: string; context?: string; server?: string } = {}): Connection {
+  // in a call the API server runs, the caller is who its client certificate says (checked by the server's TLS)
+  const call = serverCall()
+  if (call) {
+    const store = readStore(call.storeFile)
+    if (!store) throw refused(call.server.replace(/^https?:\/\//, ''))
+    return { server: call.server, host: selfHost(), storeFile: call.storeFile, store, user: call.user, ...(call.namespace ? { namespace: call.namespace } : {}), config: {} }
+  }
   const loaded = loadKubeconfig(opts.kubeconfig)
   const r = resolveContext(loaded.config, opts.context)
   const server = opts.server ?? r.server

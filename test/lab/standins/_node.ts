@@ -1,5 +1,6 @@
 // The node's OS state, /var/lib/zxlab/node.json: written by the OS stand-ins (apt-get, systemctl,
 // modprobe, ctr…) and by kubeadm (the kubelet unit), read by kubeadm, kubectl and the controllers.
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { p } from './_fs.ts'
@@ -43,8 +44,10 @@ export function readState(host: Root = SELF): NodeState {
     raw = '{}'
   }
   const s = JSON.parse(raw) as Partial<NodeState>
-  const packages = { ...s.packages, ...(process.env.ZXLAB_REAL_HOST === '1' ? dpkgPackages(host) : {}) }
-  return { ...s, packages, services: s.services ?? {}, modules: s.modules ?? [] }
+  const real = process.env.ZXLAB_REAL_HOST === '1'
+  const packages = { ...s.packages, ...(real ? dpkgPackages(host) : {}) }
+  const services = { ...s.services, ...(real && host.root === '/' ? systemdServices() : {}) }
+  return { ...s, packages, services, modules: s.modules ?? [] }
 }
 
 /**
@@ -63,6 +66,20 @@ function dpkgPackages(host: Root): Record<string, Package> {
     const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1]
     const [name, status, version] = [field('Package'), field('Status'), field('Version')]
     if (name && version && status?.endsWith(' installed')) out[name] = { version, held: status.startsWith('hold ') }
+  }
+  return out
+}
+
+/** On a real Debian host, containerd's and the kubelet's state are systemd's own. */
+function systemdServices(): Record<string, Service> {
+  const r = spawnSync('systemctl', ['show', 'containerd.service', 'kubelet.service', '-p', 'Id,ActiveState,SubState,UnitFileState'], { encoding: 'utf8' })
+  const out: Record<string, Service> = {}
+  for (const block of (r.stdout ?? '').split(/\n\n+/)) {
+    const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(block)?.[1] ?? ''
+    const id = field('Id').replace(/\.service$/, '')
+    if (!id || field('UnitFileState') === '') continue
+    const sub = field('SubState')
+    out[id] = { enabled: field('UnitFileState') === 'enabled', active: field('ActiveState') === 'active', ...(sub === 'auto-restart' || sub === 'failed' ? { sub } : {}) }
   }
   return out
 }

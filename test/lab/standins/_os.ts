@@ -1,6 +1,6 @@
 // Shared by the OS stand-ins (apt-get, apt-mark, dpkg, systemctl, containerd, modprobe, swapoff…)
 // beyond the process I/O (_io.ts) and the node's state (_node.ts): the "not installed" check for a
-// package's tools, timestamps and Debian version comparison (lib/debian-version.ts).
+// package's tools, timestamps and Debian version comparison (lib/base/debian-version.ts).
 import { warn } from './_io.ts'
 import { readState } from './_node.ts'
 
@@ -17,4 +17,4 @@ export function requirePackage(tool: string, pkg: string): boolean {
 export const now = () => new Date().toISOString()
 
 // apt's version order is the project's own (the playbooks choose package revisions with it)
-export { compareVersions } from '../../../lib/debian-version.ts'
+export { compareVersions } from '../../../lib/base/debian-version.ts'

@@ -1,20 +1,11 @@
 // The API server's type system for the kubectl stand-in: which kinds exist (group, versions,
-// resource names, short names, scope), validation against the Kubernetes OpenAPI schemas
-// (kubernetes-models), strict unknown-field detection, the server-side validation rules the
-// schemas do not carry, and server-side defaults. Add a kind: one line in KINDS.
+// resource names, short names, scope), decoding and validation against the API server's own
+// OpenAPI documents (_openapi.ts: types, required fields, strict unknown-field detection; a CRD's
+// schema for its custom resources), the server-side validation rules the schemas do not carry,
+// and server-side defaults. Add a kind: one line in KINDS.
 import { arr, dig, isObj, parseCidr, parseIPv4, cidrContains, str } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
-
-type ModelClass = { prototype: { validate(): void } }
-
-// The kubernetes-models classes are most of the bundle: only the commands that write objects
-// load them (loadModels), so a `kubectl get` does not parse them.
-let models: Record<string, ModelClass> | undefined
-
-/** Load the schema validators; kubectl's writing commands call this before they run. */
-export async function loadModels(): Promise<void> {
-  models ??= (await import('./_models.ts')).MODELS
-}
+import { checkBuiltin, checkCustom } from './_openapi.ts'
 
 export type KindInfo = {
   group: string // '' for core
@@ -25,20 +16,14 @@ export type KindInfo = {
   short: string[]
   namespaced: boolean
   categories?: string[]
-  /** A CRD-defined kind (no schema validation here). */
+  /** A CRD-defined kind. */
   custom?: boolean
+  /** A CRD's openAPIV3Schema by version. */
+  schemas?: Record<string, Obj>
 }
 
 function k(group: string, kind: string, plural: string, namespaced: boolean, short: string[], versions: string[], categories?: string[]): KindInfo {
   return { group, versions, kind, plural, singular: kind.toLowerCase(), short, namespaced, ...(categories ? { categories } : {}) }
-}
-
-/** The validator of a built-in kind's version; an error if the models were not loaded. */
-function validatorOf(info: KindInfo, version: string): ((data: unknown) => void) | undefined {
-  if (info.custom) return undefined
-  if (!models) throw new Error(`zxlab: kubectl: schema validation of ${info.kind} without loadModels()`)
-  const cls = models[`${info.group}/${info.kind}/${version}`]
-  return cls && ((data) => cls.prototype.validate.call(data))
 }
 
 export const KINDS: KindInfo[] = [
@@ -106,9 +91,9 @@ export function customKinds(crds: Obj[]): KindInfo[] {
     const group = str(dig(spec, 'group'))
     const plural = str(dig(names, 'plural'))
     if (!kind || !group || !plural) continue
-    const versions = arr(dig(spec, 'versions'))
-      .filter((x) => dig(x, 'served') !== false)
-      .map((x) => String(dig(x, 'name')))
+    const served = arr(dig(spec, 'versions')).filter((x) => dig(x, 'served') !== false)
+    const versions = served.map((x) => String(dig(x, 'name')))
+    const schemas = Object.fromEntries(served.flatMap((x) => (isObj(dig(x, 'schema', 'openAPIV3Schema')) ? [[String(dig(x, 'name')), dig(x, 'schema', 'openAPIV3Schema') as Obj]] : [])))
     out.push({
       group,
       versions,
@@ -118,6 +103,7 @@ export function customKinds(crds: Obj[]): KindInfo[] {
       short: arr(dig(names, 'shortNames')).map(String),
       namespaced: dig(spec, 'scope') !== 'Cluster',
       custom: true,
+      schemas,
     })
   }
   return out
@@ -126,7 +112,14 @@ export function customKinds(crds: Obj[]): KindInfo[] {
 // ---------------------------------------------------------------------------
 // Validation
 
-export type FieldError = { path: string; type: 'Required value' | 'Invalid value' | 'Unsupported value' | 'Duplicate value' | 'Not found' | 'Forbidden'; value?: unknown; detail?: string }
+export type FieldError = {
+  path: string
+  type: 'Required value' | 'Invalid value' | 'Unsupported value' | 'Duplicate value' | 'Not found' | 'Forbidden'
+  value?: unknown
+  /** the value as the API server prints it, where that is not goValue's rendering */
+  shown?: string
+  detail?: string
+}
 
 /** The API server's refusal of an object. */
 export class ApiError extends Error {
@@ -153,7 +146,7 @@ export function goValue(v: unknown): string {
 export function formatFieldError(e: FieldError): string {
   let s = `${e.path}: ${e.type}`
   if (e.type === 'Required value') return e.detail ? `${s}: ${e.detail}` : s
-  if ('value' in e) s += `: ${goValue(e.value)}`
+  if ('value' in e) s += `: ${e.shown ?? goValue(e.value)}`
   return e.detail ? `${s}: ${e.detail}` : s
 }
 
@@ -164,140 +157,76 @@ export function invalidError(kind: string, name: string, errs: FieldError[]): Ap
   return new ApiError('Invalid', `The ${kind} "${name}" is invalid: ${body}`)
 }
 
-const MAP_FIELDS = new Set(['requests', 'limits', 'labels', 'annotations', 'data', 'stringData', 'binaryData', 'nodeSelector', 'matchLabels', 'selector', 'capacity', 'allocatable', 'hard', 'parameters'])
-
-/** /spec/template/spec/containers/0/resources/requests/cpu → spec.template.spec.containers[0].resources.requests[cpu] */
-export function kubePath(parts: (string | number)[]): string {
-  let out = ''
-  let parent = ''
-  for (const part of parts) {
-    if (typeof part === 'number' || /^\d+$/.test(String(part))) out += `[${part}]`
-    else if (MAP_FIELDS.has(parent) && !(parent === 'selector' && (part === 'matchLabels' || part === 'matchExpressions'))) out += `[${part}]`
-    else out += (out ? '.' : '') + part
-    parent = String(part)
+/**
+ * Decoding and schema validation of an object as the API server does it: decode errors (a wrong
+ * type, a bad quantity or base64 value), unknown fields (strict field validation), and field
+ * errors (required fields; a custom resource's structural-schema rules).
+ */
+export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode: string[]; fields: FieldError[]; unknown: string[] } {
+  const problems = info.custom ? checkCustom(info.schemas?.[version], obj) : (checkBuiltin(info.group, version, info.kind, obj) ?? [])
+  const out = { decode: [] as string[], fields: [] as FieldError[], unknown: [] as string[] }
+  for (const p of problems) {
+    if (p.at === 'decode') out.decode.push(p.message)
+    // status is the controllers' to write; the stand-in's carries fields of its own
+    else if (p.at === 'unknown') {
+      if (!p.path.startsWith('status')) out.unknown.push(p.path)
+    } else out.fields.push({ path: p.path, type: p.type, ...('value' in p ? { value: p.value } : {}), ...(p.detail ? { detail: p.detail } : {}) })
   }
   return out
 }
 
-const pointerParts = (ptr: string) =>
-  ptr
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-
-type AjvError = { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }
-
-const QUANTITY_RE = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-
-/**
- * Schema validation with kubernetes-models, plus strict unknown-field detection: the compiled
- * validators read every property their schema declares, so a proxy records what they read;
- * a key of a schema-checked object that was never read is not in the schema.
- */
-export function schemaCheck(info: KindInfo, version: string, obj: Obj): { decode: string[]; fields: FieldError[]; unknown: string[] } {
-  const validate = validatorOf(info, version)
-  if (!validate) return { decode: [], fields: [], unknown: [] }
-  const read = new WeakMap<object, Set<string>>()
-  const iterated = new WeakSet<object>()
-  const proxies = new WeakMap<object, object>()
-  const readSet = (t: object) => {
-    let s = read.get(t)
-    if (!s) read.set(t, (s = new Set()))
-    return s
-  }
-  const handler: ProxyHandler<object> = {
-    get(t, key) {
-      if (typeof key === 'string') readSet(t).add(key)
-      return wrap(Reflect.get(t, key))
-    },
-    has(t, key) {
-      if (typeof key === 'string') readSet(t).add(key)
-      return Reflect.has(t, key)
-    },
-    ownKeys(t) {
-      iterated.add(t)
-      return Reflect.ownKeys(t)
-    },
-  }
-  const wrap = (x: unknown): unknown => {
-    if (typeof x !== 'object' || x === null) return x
-    let px = proxies.get(x)
-    if (!px) proxies.set(x, (px = new Proxy(x, handler)))
-    return px
-  }
-  let errors: AjvError[] = []
-  try {
-    validate(wrap(obj))
-  } catch (e) {
-    errors = ((e as { errors?: AjvError[] }).errors ?? []) as AjvError[]
-  }
-
-  const unknown: string[] = []
-  const walk = (x: unknown, parts: (string | number)[]) => {
-    if (Array.isArray(x)) return x.forEach((y, i) => walk(y, [...parts, i]))
-    if (!isObj(x)) return
-    const seen = read.get(x)
-    const checkKeys = !iterated.has(x) && seen && seen.size > 0 && parts[0] !== 'status'
-    for (const key of Object.keys(x)) {
-      if (checkKeys && !seen.has(key)) unknown.push(kubePath([...parts, key]))
-      // kubernetes-models' JSONSchemaProps lacks description and x-kubernetes-*: not checked below
-      else if (key !== 'openAPIV3Schema') walk(x[key], [...parts, key])
-    }
-  }
-  walk(obj, [])
-
-  // ajv reports oneOf branches; keep one message per path, the most telling.
-  const decode: string[] = []
-  const fields: FieldError[] = []
-  const byPath = new Map<string, AjvError[]>()
-  for (const e of errors) {
-    const list = byPath.get(e.instancePath) ?? []
-    list.push(e)
-    byPath.set(e.instancePath, list)
-  }
-  for (const [ptr, list] of byPath) {
-    const parts = pointerParts(ptr)
-    const value = parts.reduce<unknown>((o, k) => dig(o, k), obj)
-    const required = list.filter((e) => e.keyword === 'required')
-    for (const r of required) fields.push({ path: kubePath([...parts, String(r.params.missingProperty)]), type: 'Required value' })
-    if (required.length) continue
-    const fmt = list.find((e) => e.keyword === 'format')
-    const path = kubePath(parts)
-    if (fmt && fmt.params.format === 'byte') {
-      // []byte fields are base64 in JSON: the API server fails to decode the object
-      decode.push(`illegal base64 data at input byte ${base64ErrorAt(String(value))}`)
-      continue
-    }
-    if (fmt && fmt.params.format === 'quantity') {
-      fields.push({ path, type: 'Invalid value', value, detail: `quantities must match the regular expression ${QUANTITY_RE}` })
-      continue
-    }
-    const enumErr = list.find((e) => e.keyword === 'enum')
-    if (enumErr && parts.length > 1) {
-      fields.push({ path, type: 'Unsupported value', value, detail: `supported values: ${(enumErr.params.allowedValues as unknown[]).map((a) => JSON.stringify(a)).join(', ')}` })
-      continue
-    }
-    const typeErr = list.find((e) => e.keyword === 'type')
-    if (typeErr) {
-      const want = String(typeErr.params.type)
-      const got = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value
-      const goType = { integer: 'int32', number: 'float64', string: 'string', boolean: 'bool', array: 'array', object: 'object' }[want] ?? want
-      decode.push(`json: cannot unmarshal ${got === 'boolean' ? 'bool' : got} into Go struct field ${path} of type ${goType}`)
-      continue
-    }
-    const first = list[0] as AjvError
-    fields.push({ path, type: 'Invalid value', value, detail: first.message ?? first.keyword })
-  }
-  return { decode, fields, unknown }
+export type Admission = {
+  /** 'creating', 'patching', 'replacing': the words kubectl's error starts with */
+  verbing: string
+  /** the file kubectl read the object from ("STDIN", a path) */
+  source: string
+  /** kubectl --validate: strict (default), warn, ignore */
+  validation?: 'strict' | 'warn' | 'ignore'
+  /** the object as stored, on update (immutable fields) */
+  before?: Obj
+  serviceSubnet?: string
 }
 
-/** Where Go's strict base64 decoder stops: the first byte outside the alphabet, else the final partial block. */
-function base64ErrorAt(v: string): number {
-  const bad = v.search(/[^A-Za-z0-9+/=]/)
-  if (bad >= 0) return bad
-  const pad = v.indexOf('=')
-  if (pad >= 0 && !/^={1,2}$/.test(v.slice(pad))) return pad
-  return v.length - (v.length % 4)
+/**
+ * The API server's verdict on an object it is asked to write: the error kubectl prints (decode,
+ * strict unknown fields, then field validation), or none; and the warnings of --validate=warn.
+ */
+export function admission(info: KindInfo, version: string, obj: Obj, a: Admission): { error?: ApiError; warnings: string[] } {
+  const chk = schemaCheck(info, version, obj)
+  const handled = `${info.kind} in version "${version}" cannot be handled as a ${info.kind}`
+  if (chk.decode.length) return { error: new ApiError('BadRequest', `error when ${a.verbing} "${a.source}": ${handled}: ${chk.decode[0] as string}`), warnings: [] }
+  const mode = a.validation ?? 'strict'
+  if (chk.unknown.length && mode === 'strict') {
+    return { error: new ApiError('BadRequest', `error when ${a.verbing} "${a.source}": ${handled}: strict decoding error: ${chk.unknown.map((u) => `unknown field "${u}"`).join(', ')}`), warnings: [] }
+  }
+  const warnings = mode === 'warn' ? chk.unknown.map((u) => `Warning: unknown field "${u}"\n`) : []
+  const errs: FieldError[] = [...chk.fields, ...semanticCheck(obj, a.serviceSubnet ? { serviceSubnet: a.serviceSubnet } : {})]
+  if (a.before) errs.push(...immutableCheck(info.kind, a.before, obj))
+  if (!errs.length) return { warnings }
+  const seen = new Set<string>()
+  const unique = errs.filter((e) => !seen.has(formatFieldError(e)) && !!seen.add(formatFieldError(e)))
+  return { error: invalidError(info.kind, String(dig(obj, 'metadata', 'name') ?? ''), unique), warnings }
+}
+
+/** The built-in kind of an object (by apiVersion and kind), or undefined. */
+export function builtinKind(obj: Obj): { info: KindInfo; version: string } | undefined {
+  const { group, version } = splitApiVersion(String(obj.apiVersion ?? ''))
+  const info = KINDS.find((k) => k.group === group && k.kind === obj.kind && k.versions.includes(version))
+  return info && { info, version }
+}
+
+/** What the API server answers when asked to create this built-in object: its refusal, as kubectl prints it, or undefined. */
+export function refusal(obj: Obj, source = 'STDIN'): string | undefined {
+  const k = builtinKind(obj)
+  if (!k) return `error: resource mapping not found: no matches for kind "${String(obj.kind)}" in version "${String(obj.apiVersion)}"`
+  const { error } = admission(k.info, k.version, obj, { verbing: 'creating', source })
+  return error && (error.status === 'Invalid' ? error.message : `Error from server (${error.status}): ${error.message}`)
+}
+
+/** An object the stand-ins write themselves (kubeadm's): an error naming what the API server would refuse. */
+export function assertAdmissible(obj: Obj, who: string): void {
+  const r = refusal(obj, who)
+  if (r) throw new Error(`zxlab: ${who} wrote an object the API server refuses: ${r}`)
 }
 
 // -- server-side rules the OpenAPI schemas do not express -------------------
@@ -313,7 +242,37 @@ const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/
 
-const LABEL_NAMES = new Set(['Namespace', 'Service'])
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/
+const DNS1035_MSG =
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+
+/** The name rule per kind, as the API server's ValidateObjectMeta name functions apply it (default: a DNS-1123 subdomain). */
+const NAME_RULES: Record<string, { re: RegExp; max: number; msg: string }> = {
+  Namespace: { re: DNS1123_LABEL, max: 63, msg: LABEL_MSG },
+  Service: { re: DNS1035_LABEL, max: 63, msg: DNS1035_MSG },
+}
+const SUBDOMAIN_RULE = { re: DNS1123_SUBDOMAIN, max: 253, msg: SUBDOMAIN_MSG }
+
+/** validation.IsValidPortName: one message per broken rule. */
+export function portNameProblems(name: string): string[] {
+  const out: string[] = []
+  if (name.length > 15) out.push('must be no more than 15 characters')
+  if (!/^[-a-z0-9]+$/.test(name)) out.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)')
+  if (!/[a-z]/.test(name)) out.push('must contain at least one letter (a-z)')
+  if (name.includes('--')) out.push('must not contain consecutive hyphens')
+  if (name.startsWith('-') || name.endsWith('-')) out.push('must not begin or end with a hyphen')
+  return out
+}
+
+/** A probe's or lifecycle hook's port by name: the name's syntax (that a container declares it is the kubelet's concern, not the API server's). */
+function checkHandlerPorts(c: Obj, cp: string, errs: FieldError[]) {
+  for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+    for (const action of ['httpGet', 'tcpSocket']) {
+      const port = dig(c, probe, action, 'port')
+      if (typeof port === 'string') for (const msg of portNameProblems(port)) errs.push({ path: `${cp}.${probe}.${action}.port`, type: 'Invalid value', value: port, detail: msg })
+    }
+  }
+}
 
 const PATH_SEGMENT_NAMES = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'])
 
@@ -323,10 +282,9 @@ function checkName(kind: string, name: string, errs: FieldError[]) {
     for (const ch of ['/', '%']) if (name.includes(ch)) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: `may not contain '${ch}'` })
     return
   }
-  const label = LABEL_NAMES.has(kind)
-  if (label ? !DNS1123_LABEL.test(name) || name.length > 63 : !DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
-    errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: label ? LABEL_MSG : SUBDOMAIN_MSG })
-  }
+  const rule = NAME_RULES[kind] ?? SUBDOMAIN_RULE
+  if (name.length > rule.max) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: `must be no more than ${rule.max} characters` })
+  if (!rule.re.test(name)) errs.push({ path: 'metadata.name', type: 'Invalid value', value: name, detail: rule.msg })
 }
 
 function checkLabels(labels: unknown, path: string, errs: FieldError[]) {
@@ -392,10 +350,9 @@ function checkPodSpec(spec: unknown, path: string, errs: FieldError[], owner: 'p
           errs.push({ path: `${cp}.ports[${j}].containerPort`, type: 'Invalid value', value: cport, detail: 'must be between 1 and 65535, inclusive' })
         }
         const pn = str(dig(port, 'name'))
-        if (pn !== undefined && (pn.length > 15 || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(pn) || !/[a-z]/.test(pn) || pn.includes('--'))) {
-          errs.push({ path: `${cp}.ports[${j}].name`, type: 'Invalid value', value: pn, detail: 'must be no more than 15 characters' })
-        }
+        if (pn) for (const msg of portNameProblems(pn)) errs.push({ path: `${cp}.ports[${j}].name`, type: 'Invalid value', value: pn, detail: msg })
       })
+      checkHandlerPorts(c, cp, errs)
       arr(c.env).forEach((env, j) => {
         const en = str(dig(env, 'name'))
         if (en === undefined) return
@@ -549,6 +506,9 @@ export function semanticCheck(obj: Obj, ctx: ValidateContext = {}): FieldError[]
           if (pnames.has(pn)) errs.push({ path: `spec.ports[${i}].name`, type: 'Duplicate value', value: pn })
           pnames.add(pn)
         }
+        const tp = dig(pt, 'targetPort')
+        // the value is an IntOrString, which the API server prints unquoted
+        if (typeof tp === 'string') for (const msg of portNameProblems(tp)) errs.push({ path: `spec.ports[${i}].targetPort`, type: 'Invalid value', value: tp, shown: tp, detail: msg })
         const np = dig(pt, 'nodePort')
         if (typeof np === 'number' && (np < 30000 || np > 32767)) errs.push({ path: `spec.ports[${i}].nodePort`, type: 'Invalid value', value: np, detail: 'provided port is not in the valid range. The range of valid ports is 30000-32767' })
       })

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { readJson, withLock, writeAtomic } from './_io.ts'
-import { onHost, STORE_FILE } from './_k8s-host.ts'
+import { onHost, parseSemver, STORE_FILE } from './_k8s-host.ts'
 import type { HostRef } from './_k8s-host.ts'
 import { clone, deepEqual, isObj, nowIso } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
@@ -59,7 +59,8 @@ export function readStore(file: string): Store | undefined {
 }
 
 export function writeStore(file: string, store: Store) {
-  writeAtomic(file, JSON.stringify(store) + '\n', 0o666)
+  // behind the network API server only root (its process) reads the store: it holds the CA key
+  writeAtomic(file, JSON.stringify(store) + '\n', process.env.ZXLAB_API ? 0o600 : 0o666)
 }
 
 /** Read-modify-write under the store's lock. fn returns false to skip the write. */
@@ -80,6 +81,7 @@ export function newStore(cluster: ClusterInfo): Store {
 
 /** Make the store's folder writable for every user (kubectl runs as the lab user too). */
 export function openUpStoreDir(file: string) {
+  if (process.env.ZXLAB_API) return // clients go through the API server
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true })
     fs.chmodSync(path.dirname(file), 0o777)
@@ -169,4 +171,10 @@ export function deleteObj(s: Store, obj: Obj): boolean {
   keysByType.delete(s.objects)
   delete s.internal.ssa[key]
   return true
+}
+
+/** The server's /version document. */
+export function versionInfo(s: Store) {
+  const v = parseSemver(s.cluster.kubernetesVersion)
+  return { major: String(v?.major ?? 1), minor: String(v?.minor ?? 36), emulationMajor: String(v?.major ?? 1), emulationMinor: String(v?.minor ?? 36), minCompatibilityMajor: '1', minCompatibilityMinor: String((v?.minor ?? 36) - 1), gitVersion: s.cluster.kubernetesVersion, gitCommit: '6c1cd990aa4c4d9d1e4a1f4b1ef1e0e6a6d3c3a1', gitTreeState: 'clean', buildDate: '2026-10-14T12:00:00Z', goVersion: 'go1.25.3', compiler: 'gc', platform: 'linux/amd64' }
 }

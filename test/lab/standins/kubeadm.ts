@@ -3,6 +3,7 @@
 // stand-ins, runs the real preflight checks it can (ip_forward, ports, files, CPUs, memory),
 // writes real files (certificates, kubeconfigs, static pod manifests, kubelet config) and
 // keeps the cluster in the control plane's store so that kubectl and reruns see it.
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -19,10 +20,16 @@ import { readNodeState, updateNodeState } from './_node.ts'
 import type { NodeState } from './_node.ts'
 import { hostAddresses, hostByAddress, hostname, installedVersion, parseSemver, selfHost } from './_k8s-host.ts'
 import type { HostRef } from './_k8s-host.ts'
-import { clone, formatDuration, isObj, nowIso, parseDuration, str, toYaml } from './_k8s-util.ts'
+import { clone, dig, formatDuration, isObj, nowIso, parseDuration, str, toYaml } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import { aggregate, argsMap, ConfigError, DEFAULT_SERVICE_SUBNET, KUBEADM_API, parseKubeadmConfig, TOKEN_RE, validateInit, validateKubelet, validateNodeRegistration } from './_kubeadm-config.ts'
-import { connect, ConnectError, makeKubeconfig, userPath } from './_kubeconfig.ts'
+import { connect, ConnectError, isAdmin, makeKubeconfig, userPath } from './_kubeconfig.ts'
+import { isServerCallChild, networkMode, serverCall , runServerCall } from './_apicall.ts'
+import { kubeconfigTarget, netError, request, sendCall } from './_apiclient.ts'
+import type { Reply, Target } from './_apiclient.ts'
+import { admitNode } from './_join.ts'
+import type { JoinGrant, JoinRequest } from './_join.ts'
+import { load } from 'js-yaml'
 import { b64, caCertHash, newCA, newLeaf, unb64 } from './_pki.ts'
 import type { Pem } from './_pki.ts'
 import { deleteObj, getObj, listObjs, newStore, openUpStoreDir, putObj, readStore, storeFileOf, updateStore, writeStore } from './_store.ts'
@@ -32,6 +39,7 @@ import { clock } from './_clock.ts'
 const STACK_HINT = 'To see the stack trace of this error execute with --v=5 or higher'
 const CONTAINERD_SOCKET = 'unix:///var/run/containerd/containerd.sock'
 const KUBELET_DIR = '/var/lib/kubelet'
+const CLUSTER_INFO_PATH = '/api/v1/namespaces/kube-public/configmaps/cluster-info'
 const MANIFESTS = '/etc/kubernetes/manifests'
 
 const globalFlags: FlagSpec[] = [
@@ -67,7 +75,7 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
       case 'reset':
         return reset(ctx, rest)
       case 'token':
-        return token(ctx, rest)
+        return networkMode() && !['generate', undefined].includes(rest.find((a) => !a.startsWith('-'))) ? await tokenOverNetwork(ctx, argv, rest) : token(ctx, rest)
       case 'version':
         return version(ctx, rest)
       case 'config':
@@ -457,6 +465,15 @@ async function init(ctx: Ctx, argv: string[]): Promise<number> {
   }
   io.out('[kubelet-check] The kubelet is healthy after 501.234567ms\n')
   io.out('[control-plane-check] Waiting for healthy control plane components. This can take up to 4m0s\n')
+  // on a real host the kubelet is systemd's: it starts the kube-apiserver static pod, which must answer
+  if (networkMode() && hostAddresses().includes(advertise)) {
+    restartKubelet()
+    const why = await waitLivez(advertise, bindPort, 120_000)
+    if (why) {
+      io.out(`[control-plane-check] kube-apiserver is not healthy after 2m0s\n`)
+      return phaseFail('wait-control-plane', `failed while waiting for the control plane to start: kube-apiserver check failed at https://${advertise}:${bindPort}/livez: Get "https://${advertise}:${bindPort}/livez?timeout=10s": ${why}`)
+    }
+  }
   io.out(`[control-plane-check] Checking kube-apiserver at https://${advertise}:${bindPort}/livez\n[control-plane-check] Checking kube-controller-manager at https://127.0.0.1:10257/healthz\n[control-plane-check] Checking kube-scheduler at https://127.0.0.1:10259/livez\n`)
   const crashTroubleshoot = `\nA control plane component may have crashed or exited when started by the container runtime.\nTo troubleshoot, list all containers using your preferred container runtimes CLI.\nHere is one example how you may list all running Kubernetes containers by using crictl:\n\t- 'crictl --runtime-endpoint ${criSocket} ps -a | grep kube | grep -v pause'\n\tOnce you have found the failing container, you can inspect its logs with:\n\t- 'crictl --runtime-endpoint ${criSocket} logs CONTAINERID'\n\n`
   if (!hostAddresses().includes(advertise)) {
@@ -765,6 +782,7 @@ async function join(ctx: Ctx, argv: string[]): Promise<number> {
   const m = /^([^:]+):(\d+)$/.exec(endpointStr)
   const hostPart = m?.[1] ?? endpointStr
   const port = Number(m?.[2] ?? 6443)
+  if (networkMode()) return joinOverNetwork(ctx, { endpointStr, hostPart, port, tokenStr, hashes, unsafe: bt?.unsafeSkipCAVerification === true, nodeName, criSocket, nr, controlPlane: cfg.controlPlane !== undefined })
   const clusterInfoUrl = `https://${hostPart}:${port}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s`
   const host = hostByAddress(hostPart)
   const discoveryFail = (why: string) => phaseFail('preflight', `couldn't validate the identity of the API Server: ${why}`)
@@ -802,21 +820,9 @@ async function join(ctx: Ctx, argv: string[]): Promise<number> {
       error = `cluster CA found in cluster-info ConfigMap is invalid: none of the public keys ${JSON.stringify(hash)} are pinned`
       return
     }
-    const existing = getObj(s, '', 'Node', undefined, nodeName)
-    if (existing && nodeReady(existing)) {
-      error = `kubelet-start: a Node with name ${JSON.stringify(nodeName)} and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node`
-      return
-    }
-    const kubeletVersion = installedVersion(ctx.state, 'kubelet')
-    const kv = kubeletVersion ? parseSemver(kubeletVersion) : undefined
-    const cv = parseSemver(s.cluster.kubernetesVersion)
-    if (kv && cv && kv.minor > cv.minor) {
-      error = `kubelet-start: the kubelet version ${JSON.stringify(kubeletVersion)} is newer than the control plane version ${JSON.stringify(s.cluster.kubernetesVersion)}`
-      return
-    }
-    const kcm = getObj(s, '', 'ConfigMap', 'kube-system', 'kubelet-config')
-    result = { kubeletYaml: String((isObj(kcm?.data) ? kcm.data : {}).kubelet ?? ''), version: s.cluster.kubernetesVersion, caCert: s.cluster.caCert }
-    registerNode(s, { name: nodeName, host: selfHost(), criSocket, taints: Array.isArray(nr.taints) ? (nr.taints as { key: string; effect: string }[]) : [], controlPlane: false, kubeletVersion: kubeletVersion ?? s.cluster.kubernetesVersion, ...containerdVersion(ctx.state) })
+    const admitted = admitNode(s, { name: nodeName, host: selfHost(), criSocket, taints: Array.isArray(nr.taints) ? (nr.taints as { key: string; effect: string }[]) : [], ...(installedVersion(ctx.state, 'kubelet') ? { kubeletVersion: installedVersion(ctx.state, 'kubelet') as string } : {}), ...containerdVersion(ctx.state) })
+    if ('error' in admitted) error = admitted.error
+    else result = admitted.grant
   })
   if (error) {
     if (error.startsWith('kubelet-start: ')) return phaseFail('kubelet-start', error.slice('kubelet-start: '.length))
@@ -824,22 +830,127 @@ async function join(ctx: Ctx, argv: string[]): Promise<number> {
   }
   if (!result) return discoveryFail(`Get "${clusterInfoUrl}": dial tcp ${hostPart}:${port}: connect: connection refused`)
   const r = result as { kubeletYaml: string; version: string; caCert: string }
-  io.out('[preflight] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n')
-  io.out("[preflight] Use 'kubeadm init phase upload-config kubeadm --config your-config-file' to re-upload it.\n")
-  writeAtomic(p('/etc/kubernetes/pki/ca.crt'), r.caCert, 0o644)
   const caKey = readStore(storeFile)?.cluster.caKey as string
   const leaf = newLeaf({ cert: r.caCert, key: caKey }, { cn: `system:node:${nodeName}`, orgs: ['system:nodes'] })
-  writeKubeletFiles(io, (r.kubeletYaml ? (toObj(r.kubeletYaml) ?? {}) : {}) as Obj, criSocket, nr.kubeletExtraArgs)
-  writeAtomic(p('/etc/kubernetes/kubelet.conf'), makeKubeconfig({ server: `https://${endpointStr}`, caCert: r.caCert, user: 'default-auth', cert: leaf.cert, key: leaf.key, clusterName: 'default-cluster' }), 0o600)
+  finishJoin(io, endpointStr, criSocket, nr, { ...r, ...leaf })
+  // the new kubelet registers: let the controllers see it
+  updateStore(storeFile, (s) => reconcile(s))
+  return joined(io)
+}
+
+/** The node's side once the cluster admitted it: the CA, the kubelet's config and kubeconfig, the kubelet started. */
+function finishJoin(io: IO, endpointStr: string, criSocket: string, nr: Obj, g: JoinGrant) {
+  io.out('[preflight] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n')
+  io.out("[preflight] Use 'kubeadm init phase upload-config kubeadm --config your-config-file' to re-upload it.\n")
+  writeAtomic(p('/etc/kubernetes/pki/ca.crt'), g.caCert, 0o644)
+  writeKubeletFiles(io, (g.kubeletYaml ? (toObj(g.kubeletYaml) ?? {}) : {}) as Obj, criSocket, nr.kubeletExtraArgs)
+  writeAtomic(p('/etc/kubernetes/kubelet.conf'), makeKubeconfig({ server: `https://${endpointStr}`, caCert: g.caCert, user: 'default-auth', cert: g.cert, key: g.key, clusterName: 'default-cluster' }), 0o600)
   updateNodeState((s) => {
     s.services.kubelet = { enabled: false, ...s.services.kubelet, active: true }
   })
-  // the new kubelet registers: let the controllers see it
-  updateStore(storeFile, (s) => reconcile(s))
+  if (networkMode()) restartKubelet()
+}
+
+/** On a real host (network mode): `systemctl restart kubelet`, as kubeadm's kubelet-start phase does. */
+function restartKubelet() {
+  if (process.env.ZXLAB_REAL_HOST === '1') spawnSync('systemctl', ['restart', 'kubelet'], { stdio: 'ignore' })
+}
+
+/** Poll https://address:port/livez (TLS unchecked, as kubeadm's check) until it answers 200; the last failure otherwise. */
+async function waitLivez(address: string, port: number, ms: number): Promise<string | undefined> {
+  const t: Target = { server: `https://${address}:${port}`, host: address, port, hostport: `${address}:${port}`, insecure: true }
+  const until = Date.now() + ms
+  let why = 'no answer'
+  while (Date.now() < until) {
+    try {
+      const r = await request(t, 'GET', '/livez', undefined, { timeoutMs: 10_000, connectTimeoutMs: 10_000 })
+      if (r.status === 200) return undefined
+      why = `HTTP ${r.status}`
+    } catch (e) {
+      why = netError(e as NodeJS.ErrnoException, t).text
+    }
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+  return why
+}
+
+function joined(io: IO): number {
   io.out(
     '[kubelet-start] Starting the kubelet\n[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz. This can take up to 4m0s\n[kubelet-check] The kubelet is healthy after 1.001459ms\n[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap\n\nThis node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n* The Kubelet was informed of the new secure connection details.\n\nRun \'kubectl get nodes\' on the control-plane to see this node join the cluster.\n\n'
   )
   return 0
+}
+
+type JoinArgs = { endpointStr: string; hostPart: string; port: number; tokenStr: string; hashes: string[]; unsafe: boolean; nodeName: string; criSocket: string; nr: Obj; controlPlane: boolean }
+
+/**
+ * Token discovery over the network, as kubeadm does it: cluster-info fetched without trusting
+ * the server, its JWS signature checked with the token, the CA inside it checked against the
+ * pinned hashes; then, trusting only that CA, the node admitted with the token as credential.
+ */
+async function joinOverNetwork(ctx: Ctx, j: JoinArgs): Promise<number> {
+  const hostport = `${j.hostPart}:${j.port}`
+  const clusterInfoUrl = `https://${hostport}${CLUSTER_INFO_PATH}?timeout=10s`
+  const discoveryFail = (why: string) => phaseFail('preflight', `couldn't validate the identity of the API Server: ${why}`)
+  const t: Target = { server: `https://${hostport}`, host: j.hostPart, port: j.port, hostport, insecure: true }
+  const netFail = (e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code
+    const why = code === 'ZXLAB_TIMEOUT' ? 'net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)' : netError(e as NodeJS.ErrnoException, t).text
+    return discoveryFail(`Get "${clusterInfoUrl}": ${why}`)
+  }
+  let reply: Reply
+  try {
+    reply = await request(t, 'GET', CLUSTER_INFO_PATH, undefined, { timeoutMs: 10_000, connectTimeoutMs: 10_000 })
+  } catch (e) {
+    return netFail(e)
+  }
+  const [tokenId, tokenSecret] = j.tokenStr.split('.') as [string, string]
+  const cm = (reply.status === 200 ? JSON.parse(reply.body) : {}) as Obj
+  const data = (isObj(cm.data) ? cm.data : {}) as Record<string, unknown>
+  const jws = str(data[`jws-kubeconfig-${tokenId}`])
+  if (!jws) return discoveryFail(`token id ${JSON.stringify(tokenId)} is invalid for this cluster or it has expired. Use "kubeadm token create" on the control-plane node to create a new valid token`)
+  if (jwsDetached(String(data.kubeconfig ?? ''), tokenId, tokenSecret) !== jws) return discoveryFail("failed to verify JWS signature of received cluster info object, can't trust this API Server")
+  const kc = (load(String(data.kubeconfig)) ?? {}) as Obj
+  const caData = dig(kc, 'clusters', 0, 'cluster', 'certificate-authority-data')
+  const ca = typeof caData === 'string' ? unb64(caData) : ''
+  let hash = ''
+  try {
+    hash = caCertHash(ca)
+  } catch {
+    return discoveryFail('the cluster-info ConfigMap holds no valid CA certificate')
+  }
+  if (!j.unsafe && !j.hashes.map((h) => h.toLowerCase()).includes(hash)) return discoveryFail(`cluster CA found in cluster-info ConfigMap is invalid: none of the public keys ${JSON.stringify(hash)} are pinned`)
+  if (j.controlPlane) return fail('the stand-in kubeadm cannot join control-plane nodes (only workers)')
+  // from here on the server must prove it holds a certificate from that CA
+  const trusted: Target = { ...t, insecure: false, ca, token: j.tokenStr }
+  const req: JoinRequest = { name: j.nodeName, host: selfHost(), criSocket: j.criSocket, taints: Array.isArray(j.nr.taints) ? (j.nr.taints as { key: string; effect: string }[]) : [], ...(installedVersion(ctx.state, 'kubelet') ? { kubeletVersion: installedVersion(ctx.state, 'kubelet') as string } : {}), ...containerdVersion(ctx.state) }
+  try {
+    reply = await request(trusted, 'POST', '/zxlab/v1/join', req, { timeoutMs: 60_000, connectTimeoutMs: 10_000 })
+  } catch (e) {
+    return netFail(e)
+  }
+  if (reply.status === 401) return phaseFail('preflight', 'unable to fetch the kubeadm-config ConfigMap: failed to get config map: Unauthorized')
+  if (reply.status !== 200) return phaseFail('preflight', `unable to fetch the kubeadm-config ConfigMap: ${reply.body}`)
+  const r = JSON.parse(reply.body) as { grant: JoinGrant } | { error: string }
+  if ('error' in r) {
+    if (r.error.startsWith('kubelet-start: ')) return phaseFail('kubelet-start', r.error.slice('kubelet-start: '.length))
+    return discoveryFail(r.error)
+  }
+  finishJoin(ctx.io, j.endpointStr, j.criSocket, j.nr, r.grant)
+  return joined(ctx.io)
+}
+
+/** kubeadm token create/list/delete at the API server admin.conf (or --kubeconfig) names. */
+async function tokenOverNetwork(ctx: Ctx, argv: string[], rest: string[]): Promise<number> {
+  const f = flags(rest, TOKEN_FLAGS)
+  const kc = flagStr(f, 'kubeconfig') ?? '/etc/kubernetes/admin.conf'
+  if (!fs.existsSync(userPath(kc))) return fail(`failed to load admin kubeconfig: open ${kc}: no such file or directory`)
+  try {
+    return await sendCall(kubeconfigTarget({ kubeconfig: kc }), { tool: 'kubeadm', argv, files: [], stdin: '' }, ctx.io)
+  } catch (e) {
+    if (e instanceof ConnectError) return fail(e.message.replace(/^error: /, ''))
+    throw e
+  }
 }
 
 function toObj(yaml: string): Obj | undefined {
@@ -928,6 +1039,12 @@ const TOKEN_FLAGS: FlagSpec[] = [
 
 function adminConnection(f: Parsed) {
   const kc = flagStr(f, 'kubeconfig') ?? '/etc/kubernetes/admin.conf'
+  // a call the API server runs: the caller's kubeconfig stayed with the caller, its certificate was checked
+  const call = serverCall()
+  if (call) {
+    if (!isAdmin(call.user)) fail(`secrets is forbidden: User ${JSON.stringify(call.user.name)} cannot create resource "secrets" in API group "" in the namespace "kube-system"`)
+    return connect()
+  }
   if (!fs.existsSync(userPath(kc))) fail(`failed to load admin kubeconfig: open ${kc}: no such file or directory`)
   try {
     return connect({ kubeconfig: kc })
@@ -1133,6 +1250,7 @@ function printDefaults(which: string, kubeadmVersion: string): string {
   return `${init}---\n${cluster}`
 }
 
-if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2))
+// started by the API server for one call, or by the user
+if (isEntry(import.meta.url)) process.exitCode = isServerCallChild() ? await runServerCall(main) : await main(process.argv.slice(2))
 
 export type { HostRef }

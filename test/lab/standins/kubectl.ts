@@ -1,6 +1,6 @@
 // Stand-in for kubectl (1.36) on the lab hosts. It talks to "the API server": the cluster
 // store of the control plane its kubeconfig names (see _kubeconfig.ts), validates every object
-// against the Kubernetes schemas (kubernetes-models) plus the server's own rules, and runs the
+// against the API server's OpenAPI documents (_openapi.ts) plus the server's own rules, and runs the
 // controllers (_controllers.ts) on every call so the cluster moves as a real one would.
 // `exec` runs commands in the stand-in's containers (_exec.ts); `top` and the metrics API read
 // what metrics-server would report (_metrics.ts).
@@ -22,13 +22,15 @@ import { debToSemver, installedVersion, parseSemver } from './_k8s-host.ts'
 import { arr, clone, deepEqual, dig, formatDuration, isObj, objOr, parseDuration, str, toYaml } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import { JsonPathError, jsonpath } from './_jsonpath.ts'
+import { isServerCallChild, networkMode, serverCall , runServerCall } from './_apicall.ts'
+import { callFiles, kubeconfigTarget, sendCall } from './_apiclient.ts'
 import { authorize, connect, ConnectError, loadKubeconfig, resolveContext, userPath } from './_kubeconfig.ts'
 import type { Connection } from './_kubeconfig.ts'
 import { jsonPatch, mergePatch, PatchError, strategicPatch, threeWay } from './_merge.ts'
 import { forOutput, printTable, table, toJson } from './_output.ts'
-import { ApiError, apiVersionOf, formatFieldError, immutableCheck, invalidError, kindGroup, KINDS, loadModels, parseQuantity, resourceGroup, schemaCheck, semanticCheck } from './_schema.ts'
-import type { FieldError, KindInfo } from './_schema.ts'
-import { getObj, keyOf, listObjs, metaOf, putObj, readStore, updateStore } from './_store.ts'
+import { admission, ApiError, apiVersionOf, kindGroup, KINDS, parseQuantity, resourceGroup } from './_schema.ts'
+import type { KindInfo } from './_schema.ts'
+import { getObj, keyOf, listObjs, metaOf, putObj, readStore, updateStore, versionInfo } from './_store.ts'
 import type { Store } from './_store.ts'
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
@@ -74,7 +76,8 @@ const usageHint = (cmd: string) => `See 'kubectl ${cmd} --help' for usage.`
 
 export async function main(argv: string[], io: IO = processIO()): Promise<number> {
   const state = readNodeState()
-  const clientVersion = installedVersion(state, 'kubectl')
+  // in a call the API server runs, the client's version is the caller's
+  const clientVersion = serverCall()?.clientVersion ?? installedVersion(state, 'kubectl')
   if (!clientVersion) {
     io.err('zxlab: kubectl: command not found (package kubectl is not installed on this node)\n')
     return 127
@@ -113,9 +116,8 @@ export async function main(argv: string[], io: IO = processIO()): Promise<number
     }
     f.args.splice(0, sub ? 2 : 1)
     const ctx: Ctx = { io, f, cmd: cmdName, clientVersion, argv }
+    if (networkMode() && !LOCAL_ONLY(cmd, f)) return await remote(ctx)
     setValidation(ctx)
-    // commands that only read never validate (admit() would fail if one did): they skip the schemas
-    if (!READING_COMMANDS.has(cmd)) await loadModels()
     return await handler.run(ctx, sub)
   } catch (e) {
     if (e instanceof CliError || e instanceof ConnectError) {
@@ -149,6 +151,25 @@ function suggest(cmd: string): string {
 }
 
 type Handler = { sub?: string[]; flags: (sub?: string) => FlagSpec[]; run: (c: Ctx, sub?: string) => Promise<number> | number }
+
+// ---------------------------------------------------------------------------
+// Over the network (ZXLAB_API=network): the command runs at the API server the kubeconfig names
+
+/** What kubectl does without a server: its kubeconfig, its own version, help. */
+const LOCAL_ONLY = (cmd: string, f: Parsed) => cmd === 'config' || (cmd === 'version' && flagBool(f, 'client')) || flagBool(f, 'help')
+
+async function remote(c: Ctx): Promise<number> {
+  const t = kubeconfigTarget({
+    ...(flagStr(c.f, 'kubeconfig') ? { kubeconfig: flagStr(c.f, 'kubeconfig') as string } : {}),
+    ...(flagStr(c.f, 'context') ? { context: flagStr(c.f, 'context') as string } : {}),
+    ...(flagStr(c.f, 'server') ? { server: flagStr(c.f, 'server') as string } : {}),
+    insecure: flagBool(c.f, 'insecure-skip-tls-verify'),
+  })
+  const fromFile = (v: string) => (v.includes('=') ? v.slice(v.indexOf('=') + 1) : v)
+  const names = [...flagList(c.f, 'filename'), ...(flagStr(c.f, 'patch-file') ? [flagStr(c.f, 'patch-file') as string] : []), ...flagList(c.f, 'from-file').map(fromFile), ...flagList(c.f, 'from-env-file')]
+  const wantsStdin = flagList(c.f, 'filename').includes('-') || (c.cmd === 'exec' && flagBool(c.f, 'stdin'))
+  return sendCall(t, { tool: 'kubectl', argv: c.argv, files: callFiles(names), stdin: wantsStdin ? c.io.stdin() : '', clientVersion: c.clientVersion }, c.io)
+}
 
 // ---------------------------------------------------------------------------
 // Connection and the cluster transaction
@@ -207,24 +228,9 @@ function setValidation(c: Ctx) {
 }
 
 function admit(s: Store, info: KindInfo, version: string, obj: Obj, verbing: string, source: string, before?: Obj) {
-  const chk = schemaCheck(info, version, obj)
-  const handled = `${info.kind} in version "${version}" cannot be handled as a ${info.kind}`
-  if (chk.decode.length) throw new ApiError('BadRequest', `error when ${verbing} "${source}": ${handled}: ${chk.decode[0] as string}`)
-  if (chk.unknown.length && fieldValidation === 'strict') throw new ApiError('BadRequest', `error when ${verbing} "${source}": ${handled}: strict decoding error: ${chk.unknown.map((u) => `unknown field "${u}"`).join(', ')}`)
-  if (chk.unknown.length && fieldValidation === 'warn') for (const u of chk.unknown) warn(`Warning: unknown field "${u}"\n`)
-  const errs: FieldError[] = [...chk.fields, ...semanticCheck(obj, { serviceSubnet: s.cluster.serviceSubnet })]
-  if (before) errs.push(...immutableCheck(info.kind, before, obj))
-  if (errs.length) throw invalidError(info.kind, String(metaOf(obj).name ?? ''), dedupe(errs))
-}
-
-const dedupe = (errs: FieldError[]) => {
-  const seen = new Set<string>()
-  return errs.filter((e) => {
-    const k = formatFieldError(e)
-    if (seen.has(k)) return false
-    seen.add(k)
-    return true
-  })
+  const r = admission(info, version, obj, { verbing, source, validation: fieldValidation, serviceSubnet: s.cluster.serviceSubnet, ...(before ? { before } : {}) })
+  for (const w of r.warnings) warn(w)
+  if (r.error) throw r.error
 }
 
 function checkNamespace(s: Store, info: KindInfo, ns: string | undefined, source: string, verbing: string) {
@@ -696,7 +702,7 @@ function getRaw(c: Ctx, conn: Connection, raw: string): number {
   const out = onCluster(conn, (s) => {
     const path = raw.split('?')[0] as string
     if (path === '/healthz' || path === '/livez' || path === '/readyz') return 'ok'
-    if (path === '/version') return toJson(serverVersionInfo(s))
+    if (path === '/version') return toJson(versionInfo(s))
     const mm = /^\/apis\/metrics\.k8s\.io\/v1beta1\/(?:namespaces\/([^/]+)\/)?(nodes|pods)(?:\/([^/]+))?$/.exec(path)
     if (mm) {
       metricsGate(s)
@@ -1372,10 +1378,6 @@ function runCreate(c: Ctx, sub?: string): number {
 // ---------------------------------------------------------------------------
 // version, cluster-info, config, api-resources
 
-function serverVersionInfo(s: Store) {
-  const v = parseSemver(s.cluster.kubernetesVersion)
-  return { major: String(v?.major ?? 1), minor: String(v?.minor ?? 36), emulationMajor: String(v?.major ?? 1), emulationMinor: String(v?.minor ?? 36), minCompatibilityMajor: '1', minCompatibilityMinor: String((v?.minor ?? 36) - 1), gitVersion: s.cluster.kubernetesVersion, gitCommit: '6c1cd990aa4c4d9d1e4a1f4b1ef1e0e6a6d3c3a1', gitTreeState: 'clean', buildDate: '2026-10-14T12:00:00Z', goVersion: 'go1.25.3', compiler: 'gc', platform: 'linux/amd64' }
-}
 
 function runVersion(c: Ctx): number {
   const cv = parseSemver(c.clientVersion)
@@ -1383,12 +1385,12 @@ function runVersion(c: Ctx): number {
   const output = flagStr(c.f, 'output')
   if (output !== undefined && output !== 'json' && output !== 'yaml') throw new CliError("error: --output must be 'yaml' or 'json'")
   const clientOnly = flagBool(c.f, 'client')
-  let server: ReturnType<typeof serverVersionInfo> | undefined
+  let server: ReturnType<typeof versionInfo> | undefined
   let err: string | undefined
   if (!clientOnly) {
     try {
       const conn = connection(c)
-      server = onCluster(conn, (s) => serverVersionInfo(s))
+      server = onCluster(conn, (s) => versionInfo(s))
     } catch (e) {
       if (e instanceof ConnectError || e instanceof CliError) err = e.message
       else throw e
@@ -1535,9 +1537,6 @@ function runApiVersions(c: Ctx): number {
 
 // ---------------------------------------------------------------------------
 
-/** Commands that write no object, and so need no schema validation. */
-const READING_COMMANDS = new Set(['get', 'top', 'version', 'cluster-info', 'config', 'api-resources', 'api-versions', 'logs', 'wait', 'exec'])
-
 const COMMANDS: Record<string, Handler> = {
   apply: { flags: applyFlags, run: runApply },
   create: {
@@ -1571,7 +1570,8 @@ const COMMANDS: Record<string, Handler> = {
   },
 }
 
-if (isEntry(import.meta.url)) process.exitCode = await main(process.argv.slice(2))
+// started by the API server for one call, or by the user
+if (isEntry(import.meta.url)) process.exitCode = isServerCallChild() ? await runServerCall(main) : await main(process.argv.slice(2))
 
 // keep for extension: commands added later (exec, describe) reuse these
 export { onCluster, connection, admit, argValue, podReady, debToSemver, formatDuration }

@@ -6,12 +6,10 @@ import * as assert from 'uvu/assert'
 import { load } from 'js-yaml'
 import { editNodeState, fakeLab, hostFile, INIT_CONFIG, initCluster, joinNode, put, run } from '../standins/_k8s-testlab.ts'
 import type { FakeLab } from '../standins/_k8s-testlab.ts'
-import { KINDS, loadModels, schemaCheck, semanticCheck } from '../standins/_schema.ts'
+import { KINDS, schemaCheck, semanticCheck } from '../standins/_schema.ts'
 import type { KindInfo } from '../standins/_schema.ts'
 
 let lab: FakeLab
-// the Pod schema check below needs the validators kubectl's writing commands load (alone, nothing else has)
-test.before(loadModels)
 test.before.each(() => {
   lab = fakeLab(3)
 })

@@ -336,7 +336,8 @@ test('python: the file must exist; the job holds the exec for jobSeconds, loads 
   assert.is(r.out, 'shap_job.py\n', 'a ConfigMap made after the pod started is in its volume')
   put(t.lab, 'node1', '/etc/zxplay-standin/ray-job.json', JSON.stringify({ jobSeconds: 20, workerMillicores: 700, afterMillicores: 300 }))
   const worker = (await podsOf('ray-worker'))[0] as string
-  const cpu = async () => /(\d+)m/.exec((await kubectl('top', 'pod', worker, '-n', 'ray', '--no-headers')).out)?.[1]
+  // the CPU column, not the first "<digits>m" in the line: a pod's random suffix can hold one ("…-x4mzq")
+  const cpu = async () => /^\S+\s+(\d+)m\s/.exec((await kubectl('top', 'pod', worker, '-n', 'ray', '--no-headers')).out)?.[1]
   assert.ok(Number(await cpu()) < 10, 'idle before the job')
   const slept: number[] = []
   clock.sleep = async (ms) => void slept.push(ms)

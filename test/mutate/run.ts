@@ -1,0 +1,75 @@
+// npm run mutate [-- lib/MODULE.ts …] [--concurrency N]: StrykerJS mutation testing of the engine
+// modules in targets.ts (all of them, or those named), one Stryker run per module so each mutant
+// runs only that module's unit test files. Stryker's command runner runs uvu (through
+// uvu-strict) with the active mutant in the environment; the TypeScript checker drops mutants
+// that do not compile. Sandboxes and HTML reports go to .mutate/ (git-ignored). Prints Stryker's
+// clear-text report per module, then one line per module; exits 1 when a run failed.
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Stryker } from '@stryker-mutator/core'
+import { targets } from './targets.ts'
+
+type Result = { status: string; fileName: string }
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const OUT = path.join(ROOT, '.mutate')
+
+const args = process.argv.slice(2)
+const at = args.indexOf('--concurrency')
+const concurrency = at >= 0 ? Number(args.splice(at, 2)[1]) : 1
+const asked = args.map((a) => path.relative(ROOT, path.resolve(a)))
+for (const m of asked) if (!targets[m]) throw new Error(`${m} is not in test/mutate/targets.ts (known: ${Object.keys(targets).join(', ')})`)
+const modules = asked.length ? asked : Object.keys(targets)
+
+/** Stryker's score: killed (or timed out) of the mutants that compiled and ran. */
+export function score(results: Result[]) {
+  const n = (...s: string[]) => results.filter((r) => s.includes(r.status)).length
+  const killed = n('Killed', 'Timeout')
+  const survived = n('Survived', 'NoCoverage')
+  return { killed, survived, ignored: n('CompileError', 'Ignored'), pct: killed + survived ? (100 * killed) / (killed + survived) : NaN }
+}
+
+// Tests find ../shared (the real data) next to the project: give the sandboxes the same neighbour.
+const tmp = path.join(OUT, 'tmp')
+fs.mkdirSync(tmp, { recursive: true })
+const shared = path.join(tmp, 'shared')
+if (!fs.existsSync(shared)) fs.symlinkSync(path.resolve(ROOT, '../shared'), shared)
+
+const lines: string[] = []
+let failed = false
+for (const mod of modules) {
+  const tests = targets[mod]!.map((t) => t.replace(/[.+]/g, '\\$&')).join('|')
+  const name = path.basename(mod, '.ts')
+  const started = Date.now()
+  try {
+    const results: Result[] = await new Stryker({
+      mutate: [mod],
+      testRunner: 'command',
+      commandRunner: { command: `node test/uvu-strict.ts test '^(${tests})\\.test\\.ts$'` },
+      checkers: ['typescript'],
+      tsconfigFile: 'tsconfig.json',
+      typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+      coverageAnalysis: 'off',
+      concurrency,
+      tempDirName: path.relative(ROOT, tmp),
+      cleanTempDir: true,
+      ignorePatterns: ['/.lab', '/.lab-real', '/.lab-cache', '/logs', '/artifacts', '/.mutate', '/app', '/bench', '/lab'],
+      reporters: ['clear-text', 'html', 'progress-append-only'],
+      htmlReporter: { fileName: path.relative(ROOT, path.join(OUT, 'reports', `${name}.html`)) },
+      clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+      // generous: on a busy 2-CPU machine a test run's time varies by tens of seconds, and a mutant
+      // timed out counts as killed
+      timeoutFactor: 3,
+      timeoutMS: 60_000,
+      logLevel: 'warn' as never,
+    }).runMutationTest()
+    const s = score(results)
+    const min = ((Date.now() - started) / 60000).toFixed(1)
+    lines.push(`${mod.padEnd(26)} ${s.pct.toFixed(1).padStart(5)} %  killed ${s.killed}, survived ${s.survived}, not compiling ${s.ignored}  (${min} min; tests: ${targets[mod]!.join(', ')})`)
+  } catch (e) {
+    failed = true
+    lines.push(`${mod.padEnd(26)} failed: ${(e as Error).message}`)
+  }
+}
+console.log(`\nmutation scores (${new Date().toISOString().slice(0, 10)}, concurrency ${concurrency}):\n${lines.join('\n')}`)
+process.exit(failed ? 1 : 0)

@@ -1,0 +1,20 @@
+// Which test files judge each engine module under mutation testing (npm run mutate): paths under
+// test/ without `.test.ts`. Only these run per mutant, so a module takes minutes, not hours: list
+// the files that test the module's behaviour directly, not every file that happens to import it.
+// A new engine module gets a line here (and its score in docs/testing.md).
+export const targets: Record<string, string[]> = {
+  'lib/base/shlex.ts': ['unit/shlex', 'unit/host-vars', 'unit/args'],
+  'lib/inventory/host-pattern.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory'],
+  'lib/transport/upload.ts': ['unit/upload'],
+  'lib/output/secrets.ts': ['unit/secrets'],
+  'lib/transport/known-hosts.ts': ['unit/known-hosts', 'unit/ssh-hostkey'],
+  'lib/output/report.ts': ['unit/timeline', 'compat/outcomes-ansible'],
+  'lib/inventory/extra-vars.ts': ['unit/extra-vars', 'compat/kv'],
+  'lib/inventory/patterns.ts': ['unit/patterns', 'compat/patterns-ansible'],
+  'lib/inventory/inventory-sources.ts': ['compat/inventory-sources'],
+  'lib/engine/run.ts': ['unit/run', 'unit/run-once', 'unit/interrupt', 'unit/time-limit'],
+  'lib/transport/shell.ts': ['unit/shell', 'unit/upload'],
+  'lib/transport/lock.ts': ['unit/lock'],
+  'lib/cli/cli.ts': ['unit/cli', 'unit/cli-flags'],
+  'lib/inventory/inventory.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory', 'unit/host-vars'],
+}
