@@ -1,6 +1,6 @@
 // Reading one stream of the persistent shell's frames (shell-server.ts). Pure: chunks in, events
-// out. A data frame can be any length (base64 up to its newline) and is decoded as it arrives;
-// every other frame is a short line.
+// out. Data comes as `L<n>` and n raw bytes, or as `o` and base64 up to a newline (any length,
+// decoded as it arrives); every other frame is a short line.
 const NL = 0x0a
 const MAX_LINE = 64
 
@@ -15,6 +15,8 @@ export type FrameHandlers = {
 
 export class FrameReader {
   private inData = false
+  /** raw bytes of an `L` frame still to come */
+  private raw = 0
   /** base64 characters of the data frame not yet decoded (fewer than 4) */
   private carry = ''
   private line: Buffer[] = []
@@ -29,6 +31,13 @@ export class FrameReader {
   push(chunk: Buffer): void {
     let at = 0
     while (at < chunk.length && !this.failed) {
+      if (this.raw > 0) {
+        const take = Math.min(this.raw, chunk.length - at)
+        this.on.data(chunk.subarray(at, at + take))
+        this.raw -= take
+        at += take
+        continue
+      }
       if (this.inData) {
         const nl = chunk.indexOf(NL, at)
         const text = this.carry + chunk.toString('latin1', at, nl < 0 ? chunk.length : nl)
@@ -63,7 +72,7 @@ export class FrameReader {
 
   private control(line: string): void {
     const tag = line[0]
-    if ((tag === 'O' || tag === 'E') && /^[0-9a-f]{2}$/.test(line.slice(1))) this.on.data(Buffer.from(line.slice(1), 'hex'))
+    if (tag === 'L' && /^[1-9]\d{0,5}$/.test(line.slice(1))) this.raw = Number(line.slice(1))
     else if (tag === 'x' && /^\d{1,3}$/.test(line.slice(1))) this.on.end(line.slice(1))
     else if (line === '.') this.on.end('')
     else if (tag === 'R') this.on.ready(line.slice(1))

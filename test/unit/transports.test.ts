@@ -123,10 +123,13 @@ for (const persistent of [false, true]) {
       pid = Number(text.trim())
       if (pid > 1) process.kill(pid, 'SIGKILL')
     }
-    const r = await run('echo $$; sleep 2', { onStdout })
+    // the pid arrives while the command runs (output streams on both transports)
+    const r = await run('echo $$; sleep 6', { onStdout })
     assert.ok(r.lost || r.signal === 'SIGKILL' || r.exitCode === 137, JSON.stringify(r))
     if (persistent) assert.match(r.lostReason ?? '', /^the persistent shell ended .*while the command ran; the next command starts a new one$/)
-    assert.ok(r.ms < 5000, `${r.ms} ms`)
+    // the persistent shell's watchdog ends the command with its shell; over a channel, the orphaned
+    // sleep holds the channel's output open until it ends
+    assert.ok(r.ms < (persistent ? 5000 : 10_000), `${r.ms} ms`)
     if (r.lost) await s.close() // what a task does on a lost command (context.ts)
     assert.is((await run('echo again')).stdout, 'again\n')
   })
@@ -169,7 +172,7 @@ for (const persistent of [false, true]) {
   test('Ctrl-C on 3 hosts: what runs on each is stopped at once, nothing after it runs', async () => {
     const marker = `9.${process.pid}${persistent ? 1 : 2}`
     let interrupted = false
-    const t0 = performance.now()
+    let t0 = 0
     const events = await runLocal(
       on,
       [
@@ -178,8 +181,10 @@ for (const persistent of [false, true]) {
             // Ctrl-C once the command runs on all three
             if (ctx.host.name === 'me')
               void (async () => {
-                for (let i = 0; i < 100 && processesWith(`sleep ${marker}`).length < 3; i++) await sleep(50)
+                // (under load the three may take seconds to start: the time counts from the Ctrl-C)
+                for (let i = 0; i < 400 && processesWith(`sleep ${marker}`).length < 3; i++) await sleep(50)
                 interrupted = true
+                t0 = performance.now()
                 for (const x of on.sessions.values()) void x.end('the run was interrupted')
               })()
             await ctx.$`sleep ${marker}`
@@ -189,7 +194,7 @@ for (const persistent of [false, true]) {
       ],
       { interrupted: () => interrupted, taskTimeoutMs: 30_000 }
     )
-    assert.ok(performance.now() - t0 < 8000, `took ${Math.round(performance.now() - t0)} ms`)
+    assert.ok(t0 > 0 && performance.now() - t0 < 5000, `took ${Math.round(performance.now() - t0)} ms after the Ctrl-C`)
     const results = events.flatMap((e) => (e.kind === 'result' ? [`${e.host}:${e.task}:${e.status}`] : []))
     assert.equal(results.sort(), ['me:slow:failed', 'three:slow:failed', 'two:slow:failed'])
     await sleep(200)
