@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N]
+// npm run bench [-- --quick] [-- --runs N] [-- --site-only] (the site.mts rerun alone, both transports)
 //
 // zxplay against ansible-playbook on the same lab hosts, as the same user, and against the floor
 // (bench/floor.ts: ssh2 alone). Every figure is a whole process, from spawn to exit, Node start
@@ -22,6 +22,7 @@ import { TASKS as TRIVIAL_TASKS } from './playbooks/trivial.mts'
 
 const argv = process.argv.slice(2)
 const QUICK = argv.includes('--quick')
+const SITE_ONLY = argv.includes('--site-only')
 const runsAt = argv.indexOf('--runs')
 const RUNS = runsAt >= 0 ? Math.max(1, Number(argv[runsAt + 1]) || 1) : QUICK ? 1 : 5
 const SCALE = [3, 10, 30]
@@ -260,6 +261,7 @@ async function main(): Promise<void> {
   // --- 3 hosts: zxplay, ansible-playbook and the floor, alternating --------------------------
   note('lab up: 3 hosts')
   let lab = await labUp({ hosts: 3 })
+  if (SITE_ONLY) return siteOnly(lab, started, loadAtStart)
   const ansible = writeAnsibleFiles(path.join(work, 'ansible'), lab, ANSIBLE_DIR)
   const trivialPb = path.join(REPO, 'bench/playbooks/trivial.mts')
   const convergedPb = path.join(REPO, 'bench/playbooks/converged.mts')
@@ -312,7 +314,7 @@ async function main(): Promise<void> {
   }
 
   // --- site.mts: a converged rerun of the whole cluster setup (not in --quick) ----------------
-  let site: { cli?: Series; zx?: Series; skipped?: string } = { skipped: 'skipped with --quick' }
+  let site: { cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string } = { skipped: 'skipped with --quick (`-- --site-only` measures it alone)' }
   if (!QUICK) site = await measureSite(lab)
 
   // --- scale: zxplay alone (and the floor) on 3, 10 and 30 hosts ------------------------------
@@ -359,8 +361,8 @@ async function main(): Promise<void> {
   addRows('start-up (zxplay --help)', startup)
   addRows(`trivial: 3 hosts x ${TRIVIAL_TASKS} tasks`, trivial)
   addRows(`converged: 3 hosts x ${CONVERGED_TASKS} tasks`, converged)
-  if (site.cli && site.zx) {
-    addRows('site.mts rerun, 3 hosts', [site.cli, site.zx])
+  if (site.cli && site.zx && site.ps && site.psZx) {
+    addRows('site.mts rerun, 3 hosts', [site.cli, site.zx, site.ps, site.psZx])
   }
   say(table(rows))
   say()
@@ -427,6 +429,8 @@ async function main(): Promise<void> {
   figure('procs_per_task_persistent', procs.persistent.forks + procs.persistent.execs, 1)
   if (site.cli) figure('site_rerun_3_s', m(site.cli) / 1000)
   if (site.zx) figure('site_rerun_3_npx_zx_s', m(site.zx) / 1000)
+  if (site.ps) figure('ps_site_rerun_3_s', m(site.ps) / 1000)
+  if (site.psZx) figure('ps_site_rerun_3_npx_zx_s', m(site.psZx) / 1000)
   for (const [k, v] of machine) say(`${k} ${v}`)
 }
 
@@ -500,7 +504,25 @@ function failedTasks(s: Sample): string {
 }
 
 /** site.mts on the 3-host lab: one run to converge, then reruns with the CLI and with `npx zx`. */
-async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; skipped?: string }> {
+/** `--site-only`: the site.mts rerun alone, both transports (what --quick leaves out, in a shorter lock hold). */
+async function siteOnly(lab: Lab, started: number, loadAtStart: number): Promise<void> {
+  const site = await measureSite(lab)
+  say()
+  say(`zxplay benchmark, the site.mts rerun alone (${RUNS} counted run(s) each after one warm-up), ${new Date().toISOString().slice(0, 16)}Z, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`)
+  if (site.skipped) {
+    say(`site.mts rerun: ${site.skipped}`)
+    return
+  }
+  const rows: string[][] = [['runner', 'median', 'min', 'max', 'peak RSS']]
+  for (const s of [site.cli, site.zx, site.ps, site.psZx]) {
+    const st = stats(s!)
+    rows.push([s!.name, secs(st.median), secs(st.min), secs(st.max), `${st.rss.toFixed(0)} MB`])
+  }
+  say(table(rows))
+  say(`reproduce: npm run bench -- --site-only${QUICK ? ' --quick' : ''}   (root; ${((performance.now() - started) / 1000).toFixed(0)} s this time)`)
+}
+
+async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string }> {
   const cliArgs = [BIN, 'run', 'site', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs')]
   note('site.mts: first run (converges the hosts)')
   const first = await measure(process.execPath, cliArgs, childEnv, 600_000)
@@ -518,14 +540,14 @@ async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; skipp
   }
   // `npx zx playbooks/site.mts` as the README runs it: npm's node-options (.npmrc) load tsx
   const npxEnv = { ...childEnv, NODE_OPTIONS: process.env.NODE_OPTIONS }
-  const [cli, zx] = await alternate('site.mts rerun', [
+  const npxZx = (extra: string[]) => measure('npx', ['zx', 'playbooks/site.mts', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra], npxEnv)
+  const [cli, zx, ps, psZx] = await alternate('site.mts rerun', [
     { name: 'zxplay run site', run: async () => check('zxplay run site')(await measure(process.execPath, cliArgs)) },
-    {
-      name: 'npx zx playbooks/site.mts',
-      run: async () => check('npx zx')(await measure('npx', ['zx', 'playbooks/site.mts', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs')], npxEnv)),
-    },
+    { name: 'npx zx playbooks/site.mts', run: async () => check('npx zx')(await npxZx([])) },
+    { name: `zxplay run site ${PS}`, run: async () => check(`zxplay run site ${PS}`)(await measure(process.execPath, [...cliArgs, PS])) },
+    { name: `npx zx playbooks/site.mts ${PS}`, run: async () => check(`npx zx ${PS}`)(await npxZx([PS])) },
   ])
-  return { cli, zx }
+  return { cli, zx, ps, psZx }
 }
 
 try {
