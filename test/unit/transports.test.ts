@@ -74,6 +74,19 @@ for (const persistent of [false, true]) {
     assert.is((await run('printf "\\xff\\xfe"')).stdout, '\ufffd\ufffd')
   })
 
+  test('output streams: a line printed before a pause arrives during the pause', async () => {
+    let text = ''
+    let at = 0
+    const t0 = performance.now()
+    const onStdout = (t: string) => {
+      text += t
+      if (!at && text.includes('first line\n')) at = performance.now()
+    }
+    const r = await run("printf 'first line\\n'; sleep 2; printf end", { onStdout })
+    assert.is(r.stdout, 'first line\nend')
+    assert.ok(at > 0 && performance.now() - at > 1000, `the first line came ${Math.round(at - t0)} ms after the start, ${Math.round(performance.now() - at)} ms before the end`)
+  })
+
   test('large output: 100 MB arrive whole in count, the middle left out as always', async () => {
     const r = await run("head -c 100000000 /dev/zero | tr '\\0' x; printf 'the end'")
     assert.is(r.exitCode, 0)
