@@ -505,6 +505,8 @@ async function init(ctx: Ctx, argv: string[]): Promise<number> {
     nodeCidrMaskSize: Number.isInteger(mask) ? mask : 24,
     ...(cpe ? { controlPlaneEndpoint: cpe } : {}),
     createdAt: nowIso(),
+    // on a real host the kubelets run elsewhere and reach the cluster only over the network
+    ...(networkMode() ? { kubeletsPost: true as const } : {}),
   }
   const store = newStore(info)
   ;(store.internal as { staticPods?: StaticPod[] }).staticPods = statics
