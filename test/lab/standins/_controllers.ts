@@ -465,6 +465,8 @@ function nodeStatus(env: Env) {
       const info = objOr(status.nodeInfo)
       if (kv) info.kubeletVersion = `v${kv.replace(/^\d+:/, '').replace(/-[^-]*$/, '')}`
       if (cv) info.containerRuntimeVersion = `containerd://${cv.replace(/^\d+:/, '').replace(/-[^-]*$/, '')}`
+      // a real host says what it is (the namespace lab's hosts all show the Debian 12 the Node was made with)
+      if (s.cluster.kubeletsPost && f.osImage) info.osImage = f.osImage
       status.nodeInfo = info
     }
     // node lifecycle controller: not-ready / unreachable taints

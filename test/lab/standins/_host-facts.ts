@@ -23,6 +23,8 @@ export type HostReading = {
   cniType?: string
   /** the files in /etc/kubernetes/manifests (static pods) */
   manifests: string[]
+  /** /etc/os-release's PRETTY_NAME (a Node's status.nodeInfo.osImage) */
+  osImage?: string
 }
 
 /** A node's facts as the controllers use them. */
@@ -58,7 +60,8 @@ export function readHost(host: Pick<HostRef, 'root'>): HostReading {
     }
   }
   const manifests = list(MANIFESTS).map((f) => `${MANIFESTS}/${f}`)
-  return { state, ...(ca !== undefined ? { ca } : {}), kubeletConf, ...(cniFile ? { cniFile } : {}), ...(cniType ? { cniType } : {}), manifests }
+  const osImage = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readText(onHost(host, '/etc/os-release')) ?? '')?.[1]
+  return { state, ...(ca !== undefined ? { ca } : {}), kubeletConf, ...(cniFile ? { cniFile } : {}), ...(cniType ? { cniType } : {}), manifests, ...(osImage ? { osImage } : {}) }
 }
 
 /** The facts from a reading: the kubelet is up when its unit runs with a kubeconfig for this cluster's CA. */
