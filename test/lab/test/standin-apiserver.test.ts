@@ -139,7 +139,7 @@ test('REST reads: /healthz, /version, nodes and a pod in Kubernetes JSON; anonym
   assert.is((await get('/api/v1/namespaces/kube-public/configmaps/cluster-info', true)).status, 200)
 })
 
-test('join over the network: token and CA hash checked against what the server presents; a wrong hash and a stopped server fail as kubeadm does', async () => {
+test('join over the network: token and CA hash checked against what the server presents; a wrong hash fails, a stopped server is retried until timeouts.discovery as kubeadm does', async () => {
   const t = await run(lab, 'node1', 'kubeadm', ['token', 'create', '--print-join-command'], { env: NET })
   assert.is(t.code, 0, t.err)
   const argv = t.out.trim().split(/\s+/).slice(1)
@@ -158,9 +158,24 @@ test('join over the network: token and CA hash checked against what the server p
   assert.is(kubelet.out, 'node/node2\n', kubelet.err)
   await stop()
   server = undefined
-  r = await run(lab, 'node3', 'kubeadm', argv, { env: NET })
+  // discovery asks an unreachable server again every 5 s until v1beta4's timeouts.discovery (5m0s by default)
+  const flag = (name: string) => argv[argv.indexOf(name) + 1] as string
+  const joinConfig = (timeout: string) =>
+    `apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: "${ADDRESS}:${port}"\n    token: "${flag('--token')}"\n    caCertHashes: ["${flag('--discovery-token-ca-cert-hash')}"]\ntimeouts:\n  discovery: ${timeout}\n`
+  put(lab, 'node3', '/root/join.yaml', joinConfig('7s'))
+  const t0 = Date.now()
+  r = await run(lab, 'node3', 'kubeadm', ['join', '--config', '/root/join.yaml'], { env: NET })
   assert.is(r.code, 1)
+  assert.ok(Date.now() - t0 >= 5000, `gave up after ${Date.now() - t0} ms: not retried`)
   assert.match(r.err, `error execution phase preflight: couldn't validate the identity of the API Server: Get "https://${ADDRESS}:${port}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": dial tcp ${ADDRESS}:${port}: connect: connection refused`)
+  // the server back before the timeout: the same join goes through
+  put(lab, 'node3', '/root/join.yaml', joinConfig('1m'))
+  const joining = run(lab, 'node3', 'kubeadm', ['join', '--config', '/root/join.yaml'], { env: NET })
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await serve()
+  r = await joining
+  assert.is(r.code, 0, r.err)
+  assert.match(r.out, 'This node has joined the cluster')
 })
 
 /** A POST with a client certificate (the cluster CA trusted). */
