@@ -81,6 +81,12 @@ asRoot('group drift: differs, group fixed', () => {
   assert.equal(upload(at('grouped.conf'), 'a=1\n', { owner: 'root', group: 'daemon' }).answer, answer('same', true))
 })
 
+asRoot('group only: set, the owner left as it is', () => {
+  upload(at('group-only.conf'), 'a=1\n', { group: 'daemon' })
+  assert.equal([fs.statSync(at('group-only.conf')).uid, fs.statSync(at('group-only.conf')).gid], [0, 1])
+  assert.equal(upload(at('group-only.conf'), 'a=1\n', { group: 'daemon' }).answer, answer('same', true))
+})
+
 test('setuid and unusual modes', () => {
   assert.equal(upload(at('suid'), 'x', { mode: '4755' }).answer, answer('differs', false))
   assert.is(modeOf(at('suid')), '4755')
@@ -104,6 +110,7 @@ test('an unnormalized mode still compares equal', () => {
   upload(at('zero.conf'), 'x', { mode: '0640' })
   assert.is(modeOf(at('zero.conf')), '640')
   assert.equal(upload(at('zero.conf'), 'x', { mode: '0640' }).answer, answer('same', true))
+  assert.equal(upload(at('zero.conf'), 'x', { mode: '00640' }).answer, answer('same', true))
 })
 
 test('empty content', () => {
