@@ -65,8 +65,7 @@ export async function applyManifest(ctx: Context, name: string, manifest: string
     ? kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file}`
     : kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file} && ${KUBECTL} get -f ${file} -o name >/dev/null`
   if ((await same).ok) return 'unchanged'
-  if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
-  const changed = await ctx.upload(file, manifest, { mode: '0600' })
+  const changed = await ctx.ensure.file(file, manifest, { mode: '0600', dirMode: '0700' })
   if (!changed && (await ctx.test`${KUBECTL} get -f ${file} -o name`)) return 'unchanged'
   await ctx.$`${KUBECTL} apply -f ${file}`
   return 'applied'

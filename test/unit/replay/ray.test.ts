@@ -32,7 +32,6 @@ const deployment = (name: string, extra: Obj = {}): Obj => ({ kind: 'Deployment'
 /** The kept-manifest guard of applyManifest (objects known from the Ray read: no kubectl get), from the host's files. */
 const kept = (files: Record<string, FakeFile>): Rule[] => [
   [/cmp -s - /, (input, script) => (files[/cmp -s - (\S+)/.exec(script)?.[1] ?? '']?.content === input && files[/cmp -s - (\S+)/.exec(script)?.[1] ?? '']?.mode === '600' ? 0 : 1)],
-  [`[ -d ${DIR} ]`, 0],
 ]
 
 const one = (w: FakeHost, o: Omit<World, 'hosts'> = {}): World => ({ ...o, hosts: { cp1: w } })
