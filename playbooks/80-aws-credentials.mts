@@ -63,7 +63,7 @@ export default playbook<RayVars>(
 
       task('namespace exists', async (ctx) => {
         const manifest = await ctx.render('ray/namespace.yaml')
-        if ((await applyManifest(ctx, 'ray-namespace', manifest, { seen: (await readRayState(ctx)).seen })) === 'unchanged') return ok('unchanged')
+        await applyManifest(ctx, 'ray-namespace', manifest, { seen: (await readRayState(ctx)).seen })
       }),
 
       task('Secret session-token holds them', async (ctx) => {

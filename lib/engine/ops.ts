@@ -21,6 +21,8 @@ export type FileOptions = {
 export type OpsBase = {
   $: Cmd
   read: Cmd
+  /** a read with this on its stdin */
+  readWith: (input: string) => Cmd
   upload: (dest: string, content: string | Buffer, opts: FileOptions & { dirMode: string }) => Promise<boolean>
   noop: (reason: string) => void
   log: (text: string) => void
@@ -44,9 +46,15 @@ export type Ensure = {
   modules(names: readonly string[], opts: { file: string; comment: string }): Promise<boolean>
   /** sysctl settings persisted in a sysctl.d file and in effect (Ansible's sysctl, pyinfra's server.sysctl) */
   sysctl(values: Readonly<Record<string, string>>, opts: { file: string; comment: string }): Promise<boolean>
+  /**
+   * A Kubernetes manifest applied (Ansible's kubernetes.core.k8s): kept at `file` (0600, its folder
+   * 0700) so a rerun compares; applied when that copy changes or an object in it is missing.
+   * `kubectl` is the command line to use; `exists: true` when the caller has just seen every object.
+   */
+  manifest(file: string, manifest: string, opts: { kubectl: readonly string[]; exists?: boolean }): Promise<boolean>
 }
 
-export function createEnsure({ $, read, upload, noop, log }: OpsBase): Ensure {
+export function createEnsure({ $, read, readWith, upload, noop, log }: OpsBase): Ensure {
   const ensure: Ensure = {
     async file(path, content, opts = {}) {
       const changed = await upload(path, content, { ...opts, dirMode: normalizeMode(opts.dirMode, '755') })
@@ -141,6 +149,26 @@ export function createEnsure({ $, read, upload, noop, log }: OpsBase): Ensure {
         return persisted
       }
       await $`sysctl -p ${opts.file}`
+      return true
+    },
+
+    async manifest(file, manifest, { kubectl, exists = false }) {
+      // A converged cluster answers in one round trip: the kept copy has this content (compared with
+      // the manifest on stdin) and mode, and every object in it exists. Anything else takes the steps below.
+      const kept = readWith(manifest)
+      const same = exists
+        ? kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file}`
+        : kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file} && ${kubectl} get -f ${file} -o name >/dev/null`
+      if ((await same).ok) {
+        noop('unchanged')
+        return false
+      }
+      const written = await upload(file, manifest, { mode: '0600', dirMode: '700' })
+      if (!written && (await read`${kubectl} get -f ${file} -o name`).ok) {
+        noop('unchanged')
+        return false
+      }
+      await $`${kubectl} apply -f ${file}`
       return true
     },
   }

@@ -47,6 +47,7 @@ async function appliesOnce(pb: typeof metricsServer, task: string, name: string,
   const files = filesAfter(fresh)
   const converged = await replay(pb, task, { hosts: { cp1: { files, commands: [...cluster(files, true), ...extra] } } })
   assert.equal([converged.status, converged.changes, converged.received.length], ['ok', [], extra.length ? converged.received.length : 1])
+  assert.match(converged.reason ?? '', /unchanged/)
   const deleted = await replay(pb, task, { hosts: { cp1: { files, commands: [...cluster(files, false), ...extra] } } })
   assert.equal([deleted.status, deleted.changes], ['changed', [`${K} apply -f ${file}`]])
   const check = await replay(pb, task, { check: true, hosts: { cp1: { commands: [...cluster({}, false), ...extra] } } })

@@ -88,7 +88,7 @@ async function appliesOnce(pb: typeof ray, task: string, name: string, before: O
   for (const o of applied) assert.is(refusal(o), undefined, `${String(o.kind)}/${String((o.metadata as Obj).name)}`)
   const files = filesAfter(fresh)
   const converged = await replay(pb, task, one({ files, commands: [objects(...before, ...applied), ...kept(files), ...extra] }))
-  assert.equal([converged.status, converged.changes], ['ok', []])
+  assert.equal([converged.status, converged.changes, converged.reason], ['ok', [], 'unchanged'])
   const check = await replay(pb, task, one({ commands: [objects(...before), ...kept({}), [`${K} get -f ${file} -o name`, 1], ...extra] }, { check: true }))
   assert.equal([check.status, check.executed, check.changes], ['changed', [], [`upload ${file} (mode 600)`, `${K} apply -f ${file}`]])
   return applied
