@@ -6,7 +6,6 @@ import { CommandError } from '../base/errors.ts'
 import type { Emit } from '../output/events.ts'
 import type { Facts } from '../transport/facts.ts'
 import type { Host, Vars } from '../inventory/inventory.ts'
-import { changed as changedResult, ok as okResult, skip as skipResult, type Changed, type Ok, type Skip } from './result.ts'
 import type { Secrets } from '../output/secrets.ts'
 import type { HostSession } from '../transport/session.ts'
 import { buildCommand, sudoNeedsPassword, wrapCommand } from '../transport/shell.ts'
@@ -71,9 +70,6 @@ export type Context<V = Vars> = {
   secret: <T extends string | RegExp>(value: T) => T
   /** a line under this task in the output and the log */
   log: (text: string) => void
-  ok: (reason: string) => Ok
-  skip: (reason: string) => Skip
-  changed: (reason: string) => Changed
   /** every host in this run: its vars, what its tasks registered (Ansible's hostvars) */
   hostvars: Record<string, { vars: V; groups: string[]; registered: Record<string, unknown> }>
   /** the same commands on another host of the run (Ansible's delegate_to); its mutations count for this task */
@@ -226,9 +222,6 @@ export function createContext(scope: TaskScope): Context {
       return value
     },
     log,
-    ok: okResult,
-    skip: skipResult,
-    changed: changedResult,
     get hostvars() {
       return Object.fromEntries(
         [...scope.sessions.values()].map((s) => [s.host.name, { vars: scope.varsOf(s.host), groups: s.host.groups, registered: s.registered }])
