@@ -117,10 +117,13 @@ test("30: other add-ons' CNI configs are moved aside; Flannel's stays", async ()
 const LINKS = 'for l in cni0 flannel.1; do ip link show $l >/dev/null 2>&1 && echo $l; done; true'
 test("30: Flannel's links go only when it ran with another pod CIDR", async () => {
   const task = "Flannel's links go when the pod CIDR changed"
-  const moved = await replay(cniCleanup, task, { hosts: { cp1: { commands: [[SUBNET, 'FLANNEL_NETWORK=10.32.0.0/16\n'], [LINKS, 'cni0\nflannel.1\n']] } } })
+  const env = (network: string) => ({ '/run/flannel/subnet.env': { content: `FLANNEL_NETWORK=${network}\nFLANNEL_SUBNET=10.244.0.1/24\n` } })
+  const moved = await replay(cniCleanup, task, { hosts: { cp1: { files: env('10.32.0.0/16'), commands: [[LINKS, 'cni0\nflannel.1\n']] } } })
   assert.equal(moved.changes, ['for l in cni0 flannel.1; do ip link delete $l; done; rm -f /run/flannel/subnet.env'])
-  const same = await replay(cniCleanup, task, { hosts: { cp1: { commands: [[SUBNET, 'FLANNEL_NETWORK=10.244.0.0/16\n']] } } })
-  assert.equal([same.status, same.changes], ['ok', []])
+  const same = await replay(cniCleanup, task, { hosts: { cp1: { files: env('10.244.0.0/16') } } })
+  assert.equal([same.status, same.changes, same.reason], ['ok', [], 'flannel network 10.244.0.0/16 is current'])
+  const never = await replay(cniCleanup, task)
+  assert.equal([never.status, never.reason], ['ok', 'no flannel state'])
 })
 
 // 40-flannel, 70-metrics-server
@@ -174,6 +177,16 @@ test('50: a token only when a worker waits, made on the control plane; the token
   assert.equal([joined.hosts.w2!.status, joined.hosts.w2!.changes], ['ok', []])
 })
 
+test('50: whether a worker joined is its kubelet.conf; the Ready wait only when one joined in this run', async () => {
+  const known = await replay(join, 'whether the worker has joined is known', { inventory: THREE, hosts: { w1: { commands: [['[ -f /etc/kubernetes/kubelet.conf ]', 0]] }, w2: { commands: [['[ -f /etc/kubernetes/kubelet.conf ]', 1]] } } })
+  assert.equal([known.hosts.w1!.registered.joined, known.hosts.w2!.registered.joined, known.changes], [true, false, []])
+  const none = await replay(join, 'the joined workers are Ready', { inventory: THREE, hosts: { w1: { registered: { joined: true } }, w2: { registered: { joined: true } } } })
+  assert.equal([none.status, none.hosts.cp1!.received], ['skipped', []])
+  const nodes = JSON.stringify({ items: [node('cp1', true), node('w1', true), node('w2', true)] })
+  const ready = await replay(join, 'the joined workers are Ready', { inventory: THREE, hosts: { cp1: { commands: [[`${K} get nodes -o json`, nodes]] }, w1: { registered: { joined: false } }, w2: { registered: { joined: true } } } })
+  assert.equal([ready.status, ready.reason, ready.hosts.cp1!.changes], ['ok', '3/3 Ready (cp1, w1, w2)', []])
+})
+
 // 60-untaint
 
 const TAINTS = `${K} get nodes -o jsonpath=$'{range .items[*]}{.metadata.name}{" "}{.spec.taints[*].key}{"\\n"}{end}'`
@@ -211,6 +224,11 @@ test('reset: each step only where something is left', async () => {
   assert.equal(rules.changes, ['iptables -F && iptables -t nat -F && iptables -t mangle -F && iptables -X'])
   const noRules = await replay(reset, 'iptables rules of the cluster are flushed', { hosts: { cp1: { commands: [['command -v iptables', 0], [/iptables-save/, '0\n']] } } })
   assert.equal([noRules.status, noRules.changes], ['ok', []])
+  const cniState = `find /etc/cni/net.d -mindepth 1 -maxdepth 1 -printf '%f\\n' 2>/dev/null; [ -e /var/lib/cni ] && echo /var/lib/cni; [ -e /run/flannel/subnet.env ] && echo /run/flannel/subnet.env; true`
+  const cni = await replay(reset, 'CNI configuration and state are cleared', { hosts: { cp1: { commands: [[cniState, '10-flannel.conflist\n/var/lib/cni\n']] } } })
+  assert.match(cni.changes[0] ?? '', /^if \[ -n "\$\(ls -A \/etc\/cni\/net.d 2>\/dev\/null\)" \]; then mkdir -p -m 0700 \/var\/backups\/zxplay\/cni-\d{8}T\d{6} && mv \/etc\/cni\/net.d\/\* \/var\/backups\/zxplay\/cni-\d{8}T\d{6}\/; fi; rm -rf \/var\/lib\/cni \/run\/flannel\/subnet.env$/)
+  const noCni = await replay(reset, 'CNI configuration and state are cleared', { hosts: { cp1: { commands: [[cniState, '']] } } })
+  assert.equal([noCni.status, noCni.changes], ['ok', []])
   const links = await replay(reset, "Flannel's links are removed", { hosts: { cp1: { commands: [[LINKS, 'cni0\n']] } } })
   assert.equal(links.changes, ['for l in cni0; do ip link delete $l; done'])
   const restart = await replay(reset, 'containerd forgets the old network', { hosts: { cp1: { registered: { wasReset: true }, commands: [['systemctl is-active --quiet containerd', 0]] } } })

@@ -32,6 +32,14 @@ test('facts are gathered: one read, registered, ok', async () => {
   assert.ok(r.received.every((c) => c.become), 'as root')
 })
 
+test('no host has a problem: each host judged with the others known; a problem fails with its fix, reads nothing', async () => {
+  const fit = { ...node(), hostname: 'cp1', distro: 'debian', arch: 'x86_64', cpus: 2, memoryMb: 4096, cgroup: 'cgroup2fs', listening: [], missing: [], productUuid: 'a', mac: 'm1' } as NodeFacts
+  const good = await replay(pb, 'no host has a problem kubeadm would fail on', { hosts: { cp1: { registered: { node: fit } } } })
+  assert.equal([good.status, good.reason, good.received], ['ok', 'fit for a control-plane', []])
+  const small = await replay(pb, 'no host has a problem kubeadm would fail on', { hosts: { cp1: { registered: { node: { ...fit, cpus: 1 } } } } })
+  assert.match(`${small.status} ${small.reason}`, /^failed 1 problem\(s\):\n  - 1 CPU \(kubeadm needs 2 on a control plane\)\n    fix: give the machine at least 2 CPUs$/)
+})
+
 test('swap is off: swapoff only where swap is on', async () => {
   const on = await replay(pb, 'swap is off', { hosts: { cp1: { registered: { node: node({ swapOn: true }) } } } })
   assert.equal([on.status, on.changes], ['changed', ['swapoff -a']])
