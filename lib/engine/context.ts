@@ -201,7 +201,7 @@ export function createContext(scope: TaskScope): Context {
     probe,
     test: async (pieces, ...args) => (await probe({ nothrow: true })(pieces, ...args)).exitCode === 0,
     render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { ...connectionVars(host), ...vars, ...extra }),
-    upload: (dest, content, opts) => upload(dest, content, opts),
+    upload,
     ensure: createEnsure({ $: shell(true), read: probe({ nothrow: true }), readWith: (input) => probe({ input, nothrow: true }), upload, noop: (reason) => scope.changes.noops.push(reason), log }),
     facts: () => session.gatherFacts(),
     register(key, value) {
