@@ -1,6 +1,6 @@
 // Preflight: learn every host, report every problem of every host at once (each with its fix)
 // before anything changes, then prepare the hosts: swap off, kernel modules, sysctl.
-import { ok, playbook, raw, task, type Context } from '../lib/index.ts'
+import { ok, playbook, raw, task } from '../lib/index.ts'
 import { CLUSTER, type ClusterVars } from './support/kube.ts'
 import { FACTS_SCRIPT, parseNodeFacts, problemsOf, type NodeFacts } from './support/preflight.ts'
 
@@ -11,12 +11,6 @@ const SYSCTLS: Record<string, string> = {
   'net.ipv4.ip_forward': '1',
   'net.bridge.bridge-nf-call-iptables': '1',
   'net.bridge.bridge-nf-call-ip6tables': '1',
-}
-
-/** The file's folder: systemd reads it when it exists, and Debian unstable no longer ships it. */
-async function ensureDir({ $, test }: Pick<Context, '$' | 'test'>, file: string) {
-  const dir = file.replace(/\/[^/]+$/, '')
-  if (!(await test`[ -d ${dir} ]`)) await $`mkdir -p -m 0755 ${dir}`
 }
 
 export default playbook<ClusterVars>(
@@ -43,33 +37,16 @@ export default playbook<ClusterVars>(
         if (!(registered.node as NodeFacts).swapOn) return ok('no swap in use')
         await $`swapoff -a`
       }),
-      task('swap stays off after a reboot', async ({ $, test }) => {
+      task('swap stays off after a reboot', async ({ ensure }) => {
         // a swap line in /etc/fstab that is not commented out
-        if (!(await test`grep -Eq '^[^#]\S*\s+\S+\s+swap\s' /etc/fstab`)) return ok('no swap in /etc/fstab')
-        await $`sed -Ei.zxplay-bak 's|^([^#]\S*\s+\S+\s+swap\s.*)$|# \1  # disabled by zxplay|' /etc/fstab`
+        await ensure.replaced('/etc/fstab', '^([^#]\\S*\\s+\\S+\\s+swap\\s.*)$', '# \\1  # disabled by zxplay')
       }),
-      task('kernel modules load at boot', async ({ $, test, upload }) => {
-        await ensureDir({ $, test }, MODULES_FILE)
-        await upload(MODULES_FILE, `# written by zxplay: containerd and Flannel need these\n${MODULES.join('\n')}\n`, { mode: '0644' })
+      // the files' folders are made when missing: systemd reads them when they exist, and Debian unstable no longer ships them
+      task('kernel modules are loaded and load at boot', async ({ ensure }) => {
+        await ensure.modules(MODULES, { file: MODULES_FILE, comment: '# written by zxplay: containerd and Flannel need these' })
       }),
-      task('kernel modules are loaded', async ({ $, probe }) => {
-        // a module built into the kernel is never in lsmod (nor is there a /proc/modules without
-        // loadable modules): modules.builtin counts too, or every run would modprobe again
-        const listed = await probe`{ lsmod || true; cat /lib/modules/"$(uname -r)"/modules.builtin || true; } 2>/dev/null`
-        const loaded = listed.lines().map((l) => (l.split(/\s+/)[0] ?? '').replace(/^.*\//, '').replace(/\.ko$/, ''))
-        const missing = MODULES.filter((m) => !loaded.includes(m))
-        if (!missing.length) return ok('overlay and br_netfilter loaded')
-        await $`modprobe -a ${missing}`
-      }),
-      task('sysctl settings persist', async ({ $, test, upload }) => {
-        await ensureDir({ $, test }, SYSCTL_FILE)
-        const text = Object.entries(SYSCTLS).map(([k, v]) => `${k} = ${v}`).join('\n')
-        await upload(SYSCTL_FILE, `# written by zxplay: pod traffic is forwarded and seen by iptables\n${text}\n`, { mode: '0644' })
-      }),
-      task('sysctl settings are in effect', async ({ $, probe }) => {
-        const current = (await probe({ nothrow: true })`sysctl -n ${Object.keys(SYSCTLS)}`).lines()
-        if (Object.values(SYSCTLS).every((v, i) => current[i] === v)) return ok('already in effect')
-        await $`sysctl -p ${SYSCTL_FILE}`
+      task('sysctl settings are in effect and persist', async ({ ensure }) => {
+        await ensure.sysctl(SYSCTLS, { file: SYSCTL_FILE, comment: '# written by zxplay: pod traffic is forwarded and seen by iptables' })
       }),
     ],
   },

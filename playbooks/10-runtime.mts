@@ -31,10 +31,7 @@ export default playbook<ClusterVars>(
     ...CLUSTER,
     tasks: [
       task('containerd is installed', async (ctx) => {
-        const { containerd_package } = ctx.vars
-        const have = await ctx.probe({ nothrow: true })`dpkg-query -W -f=${'${Version}'} ${containerd_package}`
-        if (have.ok && have.stdout.trim()) return ok(`${containerd_package} ${have.stdout.trim()}`)
-        await ctx.$`apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${containerd_package}`
+        await ctx.ensure.packages([ctx.vars.containerd_package], { update: true })
       }),
       task('the pkgs.k8s.io signing key is present', async (ctx) => {
         if (await ctx.test`[ -s ${KEYRING} ]`) return ok(KEYRING)
@@ -45,31 +42,19 @@ export default playbook<ClusterVars>(
         const { kubernetes_version } = ctx.vars
         const line = `deb [signed-by=${KEYRING}] ${repoUrl(kubernetes_version)} /\n`
         // a new repository (or another minor) needs fresh package lists before anything installs
-        if (await ctx.upload(SOURCES, line, { mode: '0644' })) await ctx.$`apt-get update -q`
+        if (await ctx.ensure.file(SOURCES, line, { mode: '0644' })) await ctx.$`apt-get update -q`
       }),
       task('kubelet, kubeadm and kubectl are at the pinned version', async (ctx) => {
         const { kubernetes_version, kubernetes_package_revision } = ctx.vars
-        // One dpkg-query for the three (it exits 1 when one is missing, and still lists the others),
-        // and what the repository publishes (its revision of a release is its own: 1.36.2-2.1)
-        const [installed, offered] = await Promise.all([
-          ctx.probe({ nothrow: true })`dpkg-query -W -f=${'${Package} ${Version}\n'} ${KUBE_PACKAGES}`,
-          ctx.probe({ nothrow: true })`apt-cache madison ${KUBE_PACKAGES}`,
-        ])
+        // what the repository publishes (its revision of a release is its own: 1.36.2-2.1)
+        const offered = await ctx.probe({ nothrow: true })`apt-cache madison ${KUBE_PACKAGES}`
         // under --check on a fresh host the repository was only planned: nothing is listed yet
         if (ctx.check && !offered.stdout.trim()) return changed(`would install ${kubernetes_version} at the repository's newest revision`)
         const pin = { version: kubernetes_version, revision: kubernetes_package_revision, repo: repoUrl(kubernetes_version), file: String(ctx.vars.inventory_file ?? 'the inventory') }
-        const want = kubePackageVersion(offered.stdout, pin)
-        const versions = new Map(installed.lines().map((l) => l.split(' ') as [string, string]))
-        const have = KUBE_PACKAGES.map((p) => versions.get(p) || 'none')
-        if (have.every((v) => v === want)) return ok(`${want}`)
-        ctx.log(`installed: ${KUBE_PACKAGES.map((p, i) => `${p} ${have[i]}`).join(', ')}; want ${want}`)
-        await ctx.$`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages --allow-downgrades ${KUBE_PACKAGES.map((p) => `${p}=${want}`)}`
+        await ctx.ensure.packages(KUBE_PACKAGES, { version: kubePackageVersion(offered.stdout, pin) })
       }),
       task('they are held against upgrades', async (ctx) => {
-        const held = (await ctx.probe`apt-mark showhold`).lines()
-        const loose = KUBE_PACKAGES.filter((p) => !held.includes(p))
-        if (!loose.length) return ok('held')
-        await ctx.$`apt-mark hold ${loose}`
+        await ctx.ensure.held(KUBE_PACKAGES)
       }),
       // The pause image depends only on the pinned Kubernetes version: kubeadm is asked once per run.
       task("kubeadm's pause image is known", { once: true }, async (ctx) => {
@@ -80,22 +65,15 @@ export default playbook<ClusterVars>(
         const { containerd_package } = ctx.vars
         // under --check on a fresh host the packages were only planned: nothing to read the defaults from yet
         if (ctx.check && !(await ctx.test`dpkg-query -W ${containerd_package} kubeadm`)) return changed('would be written once containerd and kubeadm are installed')
-        const [pause, defaults, hasDir] = await Promise.all([pauseImage(ctx), ctx.probe`containerd config default`, ctx.test`[ -d /etc/containerd ]`])
-        const config = alignContainerdConfig(defaults.stdout, pause)
-        if (!hasDir) await ctx.$`mkdir -p /etc/containerd`
-        if (await ctx.upload('/etc/containerd/config.toml', config, { mode: '0644' })) {
-          await ctx.$`systemctl restart containerd`
-          return
-        }
-        return ok(`SystemdCgroup = true, sandbox ${pause}`)
+        const [pause, defaults] = await Promise.all([pauseImage(ctx), ctx.probe`containerd config default`])
+        if (await ctx.ensure.file('/etc/containerd/config.toml', alignContainerdConfig(defaults.stdout, pause), { mode: '0644' })) await ctx.$`systemctl restart containerd`
+        else return ok(`SystemdCgroup = true, sandbox ${pause}`)
       }),
       task('containerd is enabled and running', async (ctx) => {
-        if (await ctx.test`systemctl is-enabled --quiet containerd && systemctl is-active --quiet containerd`) return ok('enabled, active')
-        await ctx.$`systemctl enable --now containerd`
+        await ctx.ensure.service('containerd', { enabled: true, running: true })
       }),
       task('kubelet is enabled', async (ctx) => {
-        if (await ctx.test`systemctl is-enabled --quiet kubelet`) return ok('enabled')
-        await ctx.$`systemctl enable kubelet`
+        await ctx.ensure.service('kubelet', { enabled: true })
       }),
     ],
   },

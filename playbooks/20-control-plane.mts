@@ -17,8 +17,7 @@ export default playbook<ClusterVars>(
         const address = ctx.vars.advertise_address ?? (await ctx.probe`ip -4 route get 1.1.1.1 | awk '{for (i=1;i<NF;i++) if ($i=="src") print $(i+1)}'`).toString()
         const config = await ctx.render('kubeadm/kubeadm-config.yaml', { advertise_address: address })
         ctx.register('kubeadmConfig', config)
-        if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
-        await ctx.upload(CONFIG, config, { mode: '0600' })
+        await ctx.ensure.file(CONFIG, config, { mode: '0600', dirMode: '0700' })
       }),
       task('the control plane is initialised with that config', { timeout: 900_000 }, async (ctx) => {
         if (await ctx.test`[ -f ${ADMIN_CONF} ]`) {

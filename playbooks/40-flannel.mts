@@ -34,8 +34,7 @@ export default playbook<ClusterVars>(
           : /^https?:\/\//.test(source)
             ? (await ctx.probe`curl -fsSL --retry 3 ${source}`).stdout
             : await fs.readFile(source, 'utf8')
-        const result = await applyManifest(ctx, 'kube-flannel', withNetwork(manifest, pod_subnet))
-        if (result === 'unchanged') return ok(`unchanged (Network ${pod_subnet})`)
+        if (!(await applyManifest(ctx, 'kube-flannel', withNetwork(manifest, pod_subnet)))) return ok(`unchanged (Network ${pod_subnet})`)
       }),
       task('the Flannel DaemonSet is ready on every node', async (ctx) => {
         const { wait_timeout } = ctx.vars

@@ -39,7 +39,7 @@ export default playbook<ClusterVars>(
           throw new Error('no join command was made')
         }
         const config = joinConfig(join, { nodeName: String(ctx.vars.node_name), criSocket: ctx.vars.cri_socket })
-        if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
+        await ctx.ensure.directory(MANIFEST_DIR, { mode: '0700' })
         await ctx.$({ input: config })(raw(joinScript(JOIN_CONFIG)))
       }),
       task('the joined workers are Ready', { once: true }, async (ctx) => {

@@ -12,7 +12,7 @@ export default playbook<ClusterVars>(
     tasks: [
       task('metrics-server is applied', async (ctx) => {
         const manifest = await ctx.render('metrics-server/components.yaml')
-        if ((await applyManifest(ctx, 'metrics-server', manifest)) === 'unchanged') return ok('unchanged')
+        await applyManifest(ctx, 'metrics-server', manifest)
       }),
       task('the metrics API answers for every node', async (ctx) =>
         ok(

@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { writePrivate } from '../lib/base/files.ts'
-import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
+import { changed, ok, playbook, skip, task, type Context } from '../lib/index.ts'
 import { awsRoleSpec, resolveRoleArn } from './support/aws-role.ts'
 import { KUBECTL, CONTROL_PLANE, applyManifest } from './support/kube.ts'
 import { DEPLOYMENTS, RAY, deploymentExpiries, minutesLeft, noRole, readRayState, waitForRollouts, type RayVars, type SecretState } from './support/ray.ts'
@@ -54,23 +54,23 @@ export default playbook<RayVars>(
                 : undefined
         ctx.register('credentials', { current, deployed, due } satisfies Credentials)
         if (!due) return ok(`valid until ${current.expiresAt} (${minutesLeft(current.expiresAt!)} min left)`)
-        if (ctx.check) return ctx.changed(`would assume ${roleArn} (${due})`)
+        if (ctx.check) return changed(`would assume ${roleArn} (${due})`)
         const renewed = await assumeRole(v.aws, roleArn, { inventoryDir: v.inventory_dir, log: ctx.log })
         for (const value of [renewed.accessKeyId, renewed.secretAccessKey, renewed.sessionToken]) ctx.secret(value)
         ctx.register('credentials', { current, deployed, due, renewed } satisfies Credentials)
-        return ctx.changed(`assumed ${roleArn} (${due}); valid until ${renewed.expiration.toISOString()}`)
+        return changed(`assumed ${roleArn} (${due}); valid until ${renewed.expiration.toISOString()}`)
       }),
 
       task('namespace exists', async (ctx) => {
         const manifest = await ctx.render('ray/namespace.yaml')
-        if ((await applyManifest(ctx, 'ray-namespace', manifest, { seen: (await readRayState(ctx)).seen })) === 'unchanged') return ok('unchanged')
+        await applyManifest(ctx, 'ray-namespace', manifest, { seen: (await readRayState(ctx)).seen })
       }),
 
       task('Secret session-token holds them', async (ctx) => {
         if (noRole(ctx.vars)) return skip(NO_ROLE)
         const { renewed, due } = creds(ctx)
         if (!due) return ok('unchanged')
-        if (!renewed) return ctx.changed(`would update Secret ${SESSION_SECRET} (${due})`) // --check
+        if (!renewed) return changed(`would update Secret ${SESSION_SECRET} (${due})`) // --check
         // Server-side apply: no last-applied annotation, which would hold a second copy of the values.
         await ctx.$({ input: JSON.stringify(sessionSecret(renewed, ctx.vars.ray.namespace)) })`${KUBECTL} apply --server-side --field-manager=zxplay -f -`
       }),
@@ -79,13 +79,13 @@ export default playbook<RayVars>(
         if (noRole(ctx.vars)) return skip(NO_ROLE)
         const { renewed, current, due } = creds(ctx)
         const file = envFile(ctx)
-        if (due && !renewed) return ctx.changed(`would write ${file}`) // --check
+        if (due && !renewed) return changed(`would write ${file}`) // --check
         const wanted = renewed ? envListText(renewed) : current.values ? envListText(fromSecret(current)) : undefined
         if (!wanted) throw new Error(`no credentials to write to ${file}`) // unreachable: due is set without a Secret
         if (readIf(file) === wanted && (fs.statSync(file).mode & 0o777) === 0o600) return ok(`${file} is current`)
-        if (ctx.check) return ctx.changed(`would write ${file}`)
+        if (ctx.check) return changed(`would write ${file}`)
         writePrivate(file, wanted)
-        return ctx.changed(`wrote ${file}`)
+        return changed(`wrote ${file}`)
       }),
 
       task('the Ray pods run with them', async (ctx) => {
@@ -94,7 +94,7 @@ export default playbook<RayVars>(
         const expiresAt = renewed?.expiration.toISOString() ?? current.expiresAt
         const namespace = ctx.vars.ray.namespace
         if (!deployed.size) return skip('no Ray Deployments yet')
-        if (due && !renewed) return ctx.changed(`would restart ${[...deployed.keys()].join(', ')}`) // --check
+        if (due && !renewed) return changed(`would restart ${[...deployed.keys()].join(', ')}`) // --check
         const stale = DEPLOYMENTS.filter((d) => deployed.has(d) && deployed.get(d) !== expiresAt)
         if (!stale.length) return ok('started with the current credentials')
         // A new pod-template annotation rolls the pods, as `kubectl rollout restart` does, and
@@ -102,7 +102,7 @@ export default playbook<RayVars>(
         const patch = JSON.stringify({ spec: { template: { metadata: { annotations: { [POD_EXPIRES_AT]: expiresAt ?? '' } } } } })
         for (const name of stale) await ctx.$`${KUBECTL} patch deployment ${name} -n ${namespace} --type merge -p ${patch}`
         await waitForRollouts(ctx, stale)
-        return ctx.changed(`restarted ${stale.join(', ')}`)
+        return changed(`restarted ${stale.join(', ')}`)
       }),
     ],
   },

@@ -23,7 +23,7 @@ export default playbook<RayVars>(
         }
         // The credentials' expiry on the pod template: renewed credentials roll the pods.
         const manifest = await ctx.render('ray/ray-cluster.yaml', expiresAt ? { session_token_expires_at: expiresAt } : {})
-        if ((await applyManifest(ctx, 'ray-cluster', manifest, { seen: state.seen })) === 'unchanged') return ok('unchanged')
+        await applyManifest(ctx, 'ray-cluster', manifest, { seen: state.seen })
       }),
       task('head and workers are rolled out', async (ctx) => {
         // the first look is the read above, unless something was applied since

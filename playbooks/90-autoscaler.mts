@@ -32,7 +32,7 @@ export default playbook<RayVars>(
       }),
       task('HorizontalPodAutoscaler is applied', async (ctx) => {
         const manifest = await ctx.render('ray/autoscaler.yaml')
-        if ((await applyManifest(ctx, 'ray-autoscaler', manifest, { seen: (await readRayState(ctx)).seen })) === 'unchanged') return ok('unchanged')
+        await applyManifest(ctx, 'ray-autoscaler', manifest, { seen: (await readRayState(ctx)).seen })
       }),
     ],
   },

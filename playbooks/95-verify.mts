@@ -3,7 +3,7 @@
 // every worker, and the HPA reads a current CPU metric. Prints a table; any failure fails the run.
 // With no AWS role configured the credential rows say so ("not configured"), which is no failure.
 import { createHash } from 'node:crypto'
-import { playbook, skip, task, type Context } from '../lib/index.ts'
+import { ok, playbook, skip, task, type Context } from '../lib/index.ts'
 import { KUBECTL, CONTROL_PLANE, lastLine, waitFor, type Progress } from './support/kube.ts'
 import { DEPLOYMENTS, RAY, noRole, readRayState, rollouts, type HpaObj, type RayState, type RayVars } from './support/ray.ts'
 import { SESSION_KEYS, SESSION_SECRET } from './support/session-token.ts'
@@ -145,7 +145,7 @@ export default playbook<RayVars>(
         const failed = checks.filter((c) => c.pass === false)
         const ran = checks.filter((c) => c.pass !== undefined).length
         if (failed.length) throw new Error(`${failed.length} of ${ran} checks failed: ${failed.map((c) => c.name).join('; ')}`)
-        return ctx.ok(`${ran} checks passed${ran < checks.length ? `, ${checks.length - ran} not configured` : ''}`)
+        return ok(`${ran} checks passed${ran < checks.length ? `, ${checks.length - ran} not configured` : ''}`)
       }),
     ],
   },

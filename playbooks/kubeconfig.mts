@@ -19,8 +19,9 @@ export default playbook<ClusterVars>(
         const current = fs.existsSync(DEST) ? fs.readFileSync(DEST, 'utf8') : undefined
         const how = `export KUBECONFIG=${path.relative(process.cwd(), DEST)}; kubectl get nodes`
         if (current === conf) return ok(how)
-        ctx.log(`${ctx.check ? 'would write' : 'writing'} ${DEST} (0600); use it with: ${how}`)
-        if (ctx.check) return
+        // under --check: reported as the change it would be, as ensure's operations do
+        if (ctx.check) return changed(`would write ${DEST} (0600); use it with: ${how}`)
+        ctx.log(`writing ${DEST} (0600); use it with: ${how}`)
         fs.mkdirSync(path.dirname(DEST), { recursive: true })
         writePrivate(DEST, conf)
         return changed(how)

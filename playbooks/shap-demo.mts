@@ -125,7 +125,7 @@ export default playbook<DemoRunVars>(
     tasks: [
       task(`the app is shipped as ConfigMap ${CONFIGMAP}`, async (ctx) => {
         const manifest = appConfigMap(ctx.vars.ray.namespace, shippedFiles(ctx))
-        if ((await applyManifest(ctx, CONFIGMAP, manifest)) === 'unchanged') return ok('unchanged')
+        await applyManifest(ctx, CONFIGMAP, manifest)
       }),
 
       task('the head pod has the shipped files at /app', async (ctx) => {

@@ -6,12 +6,12 @@ import { CommandError } from '../base/errors.ts'
 import type { Emit } from '../output/events.ts'
 import type { Facts } from '../transport/facts.ts'
 import type { Host, Vars } from '../inventory/inventory.ts'
-import { changed as changedResult, ok as okResult, skip as skipResult, type Changed, type Ok, type Skip } from './result.ts'
 import type { Secrets } from '../output/secrets.ts'
 import type { HostSession } from '../transport/session.ts'
 import { buildCommand, sudoNeedsPassword } from '../transport/shell.ts'
 import { renderFile } from './template.ts'
 import { normalizeMode, parseUploadAnswer, uploadScript } from '../transport/upload.ts'
+import { createEnsure, type Ensure, type FileOptions } from './ops.ts'
 
 export type Output = {
   stdout: string
@@ -38,7 +38,7 @@ export type CmdOptions = {
 type Template = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<Output>
 export type Shell = Template & ((opts: CmdOptions) => Template)
 
-export type UploadOptions = { mode?: string | number; owner?: string; group?: string; secret?: boolean; become?: boolean }
+export type UploadOptions = Omit<FileOptions, 'dirMode'>
 
 /** `V`: the type of this host's vars, as the playbook's vars specs make them (checked before the run). */
 export type Context<V = Vars> = {
@@ -57,6 +57,8 @@ export type Context<V = Vars> = {
   render: (file: string, extra?: Vars) => Promise<string>
   /** put content at dest, only if it differs (content, mode, owner); true when it changed (or would) */
   upload: (dest: string, content: string | Buffer, opts?: UploadOptions) => Promise<boolean>
+  /** ensure-style operations: a file, a folder, packages, a service, sysctl… changed only where they differ (ops.ts) */
+  ensure: Ensure
   facts: () => Promise<Facts>
   register: (key: string, value: unknown) => void
   /**
@@ -68,9 +70,6 @@ export type Context<V = Vars> = {
   secret: <T extends string | RegExp>(value: T) => T
   /** a line under this task in the output and the log */
   log: (text: string) => void
-  ok: (reason: string) => Ok
-  skip: (reason: string) => Skip
-  changed: (reason: string) => Changed
   /** every host in this run: its vars, what its tasks registered (Ansible's hostvars) */
   hostvars: Record<string, { vars: V; groups: string[]; registered: Record<string, unknown> }>
   /** the same commands on another host of the run (Ansible's delegate_to); its mutations count for this task */
@@ -90,8 +89,8 @@ export type TaskScope = {
   secrets: Secrets
   emit: Emit
   templatesDir: string
-  /** set once a mutation ran (or was planned): the task is `changed` unless it returns ok() */
-  changes: { mutated: boolean }
+  /** set once a mutation ran (or was planned): the task is `changed` unless it returns ok(); what ensure found already so */
+  changes: { mutated: boolean; noops: string[] }
   /** all hosts of the run, for hostvars and delegation */
   sessions: Map<string, HostSession>
   /** a host's vars as this playbook sees them (checked and derived once per run) */
@@ -169,6 +168,29 @@ export function createContext(scope: TaskScope): Context {
 
   const probe = shell(false)
 
+  async function upload(dest: string, content: string | Buffer, opts: FileOptions = {}): Promise<boolean> {
+    const body = typeof content === 'string' ? Buffer.from(content) : content
+    if (opts.secret) scope.secrets.add(body.toString())
+    const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group }
+    const dirMode = opts.dirMode === undefined ? undefined : normalizeMode(opts.dirMode)
+    // One round trip: compare and (unless --check) write in the same command.
+    // A secret's old content never crosses the wire (its diff is hidden anyway): only hashes do.
+    const r = await run(uploadScript({ ...spec, dirMode, dryRun: scope.check, wantOld: scope.diff && !opts.secret }), { input: scope.check ? undefined : body, become: opts.become, secretOutput: opts.secret }, false)
+    const answer = parseUploadAnswer(r.stdout)
+    if (answer.state === 'same') return false
+    scope.changes.mutated = true
+    session.mutations++
+    if (scope.check) emit({ kind: 'cmd', host: name, task: scope.task, cmd: `upload ${dest} (mode ${spec.mode}${opts.owner ? `, owner ${opts.owner}` : ''})`, planned: true, probe: false })
+    if (scope.diff) {
+      const { diffText } = await import('../output/diff.ts') // only with --diff: not loaded at start-up
+      const diff = opts.secret ? `(content of ${dest} is secret: diff hidden)` : await diffText(answer.old?.toString() ?? '', body.toString(), dest, answer.existed)
+      emit({ kind: 'diff', host: name, task: scope.task, file: dest, diff })
+    }
+    return true
+  }
+
+  const log = (text: string) => emit({ kind: 'note', host: name, task: scope.task, text })
+
   return {
     host,
     vars,
@@ -178,25 +200,8 @@ export function createContext(scope: TaskScope): Context {
     probe,
     test: async (pieces, ...args) => (await probe({ nothrow: true })(pieces, ...args)).exitCode === 0,
     render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { ...connectionVars(host), ...vars, ...extra }),
-    async upload(dest, content, opts = {}) {
-      const body = typeof content === 'string' ? Buffer.from(content) : content
-      if (opts.secret) scope.secrets.add(body.toString())
-      const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group }
-      // One round trip: compare and (unless --check) write in the same command.
-      // A secret's old content never crosses the wire (its diff is hidden anyway): only hashes do.
-      const r = await run(uploadScript({ ...spec, dryRun: scope.check, wantOld: scope.diff && !opts.secret }), { input: scope.check ? undefined : body, become: opts.become, secretOutput: opts.secret }, false)
-      const answer = parseUploadAnswer(r.stdout)
-      if (answer.state === 'same') return false
-      scope.changes.mutated = true
-      session.mutations++
-      if (scope.check) emit({ kind: 'cmd', host: name, task: scope.task, cmd: `upload ${dest} (mode ${spec.mode}${opts.owner ? `, owner ${opts.owner}` : ''})`, planned: true, probe: false })
-      if (scope.diff) {
-        const { diffText } = await import('../output/diff.ts') // only with --diff: not loaded at start-up
-        const diff = opts.secret ? `(content of ${dest} is secret: diff hidden)` : await diffText(answer.old?.toString() ?? '', body.toString(), dest, answer.existed)
-        emit({ kind: 'diff', host: name, task: scope.task, file: dest, diff })
-      }
-      return true
-    },
+    upload,
+    ensure: createEnsure({ $: shell(true), read: probe({ nothrow: true }), readWith: (input) => probe({ input, nothrow: true }), upload, noop: (reason) => scope.changes.noops.push(reason), log }),
     facts: () => session.gatherFacts(),
     register(key, value) {
       session.registered[key] = value
@@ -215,10 +220,7 @@ export function createContext(scope: TaskScope): Context {
       else scope.secrets.addPattern(value)
       return value
     },
-    log: (text) => emit({ kind: 'note', host: name, task: scope.task, text }),
-    ok: okResult,
-    skip: skipResult,
-    changed: changedResult,
+    log,
     get hostvars() {
       return Object.fromEntries(
         [...scope.sessions.values()].map((s) => [s.host.name, { vars: scope.varsOf(s.host), groups: s.host.groups, registered: s.registered }])

@@ -105,7 +105,7 @@ async function runTask(pb: Playbook, task: Task, session: HostSession, opts: Run
       secrets: opts.secrets,
       emit: opts.emit,
       templatesDir: opts.templatesDir,
-      changes: { mutated: false },
+      changes: { mutated: false, noops: [] as string[] },
       sessions,
       varsOf: (h: Host) => opts.vars!.varsFor(pb, h),
       become: pb.become,
@@ -123,7 +123,9 @@ async function runTask(pb: Playbook, task: Task, session: HostSession, opts: Run
         session.mutations++ // a change made some other way (a file here, an API): remembered reads are stale
         return { status: 'changed', reason: result.reason, ms: ms() }
       }
-      return { status: scope.changes.mutated ? 'changed' : 'ok', ms: ms() }
+      // nothing returned: what it did says changed; else ok, with what ensure found already so
+      if (scope.changes.mutated) return { status: 'changed', ms: ms() }
+      return { status: 'ok', reason: scope.changes.noops.join('; ') || undefined, ms: ms() }
     } catch (err) {
       last = toOutcome(err, ms())
       // Unreachable means the host is gone; retrying the task would only wait again.

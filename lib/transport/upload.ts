@@ -14,6 +14,8 @@ export type UploadSpec = {
   dryRun: boolean
   /** also send back the current content, base64, when it differs (--diff) */
   wantOld: boolean
+  /** make a missing parent folder with this mode (octal) before writing; else a missing one is an error */
+  dirMode?: string
 }
 
 export type UploadAnswer = { state: 'same' | 'differs'; existed: boolean; old?: Buffer }
@@ -31,6 +33,7 @@ export function uploadScript(s: UploadSpec): string {
   if (!/^[0-7]{1,5}$/.test(s.mode)) throw new TypeError(`mode '${s.mode}' is not an octal file mode like '0644'`)
   // A relative name would depend on the login folder, and one starting with '-' is an option to mktemp and mv.
   if (!s.dest.startsWith('/')) throw new TypeError(`upload destination '${s.dest}' is not an absolute path (expected one starting with /)`)
+  if (s.dirMode !== undefined && !/^[0-7]{1,5}$/.test(s.dirMode)) throw new TypeError(`mode '${s.dirMode}' is not an octal folder mode like '0755'`)
   const mode = s.mode.replace(/^0+(?=.)/, '')
   const want = `${mode}${s.owner ? ` ${s.owner}` : ''}${s.group ? `:${s.group}` : ''}`
   const fmt = `%a${s.owner ? ' %U' : ''}${s.group ? ':%G' : ''}`
@@ -48,6 +51,8 @@ export function uploadScript(s: UploadSpec): string {
     s.dryRun
       ? 'exit 0'
       : [
+          // the folder in the same round trip: a converged host pays nothing for it
+          s.dirMode !== undefined ? `dir=$(dirname -- "$d"); [ -d "$dir" ] || mkdir -p -m ${s.dirMode} -- "$dir"` : '',
           `tmp=; trap '[ -z "$tmp" ] || rm -f -- "$tmp"' EXIT`,
           `tmp=$(mktemp -- "$(dirname -- "$d")/.zxplay.XXXXXX")`,
           `cat > "$tmp"`,

@@ -50,26 +50,14 @@ export function manifestObjects(manifest: string): string[] {
 }
 
 /**
- * Apply a manifest from the control plane. Guard: the rendered file is kept in MANIFEST_DIR;
- * when it is unchanged and every object in it exists, there is nothing to do. `seen` holds the
- * `Kind/name` of objects the caller has just read from the cluster: when it covers the whole
- * manifest, their existence is known and the guard needs no kubectl call of its own.
+ * Apply a manifest from the control plane (ctx.ensure.manifest), kept in MANIFEST_DIR so a rerun
+ * compares. `seen` holds the `Kind/name` of objects the caller has just read from the cluster: when
+ * it covers the whole manifest, their existence is known and the guard needs no kubectl call of its
+ * own. True when it was applied (or would be, under --check).
  */
-export async function applyManifest(ctx: Context, name: string, manifest: string, opts: { seen?: ReadonlySet<string> } = {}): Promise<'applied' | 'unchanged'> {
-  const file = `${MANIFEST_DIR}/${name}.yaml`
-  const known = !!opts.seen && manifestObjects(manifest).every((o) => opts.seen!.has(o))
-  // A converged cluster answers in one round trip: the kept file has this content (compared with the
-  // manifest on stdin) and mode, and every object in it exists. Anything else takes the steps below.
-  const kept = ctx.probe({ input: manifest, nothrow: true })
-  const same = known
-    ? kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file}`
-    : kept`[ "$(stat -c %a ${file} 2>/dev/null)" = 600 ] && cmp -s - ${file} && ${KUBECTL} get -f ${file} -o name >/dev/null`
-  if ((await same).ok) return 'unchanged'
-  if (!(await ctx.test`[ -d ${MANIFEST_DIR} ]`)) await ctx.$`mkdir -p -m 0700 ${MANIFEST_DIR}`
-  const changed = await ctx.upload(file, manifest, { mode: '0600' })
-  if (!changed && (await ctx.test`${KUBECTL} get -f ${file} -o name`)) return 'unchanged'
-  await ctx.$`${KUBECTL} apply -f ${file}`
-  return 'applied'
+export async function applyManifest(ctx: Context, name: string, manifest: string, opts: { seen?: ReadonlySet<string> } = {}): Promise<boolean> {
+  const exists = !!opts.seen && manifestObjects(manifest).every((o) => opts.seen!.has(o))
+  return ctx.ensure.manifest(`${MANIFEST_DIR}/${name}.yaml`, manifest, { kubectl: KUBECTL, exists })
 }
 
 /**

@@ -127,6 +127,18 @@ test('binary content, byte for byte', () => {
   assert.equal(upload(at('bin'), bytes).answer, answer('same', true))
 })
 
+test('dirMode: a missing folder is made with that mode in the same script; without it, a missing folder fails', () => {
+  const r = upload(at('made/here/x.conf'), 'a=1\n', { dirMode: '700' })
+  assert.equal([r.status, r.answer], [0, answer('differs', false)])
+  assert.is(fs.readFileSync(at('made/here/x.conf'), 'utf8'), 'a=1\n')
+  assert.is(modeOf(at('made/here')), '700')
+  assert.is(upload(at('missing/x.conf'), 'a=1\n').status, 1)
+  assert.not.ok(fs.existsSync(at('missing')))
+  assert.equal(upload(at('dry-dir/x.conf'), 'a', { dirMode: '755', dryRun: true }).answer, answer('differs', false))
+  assert.not.ok(fs.existsSync(at('dry-dir')), 'nothing made under --check')
+  assert.match(errorOf(() => uploadScript({ dest: '/x', content: Buffer.from(''), mode: '644', dirMode: '755; reboot', dryRun: false, wantOld: false })).message, /not an octal folder mode/)
+})
+
 test('dryRun: answers, never writes', () => {
   assert.equal(upload(at('dry'), 'x', { dryRun: true }).answer, answer('differs', false))
   assert.not.ok(fs.existsSync(at('dry')))

@@ -25,7 +25,6 @@ function cluster(files: Record<string, FakeFile>, exists: boolean): Rule[] {
   const kept = (script: string) => files[/cmp -s - (\S+)/.exec(script)?.[1] ?? '']
   return [
     [/cmp -s - /, (input, script) => (kept(script)?.mode === '600' && kept(script)?.content === input && exists ? 0 : 1)],
-    [`[ -d ${DIR} ]`, Object.keys(files).some((f) => f.startsWith(`${DIR}/`)) ? 0 : 1],
     [new RegExp(`^${K} get -f \\S+ -o name$`), exists ? 0 : 1],
   ]
 }
@@ -41,16 +40,18 @@ function admitted(manifest: string) {
 async function appliesOnce(pb: typeof metricsServer, task: string, name: string, extra: Rule[] = []) {
   const file = `${DIR}/${name}.yaml`
   const fresh = await replay(pb, task, { hosts: { cp1: { commands: [...cluster({}, false), ...extra] } } })
-  assert.equal(fresh.changes, [`mkdir -p -m 0700 ${DIR}`, `upload ${file} (mode 600)`, `${K} apply -f ${file}`])
+  assert.equal(fresh.changes, [`upload ${file} (mode 600)`, `${K} apply -f ${file}`])
   assert.is(fresh.status, 'changed')
+  assert.match(fresh.received.find((c) => c.script.startsWith(`d=${file}`))!.script, /\[ -d "\$dir" \] \|\| mkdir -p -m 700 -- "\$dir"/, 'its folder made 0700 in the same command')
   admitted(fresh.uploads[0]!.content)
   const files = filesAfter(fresh)
   const converged = await replay(pb, task, { hosts: { cp1: { files, commands: [...cluster(files, true), ...extra] } } })
   assert.equal([converged.status, converged.changes, converged.received.length], ['ok', [], extra.length ? converged.received.length : 1])
+  assert.match(converged.reason ?? '', /unchanged/)
   const deleted = await replay(pb, task, { hosts: { cp1: { files, commands: [...cluster(files, false), ...extra] } } })
   assert.equal([deleted.status, deleted.changes], ['changed', [`${K} apply -f ${file}`]])
   const check = await replay(pb, task, { check: true, hosts: { cp1: { commands: [...cluster({}, false), ...extra] } } })
-  assert.equal([check.status, check.executed, check.changes], ['changed', [], [`mkdir -p -m 0700 ${DIR}`, `upload ${file} (mode 600)`, `${K} apply -f ${file}`]])
+  assert.equal([check.status, check.executed, check.changes], ['changed', [], [`upload ${file} (mode 600)`, `${K} apply -f ${file}`]])
   return fresh
 }
 
@@ -58,22 +59,23 @@ async function appliesOnce(pb: typeof metricsServer, task: string, name: string,
 
 const KUBEADM_CONFIG = `${DIR}/kubeadm-config.yaml`
 test('20: the kubeadm config is rendered for the host and kept 0600', async () => {
-  const fresh = await replay(controlPlane, 'the kubeadm config is rendered and in place', { hosts: { cp1: { commands: [[`[ -d ${DIR} ]`, 1]] } } })
-  assert.equal(fresh.changes, [`mkdir -p -m 0700 ${DIR}`, `upload ${KUBEADM_CONFIG} (mode 600)`])
+  const fresh = await replay(controlPlane, 'the kubeadm config is rendered and in place')
+  assert.equal(fresh.changes, [`upload ${KUBEADM_CONFIG} (mode 600)`])
+  assert.match(fresh.received[0]!.script, /mkdir -p -m 700 -- "\$dir"/)
   const docs = loadAll(fresh.uploads[0]!.content) as Obj[]
   assert.equal(docs.map((d) => d.kind), ['InitConfiguration', 'ClusterConfiguration', 'KubeletConfiguration'])
   assert.is((docs[0]!.localAPIEndpoint as Obj).advertiseAddress, '10.0.0.10')
   assert.equal(docs[1]!.networking, { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' })
   const files = filesAfter(fresh)
-  const converged = await replay(controlPlane, 'the kubeadm config is rendered and in place', { hosts: { cp1: { files, commands: [[`[ -d ${DIR} ]`, 0]] } } })
-  assert.equal([converged.status, converged.changes], ['ok', []])
+  const converged = await replay(controlPlane, 'the kubeadm config is rendered and in place', { hosts: { cp1: { files } } })
+  assert.equal([converged.status, converged.changes, converged.received.length], ['ok', [], 1])
   assert.is(converged.registered.kubeadmConfig, fresh.uploads[0]!.content)
 })
 
 const INITIALISED = `[ -f /etc/kubernetes/admin.conf ]`
 const RUNNING_CONFIG = `${K} -n kube-system get configmap kubeadm-config -o jsonpath=$'{.data.ClusterConfiguration}'`
 test('20: kubeadm init once, with our config; a cluster made with another config is refused', async () => {
-  const config = (await replay(controlPlane, 'the kubeadm config is rendered and in place', { check: true, hosts: { cp1: { commands: [[`[ -d ${DIR} ]`, 0]] } } })).registered.kubeadmConfig as string
+  const config = (await replay(controlPlane, 'the kubeadm config is rendered and in place', { check: true })).registered.kubeadmConfig as string
   const task = 'the control plane is initialised with that config'
   const fresh = await replay(controlPlane, task, { hosts: { cp1: { registered: { kubeadmConfig: config }, commands: [[INITIALISED, 1]] } } })
   assert.equal([fresh.status, fresh.changes], ['changed', [`kubeadm init --config ${KUBEADM_CONFIG} --skip-token-print`]])
@@ -115,10 +117,13 @@ test("30: other add-ons' CNI configs are moved aside; Flannel's stays", async ()
 const LINKS = 'for l in cni0 flannel.1; do ip link show $l >/dev/null 2>&1 && echo $l; done; true'
 test("30: Flannel's links go only when it ran with another pod CIDR", async () => {
   const task = "Flannel's links go when the pod CIDR changed"
-  const moved = await replay(cniCleanup, task, { hosts: { cp1: { commands: [[SUBNET, 'FLANNEL_NETWORK=10.32.0.0/16\n'], [LINKS, 'cni0\nflannel.1\n']] } } })
+  const env = (network: string) => ({ '/run/flannel/subnet.env': { content: `FLANNEL_NETWORK=${network}\nFLANNEL_SUBNET=10.244.0.1/24\n` } })
+  const moved = await replay(cniCleanup, task, { hosts: { cp1: { files: env('10.32.0.0/16'), commands: [[LINKS, 'cni0\nflannel.1\n']] } } })
   assert.equal(moved.changes, ['for l in cni0 flannel.1; do ip link delete $l; done; rm -f /run/flannel/subnet.env'])
-  const same = await replay(cniCleanup, task, { hosts: { cp1: { commands: [[SUBNET, 'FLANNEL_NETWORK=10.244.0.0/16\n']] } } })
-  assert.equal([same.status, same.changes], ['ok', []])
+  const same = await replay(cniCleanup, task, { hosts: { cp1: { files: env('10.244.0.0/16') } } })
+  assert.equal([same.status, same.changes, same.reason], ['ok', [], 'flannel network 10.244.0.0/16 is current'])
+  const never = await replay(cniCleanup, task)
+  assert.equal([never.status, never.reason], ['ok', 'no flannel state'])
 })
 
 // 40-flannel, 70-metrics-server
@@ -172,6 +177,16 @@ test('50: a token only when a worker waits, made on the control plane; the token
   assert.equal([joined.hosts.w2!.status, joined.hosts.w2!.changes], ['ok', []])
 })
 
+test('50: whether a worker joined is its kubelet.conf; the Ready wait only when one joined in this run', async () => {
+  const known = await replay(join, 'whether the worker has joined is known', { inventory: THREE, hosts: { w1: { commands: [['[ -f /etc/kubernetes/kubelet.conf ]', 0]] }, w2: { commands: [['[ -f /etc/kubernetes/kubelet.conf ]', 1]] } } })
+  assert.equal([known.hosts.w1!.registered.joined, known.hosts.w2!.registered.joined, known.changes], [true, false, []])
+  const none = await replay(join, 'the joined workers are Ready', { inventory: THREE, hosts: { w1: { registered: { joined: true } }, w2: { registered: { joined: true } } } })
+  assert.equal([none.status, none.hosts.cp1!.received], ['skipped', []])
+  const nodes = JSON.stringify({ items: [node('cp1', true), node('w1', true), node('w2', true)] })
+  const ready = await replay(join, 'the joined workers are Ready', { inventory: THREE, hosts: { cp1: { commands: [[`${K} get nodes -o json`, nodes]] }, w1: { registered: { joined: false } }, w2: { registered: { joined: true } } } })
+  assert.equal([ready.status, ready.reason, ready.hosts.cp1!.changes], ['ok', '3/3 Ready (cp1, w1, w2)', []])
+})
+
 // 60-untaint
 
 const TAINTS = `${K} get nodes -o jsonpath=$'{range .items[*]}{.metadata.name}{" "}{.spec.taints[*].key}{"\\n"}{end}'`
@@ -191,8 +206,8 @@ test('60: single host: the control-plane taint is removed once; with workers not
 
 test('kubeconfig: the admin kubeconfig is read with its output kept secret; --check writes nothing here', async () => {
   const r = await replay(kubeconfig, 'artifacts/kubeconfig holds the admin kubeconfig', { check: true, hosts: { cp1: { commands: [['cat /etc/kubernetes/admin.conf', `apiVersion: v1\nkind: Config # ${process.pid}-${Date.now()}\n`]] } } })
-  assert.equal([r.status, r.executed], ['ok', []])
-  assert.match(r.log.join('\n'), /^would write .*artifacts\/kubeconfig \(0600\)/)
+  assert.equal([r.status, r.executed], ['changed', []])
+  assert.match(r.reason ?? '', /^would write .*artifacts\/kubeconfig \(0600\)/)
   assert.not.match(JSON.stringify(r.events), /kind: Config/)
 })
 
@@ -209,6 +224,11 @@ test('reset: each step only where something is left', async () => {
   assert.equal(rules.changes, ['iptables -F && iptables -t nat -F && iptables -t mangle -F && iptables -X'])
   const noRules = await replay(reset, 'iptables rules of the cluster are flushed', { hosts: { cp1: { commands: [['command -v iptables', 0], [/iptables-save/, '0\n']] } } })
   assert.equal([noRules.status, noRules.changes], ['ok', []])
+  const cniState = `find /etc/cni/net.d -mindepth 1 -maxdepth 1 -printf '%f\\n' 2>/dev/null; [ -e /var/lib/cni ] && echo /var/lib/cni; [ -e /run/flannel/subnet.env ] && echo /run/flannel/subnet.env; true`
+  const cni = await replay(reset, 'CNI configuration and state are cleared', { hosts: { cp1: { commands: [[cniState, '10-flannel.conflist\n/var/lib/cni\n']] } } })
+  assert.match(cni.changes[0] ?? '', /^if \[ -n "\$\(ls -A \/etc\/cni\/net.d 2>\/dev\/null\)" \]; then mkdir -p -m 0700 \/var\/backups\/zxplay\/cni-\d{8}T\d{6} && mv \/etc\/cni\/net.d\/\* \/var\/backups\/zxplay\/cni-\d{8}T\d{6}\/; fi; rm -rf \/var\/lib\/cni \/run\/flannel\/subnet.env$/)
+  const noCni = await replay(reset, 'CNI configuration and state are cleared', { hosts: { cp1: { commands: [[cniState, '']] } } })
+  assert.equal([noCni.status, noCni.changes], ['ok', []])
   const links = await replay(reset, "Flannel's links are removed", { hosts: { cp1: { commands: [[LINKS, 'cni0\n']] } } })
   assert.equal(links.changes, ['for l in cni0; do ip link delete $l; done'])
   const restart = await replay(reset, 'containerd forgets the old network', { hosts: { cp1: { registered: { wasReset: true }, commands: [['systemctl is-active --quiet containerd', 0]] } } })

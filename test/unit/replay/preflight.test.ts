@@ -3,11 +3,16 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import pb from '../../../playbooks/00-preflight.mts'
 import { FACTS_SCRIPT, type NodeFacts } from '../../../playbooks/support/preflight.ts'
-import { replay, unwrap } from './replay.ts'
+import { spawnSync } from 'node:child_process'
+import { filesAfter, replay, unwrap } from './replay.ts'
+import { tempDir } from '../_helpers.ts'
 import { wrapCommand } from '../../../lib/transport/shell.ts'
 
 const MODULES = '# written by zxplay: containerd and Flannel need these\noverlay\nbr_netfilter\n'
 const SYSCTL = '# written by zxplay: pod traffic is forwarded and seen by iptables\nnet.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n'
+const { dir, remove } = tempDir('replay-fstab')
+const tmp = `${dir}/fstab`
+test.after(remove)
 const node = (over: Partial<NodeFacts> = {}) => ({ swapOn: false, ...over }) as NodeFacts
 
 test('the harness reads back every shape the transport wraps a command in', () => {
@@ -27,6 +32,14 @@ test('facts are gathered: one read, registered, ok', async () => {
   assert.ok(r.received.every((c) => c.become), 'as root')
 })
 
+test('no host has a problem: each host judged with the others known; a problem fails with its fix, reads nothing', async () => {
+  const fit = { ...node(), hostname: 'cp1', distro: 'debian', arch: 'x86_64', cpus: 2, memoryMb: 4096, cgroup: 'cgroup2fs', listening: [], missing: [], productUuid: 'a', mac: 'm1' } as NodeFacts
+  const good = await replay(pb, 'no host has a problem kubeadm would fail on', { hosts: { cp1: { registered: { node: fit } } } })
+  assert.equal([good.status, good.reason, good.received], ['ok', 'fit for a control-plane', []])
+  const small = await replay(pb, 'no host has a problem kubeadm would fail on', { hosts: { cp1: { registered: { node: { ...fit, cpus: 1 } } } } })
+  assert.match(`${small.status} ${small.reason}`, /^failed 1 problem\(s\):\n  - 1 CPU \(kubeadm needs 2 on a control plane\)\n    fix: give the machine at least 2 CPUs$/)
+})
+
 test('swap is off: swapoff only where swap is on', async () => {
   const on = await replay(pb, 'swap is off', { hosts: { cp1: { registered: { node: node({ swapOn: true }) } } } })
   assert.equal([on.status, on.changes], ['changed', ['swapoff -a']])
@@ -36,10 +49,11 @@ test('swap is off: swapoff only where swap is on', async () => {
   assert.equal([check.status, check.executed, check.changes], ['changed', [], ['swapoff -a']])
 })
 
-const FSTAB_SWAP = /grep -Eq .* \/etc\/fstab/
+const FSTAB_SWAP = String.raw`grep -Eq $'^([^#]\\S*\\s+\\S+\\s+swap\\s.*)$' /etc/fstab`
+const FSTAB_SED = String.raw`sed -Ei.zxplay-bak $'s|^([^#]\\S*\\s+\\S+\\s+swap\\s.*)$|# \\1  # disabled by zxplay|' /etc/fstab`
 test('swap stays off after a reboot: the fstab line is commented out once', async () => {
   const fresh = await replay(pb, 'swap stays off after a reboot', { hosts: { cp1: { commands: [[FSTAB_SWAP, 0]] } } })
-  assert.equal(fresh.changes, ["sed -Ei.zxplay-bak 's|^([^#]\\S*\\s+\\S+\\s+swap\\s.*)$|# \\1  # disabled by zxplay|' /etc/fstab"])
+  assert.equal(fresh.changes, [FSTAB_SED])
   assert.is(fresh.status, 'changed')
   const converged = await replay(pb, 'swap stays off after a reboot', { hosts: { cp1: { commands: [[FSTAB_SWAP, 1]] } } })
   assert.equal([converged.status, converged.changes], ['ok', []])
@@ -47,46 +61,47 @@ test('swap stays off after a reboot: the fstab line is commented out once', asyn
   assert.equal([check.status, check.executed], ['changed', []])
 })
 
-for (const [name, file, content] of [
-  ['kernel modules load at boot', '/etc/modules-load.d/k8s.conf', MODULES],
-  ['sysctl settings persist', '/etc/sysctl.d/99-kubernetes.conf', SYSCTL],
-] as const) {
-  const dir = file.replace(/\/[^/]+$/, '')
-  test(`${name}: ${file} with its content, 0644`, async () => {
-    const fresh = await replay(pb, name, { hosts: { cp1: { commands: [[`[ -d ${dir} ]`, 1]] } } })
-    assert.equal(fresh.changes, [`mkdir -p -m 0755 ${dir}`, `upload ${file} (mode 644)`])
-    assert.equal(fresh.uploads, [{ dest: file, content, mode: '644' }])
-    assert.is(fresh.status, 'changed')
-    const converged = await replay(pb, name, { hosts: { cp1: { commands: [[`[ -d ${dir} ]`, 0]], files: { [file]: { content, mode: '644' } } } } })
-    assert.equal([converged.status, converged.changes], ['ok', []])
-    const check = await replay(pb, name, { check: true, hosts: { cp1: { commands: [[`[ -d ${dir} ]`, 1]] } } })
-    assert.equal([check.status, check.executed, check.changes], ['changed', [], [`mkdir -p -m 0755 ${dir}`, `upload ${file} (mode 644)`]])
-    const diff = await replay(pb, name, { diff: true, hosts: { cp1: { commands: [[`[ -d ${dir} ]`, 0]], files: { [file]: { content: '# old\n', mode: '644' } } } } })
-    assert.match(diff.diffs[0]?.diff ?? '', /^-# old$/m)
-  })
-}
-
-const LOADED = /lsmod/
-test('kernel modules are loaded: modprobe only the missing ones (built-in ones count)', async () => {
-  const fresh = await replay(pb, 'kernel modules are loaded', { hosts: { cp1: { commands: [[LOADED, 'Module Size Used\next4 1 0\n']] } } })
-  assert.equal([fresh.status, fresh.changes], ['changed', ['modprobe -a overlay br_netfilter']])
-  const half = await replay(pb, 'kernel modules are loaded', { hosts: { cp1: { commands: [[LOADED, 'overlay 1 0\nkernel/net/bridge/br_netfilter.ko\n']] } } })
-  assert.equal([half.status, half.changes], ['ok', []])
-  const one = await replay(pb, 'kernel modules are loaded', { hosts: { cp1: { commands: [[LOADED, 'overlay 1 0\n']] } } })
-  assert.equal(one.changes, ['modprobe -a br_netfilter'])
-  const check = await replay(pb, 'kernel modules are loaded', { check: true, hosts: { cp1: { commands: [[LOADED, '']] } } })
-  assert.equal([check.status, check.executed], ['changed', []])
+test("swap stays off: bash hands sed and grep the expression as written, and it comments out only the swap line", () => {
+  const fstab = 'UUID=1 / ext4 defaults 0 1\n/swap.img none swap sw 0 0\n# /old none swap sw 0 0\n'
+  const sed = spawnSync('bash', ['-c', `printf %s "$0" > "$1"; ${FSTAB_SED.replace('/etc/fstab', '"$1"')} && cat "$1"`, fstab, tmp])
+  assert.is(sed.stdout.toString(), 'UUID=1 / ext4 defaults 0 1\n# /swap.img none swap sw 0 0  # disabled by zxplay\n# /old none swap sw 0 0\n')
+  assert.is(spawnSync('bash', ['-c', `${FSTAB_SWAP.replace('/etc/fstab', '"$0"')}`, tmp]).status, 1, 'converged: no line matches')
 })
 
+const LOADED = /lsmod/
+const MODULES_FILE = '/etc/modules-load.d/k8s.conf'
+test('kernel modules: listed for boot (its folder made when missing), modprobe only the missing ones (built-in ones count)', async () => {
+  const name = 'kernel modules are loaded and load at boot'
+  const fresh = await replay(pb, name, { hosts: { cp1: { commands: [[LOADED, 'Module Size Used\next4 1 0\n']] } } })
+  assert.equal([fresh.status, fresh.changes], ['changed', [`upload ${MODULES_FILE} (mode 644)`, 'modprobe -a overlay br_netfilter']])
+  assert.equal(fresh.uploads, [{ dest: MODULES_FILE, content: MODULES, mode: '644' }])
+  assert.match(fresh.received[0]!.script, /mkdir -p -m 755 -- "\$dir"/)
+  const files = filesAfter(fresh)
+  const converged = await replay(pb, name, { hosts: { cp1: { files, commands: [[LOADED, 'overlay 1 0\nkernel/net/bridge/br_netfilter.ko\n']] } } })
+  assert.equal([converged.status, converged.changes, converged.reason], ['ok', [], `${MODULES_FILE} is current; overlay and br_netfilter loaded`])
+  const one = await replay(pb, name, { hosts: { cp1: { files, commands: [[LOADED, 'overlay 1 0\n']] } } })
+  assert.equal(one.changes, ['modprobe -a br_netfilter'])
+  const check = await replay(pb, name, { check: true, hosts: { cp1: { commands: [[LOADED, '']] } } })
+  assert.equal([check.status, check.executed, check.changes], ['changed', [], [`upload ${MODULES_FILE} (mode 644)`, 'modprobe -a overlay br_netfilter']])
+  const diff = await replay(pb, name, { diff: true, hosts: { cp1: { files: { [MODULES_FILE]: { content: '# old\n', mode: '644' } }, commands: [[LOADED, 'overlay\nbr_netfilter\n']] } } })
+  assert.match(diff.diffs[0]?.diff ?? '', /^-# old$/m)
+})
+
+const SYSCTL_FILE = '/etc/sysctl.d/99-kubernetes.conf'
 const SYSCTL_N = 'sysctl -n net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables'
-test('sysctl settings are in effect: sysctl -p only when a value differs', async () => {
-  const fresh = await replay(pb, 'sysctl settings are in effect', { hosts: { cp1: { commands: [[SYSCTL_N, '0\n1\n1\n']] } } })
-  assert.equal([fresh.status, fresh.changes], ['changed', ['sysctl -p /etc/sysctl.d/99-kubernetes.conf']])
-  const converged = await replay(pb, 'sysctl settings are in effect', { hosts: { cp1: { commands: [[SYSCTL_N, '1\n1\n1\n']] } } })
-  assert.equal([converged.status, converged.changes], ['ok', []])
+test('sysctl: persisted in its file, sysctl -p only when a value in effect differs', async () => {
+  const name = 'sysctl settings are in effect and persist'
+  const fresh = await replay(pb, name, { hosts: { cp1: { commands: [[SYSCTL_N, '0\n1\n1\n']] } } })
+  assert.equal([fresh.status, fresh.changes], ['changed', [`upload ${SYSCTL_FILE} (mode 644)`, `sysctl -p ${SYSCTL_FILE}`]])
+  assert.equal(fresh.uploads, [{ dest: SYSCTL_FILE, content: SYSCTL, mode: '644' }])
+  const files = filesAfter(fresh)
+  const converged = await replay(pb, name, { hosts: { cp1: { files, commands: [[SYSCTL_N, '1\n1\n1\n']] } } })
+  assert.equal([converged.status, converged.changes, converged.received.length], ['ok', [], 2])
+  const lost = await replay(pb, name, { hosts: { cp1: { files, commands: [[SYSCTL_N, '0\n1\n1\n']] } } })
+  assert.equal(lost.changes, [`sysctl -p ${SYSCTL_FILE}`])
   // br_netfilter not loaded yet: its keys are unknown to sysctl (exit 255)
-  const check = await replay(pb, 'sysctl settings are in effect', { check: true, hosts: { cp1: { commands: [[SYSCTL_N, { stdout: '1\n', exit: 255 }]] } } })
-  assert.equal([check.status, check.executed], ['changed', []])
+  const check = await replay(pb, name, { check: true, hosts: { cp1: { commands: [[SYSCTL_N, { stdout: '1\n', exit: 255 }]] } } })
+  assert.equal([check.status, check.executed, check.changes], ['changed', [], [`upload ${SYSCTL_FILE} (mode 644)`, `sysctl -p ${SYSCTL_FILE}`]])
 })
 
 test.run()

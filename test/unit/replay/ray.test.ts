@@ -1,5 +1,6 @@
 // The Ray playbooks' tasks (80, 85, 90, 95, shap-demo) replayed against a fake control plane:
 // the cluster's objects (one kubectl read) in, commands out.
+import fs from 'node:fs'
 import { loadAll } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -11,6 +12,7 @@ import demo from '../../../playbooks/shap-demo.mts'
 import { SECRET_EXPIRES_AT, type SessionCredentials } from '../../../playbooks/support/session-token.ts'
 import { refusal } from '../../lab/standins/_schema.ts'
 import type { Obj } from '../../lab/standins/_k8s-util.ts'
+import { tempDir } from '../_helpers.ts'
 import { filesAfter, replay, type FakeFile, type FakeHost, type Rule, type World } from './replay.ts'
 
 const K = 'kubectl --kubeconfig /etc/kubernetes/admin.conf'
@@ -32,7 +34,6 @@ const deployment = (name: string, extra: Obj = {}): Obj => ({ kind: 'Deployment'
 /** The kept-manifest guard of applyManifest (objects known from the Ray read: no kubectl get), from the host's files. */
 const kept = (files: Record<string, FakeFile>): Rule[] => [
   [/cmp -s - /, (input, script) => (files[/cmp -s - (\S+)/.exec(script)?.[1] ?? '']?.content === input && files[/cmp -s - (\S+)/.exec(script)?.[1] ?? '']?.mode === '600' ? 0 : 1)],
-  [`[ -d ${DIR} ]`, 0],
 ]
 
 const one = (w: FakeHost, o: Omit<World, 'hosts'> = {}): World => ({ ...o, hosts: { cp1: w } })
@@ -79,6 +80,25 @@ test('80: pods started with older credentials are rolled by a pod-template annot
   assert.is(r.status, 'changed')
 })
 
+test('80: env.list beside the inventory is a 0600 copy of the Secret, written only when it differs', async () => {
+  const { dir, remove } = tempDir('replay-env')
+  try {
+    const at = { inventory: WITH_ROLE, inventoryFile: `${dir}/inventory.yaml` }
+    const current = { expiresAt: LATER, values: { AWS_ACCESS_KEY_ID_SESS: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY_SESS: 's3cr3t-value', AWS_SESSION_TOKEN: 't0ken-value' } }
+    const task = 'env.list holds them (mode 0600)'
+    const check = await replay(aws, task, { ...at, check: true, ...one({ registered: { credentials: { current, deployed: new Map() } } }) })
+    assert.equal([check.status, check.reason, fs.existsSync(`${dir}/env.list`)], ['changed', `would write ${dir}/env.list`, false])
+    const wrote = await replay(aws, task, { ...at, ...one({ registered: { credentials: { current, deployed: new Map() } } }) })
+    assert.equal([wrote.status, wrote.received], ['changed', []])
+    assert.is(fs.readFileSync(`${dir}/env.list`, 'utf8'), 'AWS_ACCESS_KEY_ID_SESS=ASIAEXAMPLE\nAWS_SECRET_ACCESS_KEY_SESS=s3cr3t-value\nAWS_SESSION_TOKEN=t0ken-value\n')
+    assert.is(fs.statSync(`${dir}/env.list`).mode & 0o777, 0o600)
+    const converged = await replay(aws, task, { ...at, ...one({ registered: { credentials: { current, deployed: new Map() } } }) })
+    assert.equal([converged.status, converged.reason], ['ok', `${dir}/env.list is current`])
+  } finally {
+    remove()
+  }
+})
+
 // 80's namespace, 85, 90: manifests applied once
 
 async function appliesOnce(pb: typeof ray, task: string, name: string, before: Obj[], extra: Rule[] = []) {
@@ -89,7 +109,7 @@ async function appliesOnce(pb: typeof ray, task: string, name: string, before: O
   for (const o of applied) assert.is(refusal(o), undefined, `${String(o.kind)}/${String((o.metadata as Obj).name)}`)
   const files = filesAfter(fresh)
   const converged = await replay(pb, task, one({ files, commands: [objects(...before, ...applied), ...kept(files), ...extra] }))
-  assert.equal([converged.status, converged.changes], ['ok', []])
+  assert.equal([converged.status, converged.changes, converged.reason], ['ok', [], 'unchanged'])
   const check = await replay(pb, task, one({ commands: [objects(...before), ...kept({}), [`${K} get -f ${file} -o name`, 1], ...extra] }, { check: true }))
   assert.equal([check.status, check.executed, check.changes], ['changed', [], [`upload ${file} (mode 600)`, `${K} apply -f ${file}`]])
   return applied

@@ -28,7 +28,7 @@ export type FakeFile = { content: string; mode?: string; owner?: string; group?:
 export type FakeHost = {
   facts?: Partial<Facts>
   commands?: Rule[]
-  /** files the host has, for uploads (compared by content, mode and owner, then written) */
+  /** files the host has: uploads compare with them (content, mode, owner) and write them; `cat FILE` reads them */
   files?: Record<string, FakeFile>
   /** what earlier tasks registered on it */
   registered?: Record<string, unknown>
@@ -37,6 +37,8 @@ export type FakeHost = {
 export type World = {
   /** the inventory, YAML (default: one control-plane host `cp1`, no workers) */
   inventory?: string
+  /** where that inventory is said to be (inventory_dir: files beside it, such as env.list) */
+  inventoryFile?: string
   hosts?: Record<string, FakeHost>
   check?: boolean
   diff?: boolean
@@ -72,7 +74,7 @@ const DEFAULT_FACTS: Facts = { hostname: 'cp1', distro: 'debian', distroVersion:
 export async function replay(pb: Playbook, taskName: string, world: World = {}): Promise<Replay> {
   const task = pb.tasks.find((t) => t.name === taskName)
   if (!task) throw new Error(`replay: ${pb.id} has no task '${taskName}' (it has: ${pb.tasks.map((t) => t.name).join('; ')})`)
-  const inventory = parseInventory(world.inventory ?? DEFAULT_INVENTORY, '/srv/zxplay/inventory.yaml')
+  const inventory = parseInventory(world.inventory ?? DEFAULT_INVENTORY, world.inventoryFile ?? '/srv/zxplay/inventory.yaml')
   const fakes = new Map<string, FakeConnection>()
   const sessions = new Map<string, HostSession>()
   for (const host of inventory.hosts) {
@@ -235,6 +237,13 @@ class FakeConnection implements Connection {
     const upload = this.upload(script)
     if (upload) return { stderr: '', ...this.answerUpload(upload, input) }
     const rule = this.rules.find(([m]) => (typeof m === 'string' ? m === script : m instanceof RegExp ? m.test(script) : m(script)))
+    const cat = /^cat (\/\S+)( 2>\/dev\/null \|\| true)?$/.exec(script)
+    if (!rule && cat) {
+      // a file it reads: from the host's files
+      const file = this.files.get(cat[1]!)
+      if (file) return { stdout: file.content, stderr: '', exit: 0 }
+      return cat[2] ? { stdout: '', stderr: '', exit: 0 } : { stdout: '', stderr: `cat: ${cat[1]}: No such file or directory\n`, exit: 1 }
+    }
     if (!rule) {
       if (mutation) return { stdout: '', stderr: '', exit: 0 }
       this.unanswered.push(`replay: ${this.host} has no answer for the read:\n${script}`)
