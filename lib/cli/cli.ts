@@ -5,13 +5,13 @@ import path from 'node:path'
 import readline from 'node:readline/promises'
 import { pathToFileURL } from 'node:url'
 import { inventorySources, parseFlags, USAGE, type Flags } from './args.ts'
-import { InventoryError, PatternError, TemplateError, UsageError } from '../base/errors.ts'
-import { emitter, type Counts } from '../output/events.ts'
+import { InventoryError, UsageError } from '../base/errors.ts'
+import { emitter } from '../output/events.ts'
 import { parseExtraVars } from '../inventory/extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from '../inventory/inventory.ts'
 import { graphInventory, hostVars, listInventory, toAnsibleJson } from '../inventory/inventory-list.ts'
 import { HostLockError, HostLocks, hostHolder } from '../transport/host-lock.ts'
-import { acquireLocks, currentHolder, LockError, lockTargets, type Held } from '../transport/lock.ts'
+import { acquireLocks, currentHolder, lockTargets, type Held } from '../transport/lock.ts'
 import { logPath, logSink } from '../output/logfile.ts'
 import { limitPatterns, selectHosts } from '../inventory/patterns.ts'
 import { listedTags, plan, tagsOf, type PlannedPlaybook } from '../engine/plan.ts'
@@ -28,10 +28,8 @@ import { SshConfigError } from '../base/ssh-config.ts'
 import { targetFor } from '../transport/ssh.ts'
 import { HostSession } from '../transport/session.ts'
 import { raw } from '../transport/shell.ts'
+import { errorExit, EXIT, exitCode } from './exit-code.ts'
 
-// Ansible's exit codes: 4 when any host was unreachable (even if another failed), 2 when one failed,
-// 99 when the user interrupted (ansible-playbook's "User interrupted execution").
-export const EXIT = { ok: 0, error: 1, failed: 2, unreachable: 4, input: 5, interrupted: 99 } as const
 
 /** `bin/zxplay`: run | ping | sh. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -100,10 +98,9 @@ async function guard(fn: () => Promise<void>): Promise<void> {
   try {
     await fn()
   } catch (err) {
-    const input = err instanceof UsageError || err instanceof InventoryError || err instanceof PatternError || err instanceof TemplateError
-    const known = input || err instanceof LockError || err instanceof HostLockError
-    console.error(`✗ ${known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
-    process.exitCode = input ? EXIT.input : EXIT.error
+    const { code, message } = errorExit(err)
+    console.error(`✗ ${message}`)
+    process.exitCode = code
   }
 }
 
@@ -340,14 +337,6 @@ function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string,
   const sessions = new Map<string, HostSession>()
   for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }, locks))
   return sessions
-}
-
-export function exitCode(hosts: Record<string, Counts>, interrupted: boolean): number {
-  const all = Object.values(hosts)
-  if (interrupted) return EXIT.interrupted
-  if (all.some((c) => c.unreachable)) return EXIT.unreachable
-  if (all.some((c) => c.failed)) return EXIT.failed
-  return EXIT.ok
 }
 
 /** --list-hosts, --list-tasks, --list-tags, --syntax-check: what would run, decided without connecting. */

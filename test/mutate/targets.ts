@@ -15,6 +15,6 @@ export const targets: Record<string, string[]> = {
   'lib/engine/run.ts': ['unit/run', 'unit/run-once', 'unit/interrupt', 'unit/time-limit'],
   'lib/transport/shell.ts': ['unit/shell', 'unit/upload'],
   'lib/transport/lock.ts': ['unit/lock'],
-  'lib/cli/cli.ts': ['unit/cli', 'unit/cli-flags'],
+  'lib/cli/exit-code.ts': ['unit/exit-code'],
   'lib/inventory/inventory.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory', 'unit/host-vars'],
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -79,6 +79,34 @@ test('hashed, looked up in any case (OpenSSH hashes lowercase)', () => assert.ok
 test('hashed negation', () => assert.not.ok(matches(entry(`*.lan,!${hashed('bad.lan')}`), 'bad.lan')))
 test('hashed, malformed', _('|1|onlysalt', 'x', false))
 
+// OpenSSH judges: `ssh-keygen -F name` finds the entry or not (exit 0 or 1)
+const judged: [string, string][] = [
+  ['web1', 'xweb1'],
+  ['web1', 'web1x'],
+  ['a+b', 'aab'],
+  ['a+b', 'a+b'],
+  ['(web)', 'web'],
+  ['(web)', '(web)'],
+  ['w.b', 'wxb'],
+  ['web{1}', 'web1'],
+  ['web|db', 'web'],
+  ['^web$', 'web'],
+  ['a\\b', 'a\\b'],
+  ['*', 'anything.lan'],
+  ['web?', 'web12'],
+  ['WEB*.LAN', 'web3.lan'],
+  ['*.lan,!bad.lan', 'bad.lan'],
+  ['!bad.lan,*.lan', 'good.lan'],
+]
+for (const [patterns, name] of judged) {
+  test(`matches as ssh-keygen -F: ${patterns} for ${name}`, () => {
+    const file = path.join(tmp, 'judged_hosts')
+    fs.writeFileSync(file, `${patterns} ${ed.type} ${ed.b64}\n`)
+    const found = spawnSync('ssh-keygen', ['-F', name, '-f', file], { stdio: 'ignore' }).status === 0
+    assert.is(matches(entry(patterns), name), found)
+  })
+}
+
 test('ssh-keygen -H output matches, incl. a mixed-case name', () => {
   const file = path.join(tmp, 'hashed_hosts')
   fs.writeFileSync(file, `Web1.Lan ${ed.type} ${ed.b64}\n[web1.lan]:2222 ${ed.type} ${ed.b64}\n`)
@@ -134,6 +162,12 @@ test('revoked, even when also listed as known', () => {
   const v = verify(revoked, ['web1'], ed.blob)
   assert.equal(v.status === 'revoked' && v.known.line, 5)
 })
+
+test('a @revoked line revokes only its own key', () => {
+  const other = parseKnownHosts(`${KH}\n@revoked * ${ec.type} ${ec.b64}`, 'kh')
+  assert.equal(verify(other, ['web1'], ed.blob), { status: 'known' })
+})
+test('unknown when only other hosts have keys', () => assert.equal(verify(entries, ['web3'], ec.blob), { status: 'unknown' }))
 
 // ---- knownAlgorithms, hostKeyName ----
 
