@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --runs N]
+// npm run bench [-- --quick] [-- --runs N] [-- --site-only] (the site.mts rerun alone, both transports)
 //
 // zxplay against ansible-playbook on the same lab hosts, as the same user, and against the floor
 // (bench/floor.ts: ssh2 alone). Every figure is a whole process, from spawn to exit, Node start
@@ -22,6 +22,7 @@ import { TASKS as TRIVIAL_TASKS } from './playbooks/trivial.mts'
 
 const argv = process.argv.slice(2)
 const QUICK = argv.includes('--quick')
+const SITE_ONLY = argv.includes('--site-only')
 const runsAt = argv.indexOf('--runs')
 const RUNS = runsAt >= 0 ? Math.max(1, Number(argv[runsAt + 1]) || 1) : QUICK ? 1 : 5
 const SCALE = [3, 10, 30]
@@ -29,6 +30,8 @@ const BIN = path.join(REPO, 'bin/zxplay.mjs')
 const FLOOR = path.join(REPO, 'bench/floor.ts')
 const ZX_DIR = '/home/zxlab/zxbench-zxplay'
 const ANSIBLE_DIR = '/home/zxlab/zxbench-ansible'
+/** The flag that puts zxplay's commands on the persistent shell (lib/transport/persistent-shell.ts) */
+const PS = '--persistent-shell'
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-bench-'))
 const say = (s = '') => process.stdout.write(s + '\n')
 const t0 = performance.now()
@@ -86,7 +89,7 @@ type Runner = {
 
 function zxplayRunner(label: string, lab: Lab, playbook: string, tasks: number, extra: string[] = [], reports?: Report[]): Runner {
   return {
-    name: 'zxplay',
+    name: extra.includes(PS) ? 'zxplay, persistent shell' : 'zxplay',
     async run(counted) {
       const args = [BIN, 'run', playbook, '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra]
       const s = await measure(process.execPath, args)
@@ -258,6 +261,7 @@ async function main(): Promise<void> {
   // --- 3 hosts: zxplay, ansible-playbook and the floor, alternating --------------------------
   note('lab up: 3 hosts')
   let lab = await labUp({ hosts: 3 })
+  if (SITE_ONLY) return siteOnly(lab, started, loadAtStart)
   const ansible = writeAnsibleFiles(path.join(work, 'ansible'), lab, ANSIBLE_DIR)
   const trivialPb = path.join(REPO, 'bench/playbooks/trivial.mts')
   const convergedPb = path.join(REPO, 'bench/playbooks/converged.mts')
@@ -265,6 +269,7 @@ async function main(): Promise<void> {
   const startup = await alternate('start-up', [{ name: 'zxplay --help', run: () => measure(process.execPath, [BIN, '--help']) }], !QUICK)
 
   const trivialReports: Report[] = []
+  const trivialPsReports: Report[] = []
   const trivial = await alternate(
     `trivial 3x${TRIVIAL_TASKS}`,
     [
@@ -272,12 +277,14 @@ async function main(): Promise<void> {
       ansibleRunner('trivial', ansible, ansible.trivial, TRIVIAL_TASKS, 3),
       floorRunner('floor', 'trivial', writeSpec('trivial', lab, trivialCommands, false)),
       ...(QUICK ? [] : [floorRunner('floor, wrapped', 'trivial', writeSpec('trivial', lab, trivialCommands, true))]),
+      zxplayRunner('trivial', lab, trivialPb, TRIVIAL_TASKS, [PS], trivialPsReports),
     ],
     // --quick: the trivial workload changes nothing, so it needs no warm-up to be what it is
     !QUICK
   )
 
   const convergedReports: Report[] = []
+  const convergedPsReports: Report[] = []
   const zxConverged = zxplayRunner('converged', lab, convergedPb, CONVERGED_TASKS, ['-e', `bench_dir=${ZX_DIR}`], convergedReports)
   if (QUICK) {
     // One zxplay run converges both directories (the two sides write identical files: Ansible's
@@ -294,35 +301,43 @@ async function main(): Promise<void> {
       // after the warm-up: zxplay's directory is converged, so these are the converged run's commands
       floorRunner('floor', 'converged', writeSpec('converged', lab, convergedCommands, false)),
       ...(QUICK ? [] : [floorRunner('floor, wrapped', 'converged', writeSpec('converged', lab, convergedCommands, true))]),
+      zxplayRunner('converged', lab, convergedPb, CONVERGED_TASKS, ['-e', `bench_dir=${ZX_DIR}`, PS], convergedPsReports),
     ],
     !QUICK
   )
   const identical = lab.hosts.every((h) => sameTree(path.join(h.root, 'home/zxbench-zxplay'), path.join(h.root, 'home/zxbench-ansible')))
 
+  // --- processes started on a host per task, both transports (strace on node1's sshd) ----------
+  const procs = {
+    channel: await hostProcesses(lab, trivialPb, TRIVIAL_TASKS, []),
+    persistent: await hostProcesses(lab, trivialPb, TRIVIAL_TASKS, [PS]),
+  }
+
   // --- site.mts: a converged rerun of the whole cluster setup (not in --quick) ----------------
-  let site: { cli?: Series; zx?: Series; skipped?: string } = { skipped: 'skipped with --quick' }
+  let site: { cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string } = { skipped: 'skipped with --quick (`-- --site-only` measures it alone)' }
   if (!QUICK) site = await measureSite(lab)
 
   // --- scale: zxplay alone (and the floor) on 3, 10 and 30 hosts ------------------------------
-  const scale: { hosts: number; zxplay: Series; floor?: Series }[] = []
+  const scale: { hosts: number; zxplay: Series; ps: Series; floor?: Series }[] = []
   for (const n of SCALE) {
     if (QUICK && n === 3) {
-      // --quick, for time: the 3-host point is the trivial workload's zxplay run above
-      scale.push({ hosts: n, zxplay: trivial[0]! })
+      // --quick, for time: the 3-host point is the trivial workload's zxplay runs above
+      scale.push({ hosts: n, zxplay: trivial[0]!, ps: trivial.at(-1)! })
       continue
     }
     note(`lab up: ${n} hosts`)
     lab = await labUp({ hosts: n })
-    const [zx, floor] = await alternate(
+    const [zx, ps, floor] = await alternate(
       `scale ${n}x${TRIVIAL_TASKS}`,
       [
         zxplayRunner(`trivial on ${n}`, lab, trivialPb, TRIVIAL_TASKS),
+        zxplayRunner(`trivial on ${n}`, lab, trivialPb, TRIVIAL_TASKS, [PS]),
         // the floor shows what the machine itself allows at each size (not in --quick, for time)
         ...(QUICK ? [] : [floorRunner('floor', `trivial on ${n}`, writeSpec(`trivial-${n}`, lab, trivialCommands, false))]),
       ],
       !QUICK
     )
-    scale.push({ hosts: n, zxplay: zx!, floor })
+    scale.push({ hosts: n, zxplay: zx!, ps: ps!, floor })
   }
 
   // --- output ----------------------------------------------------------------------------------
@@ -331,7 +346,7 @@ async function main(): Promise<void> {
   say(`zxplay benchmark${QUICK ? ' (--quick: 1 counted run each, no warm-up except to converge)' : ''}`)
   say(`  ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ansible-core ${ansibleVersion.replace(/^\[core\s*|\]$/g, '')}, ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`)
   say(`  lab: network-namespace hosts on this machine, Debian's sshd, user zxlab (ssh key, known_hosts verified on every side)`)
-  say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay, ansible-playbook, floor, wrapped floor); whole processes, Node start included`)
+  say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay, ansible-playbook, floor, wrapped floor, zxplay with --persistent-shell); whole processes, Node start included`)
   say(`  ansible-playbook: ${ANSIBLE_SETTINGS.join('; ')}`)
   say(`  floor: bench/floor.ts, ssh2 alone (one connection per host, TCP_NODELAY, commands in sequence, hosts in parallel), run as node --import=tsx like zxplay`)
   say(`  wrapped floor: the same, with each command as zxplay sends it (strict mode and the time limit, in the login bash: lib/transport/shell.ts)`)
@@ -346,20 +361,24 @@ async function main(): Promise<void> {
   addRows('start-up (zxplay --help)', startup)
   addRows(`trivial: 3 hosts x ${TRIVIAL_TASKS} tasks`, trivial)
   addRows(`converged: 3 hosts x ${CONVERGED_TASKS} tasks`, converged)
-  if (site.cli && site.zx) {
-    addRows('site.mts rerun, 3 hosts', [site.cli, site.zx])
+  if (site.cli && site.zx && site.ps && site.psZx) {
+    addRows('site.mts rerun, 3 hosts', [site.cli, site.zx, site.ps, site.psZx])
   }
   say(table(rows))
   say()
 
   const m = (s: Series | undefined) => (s ? stats(s).median : NaN)
   const summary = (label: string, key: string, series: Series[], tasks: number) => {
-    const [zx, an, fl, wf = NaN] = series.map(m) as [number, number, number, number?]
+    const by = (name: string) => m(series.find((x) => x.name === name))
+    const [zx, an, fl, wf, ps] = ['zxplay', 'ansible-playbook', 'floor', 'floor, wrapped', 'zxplay, persistent shell'].map(by) as [number, number, number, number, number]
     const perTask = (zx - fl) / (tasks * 3)
     say(`${label}: ansible-playbook / zxplay = ${ratio(an / zx, 1)} (/ the floor itself: ${ratio(an / fl, 1)});  zxplay / floor = ${ratio(zx / fl)} (${fixed(perTask)} ms per task per host over the floor);  zxplay / wrapped floor = ${ratio(zx / wf)}`)
+    say(`${label}, persistent shell: ansible-playbook / zxplay = ${ratio(an / ps, 1)};  zxplay / floor = ${ratio(ps / fl)} (${fixed((ps - fl) / (tasks * 3))} ms per task per host against the floor);  channel per command / persistent shell = ${ratio(zx / ps)}`)
     figure(`ratio_${key}`, an / zx, 1)
     figure(`floor_ratio_${key}`, an / fl, 1)
-    return { zx, an, fl, wf, perTask }
+    figure(`ps_ratio_${key}`, an / ps, 1)
+    figure(`ps_vs_floor_${key}`, ps / fl)
+    return { zx, an, fl, wf, ps, perTask }
   }
   const t = summary(`trivial 3x${TRIVIAL_TASKS}`, `trivial_3x${TRIVIAL_TASKS}`, trivial, TRIVIAL_TASKS)
   const c = summary(`converged 3x${CONVERGED_TASKS}`, `converged_3x${CONVERGED_TASKS}`, converged, CONVERGED_TASKS)
@@ -369,19 +388,22 @@ async function main(): Promise<void> {
       : `converged state: zxplay and Ansible left ${identical ? 'identical' : 'DIFFERENT'} files on every host`
   )
   say(`zxplay per task per host (from --json, medians): ${taskTimes(trivialReports, convergedReports)}`)
+  say(`zxplay, persistent shell, the same: ${taskTimes(trivialPsReports, convergedPsReports)}`)
+  say(`processes started on node1 per trivial task (strace -f on its sshd, ${TRIVIAL_TASKS} tasks, connection set-up included): channel per command ${procText(procs.channel)}; persistent shell ${procText(procs.persistent)}`)
   if (site.skipped) say(`site.mts rerun: ${site.skipped}`)
   say()
 
-  const srows: string[][] = [['hosts', 'zxplay median', 'min', 'max', 'peak RSS', 'floor median', 'zxplay / floor']]
+  const srows: string[][] = [['hosts', 'zxplay median', 'min', 'max', 'peak RSS', 'persistent shell median', 'peak RSS', 'floor median', 'zxplay / floor', 'persistent / floor']]
   for (const s of scale) {
     const z = stats(s.zxplay)
+    const p = stats(s.ps)
     const f = s.floor ? stats(s.floor).median : NaN
-    srows.push([String(s.hosts), secs(z.median), secs(z.min), secs(z.max), `${z.rss.toFixed(0)} MB`, s.floor ? secs(f) : 'n/a', ratio(z.median / f)])
+    srows.push([String(s.hosts), secs(z.median), secs(z.min), secs(z.max), `${z.rss.toFixed(0)} MB`, secs(p.median), `${p.rss.toFixed(0)} MB`, s.floor ? secs(f) : 'n/a', ratio(z.median / f), ratio(p.median / f)])
   }
   say(`scale: zxplay alone, ${TRIVIAL_TASKS} trivial tasks per host (and the floor for the same work)`)
   say(table(srows))
   const at = (n: number) => scale.find((s) => s.hosts === n)!
-  say(`30 hosts / 3 hosts: zxplay ${ratio(m(at(30).zxplay) / m(at(3).zxplay))}, floor ${ratio(m(at(30).floor) / m(at(3).floor))} (${os.cpus().length} CPUs shared by the runner and every host's sshd)`)
+  say(`30 hosts / 3 hosts: zxplay ${ratio(m(at(30).zxplay) / m(at(3).zxplay))}, persistent shell ${ratio(m(at(30).ps) / m(at(3).ps))}, floor ${ratio(m(at(30).floor) / m(at(3).floor))} (${os.cpus().length} CPUs shared by the runner and every host's sshd)`)
   say()
   say(`reproduce: npm run bench${QUICK ? ' -- --quick' : ''}   (root; ${totalS.toFixed(0)} s this time)`)
   say()
@@ -401,9 +423,49 @@ async function main(): Promise<void> {
   figure('scale_30_over_3', m(at(30).zxplay) / m(at(3).zxplay))
   if (!QUICK) figure('floor_scale_30_over_3', m(at(30).floor) / m(at(3).floor))
   for (const s of scale) figure(`rss_mb_${s.hosts}`, stats(s.zxplay).rss, 0)
+  figure('ps_scale_30_over_3', m(at(30).ps) / m(at(3).ps))
+  for (const s of scale) figure(`ps_rss_mb_${s.hosts}`, stats(s.ps).rss, 0)
+  figure('procs_per_task_channel', procs.channel.forks + procs.channel.execs, 1)
+  figure('procs_per_task_persistent', procs.persistent.forks + procs.persistent.execs, 1)
   if (site.cli) figure('site_rerun_3_s', m(site.cli) / 1000)
   if (site.zx) figure('site_rerun_3_npx_zx_s', m(site.zx) / 1000)
+  if (site.ps) figure('ps_site_rerun_3_s', m(site.ps) / 1000)
+  if (site.psZx) figure('ps_site_rerun_3_npx_zx_s', m(site.psZx) / 1000)
   for (const [k, v] of machine) say(`${k} ${v}`)
+}
+
+type Procs = { forks: number; execs: number }
+const procText = (p: Procs) => `${fixed(p.forks, 1)} forks, ${fixed(p.execs, 1)} program starts (execve)`
+
+/**
+ * Processes a host starts per task: strace -f on node1's listening sshd (it follows every session
+ * it forks) during one zxplay run of the trivial workload, forks and execs counted, divided by the
+ * tasks. Slows node1 down while it runs: not one of the timed runs.
+ */
+async function hostProcesses(lab: Lab, playbook: string, tasks: number, extra: string[]): Promise<Procs> {
+  ensureTool('strace', 'strace')
+  const root = lab.hosts[0]!.root
+  const sshd = fs.readdirSync('/proc').find((p) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')
+      // the listener: its command line (or, since OpenSSH 9, its title "sshd: … [listener] …") names its config
+      return /^\d+$/.test(p) && cmd.includes(`${root}/ssh/sshd_config`) && !cmd.includes('[priv]')
+    } catch {
+      return false
+    }
+  })
+  if (!sshd) throw new BenchError(`no sshd of ${lab.hosts[0]!.name} found to count its processes`)
+  const out = path.join(work, `strace-${++seq}.txt`)
+  const strace = spawn('strace', ['-f', '-qq', '-e', 'trace=execve,clone,clone3,fork,vfork', '-e', 'signal=none', '-o', out, '-p', sshd], { stdio: 'ignore' })
+  await new Promise((r) => setTimeout(r, 1000)) // attached
+  note(`processes per task: zxplay ${extra.join(' ') || '(channel per command)'} under strace`)
+  await zxplayRunner('trivial under strace', lab, playbook, tasks, extra).run(false)
+  strace.kill('SIGINT')
+  await new Promise((r) => strace.once('close', r))
+  const lines = fs.readFileSync(out, 'utf8').split('\n')
+  const forks = lines.filter((l) => /\b(clone3?|v?fork)\(/.test(l) && !/= -1/.test(l) && !/resumed/.test(l)).length
+  const execs = lines.filter((l) => /\bexecve\(/.test(l) && /= 0$/.test(l)).length
+  return { forks: forks / tasks, execs: execs / tasks }
 }
 
 /** Per-task times from zxplay's --json: the first task (which connects) apart from the rest. */
@@ -442,7 +504,25 @@ function failedTasks(s: Sample): string {
 }
 
 /** site.mts on the 3-host lab: one run to converge, then reruns with the CLI and with `npx zx`. */
-async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; skipped?: string }> {
+/** `--site-only`: the site.mts rerun alone, both transports (what --quick leaves out, in a shorter lock hold). */
+async function siteOnly(lab: Lab, started: number, loadAtStart: number): Promise<void> {
+  const site = await measureSite(lab)
+  say()
+  say(`zxplay benchmark, the site.mts rerun alone (${RUNS} counted run(s) each after one warm-up), ${new Date().toISOString().slice(0, 16)}Z, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`)
+  if (site.skipped) {
+    say(`site.mts rerun: ${site.skipped}`)
+    return
+  }
+  const rows: string[][] = [['runner', 'median', 'min', 'max', 'peak RSS']]
+  for (const s of [site.cli, site.zx, site.ps, site.psZx]) {
+    const st = stats(s!)
+    rows.push([s!.name, secs(st.median), secs(st.min), secs(st.max), `${st.rss.toFixed(0)} MB`])
+  }
+  say(table(rows))
+  say(`reproduce: npm run bench -- --site-only${QUICK ? ' --quick' : ''}   (root; ${((performance.now() - started) / 1000).toFixed(0)} s this time)`)
+}
+
+async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string }> {
   const cliArgs = [BIN, 'run', 'site', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs')]
   note('site.mts: first run (converges the hosts)')
   const first = await measure(process.execPath, cliArgs, childEnv, 600_000)
@@ -460,14 +540,14 @@ async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; skipp
   }
   // `npx zx playbooks/site.mts` as the README runs it: npm's node-options (.npmrc) load tsx
   const npxEnv = { ...childEnv, NODE_OPTIONS: process.env.NODE_OPTIONS }
-  const [cli, zx] = await alternate('site.mts rerun', [
+  const npxZx = (extra: string[]) => measure('npx', ['zx', 'playbooks/site.mts', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra], npxEnv)
+  const [cli, zx, ps, psZx] = await alternate('site.mts rerun', [
     { name: 'zxplay run site', run: async () => check('zxplay run site')(await measure(process.execPath, cliArgs)) },
-    {
-      name: 'npx zx playbooks/site.mts',
-      run: async () => check('npx zx')(await measure('npx', ['zx', 'playbooks/site.mts', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs')], npxEnv)),
-    },
+    { name: 'npx zx playbooks/site.mts', run: async () => check('npx zx')(await npxZx([])) },
+    { name: `zxplay run site ${PS}`, run: async () => check(`zxplay run site ${PS}`)(await measure(process.execPath, [...cliArgs, PS])) },
+    { name: `npx zx playbooks/site.mts ${PS}`, run: async () => check(`npx zx ${PS}`)(await npxZx([PS])) },
   ])
-  return { cli, zx }
+  return { cli, zx, ps, psZx }
 }
 
 try {

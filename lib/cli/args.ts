@@ -39,6 +39,8 @@ export type Flags = {
   force: boolean
   /** renew what has a lifetime (STS credentials) even while it is still valid: the var `refresh` */
   refresh: boolean
+  /** --persistent-shell / --no-persistent-shell: commands over one long-lived shell per host, or a channel each; unset: the default */
+  persistentShell?: boolean
   help: boolean
 }
 
@@ -92,6 +94,8 @@ const SPECS: Record<string, Spec> = {
   '--log-dir': { key: 'logDir', value: 'string' },
   '--force': { key: 'force' },
   '--refresh': { key: 'refresh' },
+  '--persistent-shell': { key: 'persistentShell' },
+  '--no-persistent-shell': { key: 'persistentShell' },
   '--host': { key: 'host', value: 'string' },
   '--list': { key: 'list' },
   '--graph': { key: 'graph' },
@@ -175,7 +179,7 @@ export function parseFlags(args: string[]): { flags: Flags; rest: string[] } {
     if (!spec.value) {
       if (inline !== undefined) throw new UsageError(`flag '${arg}' takes no value`)
       if (spec.key === 'verbose') flags.verbose += 1
-      else set[spec.key] = true
+      else set[spec.key] = !arg.startsWith('--no-')
       continue
     }
     const value = inline ?? argv[++i]
@@ -241,6 +245,9 @@ flags:
       --log-dir DIR        where the run's log goes (default logs/)
       --force              run destructive playbooks (reset) without asking
       --refresh            renew credentials that are still valid (sets the var refresh)
+      --persistent-shell   run each host's commands in one long-lived bash (per privilege level)
+                           instead of a channel each; --no-persistent-shell: never, whatever the
+                           hosts' zxplay_persistent_shell says
       --list-tags          list the tags of the tasks that would run, then stop
       --syntax-check       load the playbooks and check the inventory's vars, then stop
       --version            zxplay's version

@@ -26,7 +26,7 @@ import { readVaultPasswordFile } from '../inventory/vault.ts'
 import { Secrets } from '../output/secrets.ts'
 import { SshConfigError } from '../base/ssh-config.ts'
 import { targetFor } from '../transport/ssh.ts'
-import { HostSession } from '../transport/session.ts'
+import { HostSession, type SessionOptions } from '../transport/session.ts'
 import { raw } from '../transport/shell.ts'
 import { errorExit, EXIT, exitCode } from './exit-code.ts'
 
@@ -211,7 +211,8 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   // every inventory host gets a session (connected only when used), so tasks can reach the control plane;
   // a changing run also locks each host it connects to (host-lock.ts), as the control-machine lock did here
   const hostLocks = held ? new HostLocks(hostHolder(process.argv.slice(2))) : undefined
-  const sessions = sessionsFor(inventory.hosts, flags, sshPassword, hostLocks)
+  const note = flags.verbose ? (host: string, text: string) => emit({ kind: 'note', host, task: 'connection', text }) : undefined
+  const sessions = sessionsFor(inventory.hosts, flags, sshPassword, hostLocks, note)
   if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })
 
   // Ctrl-C (or a CI job's SIGTERM): the commands in flight are stopped and the connections closed;
@@ -333,9 +334,10 @@ async function confirm(question: string): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was changed')
 }
 
-function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string, locks?: HostLocks): Map<string, HostSession> {
+function sessionsFor(hosts: Inventory['hosts'], flags: Flags, password?: string, locks?: HostLocks, note?: SessionOptions['note']): Map<string, HostSession> {
   const sessions = new Map<string, HostSession>()
-  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, { connectTimeoutMs: flags.timeout * 1000, password }, locks))
+  const opts: SessionOptions = { connectTimeoutMs: flags.timeout * 1000, password, persistentShell: flags.persistentShell, note }
+  for (const h of hosts) if (!sessions.has(h.name)) sessions.set(h.name, new HostSession(h, opts, locks))
   return sessions
 }
 

@@ -1,7 +1,7 @@
 // What a task gets: its host, vars and facts, a mutating `$`, a read-only `probe`, template
 // rendering and upload. Under --check, `$` plans instead of running, and everything that only
 // reads still runs, so the plan is true.
-import { exec, OUTPUT } from '../transport/connection.ts'
+import { OUTPUT } from '../transport/connection.ts'
 import { CommandError } from '../base/errors.ts'
 import type { Emit } from '../output/events.ts'
 import type { Facts } from '../transport/facts.ts'
@@ -9,7 +9,7 @@ import type { Host, Vars } from '../inventory/inventory.ts'
 import { changed as changedResult, ok as okResult, skip as skipResult, type Changed, type Ok, type Skip } from './result.ts'
 import type { Secrets } from '../output/secrets.ts'
 import type { HostSession } from '../transport/session.ts'
-import { buildCommand, sudoNeedsPassword, wrapCommand } from '../transport/shell.ts'
+import { buildCommand, sudoNeedsPassword } from '../transport/shell.ts'
 import { renderFile } from './template.ts'
 import { normalizeMode, parseUploadAnswer, uploadScript } from '../transport/upload.ts'
 
@@ -124,21 +124,20 @@ export function createContext(scope: TaskScope): Context {
       }
     }
     emit({ kind: 'cmd', host: name, task: scope.task, cmd: script, planned: false, probe: !mutation })
-    const conn = await session.connection()
+    await session.connection() // connecting does not count against the command's time limit
     const remaining = scope.deadline - Date.now()
     if (remaining <= 0) throw new CommandError({ host: name, cmd: script, exitCode: null, stdout: '', stderr: '', reason: `timed out after ${scope.timeoutMs / 1000}s (the task's time limit)` })
     // the inventory's ansible_become_password wins over -K, as Ansible's variables win over its flags
     const becomePassword = become ? (host.becomePassword ?? scope.becomePassword) : undefined
     const su = become && host.becomeMethod === 'su'
-    const command = wrapCommand(script, become ? { user: host.becomeUser, withPassword: becomePassword !== undefined, method: host.becomeMethod } : undefined, remaining)
     // -v: output in pieces that never split a secret, so each is redacted whole
     const shown = (stream: 'stdout' | 'stderr') =>
       scope.verbose && !opts.secretOutput ? scope.secrets.holder((text) => emit({ kind: 'output', host: name, stream, text })) : undefined
     const [out, err] = [shown('stdout'), shown('stderr')]
-    const r = await exec(conn, command, {
+    const r = await session.command(script, {
       input: opts.input,
+      become: become ? { user: host.becomeUser, withPassword: becomePassword !== undefined, method: host.becomeMethod } : undefined,
       becomePassword,
-      su,
       timeoutMs: remaining,
       onStdout: out?.push,
       onStderr: err?.push,
@@ -152,7 +151,7 @@ export function createContext(scope: TaskScope): Context {
     if (r.overflow) throw fail(`printed more than ${OUTPUT.max / 2 ** 20} MiB of output, so it was stopped (the first and last ${OUTPUT.keep / 2 ** 20} MiB are kept)`)
     if (r.lost) {
       await session.close()
-      throw Object.assign(fail('connection lost while the command ran'), { lost: true })
+      throw Object.assign(fail(r.lostReason ?? 'connection lost while the command ran'), { lost: true })
     }
     if (r.timedOut) throw fail(`timed out after ${scope.timeoutMs / 1000}s (the task's time limit); the command was killed`)
     if (su && r.exitCode !== 0 && /Authentication failure/.test(r.stderr)) {

@@ -34,6 +34,8 @@ export type HostConnection = {
   sshConfigFile?: string
   /** seconds to wait for the connection (ansible_ssh_timeout) */
   connectTimeout?: number
+  /** zxplay_persistent_shell: commands over one long-lived shell (true) or a channel each (false); unset: the run's choice */
+  persistentShell?: boolean
   /** Ansible keys that are set, accepted and have no effect in zxplay, with why (said at -v) */
   unused: string[]
 }
@@ -57,6 +59,7 @@ export const CONNECTION_KEYS = [
   'ansible_ssh_common_args',
   'ansible_ssh_extra_args',
   'ansible_ssh_timeout',
+  'zxplay_persistent_shell',
 ] as const
 export type ConnectionKey = (typeof CONNECTION_KEYS)[number]
 // Names only Ansible's spelling sets: a plain `password:` stays an ordinary variable.
@@ -167,7 +170,8 @@ export function checkSetting(name: ConnectionKey, spelled: string, value: unknow
       if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535) return { value: port }
       return { problem: `expected a port number from 1 to 65535, got ${got}` }
     }
-    case 'become': {
+    case 'become':
+    case 'zxplay_persistent_shell': {
       const on = asBoolean(value)
       return on === undefined ? { problem: `expected true or false, got ${got}` } : { value: on }
     }
@@ -317,5 +321,6 @@ export function resolveConnection(name: string, vars: Vars): { settings: HostCon
   if (typeof vars.ansible_become_password === 'string') settings.becomePassword = vars.ansible_become_password
   if (sshConfigFile) settings.sshConfigFile = tildeExpand(sshConfigFile)
   if (typeof vars.ansible_ssh_timeout === 'number') settings.connectTimeout = vars.ansible_ssh_timeout
+  if (typeof vars.zxplay_persistent_shell === 'boolean') settings.persistentShell = vars.zxplay_persistent_shell
   return { settings, problem }
 }

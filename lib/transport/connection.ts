@@ -14,6 +14,8 @@ export type Proc = {
   /** exitCode null + signal null means the transport went away before the command said how it ended. */
   done: Promise<{ exitCode: number | null; signal: string | null }>
   kill(): void
+  /** a signal to the command's process group, leaving its channel open (the persistent shell's stop) */
+  signal?(name: 'TERM'): void
 }
 
 export interface Connection {

@@ -27,7 +27,20 @@ export function connectLocal(name: string): Connection {
           if (pid) running.delete(pid)
           return { exitCode: o.exitCode, signal: o.signal }
         }),
-        kill: () => void p.kill('SIGKILL').catch(() => {}),
+        kill: () => {
+          try {
+            void p.kill('SIGKILL').catch(() => {})
+          } catch {
+            // zx throws when the process has already ended
+          }
+        },
+        signal: (name) => {
+          try {
+            if (pid) process.kill(-pid, `SIG${name}`)
+          } catch {
+            // already gone
+          }
+        },
       }
     },
     async close() {

@@ -81,7 +81,7 @@ export const SU_PROMPT = /[^\n]*: $/
  */
 export function wrapCommand(script: string, become?: Become, timeoutMs?: number): string {
   const limited = timeoutMs !== undefined && timeoutMs > 0
-  const body = `set -euo pipefail\n${script}`
+  const body = strictMode(script)
   // The limit's preamble is one line, so the script's own lines keep their numbers in bash's messages.
   if (!become) return limited ? inLoginBash(`${timeLimit(timeoutMs)}; ${body}`) : `bash -c ${shq(body)}`
   // Under sudo, timeout(1) still: a TERM that reaches sudo goes on to its command only, and timeout
@@ -96,12 +96,15 @@ export function wrapCommand(script: string, become?: Become, timeoutMs?: number)
   return `sudo -S -p ${shq(SUDO_PROMPT)} -H -u ${user} -- ${limit}bash -c ${shq(announced)}`
 }
 
+/** Every task's script runs in bash's strict mode, whichever transport carries it. */
+export const strictMode = (script: string): string => `set -euo pipefail\n${script}`
+
 /**
  * `body` in the login shell when it is bash, else in a bash it becomes (`exec`): strict mode and
  * bash syntax whatever the login shell is (sh, dash, zsh, bash in POSIX mode), one process either
  * way. The script is in a variable, so a shell other than bash never has to parse it.
  */
-function inLoginBash(body: string): string {
+export function inLoginBash(body: string): string {
   return `__zxplay=${shq(body)}; case \${BASH_VERSION-}:\${SHELLOPTS-} in :*|*posix*) exec bash -c "$__zxplay";; esac; eval "$__zxplay"`
 }
 

@@ -311,6 +311,7 @@ export async function connectSsh(host: Host, opts: SshOptions): Promise<Connecti
               signal(ch, 'TERM')
               ch.close()
             },
+            signal: (name) => signal(ch, name),
           })
         }
         try {

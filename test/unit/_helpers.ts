@@ -8,7 +8,7 @@ import { throwProblems, withDefaults, type VarsSpec } from '../../lib/inventory/
 import type { Playbook, Task } from '../../lib/engine/playbook.ts'
 import { runPlan, type Recap, type RunOptions } from '../../lib/engine/run.ts'
 import { Secrets } from '../../lib/output/secrets.ts'
-import { HostSession } from '../../lib/transport/session.ts'
+import { HostSession, type SessionOptions } from '../../lib/transport/session.ts'
 
 /** The error `run` throws; fails the test when it throws nothing. */
 export function errorOf(run: () => unknown): Error {
@@ -40,9 +40,14 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
 
 /** Hosts with `connection: local` (this machine under other names), each with its session. */
 export function localHosts(...names: string[]): { hosts: Host[]; sessions: Map<string, HostSession> } {
+  return localHostsWith({}, ...names)
+}
+
+/** localHosts, with session options (the persistent shell on or off). */
+export function localHostsWith(opts: Partial<SessionOptions>, ...names: string[]): { hosts: Host[]; sessions: Map<string, HostSession> } {
   const yaml = `all: {hosts: {${names.map((n) => `${n}: {connection: local}`).join(', ')}}}`
   const hosts = parseInventory(yaml, '/tmp/inv.yaml').hosts
-  return { hosts, sessions: new Map(hosts.map((h) => [h.name, new HostSession(h, { connectTimeoutMs: 5000 })])) }
+  return { hosts, sessions: new Map(hosts.map((h) => [h.name, new HostSession(h, { connectTimeoutMs: 5000, ...opts })])) }
 }
 
 /**
@@ -63,4 +68,25 @@ export async function runLocalRecap(on: ReturnType<typeof localHosts>, playbooks
   } finally {
     for (const s of on.sessions.values()) await s.close()
   }
+}
+
+/** Alive, and not a zombie waiting to be reaped. */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/** Processes on this machine whose command line contains `text`. */
+export function processesWith(text: string): string[] {
+  return fs.readdirSync('/proc').flatMap((e) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')
+      return /^\d+$/.test(e) && cmd.includes(text) ? [cmd] : []
+    } catch {
+      return []
+    }
+  })
 }

@@ -5,19 +5,11 @@ import * as assert from 'uvu/assert'
 import { exec, type Connection, type ExecOptions } from '../../lib/transport/connection.ts'
 import { connectLocal } from '../../lib/transport/local.ts'
 import { BECOME_OK, shq, SUDO_PROMPT, TIMED_OUT_EXIT, wrapCommand } from '../../lib/transport/shell.ts'
-import { tempDir } from './_helpers.ts'
+import { alive, tempDir } from './_helpers.ts'
 
 const conn = connectLocal('local')
 const run = (command: string, opts?: ExecOptions) => exec(conn, command, opts)
 
-/** Alive, and not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
 
 test('stdout, stderr, exit code', async () => {
   const r = await run('echo out; echo err >&2; exit 3')

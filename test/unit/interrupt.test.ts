@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { task, type Task } from '../../lib/engine/playbook.ts'
-import { localHosts, runLocal } from './_helpers.ts'
+import { localHosts, processesWith, runLocal } from './_helpers.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -24,17 +24,6 @@ async function run(make: (interrupt: () => Promise<void>) => Task) {
   return { ms: performance.now() - t0, results, stopped: events.some((e) => e.kind === 'interrupted') }
 }
 
-/** Processes on this machine whose command line contains `text`. */
-function processesWith(text: string): string[] {
-  return fs.readdirSync('/proc').flatMap((e) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')
-      return /^\d+$/.test(e) && cmd.includes(text) ? [cmd] : []
-    } catch {
-      return []
-    }
-  })
-}
 
 test('a command in flight is stopped at once, and nothing after it runs', async () => {
   const file = `/tmp/zxplay-interrupt-${process.pid}-a`

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { buildCommand, TIMED_OUT_EXIT, wrapCommand } from '../../lib/transport/shell.ts'
-import { tempDir } from './_helpers.ts'
+import { alive, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('limit')
 test.after(remove)
@@ -31,14 +31,6 @@ function run(shell: string, command: string, opts: { argv0?: string; env?: NodeJ
 const limited = (script: string, ms = 60_000) => wrapCommand(script, undefined, ms)
 const cmd = (pieces: TemplateStringsArray, ...args: unknown[]) => buildCommand(pieces, args)
 
-/** Alive, and not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
 
 /** Every live process of a session (the command's, since it was started as one). */
 function sessionMembers(sid: number): number[] {

@@ -11,8 +11,10 @@ import type { ApiCall, Identity, ServerCall } from './_apicall.ts'
 import { reconcile } from './_controllers.ts'
 import { bootstrapTokenGroups, joinOverApi } from './_join.ts'
 import type { JoinRequest } from './_join.ts'
+import type { HostReading } from './_host-facts.ts'
+import { clock } from './_clock.ts'
 import { authorize } from './_kubeconfig.ts'
-import { clone, isObj } from './_k8s-util.ts'
+import { clone, deepEqual, isObj } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import { allKinds, matchesFieldSelector, matchesSelector, parseSelector } from './_resources.ts'
 import { getObj, listObjs, readStore, updateStore, versionInfo } from './_store.ts'
@@ -90,6 +92,13 @@ async function handle(o: ApiServerOptions, env: NodeJS.ProcessEnv, req: Incoming
     const r = JSON.parse(await body(req)) as JoinRequest
     return send(res, 200, joinOverApi(o.storeFile, r))
   }
+  if (req.method === 'POST' && path === '/zxlab/v1/node-status') {
+    // a kubelet posts what its host shows, as its node (NodeRestriction: only its own Node)
+    const node = user.groups.includes('system:nodes') ? /^system:node:(.+)$/.exec(user.name)?.[1] : undefined
+    if (!node) return send(res, 403, statusDoc(403, 'Forbidden', `nodes is forbidden: User "${user.name}" cannot patch resource "nodes/status" in API group "" at the cluster scope`))
+    const r = postNodeStatus(o.storeFile, node, JSON.parse(await body(req)) as HostReading)
+    return send(res, r.code, r.doc)
+  }
   if (path === '/api' || path.startsWith('/api/') || path === '/apis' || path.startsWith('/apis/')) {
     if (req.method !== 'GET') return send(res, 405, statusDoc(405, 'MethodNotAllowed', `the stand-in API server serves only GET at ${path}; kubectl's writes go through POST /zxlab/v1/run`))
     // cluster-info is public (kubeadm's RBAC rule lets system:unauthenticated get it)
@@ -137,6 +146,23 @@ function rest(o: ApiServerOptions, res: ServerResponse, path: string, q: URLSear
   })
   if (!r) return send(res, 503, statusDoc(503, 'ServiceUnavailable', 'the cluster store is not there'))
   send(res, r.result.code, r.result.doc)
+}
+
+/** kubelet's --node-status-update-frequency default: an unchanged status is posted again this often. */
+const STATUS_UPDATE_MS = 10_000
+
+/** Keep what a node's kubelet saw (the controllers' facts of that host); answer with the files its pods want on the host. */
+function postNodeStatus(storeFile: string, node: string, reading: HostReading): { code: number; doc: unknown } {
+  const r = updateStore(storeFile, (s) => {
+    if (!s.internal.hosts[node] || !getObj(s, '', 'Node', undefined, node)) return { code: 404, doc: statusDoc(404, 'NotFound', `nodes "${node}" not found`, { kind: 'nodes', name: node }) }
+    const all = (s.internal.nodeStatus ??= {})
+    const last = all[node]
+    const now = clock.now()
+    // the store is written only when the host changed or the heartbeat is due
+    if (!last || now - last.at >= STATUS_UPDATE_MS || !deepEqual(last.reading, reading)) all[node] = { at: now, reading }
+    return { code: 200, doc: { files: s.internal.hostFiles?.[node] ?? {} } }
+  })
+  return r?.result ?? { code: 503, doc: statusDoc(503, 'ServiceUnavailable', 'the cluster store is not there') }
 }
 
 function groupList(s: Store) {

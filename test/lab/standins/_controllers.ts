@@ -11,8 +11,8 @@
 import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import { readText } from './_io.ts'
-import { readNodeState } from './_node.ts'
-import type { NodeState } from './_node.ts'
+import { factsOf, readHost } from './_host-facts.ts'
+import type { HostFacts } from './_host-facts.ts'
 import { onHost, writeAsRoot, podStartMs } from './_k8s-host.ts'
 import type { HostRef } from './_k8s-host.ts'
 import { arr, cidrContains, clone, deepEqual, dig, formatIPv4, isObj, nowIso, objOr, parseCidr, parseDuration, parseIPv4, randomSuffix, str, subnet } from './_k8s-util.ts'
@@ -35,16 +35,7 @@ export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable'
 // ---------------------------------------------------------------------------
 // Host facts (what each node's kubelet would see), cached for one pass
 
-export type HostFacts = {
-  host: HostRef
-  state: NodeState
-  kubeletUp: boolean
-  containerdUp: boolean
-  /** first CNI config file in /etc/cni/net.d (what containerd loads), or undefined */
-  cniFile?: string
-  cniType?: string
-  images: Set<string>
-}
+export type { HostFacts }
 
 export type Env = {
   s: Store
@@ -56,39 +47,16 @@ export type Env = {
   hostWrites: number
 }
 
+/** kube-controller-manager's --node-monitor-grace-period default: a kubelet silent this long is lost. */
+export const NODE_GRACE_MS = 50_000
+
 function hostFacts(s: Store, node: string): HostFacts | undefined {
   const host = s.internal.hosts[node]
   if (!host) return undefined
-  const state = readNodeState(host)
-  const caOnHost = readText(onHost(host, '/etc/kubernetes/pki/ca.crt'))
-  const kubeletConf = fs.existsSync(onHost(host, '/etc/kubernetes/kubelet.conf'))
-  const sameCA = caOnHost !== undefined && caOnHost.replace(/\s+/g, '') === s.cluster.caCert.replace(/\s+/g, '')
-  const kubeletUp = state.services.kubelet?.active === true && !!state.packages.kubelet && kubeletConf && sameCA
-  const containerdUp = state.services.containerd?.active === true
-  let cniFile: string | undefined
-  let cniType: string | undefined
-  try {
-    cniFile = fs
-      .readdirSync(onHost(host, '/etc/cni/net.d'))
-      .filter((f) => /\.(conf|conflist|json)$/.test(f))
-      .sort()[0]
-  } catch {
-    cniFile = undefined
-  }
-  if (cniFile) {
-    try {
-      const conf = JSON.parse(readText(onHost(host, `/etc/cni/net.d/${cniFile}`)) ?? '{}') as Obj
-      cniType = str(dig(conf, 'plugins', 0, 'type')) ?? str(conf.type) ?? 'unknown'
-    } catch {
-      cniType = 'invalid'
-    }
-  }
-  const images = new Set<string>()
-  for (const img of arr(dig(state, 'images', 'k8s.io'))) {
-    const ref = str(dig(img, 'ref'))
-    if (ref) images.add(ref)
-  }
-  return { host, state, kubeletUp, containerdUp, ...(cniFile ? { cniFile } : {}), ...(cniType ? { cniType } : {}), images }
+  if (!s.cluster.kubeletsPost) return factsOf(host, readHost(host), s.cluster.caCert)
+  // behind the network API server a host is only what its kubelet last posted
+  const posted = s.internal.nodeStatus?.[node]
+  return posted ? factsOf(host, posted.reading, s.cluster.caCert, clock.now() - posted.at <= NODE_GRACE_MS) : undefined
 }
 
 function makeEnv(s: Store): Env {
@@ -497,6 +465,8 @@ function nodeStatus(env: Env) {
       const info = objOr(status.nodeInfo)
       if (kv) info.kubeletVersion = `v${kv.replace(/^\d+:/, '').replace(/-[^-]*$/, '')}`
       if (cv) info.containerRuntimeVersion = `containerd://${cv.replace(/^\d+:/, '').replace(/-[^-]*$/, '')}`
+      // a real host says what it is (the namespace lab's hosts all show the Debian 12 the Node was made with)
+      if (s.cluster.kubeletsPost && f.osImage) info.osImage = f.osImage
       status.nodeInfo = info
     }
     // node lifecycle controller: not-ready / unreachable taints
@@ -804,7 +774,7 @@ function mirrorPods(env: Env) {
   const want = new Set<string>()
   for (const sp of statics) {
     const f = env.factsOf(sp.node)
-    if (!f || !fs.existsSync(onHost(f.host, sp.file))) continue
+    if (!f || !f.manifests.includes(sp.file)) continue
     const podName = `${name(sp.pod)}-${sp.node}`
     want.add(podName)
     if (!getObj(s, '', 'Pod', 'kube-system', podName)) {
@@ -1025,7 +995,11 @@ function kubelet(env: Env) {
     // CNI installers write their config when their init containers run
     if (!waiting) {
       const inst = cniInstall(o, s)
-      if (inst?.content !== undefined) {
+      if (inst?.content !== undefined && s.cluster.kubeletsPost) {
+        // on another machine: the node's kubelet writes it when it next posts its status
+        const files = ((s.internal.hostFiles ??= {})[nodeName] ??= {})
+        files[inst.dest] = inst.content
+      } else if (inst?.content !== undefined) {
         const file = onHost(f.host, inst.dest)
         if (readText(file) !== inst.content) {
           writeAsRoot(file, inst.content)

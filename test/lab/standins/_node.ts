@@ -2,6 +2,7 @@
 // modprobe, ctr…) and by kubeadm (the kubelet unit), read by kubeadm, kubectl and the controllers.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { p } from './_fs.ts'
 import { writeAtomic } from './_io.ts'
@@ -47,7 +48,21 @@ export function readState(host: Root = SELF): NodeState {
   const real = process.env.ZXLAB_REAL_HOST === '1'
   const packages = { ...s.packages, ...(real ? dpkgPackages(host) : {}) }
   const services = { ...s.services, ...(real && host.root === '/' ? systemdServices() : {}) }
-  return { ...s, packages, services, modules: s.modules ?? [] }
+  return { ...s, packages, services, modules: real ? kernelModules(host) : s.modules ?? [] }
+}
+
+/** On a real host, the kernel's modules: the loaded ones (/proc/modules) and the built-in ones (modules.builtin). */
+function kernelModules(host: Root): string[] {
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(p(path.join(host.root, f)), 'utf8')
+    } catch {
+      return ''
+    }
+  }
+  const loaded = read('/proc/modules').split('\n').map((l) => l.split(' ')[0] as string)
+  const builtin = read(`/lib/modules/${os.release()}/modules.builtin`).split('\n').map((l) => path.basename(l, '.ko'))
+  return [...new Set([...loaded, ...builtin])].filter(Boolean)
 }
 
 /**

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { readJson, withLock, writeAtomic } from './_io.ts'
 import { onHost, parseSemver, STORE_FILE } from './_k8s-host.ts'
 import type { HostRef } from './_k8s-host.ts'
+import type { HostReading } from './_host-facts.ts'
 import { clone, deepEqual, isObj, nowIso } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
 import { splitApiVersion } from './_schema.ts'
@@ -27,6 +28,8 @@ export type ClusterInfo = {
   nodeCidrMaskSize: number
   controlPlaneEndpoint?: string
   createdAt: string
+  /** the kubelets are on other machines (the real-host lab): they post what they see (POST /zxlab/v1/node-status) */
+  kubeletsPost?: true
 }
 
 export type Store = {
@@ -45,6 +48,10 @@ export type Store = {
     nodeCidrs: Record<string, number>
     nextServiceIP: number
     nextPodIP: Record<string, number>
+    /** node name → what its kubelet last posted, and when (kubeletsPost) */
+    nodeStatus?: Record<string, { at: number; reading: HostReading }>
+    /** node name → files its pods want on the host (CNI configs), written by its kubelet (kubeletsPost) */
+    hostFiles?: Record<string, Record<string, string>>
   }
 }
 

@@ -14,7 +14,7 @@ import { CP_TAINT, jwsDetached, nodeReady, reconcile } from './_controllers.ts'
 import { applyDefaults } from './_defaults.ts'
 import { FlagError, flagBool, flagList, flagStr, has, parseFlags } from './_flags.ts'
 import type { FlagSpec, Parsed } from './_flags.ts'
-import { Exit, isEntry, processIO, readText, writeAtomic } from './_io.ts'
+import { Exit, isEntry, processIO, readText, sleep, writeAtomic } from './_io.ts'
 import type { IO } from './_io.ts'
 import { readNodeState, updateNodeState } from './_node.ts'
 import type { NodeState } from './_node.ts'
@@ -505,6 +505,8 @@ async function init(ctx: Ctx, argv: string[]): Promise<number> {
     nodeCidrMaskSize: Number.isInteger(mask) ? mask : 24,
     ...(cpe ? { controlPlaneEndpoint: cpe } : {}),
     createdAt: nowIso(),
+    // on a real host the kubelets run elsewhere and reach the cluster only over the network
+    ...(networkMode() ? { kubeletsPost: true as const } : {}),
   }
   const store = newStore(info)
   ;(store.internal as { staticPods?: StaticPod[] }).staticPods = statics
@@ -782,7 +784,9 @@ async function join(ctx: Ctx, argv: string[]): Promise<number> {
   const m = /^([^:]+):(\d+)$/.exec(endpointStr)
   const hostPart = m?.[1] ?? endpointStr
   const port = Number(m?.[2] ?? 6443)
-  if (networkMode()) return joinOverNetwork(ctx, { endpointStr, hostPart, port, tokenStr, hashes, unsafe: bt?.unsafeSkipCAVerification === true, nodeName, criSocket, nr, controlPlane: cfg.controlPlane !== undefined })
+  // v1beta4's timeouts.discovery (default 5m0s): how long discovery retries an unreachable server
+  const discoveryMs = parseDuration(String(dig(cfg, 'timeouts', 'discovery') ?? '5m0s')) ?? 300_000
+  if (networkMode()) return joinOverNetwork(ctx, { endpointStr, hostPart, port, tokenStr, hashes, unsafe: bt?.unsafeSkipCAVerification === true, nodeName, criSocket, nr, controlPlane: cfg.controlPlane !== undefined, discoveryMs })
   const clusterInfoUrl = `https://${hostPart}:${port}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s`
   const host = hostByAddress(hostPart)
   const discoveryFail = (why: string) => phaseFail('preflight', `couldn't validate the identity of the API Server: ${why}`)
@@ -881,7 +885,10 @@ function joined(io: IO): number {
   return 0
 }
 
-type JoinArgs = { endpointStr: string; hostPart: string; port: number; tokenStr: string; hashes: string[]; unsafe: boolean; nodeName: string; criSocket: string; nr: Obj; controlPlane: boolean }
+type JoinArgs = { endpointStr: string; hostPart: string; port: number; tokenStr: string; hashes: string[]; unsafe: boolean; nodeName: string; criSocket: string; nr: Obj; controlPlane: boolean; discoveryMs: number }
+
+/** kubeadm's pause between two tries to fetch cluster-info (constants.DiscoveryRetryInterval). */
+const DISCOVERY_RETRY_MS = 5_000
 
 /**
  * Token discovery over the network, as kubeadm does it: cluster-info fetched without trusting
@@ -898,11 +905,18 @@ async function joinOverNetwork(ctx: Ctx, j: JoinArgs): Promise<number> {
     const why = code === 'ZXLAB_TIMEOUT' ? 'net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)' : netError(e as NodeJS.ErrnoException, t).text
     return discoveryFail(`Get "${clusterInfoUrl}": ${why}`)
   }
+  // as kubeadm: an unreachable server is asked again every 5 s until the discovery timeout; the last error is the one shown
+  const deadline = Date.now() + j.discoveryMs
   let reply: Reply
-  try {
-    reply = await request(t, 'GET', CLUSTER_INFO_PATH, undefined, { timeoutMs: 10_000, connectTimeoutMs: 10_000 })
-  } catch (e) {
-    return netFail(e)
+  for (;;) {
+    const left = Math.max(1, deadline - Date.now())
+    try {
+      reply = await request(t, 'GET', CLUSTER_INFO_PATH, undefined, { timeoutMs: Math.min(10_000, left), connectTimeoutMs: Math.min(10_000, left) })
+      break
+    } catch (e) {
+      if (Date.now() + DISCOVERY_RETRY_MS >= deadline) return netFail(e)
+      await sleep(DISCOVERY_RETRY_MS)
+    }
   }
   const [tokenId, tokenSecret] = j.tokenStr.split('.') as [string, string]
   const cm = (reply.status === 200 ? JSON.parse(reply.body) : {}) as Obj

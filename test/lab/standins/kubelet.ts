@@ -3,13 +3,20 @@
 // server's static pod: /etc/kubernetes/manifests/kube-apiserver.yaml's command, as the
 // kube-apiserver stand-in, restarted when it exits or its manifest changes, stopped when the
 // manifest goes. Without its config file it fails as the kubelet does (systemd restarts it until
-// kubeadm wrote one). In the namespace lab the kubelet is the `kubelet` unit in node.json: no process.
+// kubeadm wrote one). With its kubeconfig (--kubeconfig, after kubeadm init or join) it posts
+// what its host shows to the API server every 2 s and writes the files the node's pods want on
+// the host (postStatus): that is how the cluster runs pods on a real host. In the namespace lab the kubelet is the `kubelet` unit in node.json: no process.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import fs from 'node:fs'
+import { networkMode } from './_apicall.ts'
+import { kubeconfigTarget, netError, request } from './_apiclient.ts'
+import type { Target } from './_apiclient.ts'
 import { p } from './_fs.ts'
-import { isEntry, readText, say, sleep, warn } from './_io.ts'
+import { readHost } from './_host-facts.ts'
+import { isEntry, readText, say, sleep, warn, writeAtomic } from './_io.ts'
 import { isObj, loadYamlDocs } from './_k8s-util.ts'
 import { readState } from './_node.ts'
 import { requirePackage } from './_os.ts'
@@ -59,7 +66,10 @@ async function runNode(argv: string[]): Promise<number> {
     })
   }
   warn(`I zxlab kubelet: watching ${staticPodPath} for the kube-apiserver static pod`)
+  const kubeconfig = flag(argv, 'kubeconfig')
+  const posting: { error?: string } = {}
   while (!stopping) {
+    if (kubeconfig && networkMode()) await postStatus(kubeconfig, posting)
     const manifest = readText(p(path.join(staticPodPath, 'kube-apiserver.yaml')))
     if (manifest === undefined || manifest !== running) stopChild()
     const args = manifest === undefined ? undefined : apiserverArgs(manifest)
@@ -79,6 +89,29 @@ async function runNode(argv: string[]): Promise<number> {
     await sleep(2000)
   }
   return 0
+}
+
+/**
+ * On a real host: post what this host shows (packages, services, modules, CNI config, static
+ * pods) to the API server as this node, with the kubelet's kubeconfig, and write the files the
+ * node's pods want on it (Flannel's install-cni: /etc/cni/net.d/10-flannel.conflist).
+ */
+async function postStatus(kubeconfig: string, last: { error?: string }) {
+  if (!fs.existsSync(p(kubeconfig))) return
+  let t: Target | undefined
+  try {
+    t = kubeconfigTarget({ kubeconfig })
+    const reply = await request(t, 'POST', '/zxlab/v1/node-status', readHost({ root: '/' }), { timeoutMs: 10_000, connectTimeoutMs: 5_000 })
+    if (reply.status !== 200) throw new Error(`${reply.status}: ${reply.body}`)
+    const { files } = JSON.parse(reply.body) as { files: Record<string, string> }
+    for (const [file, content] of Object.entries(files)) if (readText(p(file)) !== content) writeAtomic(p(file), content)
+    if (last.error !== undefined) warn('I zxlab kubelet: node status posted')
+    delete last.error
+  } catch (e) {
+    const why = t && (e as NodeJS.ErrnoException).code ? netError(e as NodeJS.ErrnoException, t).text : (e as Error).message
+    if (why !== last.error) warn(`E zxlab kubelet: "Error updating node status, will retry" err="${why}"`)
+    last.error = why
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

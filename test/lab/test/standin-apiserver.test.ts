@@ -11,7 +11,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load } from 'js-yaml'
 import { startApiServer } from '../standins/_apiserver.ts'
-import { fakeLab, hostEnv, hostFile, INIT_CONFIG, initCluster, put, run } from '../standins/_k8s-testlab.ts'
+import { fakeLab, FLANNEL, hostEnv, hostFile, INIT_CONFIG, initCluster, put, run } from '../standins/_k8s-testlab.ts'
+import { readHost } from '../standins/_host-facts.ts'
 import type { FakeLab } from '../standins/_k8s-testlab.ts'
 import { makeKubeconfig } from '../standins/_kubeconfig.ts'
 import { newCA, newLeaf } from '../standins/_pki.ts'
@@ -138,7 +139,7 @@ test('REST reads: /healthz, /version, nodes and a pod in Kubernetes JSON; anonym
   assert.is((await get('/api/v1/namespaces/kube-public/configmaps/cluster-info', true)).status, 200)
 })
 
-test('join over the network: token and CA hash checked against what the server presents; a wrong hash and a stopped server fail as kubeadm does', async () => {
+test('join over the network: token and CA hash checked against what the server presents; a wrong hash fails, a stopped server is retried until timeouts.discovery as kubeadm does', async () => {
   const t = await run(lab, 'node1', 'kubeadm', ['token', 'create', '--print-join-command'], { env: NET })
   assert.is(t.code, 0, t.err)
   const argv = t.out.trim().split(/\s+/).slice(1)
@@ -157,9 +158,83 @@ test('join over the network: token and CA hash checked against what the server p
   assert.is(kubelet.out, 'node/node2\n', kubelet.err)
   await stop()
   server = undefined
-  r = await run(lab, 'node3', 'kubeadm', argv, { env: NET })
+  // discovery asks an unreachable server again every 5 s until v1beta4's timeouts.discovery (5m0s by default)
+  const flag = (name: string) => argv[argv.indexOf(name) + 1] as string
+  const joinConfig = (timeout: string) =>
+    `apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: "${ADDRESS}:${port}"\n    token: "${flag('--token')}"\n    caCertHashes: ["${flag('--discovery-token-ca-cert-hash')}"]\ntimeouts:\n  discovery: ${timeout}\n`
+  put(lab, 'node3', '/root/join.yaml', joinConfig('7s'))
+  const t0 = Date.now()
+  r = await run(lab, 'node3', 'kubeadm', ['join', '--config', '/root/join.yaml'], { env: NET })
   assert.is(r.code, 1)
+  assert.ok(Date.now() - t0 >= 5000, `gave up after ${Date.now() - t0} ms: not retried`)
   assert.match(r.err, `error execution phase preflight: couldn't validate the identity of the API Server: Get "https://${ADDRESS}:${port}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": dial tcp ${ADDRESS}:${port}: connect: connection refused`)
+  // the server back before the timeout: the same join goes through
+  put(lab, 'node3', '/root/join.yaml', joinConfig('1m'))
+  const joining = run(lab, 'node3', 'kubeadm', ['join', '--config', '/root/join.yaml'], { env: NET })
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await serve()
+  r = await joining
+  assert.is(r.code, 0, r.err)
+  assert.match(r.out, 'This node has joined the cluster')
+})
+
+/** A POST with a client certificate (the cluster CA trusted). */
+function send(urlPath: string, creds: { cert: string; key: string }, doc: unknown): Promise<{ status: number; body: string }> {
+  const payload = JSON.stringify(doc)
+  return new Promise((resolve, reject) => {
+    https
+      .request({ method: 'POST', host: ADDRESS, port, path: urlPath, ca: read('node1', '/etc/kubernetes/pki/ca.crt'), ...creds, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => (body += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      .on('error', reject)
+      .end(payload)
+  })
+}
+
+/** POST /zxlab/v1/node-status as the kubelet of a host does it: its kubelet.conf's client certificate, what its files show. */
+function postStatus(host: string, reading: object = readHost({ root: hostFile(lab, host, '/') })): Promise<{ status: number; body: string }> {
+  const conf = load(read(host, '/etc/kubernetes/kubelet.conf')) as { users: { user: Record<string, string> }[] }
+  const unb64 = (k: string) => Buffer.from(conf.users[0]?.user[k] as string, 'base64').toString()
+  return send('/zxlab/v1/node-status', { cert: unb64('client-certificate-data'), key: unb64('client-key-data') }, reading)
+}
+
+test("kubelets on other machines (kubeletsPost): a node is what its kubelet posts; Flannel's CNI config is sent to it to write, then the node is Ready", async () => {
+  // the cluster as kubeadm init makes it on a real host: the controllers see no host's files
+  const storeFile = hostFile(lab, 'node1', '/var/lib/etcd/zxlab-cluster.json')
+  const store = JSON.parse(fs.readFileSync(storeFile, 'utf8')) as { cluster: Record<string, unknown> }
+  store.cluster.kubeletsPost = true
+  fs.writeFileSync(storeFile, JSON.stringify(store))
+  const kubectl = (...argv: string[]) => run(lab, 'node1', 'kubectl', argv, { env: NET })
+  const node1 = async () => (await kubectl('get', 'node', 'node1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}')).out
+  assert.is(await node1(), 'NodeStatusUnknown') // no kubelet has posted
+  // only a node may post, and only as itself
+  const admin = load(read('node1', '/etc/kubernetes/admin.conf')) as { users: { user: Record<string, string> }[] }
+  const adminCreds = { cert: Buffer.from(admin.users[0]?.user['client-certificate-data'] as string, 'base64').toString(), key: Buffer.from(admin.users[0]?.user['client-key-data'] as string, 'base64').toString() }
+  const denied = await send('/zxlab/v1/node-status', adminCreds, {})
+  assert.is(denied.status, 403)
+  assert.match(denied.body, 'User \\"kubernetes-admin\\" cannot patch resource \\"nodes/status\\"')
+  let r = await postStatus('node1')
+  assert.is(r.status, 200, r.body)
+  assert.equal(JSON.parse(r.body), { files: {} })
+  assert.is(await node1(), 'KubeletNotReady') // up, but no CNI config yet
+  put(lab, 'node1', '/root/flannel.yaml', FLANNEL())
+  assert.is((await kubectl('apply', '-f', '/root/flannel.yaml')).code, 0)
+  await kubectl('get', 'pods', '-A') // a reconcile: flannel's pod starts, its install-cni wants the file on node1
+  r = await postStatus('node1')
+  const files = (JSON.parse(r.body) as { files: Record<string, string> }).files
+  assert.equal(Object.keys(files), ['/etc/cni/net.d/10-flannel.conflist'])
+  assert.not.ok(fs.existsSync(hostFile(lab, 'node1', '/etc/cni/net.d/10-flannel.conflist'))) // the server writes nothing on hosts
+  put(lab, 'node1', '/etc/cni/net.d/10-flannel.conflist', files['/etc/cni/net.d/10-flannel.conflist'] as string)
+  assert.is(await node1(), 'KubeletNotReady') // the server knows the host only from the next post
+  assert.is((await postStatus('node1')).status, 200)
+  assert.is(await node1(), 'KubeletReady')
+  // a kubelet whose unit is stopped posts that: the node is lost again
+  const reading = readHost({ root: hostFile(lab, 'node1', '/') })
+  reading.state.services.kubelet = { enabled: true, active: false }
+  await postStatus('node1', reading)
+  assert.is(await node1(), 'NodeStatusUnknown')
 })
 
 test.run()
