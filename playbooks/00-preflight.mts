@@ -13,7 +13,7 @@ const SYSCTLS: Record<string, string> = {
   'net.bridge.bridge-nf-call-ip6tables': '1',
 }
 
-export default playbook<ClusterVars>(
+export default playbook<ClusterVars, { node: NodeFacts }>(
   {
     name: 'Preflight: hosts are fit for kubeadm and prepared',
     hosts: 'all',
@@ -27,14 +27,14 @@ export default playbook<ClusterVars>(
         return ok(`${facts.hostname}: ${facts.distro} ${facts.distroVersion} ${facts.arch}, ${facts.cpus} CPUs, ${facts.memoryMb} MB, ${facts.cgroup}, swap ${facts.swapOn ? 'on' : 'off'}, containerd socket ${facts.runtimeSocket ? 'up' : 'absent'}`)
       }),
       task('no host has a problem kubeadm would fail on', async ({ host, registered, hostvars }) => {
-        const others = Object.fromEntries(Object.entries(hostvars).flatMap(([n, h]) => (h.registered.node ? [[n, h.registered.node as NodeFacts]] : [])))
+        const others = Object.fromEntries(Object.entries(hostvars).flatMap(([n, h]) => (h.registered.node ? [[n, h.registered.node]] : [])))
         const role = host.groups.includes('control_plane') ? 'control-plane' : 'worker'
-        const problems = problemsOf(host.name, role, registered.node as NodeFacts, others)
+        const problems = problemsOf(host.name, role, registered.node!, others)
         if (problems.length) throw new Error(`${problems.length} problem(s):\n${problems.map((p) => `  - ${p.problem}\n    fix: ${p.fix}`).join('\n')}`)
         return ok(`fit for a ${role}`)
       }),
       task('swap is off', async ({ $, registered }) => {
-        if (!(registered.node as NodeFacts).swapOn) return ok('no swap in use')
+        if (!registered.node!.swapOn) return ok('no swap in use')
         await $`swapoff -a`
       }),
       task('swap stays off after a reboot', async ({ ensure }) => {

@@ -9,7 +9,7 @@ import { KUBECTL, CONTROL_PLANE, applyManifest, CLUSTER, nodesReady, readiness, 
 const withNetwork = (manifest: string, podSubnet: string) => manifest.replace(/("Network":\s*)"[^"]*"/, `$1${JSON.stringify(podSubnet)}`)
 
 /** One kubectl read: Flannel's DaemonSet rollout and every node's Ready condition. */
-async function flannelAndNodes(ctx: Context<ClusterVars>): Promise<{ daemonSet: Progress; nodes: Progress }> {
+async function flannelAndNodes(ctx: Context<ClusterVars, Registered>): Promise<{ daemonSet: Progress; nodes: Progress }> {
   const out = await ctx.probe({ nothrow: true })`${KUBECTL} get nodes,daemonsets.apps -n kube-flannel -o json`
   if (!out.ok) return { daemonSet: { done: false, progress: 'not there yet' }, nodes: { done: false, progress: 'not read' } }
   type Item = NodeObj & { status?: { numberReady?: number; desiredNumberScheduled?: number } }
@@ -21,7 +21,10 @@ async function flannelAndNodes(ctx: Context<ClusterVars>): Promise<{ daemonSet: 
   return { daemonSet: ds ? { done: want > 0 && ready === want, progress: `${ready}/${want} pods ready` } : { done: false, progress: 'not there yet' }, nodes: nodesReady(nodes) }
 }
 
-export default playbook<ClusterVars>(
+/** what the tasks register: the nodes as the DaemonSet's task last saw them */
+type Registered = { nodesSeen: Progress }
+
+export default playbook<ClusterVars, Registered>(
   {
     name: 'Flannel pod network',
     hosts: CONTROL_PLANE,
@@ -48,7 +51,7 @@ export default playbook<ClusterVars>(
         )
       }),
       task('every node is Ready', async (ctx) => {
-        const seen = ctx.registered.nodesSeen as Progress | undefined
+        const seen = ctx.registered.nodesSeen
         return ok(seen?.done ? seen.progress : await waitForNodesReady(ctx, ctx.vars.wait_timeout))
       }),
     ],

@@ -8,7 +8,7 @@ import { joinConfig, joinScript, parseJoinCommand } from './support/join.ts'
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf'
 const JOIN_CONFIG = `${MANIFEST_DIR}/join-config.yaml`
 
-export default playbook<ClusterVars>(
+export default playbook<ClusterVars, { joined: boolean; join: ReturnType<typeof parseJoinCommand> }>(
   {
     name: 'Workers join the cluster',
     hosts: WORKERS,
@@ -33,7 +33,7 @@ export default playbook<ClusterVars>(
       }),
       task('the worker is joined', { timeout: 600_000 }, async (ctx) => {
         if (ctx.registered.joined) return ok('already joined')
-        const join = ctx.registered.join as ReturnType<typeof parseJoinCommand> | undefined
+        const join = ctx.registered.join
         if (!join) {
           if (ctx.check) return // --check: the token task only planned its command
           throw new Error('no join command was made')

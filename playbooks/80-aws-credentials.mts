@@ -16,8 +16,8 @@ import { assumeRole } from './support/sts.ts'
 
 /** What the first task found (the Secret, and the expiry each Ray Deployment's pods started with) and obtained. */
 type Credentials = { current: SecretState; deployed: Map<string, string | undefined>; renewed?: SessionCredentials; due?: string }
-function creds(ctx: Context<RayVars>): Credentials {
-  const found = ctx.registered.credentials as Credentials | undefined
+function creds(ctx: Context<RayVars, { credentials: Credentials }>): Credentials {
+  const found = ctx.registered.credentials
   if (!found) throw new Error(`this task acts on what 'session credentials are valid' found, and that task did not run in this run: start at it, or at the playbook (--start-at 80-aws-credentials)`)
   return found
 }
@@ -26,7 +26,7 @@ const NO_ROLE = 'no AWS role configured: see the first task'
 
 const envFile = (ctx: Context<RayVars>) => path.resolve(ctx.vars.inventory_dir, ctx.vars.aws.env_file)
 
-export default playbook<RayVars>(
+export default playbook<RayVars, { credentials: Credentials }>(
   {
     name: 'AWS credentials',
     hosts: CONTROL_PLANE,

@@ -4,10 +4,11 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Vars } from '../inventory/inventory.ts'
+import type { Registered } from '../engine/context.ts'
 import { playbook as define, runtime, type Playbook, type PlaybookDef } from '../engine/playbook.ts'
 
-/** `V`: the type of its tasks' `ctx.vars` (what its vars specs make of the inventory's vars). */
-export function playbook<V = Vars>(def: PlaybookDef<V>, meta?: ImportMeta): Playbook {
+/** `V`: the type of its tasks' `ctx.vars` (what its vars specs make of the inventory's vars); `R`: what they register. */
+export function playbook<V = Vars, R extends Registered = Registered>(def: PlaybookDef<V, R>, meta?: ImportMeta): Playbook {
   const pb = define(def, meta)
   if (meta) autorun(meta, [pb])
   return pb

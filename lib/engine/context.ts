@@ -38,15 +38,22 @@ export type CmdOptions = {
 type Template = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<Output>
 export type Shell = Template & ((opts: CmdOptions) => Template)
 
+/** What a playbook's tasks register: a name for each value. */
+export type Registered = Record<string, unknown>
+
 export type UploadOptions = Omit<FileOptions, 'dirMode'>
 
-/** `V`: the type of this host's vars, as the playbook's vars specs make them (checked before the run). */
-export type Context<V = Vars> = {
+/**
+ * `V`: the type of this host's vars, as the playbook's vars specs make them (checked before the run).
+ * `R`: what its tasks register, key by key (`playbook<ClusterVars, { node: NodeFacts }>`): read
+ * back typed, and absent until a task has registered it.
+ */
+export type Context<V = Vars, R extends Registered = Registered> = {
   host: Host
   vars: V
   check: boolean
   /** values registered by earlier tasks on this host (or by a `once` task for every host) */
-  registered: Record<string, unknown>
+  registered: Partial<R>
   /** a mutation: run (counts the task as changed), or only listed under --check */
   $: Shell
   /** a read-only command: runs under --check too, never counts as a change */
@@ -60,7 +67,7 @@ export type Context<V = Vars> = {
   /** ensure-style operations: a file, a folder, packages, a service, sysctl… changed only where they differ (ops.ts) */
   ensure: Ensure
   facts: () => Promise<Facts>
-  register: (key: string, value: unknown) => void
+  register<K extends keyof R & string>(key: K, value: R[K]): void
   /**
    * A read shared by this and later tasks on this host, in any playbook of the run, until
    * something on the host changes (any task's mutation, run or planned): then it is read again.
@@ -71,9 +78,9 @@ export type Context<V = Vars> = {
   /** a line under this task in the output and the log */
   log: (text: string) => void
   /** every host in this run: its vars, what its tasks registered (Ansible's hostvars) */
-  hostvars: Record<string, { vars: V; groups: string[]; registered: Record<string, unknown> }>
+  hostvars: Record<string, { vars: V; groups: string[]; registered: Partial<R> }>
   /** the same commands on another host of the run (Ansible's delegate_to); its mutations count for this task */
-  on: (host: string) => Context<V>
+  on: (host: string) => Context<V, R>
 }
 
 export type TaskScope = {

@@ -3,7 +3,7 @@
 // run on its own is autorun.ts (playbooks import both through index.ts).
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Context } from './context.ts'
+import type { Context, Registered } from './context.ts'
 import type { Host, Vars } from '../inventory/inventory.ts'
 import type { Changed, Ok, Skip } from './result.ts'
 import type { VarsSpec } from '../inventory/vars-spec.ts'
@@ -11,16 +11,16 @@ import type { VarsSpec } from '../inventory/vars-spec.ts'
 export { changed, ok, skip, type Changed, type Ok, type Skip } from './result.ts'
 export { playbookVars, withDefaults } from './play-vars.ts'
 
-export type TaskRun<V = Vars> = (ctx: Context<V>) => Promise<Ok | Changed | Skip | void> | Ok | Changed | Skip | void
+export type TaskRun<V = Vars, R extends Registered = Registered> = (ctx: Context<V, R>) => Promise<Ok | Changed | Skip | void> | Ok | Changed | Skip | void
 
-export type TaskOptions<V = Vars> = {
+export type TaskOptions<V = Vars, R extends Registered = Registered> = {
   tags?: string[]
   /** run only where this is true; otherwise the host is `skipped` */
-  when?: (ctx: Pick<Context<V>, 'host' | 'vars' | 'registered' | 'check'>) => boolean | Promise<boolean>
+  when?: (ctx: Pick<Context<V, R>, 'host' | 'vars' | 'registered' | 'check'>) => boolean | Promise<boolean>
   /** run again after a failure, up to this many more times */
   retries?: number
   /** after a run that did not throw, retry while this says false (needs `retries`) */
-  until?: (ctx: Pick<Context<V>, 'host' | 'vars' | 'registered' | 'check'>) => boolean | Promise<boolean>
+  until?: (ctx: Pick<Context<V, R>, 'host' | 'vars' | 'registered' | 'check'>) => boolean | Promise<boolean>
   /** milliseconds between attempts (default 1000) */
   delay?: number
   /** the whole task (all its commands) must end within this many milliseconds (default: var task_timeout s, else 900 s) */
@@ -28,17 +28,17 @@ export type TaskOptions<V = Vars> = {
   /** run on the first selected host only; what it registers is shared with every host */
   once?: boolean
 }
-export type Task<V = Vars> = TaskOptions<V> & { name: string; run: TaskRun<V> }
+export type Task<V = Vars, R extends Registered = Registered> = TaskOptions<V, R> & { name: string; run: TaskRun<V, R> }
 
 /**
  * A playbook. `V` is the type of its tasks' `ctx.vars`: what its `specs` make of the inventory's
  * vars (e.g. `playbook<ClusterVars>({ ...CLUSTER, … })`).
  */
-export type PlaybookDef<V = Vars> = {
+export type PlaybookDef<V = Vars, R extends Registered = Registered> = {
   name: string
   /** host pattern: names, groups, globs, a:b, !x, &x */
   hosts: string
-  tasks: Task<V>[]
+  tasks: Task<V, R>[]
   tags?: string[]
   /** stop every host at the first failure (Ansible's any_errors_fatal) */
   anyErrorsFatal?: boolean
@@ -53,21 +53,21 @@ export type PlaybookDef<V = Vars> = {
   /** a destructive playbook: asked once on a terminal before it runs; elsewhere it needs --force */
   confirm?: string
 }
-// any: a run holds playbooks of every vars type
-export type Playbook = PlaybookDef<any> & {
+// any: a run holds playbooks of every vars and registry type
+export type Playbook = PlaybookDef<any, any> & {
   /** the file's base name (`10-packages`), used by --start-at and in output */
   id: string
 }
 
-export function task<V = Vars>(name: string, run: TaskRun<V>): Task<V>
-export function task<V = Vars>(name: string, opts: TaskOptions<V>, run: TaskRun<V>): Task<V>
-export function task<V = Vars>(name: string, opts: TaskOptions<V> | TaskRun<V>, run?: TaskRun<V>): Task<V> {
+export function task<V = Vars, R extends Registered = Registered>(name: string, run: TaskRun<V, R>): Task<V, R>
+export function task<V = Vars, R extends Registered = Registered>(name: string, opts: TaskOptions<V, R>, run: TaskRun<V, R>): Task<V, R>
+export function task<V = Vars, R extends Registered = Registered>(name: string, opts: TaskOptions<V, R> | TaskRun<V, R>, run?: TaskRun<V, R>): Task<V, R> {
   if (typeof opts === 'function') return { name, run: opts }
   if (!run) throw new TypeError(`task '${name}' has no function`)
   return { name, ...opts, run }
 }
 
-export function playbook<V = Vars>(def: PlaybookDef<V>, meta?: ImportMeta): Playbook {
+export function playbook<V = Vars, R extends Registered = Registered>(def: PlaybookDef<V, R>, meta?: ImportMeta): Playbook {
   const id = meta ? path.basename(fileURLToPath(meta.url)).replace(/\.[mc]?[jt]s$/, '') : slug(def.name)
   return { ...def, id }
 }

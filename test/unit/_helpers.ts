@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Event } from '../../lib/output/events.ts'
-import { parseInventory, type Host } from '../../lib/inventory/inventory.ts'
+import { parseInventory, type Host, type Vars } from '../../lib/inventory/inventory.ts'
+import { throwProblems, withDefaults, type VarsSpec } from '../../lib/inventory/vars-spec.ts'
 import type { Playbook, Task } from '../../lib/engine/playbook.ts'
 import { runPlan, type Recap, type RunOptions } from '../../lib/engine/run.ts'
 import { Secrets } from '../../lib/output/secrets.ts'
@@ -18,6 +19,17 @@ export function errorOf(run: () => unknown): Error {
     throw new Error(`expected an Error, got ${String(e)}`)
   }
   throw new Error('expected an error')
+}
+
+/**
+ * One family's check as a run makes it (its defaults merged under `vars`, on a host of `file`), its
+ * problems thrown as one InventoryError the way the CLI shows them; the merged vars when there are none.
+ */
+export function checkFamily(spec: VarsSpec, vars: Vars, file = String(vars.inventory_file ?? 'the inventory')): Vars {
+  const inventory = parseInventory('all: {hosts: {h: {}}}', file)
+  const merged = withDefaults(vars, spec.defaults)
+  throwProblems(file, spec.check?.(merged, inventory.hosts[0]!, inventory) ?? [])
+  return merged
 }
 
 /** A fresh temporary folder, and how to remove it. */

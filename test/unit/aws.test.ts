@@ -11,10 +11,10 @@ import { InventoryError } from '../../lib/base/errors.ts'
 import { noRoleReason, resolveRoleArn } from '../../playbooks/support/aws-role.ts'
 import { envListText, needsRefresh, sessionSecret, type SessionCredentials } from '../../playbooks/support/session-token.ts'
 import { AwsError, assumeRole } from '../../playbooks/support/sts.ts'
-import { awsDefaults, validateAwsVars, type AwsVars } from '../../playbooks/support/vars/aws.ts'
+import { awsDefaults, awsSpec, type AwsVars } from '../../playbooks/support/vars/aws.ts'
 import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../lab/sts.ts'
 import { LAB_ROLE_ARN as ROLE } from '../lab/sts-lab.ts'
-import { errorOf, tempDir } from './_helpers.ts'
+import { checkFamily, errorOf, tempDir } from './_helpers.ts'
 
 const INV = '/srv/site/inventory.yaml'
 const user = { accessKeyId: newAccessKeyId('AKIA'), secretAccessKey: newSecretAccessKey(), arn: 'arn:aws:iam::000000000000:user/zxlab' }
@@ -92,11 +92,12 @@ async function withEnv<T>(env: Record<string, string>, run: () => Promise<T>): P
 }
 
 // ---------------------------------------------------------------------------
-// validateAwsVars
+// the aws vars spec's check, as a run makes it
+const checkAws = (aws: unknown) => checkFamily(awsSpec, { aws }, INV).aws as AwsVars
 
 test('the defaults pass', () => {
-  assert.equal(validateAwsVars({ ...awsDefaults }, INV), awsDefaults)
-  assert.equal(validateAwsVars({ region: 'eu-west-1' }, INV).duration_seconds, 3600, 'missing keys take the defaults')
+  assert.equal(checkAws({ ...awsDefaults }), awsDefaults)
+  assert.equal(checkAws({ region: 'eu-west-1' }).duration_seconds, 3600, 'missing keys take the defaults')
 })
 
 test('each bad value: an InventoryError naming the inventory file, the key and what was expected', () => {
@@ -123,18 +124,18 @@ test('each bad value: an InventoryError naming the inventory file, the key and w
     [{ durations_seconds: 3600 }, 'aws.durations_seconds', /unknown key \(did you mean aws.duration_seconds\?\)/],
   ]
   for (const [given, key, message] of cases) {
-    const e = errorOf(() => validateAwsVars({ ...awsDefaults, ...given }, INV))
+    const e = errorOf(() => checkAws({ ...awsDefaults, ...given }))
     assert.instance(e, InventoryError, key)
     assert.equal([(e as InventoryError).file, (e as InventoryError).path], [INV, key], JSON.stringify(given))
     assert.match(e.message, message, JSON.stringify(given))
     assert.ok(e.message.startsWith(`${INV}: ${key}: `), e.message)
   }
-  assert.match(errorOf(() => validateAwsVars('us-east-1', INV)).message, /^\/srv\/site\/inventory.yaml: aws: expected a map of AWS settings, got "us-east-1"$/)
+  assert.match(errorOf(() => checkAws('us-east-1')).message, /^\/srv\/site\/inventory.yaml: aws: expected a map of AWS settings, got "us-east-1"$/)
 })
 
 test('accepted edges: 900 and 43200 seconds, margin 0, a session name of 64, an https endpoint', () => {
   for (const given of [{ duration_seconds: 900, refresh_margin_seconds: 0 }, { duration_seconds: 43200, refresh_margin_seconds: 43199 }, { session_name: 'a'.repeat(64) }, { session_name: 'Aa0_+=,.@-' }, { endpoint: 'https://sts.eu-west-1.amazonaws.com' }, { endpoint: 'http://127.0.0.1:4566' }, { endpoint: 'http://[::1]:4566' }, { endpoint: 'http://localhost:4566' }, { endpoint: 'http://10.77.0.1:4566', allow_http_endpoint: true }]) {
-    validateAwsVars({ ...awsDefaults, ...given }, INV)
+    checkAws({ ...awsDefaults, ...given })
   }
 })
 

@@ -1,7 +1,7 @@
 // The CLI's edges that used to end in a stack trace: a reader that goes away (| head), a become
 // password too short to be kept out of output. Through bin/zxplay.mjs on this machine
 // (connection: local), each with its own lock and log folders.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
@@ -14,34 +14,38 @@ test.after(remove)
 const inventory = path.join(dir, 'inventory.yaml')
 fs.writeFileSync(inventory, 'all:\n  hosts:\n    here: {connection: local}\n')
 
-/** bash -c script, with $ZX for the CLI and $FLAGS for its folders */
-function sh(script: string, input = '') {
+/** bash -c script, with $ZX for the CLI and $FLAGS for its folders; async, so that runs can overlap (each with its own `locks`) */
+function sh(script: string, input = '', locks = 'locks'): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const { FORCE_COLOR: _, ...rest } = process.env
-  const env = { ...rest, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, 'locks'), ZXPLAY_HOST_LOCK: path.join(dir, 'host.lock'), ZX: `node ${path.join(REPO, 'bin/zxplay.mjs')}`, FLAGS: `--log-dir ${path.join(dir, 'logs')} -i ${inventory}` }
-  return spawnSync('bash', ['-c', script], { env, input, encoding: 'utf8', cwd: REPO, timeout: 60_000 })
+  const env = { ...rest, NO_COLOR: '1', ZXPLAY_LOCK_DIR: path.join(dir, locks), ZXPLAY_HOST_LOCK: path.join(dir, `${locks}.lock`), ZX: `node ${path.join(REPO, 'bin/zxplay.mjs')}`, FLAGS: `--log-dir ${path.join(dir, 'logs')} -i ${inventory}` }
+  const child = spawn('bash', ['-c', script], { env, cwd: REPO, timeout: 60_000 })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stdin.end(input)
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })))
 }
 
-test('| head: the reader going away ends nothing in a stack trace; the run still completes', () => {
-  const r = sh('$ZX sh all $FLAGS -- "seq 1 50000" | head -1; echo "zxplay exit ${PIPESTATUS[0]}"')
+test('| head: the reader going away ends nothing in a stack trace; the run still completes', async () => {
+  const r = await sh('$ZX sh all $FLAGS -- "seq 1 50000" | head -1; echo "zxplay exit ${PIPESTATUS[0]}"')
   assert.is(r.stdout, '\nzxplay exit 0\n')
   assert.not.match(r.stderr, /EPIPE|\n\s+at /)
 })
 
-test('a become password shorter than 4 characters: refused in one line, exit 5', () => {
-  const r = sh('$ZX sh all $FLAGS -K -- true', 'abc\n')
+test('a become password shorter than 4 characters: refused in one line, exit 5', async () => {
+  const r = await sh('$ZX sh all $FLAGS -K -- true', 'abc\n')
   assert.is(r.status, 5, r.stderr)
   assert.is(r.stderr, '✗ the become password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one\n')
 })
 
-test('exit codes as Ansible: 0 when all ran, 2 when a host failed, 4 when one was unreachable (even if another failed)', () => {
+test('exit codes as Ansible: 0 when all ran, 2 when a host failed, 4 when one was unreachable (even if another failed)', async () => {
   // port 9 on this machine: nothing listens, so the connection is refused at once
   const mixed = path.join(dir, 'mixed.yaml')
   fs.writeFileSync(mixed, 'all:\n  hosts:\n    here: {connection: local}\n    gone: {ansible_host: 127.0.0.1, ansible_port: 9, ansible_user: nobody}\n')
-  const status = (pattern: string, cmd: string) => sh(`$ZX sh ${pattern} --log-dir ${path.join(dir, 'logs')} -i ${mixed} --timeout 5 -- ${cmd}`).status
-  assert.is(status('here', 'true'), 0)
-  assert.is(status('here', 'false'), 2)
-  assert.is(status('gone', 'true'), 4)
-  assert.is(status('all', 'false'), 4)
+  const status = async (pattern: string, cmd: string) => (await sh(`$ZX sh ${pattern} --log-dir ${path.join(dir, 'logs')} -i ${mixed} --timeout 5 -- ${cmd}`, '', `locks-${pattern}-${cmd}`)).status
+  // the four runs at once, each with its own locks (they would refuse each other otherwise)
+  assert.equal(await Promise.all([status('here', 'true'), status('here', 'false'), status('gone', 'true'), status('all', 'false')]), [0, 2, 4, 4])
 })
 
 test.run()

@@ -1,10 +1,11 @@
+import fs from 'node:fs'
 import { PassThrough } from 'node:stream'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { exec, type Connection, type ExecOptions } from '../../lib/transport/connection.ts'
 import { connectLocal } from '../../lib/transport/local.ts'
 import { BECOME_OK, shq, SUDO_PROMPT, TIMED_OUT_EXIT, wrapCommand } from '../../lib/transport/shell.ts'
-import { alive } from './_helpers.ts'
+import { alive, tempDir } from './_helpers.ts'
 
 const conn = connectLocal('local')
 const run = (command: string, opts?: ExecOptions) => exec(conn, command, opts)
@@ -30,11 +31,17 @@ test('a command that ignores its input still ends', async () => assert.is((await
 test('utf-8 split across chunks is decoded whole', async () => assert.is((await run(`printf '\\xc3'; sleep 0.05; printf '\\xbc'`)).stdout, 'ü'))
 
 test('onStdout and onStderr stream while the command runs', async () => {
+  // the command goes on only when the callback has seen its last line (a file says so), so the
+  // order holds however slow this machine is; without streaming it would wait out its 10 s
+  const { dir, remove } = tempDir('stream')
   const seen: string[] = []
-  const r = await run('echo one; sleep 0.3; echo two >&2; echo three', {
-    onStdout: (s) => seen.push(`out:${s}`),
-    onStderr: (s) => seen.push(`err:${s}`),
+  const saw = (s: string) => fs.writeFileSync(`${dir}/${seen.push(s)}`, '')
+  const after = (n: number) => `for i in $(seq 200); do [ -e ${dir}/${n} ] && break; sleep 0.05; done`
+  const r = await run(`echo one; ${after(1)}; echo two >&2; ${after(2)}; echo three`, {
+    onStdout: (s) => saw(`out:${s}`),
+    onStderr: (s) => saw(`err:${s}`),
   })
+  remove()
   assert.equal(seen, ['out:one\n', 'err:two\n', 'out:three\n'])
   assert.equal([r.stdout, r.stderr], ['one\nthree\n', 'two\n'])
 })

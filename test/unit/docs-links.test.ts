@@ -59,6 +59,11 @@ test('a broken file, a broken anchor and a link in code are told apart', () => {
   ])
 })
 
+test('the README is a front page: at most 12 KB (the rest is in docs/)', () => {
+  const size = fs.statSync(path.join(REPO, 'README.md')).size
+  assert.ok(size <= 12 * 1024, `README.md is ${size} bytes`)
+})
+
 test('every relative link and anchor in the README, docs/, bench/ and lab/ resolves', () => {
   assert.ok(DOCS.length >= 4, `docs found: ${DOCS.join(', ')}`)
   const broken = DOCS.flatMap((f) => brokenLinks(f, fs.readFileSync(path.join(REPO, f), 'utf8'), onDisk))

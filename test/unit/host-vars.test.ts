@@ -1,13 +1,13 @@
-// Connection variables as Ansible documents them (ansible-doc -t connection ssh/local/paramiko_ssh,
-// -t become sudo/su): each one is honoured, accepted-and-said-unused, or refused by name.
-import { execFileSync, spawnSync } from 'node:child_process'
+// Connection variables: each one honoured, accepted-and-said-unused, or refused by name (that this
+// covers every variable ansible-doc lists is judged in test/compat/host-vars-ansible.test.ts).
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/base/errors.ts'
-import { connectionKeyOf, parseSshArgs } from '../../lib/inventory/host-vars.ts'
+import { parseSshArgs } from '../../lib/inventory/host-vars.ts'
 import { parseInventory, type Host } from '../../lib/inventory/inventory.ts'
 import { errorOf } from './_helpers.ts'
 
@@ -18,29 +18,6 @@ const problem = (vars: Record<string, unknown>) => {
   assert.instance(e, InventoryError)
   return e.message
 }
-
-test('every variable Ansible documents for ssh, paramiko, local, sudo and su is known: honoured, unused or refused', () => {
-  const names = new Set<string>()
-  for (const [type, plugin] of [['connection', 'ssh'], ['connection', 'paramiko_ssh'], ['connection', 'local'], ['become', 'sudo'], ['become', 'su']]) {
-    const doc = JSON.parse(execFileSync('ansible-doc', ['-t', type!, '-j', plugin!], { encoding: 'utf8' }))
-    for (const o of Object.values(doc[Object.keys(doc)[0]!].doc.options) as { vars?: { name: string }[] }[]) for (const v of o.vars ?? []) names.add(v.name)
-  }
-  // not variables an inventory sets: Ansible's own and delegation's
-  for (const n of [...names]) if (n === 'inventory_hostname' || n.startsWith('delegated_vars')) names.delete(n)
-  assert.ok(names.size >= 40, `${names.size} names`)
-  for (const name of names) {
-    let outcome: string
-    try {
-      const h = hostWith({ [name]: name.includes('pass') ? 'a-password' : name.includes('timeout') || name.includes('port') ? 22 : name.includes('args') ? '-C' : name.includes('checking') || name.includes('pipelining') ? true : name.includes('user') ? 'deploy' : 'x' })
-      outcome = h.unused.some((u) => u.startsWith(`${name}:`)) ? 'unused' : 'honoured'
-    } catch (e) {
-      outcome = (e as Error).message.includes(`${name}' is not supported`) ? 'refused' : `error: ${(e as Error).message}`
-    }
-    assert.ok(['honoured', 'unused', 'refused'].includes(outcome), `${name}: ${outcome}`)
-    // a name missing from our table would load as an ordinary variable: honoured means read as a setting
-    if (outcome === 'honoured') assert.ok(connectionKeyOf(name), `${name} is not read as a connection setting`)
-  }
-})
 
 test('no ansible_host: the inventory name is the address', () => {
   assert.is(hostWith({}).address, 'web1')

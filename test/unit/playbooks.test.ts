@@ -147,6 +147,9 @@ test('zxplay render prints each template exactly as the playbook that renders it
     'ray/ray-cluster.yaml': '85-ray',
     'ray/autoscaler.yaml': '90-autoscaler',
   }
+  // every template in templates/: one added without its line here fails
+  const all = (fs.readdirSync(path.join(REPO, 'templates'), { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(REPO, 'templates', f)).isFile())
+  assert.equal(all.sort(), Object.keys(byTemplate).sort())
   const inv = await loadInventory(path.join(REPO, 'inventory.yaml'), { extraVars: { advertise_address: '192.0.2.10' } })
   const host = inv.hosts[0]!
   // what `zxplay render TEMPLATE --host localhost -e advertise_address=192.0.2.10` prints (run from the repository)

@@ -10,9 +10,10 @@ import { playbookVars } from '../../lib/engine/playbook.ts'
 import { renderFile } from '../../lib/engine/template.ts'
 import { SECRET_EXPIRES_AT, sessionSecret } from '../../playbooks/support/session-token.ts'
 import { RAY } from '../../playbooks/support/ray.ts'
-import { checkRayVars } from '../../playbooks/support/vars/ray.ts'
+import { hpaSpec, raySpec } from '../../playbooks/support/vars/ray.ts'
 import { activeNodes } from '../../playbooks/95-verify.mts'
 import { refusal } from '../lab/standins/_schema.ts'
+import { checkFamily } from './_helpers.ts'
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')
 const EXPIRES = '2026-11-25T22:00:00.000Z'
@@ -149,7 +150,7 @@ for (const [yaml, key, message] of bad) {
 }
 
 test('the defaults pass the checks', () => {
-  checkRayVars(varsFor())
+  for (const spec of [raySpec, hpaSpec]) checkFamily(spec, varsFor())
 })
 
 test('ray status: the nodes under Active are counted', () => {

@@ -1,5 +1,6 @@
 // The demo's timeline on scripted HPA observations: what kubectl's JSON says, the verdicts
 // (scaled up and back down, never up, never down), the figures, the CSV and the SVG chart.
+import path from 'node:path'
 import { load } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -23,7 +24,8 @@ import {
   type Sample,
   type Settings,
 } from '../../playbooks/support/timeline.ts'
-import { checkDemoVars, demoDefaults } from '../../playbooks/support/vars/demo.ts'
+import { demoDefaults, demoSpec } from '../../playbooks/support/vars/demo.ts'
+import { checkFamily } from './_helpers.ts'
 
 const SETTINGS: Settings = { min: 1, max: 3, target: 50, scaleUpTimeout: 60, scaleDownTimeout: 45, jobTimeout: 600 }
 
@@ -344,12 +346,13 @@ test('timelinePng: a PNG of the chart at twice its size, its text drawn', () => 
   assert.ok(png.length > withoutText.length + 20_000, `text adds ${png.length - withoutText.length} bytes: are fonts installed?`)
 })
 
-test('checkDemoVars: a table source given, the rest defaults, passes; a bad value names its key and what was expected', () => {
-  const withTable = { ...demoDefaults, data_file: 'winequality-red.csv' }
-  assert.equal(checkDemoVars({ demo: withTable }), withTable)
+test('the demo vars: a table source given, the rest defaults, passes; a bad value names its key and what was expected', () => {
+  // the real table, read in place (an absolute data_file does not depend on the inventory's folder)
+  const withTable = { ...demoDefaults, data_file: path.resolve(import.meta.dirname, '../../../shared/data/winequality-red.csv') }
+  assert.equal(checkFamily(demoSpec, { demo: withTable }).demo, withTable)
   const bad = (demo: Record<string, unknown>) => {
     try {
-      checkDemoVars({ inventory_file: '/x/inventory.yaml', demo: { ...withTable, ...demo } })
+      checkFamily(demoSpec, { inventory_file: '/x/inventory.yaml', demo: { ...withTable, ...demo } })
     } catch (e) {
       assert.instance(e, InventoryError)
       return (e as Error).message

@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/base/errors.ts'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import { loadYaml, MAX_YAML_VALUES, show, showJson } from '../../lib/base/yaml.ts'
-import { checkRayVars } from '../../playbooks/support/vars/ray.ts'
-import { errorOf } from './_helpers.ts'
+import { raySpec } from '../../playbooks/support/vars/ray.ts'
+import { checkFamily, errorOf } from './_helpers.ts'
 
 /** 706 bytes or so: nine levels of nine aliases each, 9^9 values. */
 const BOMB = [
@@ -50,7 +50,7 @@ test('a message never prints U+2028, U+2029 or control characters raw', () => {
     assert.not.match(shown, /[\u2028\u2029\u001b\r]/)
     assert.match(shown, /^['"]a\\u2028b\\u2029c\\u001b\[31md\\(u000d|r)e['"]$/)
   }
-  const e = errorOf(() => checkRayVars({ inventory_file: '/x/inv.yaml', ray: { namespace: 'ray\u2028x' } }))
+  const e = errorOf(() => checkFamily(raySpec, { inventory_file: '/x/inv.yaml', ray: { namespace: 'ray\u2028x' } }))
   assert.match(e.message, '/x/inv.yaml: ray.namespace: expected')
   assert.not.match(e.message, /\u2028/)
 })

@@ -5,7 +5,7 @@ import path from 'node:path'
 import type { VarsSpec } from '../../../lib/index.ts'
 import { showJson } from '../../../lib/base/yaml.ts'
 import { closestNames } from '../../../lib/base/suggest.ts'
-import { throwProblems, type Problem } from '../../../lib/inventory/vars-spec.ts'
+import type { Problem } from '../../../lib/inventory/vars-spec.ts'
 
 /** The `aws:` block's defaults. Files are relative to the inventory's directory. */
 export const awsDefaults = {
@@ -28,17 +28,6 @@ export const ROLE_ARN_FORM = 'arn:aws:iam::<12 digits>:role/<name> (or role/<pat
 export const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/([\x21-\x7e]+\/)?[\w+=,.@-]{1,64}$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 const STS_MAX_SECONDS = 43200
-
-/**
- * Check the `aws:` block (after the defaults were merged in; missing keys take the defaults) and
- * return it typed. `where` is the inventory file, named in the error with the key, e.g.
- * `inventory.yaml: aws.duration_seconds: expected an integer from 900 to 43200 …, got 60`;
- * every problem of the block is listed, one per line.
- */
-export function validateAwsVars(vars: unknown, where: string): AwsVars {
-  throwProblems(where, awsVarProblems(vars))
-  return { ...awsDefaults, ...(vars as object) } as AwsVars
-}
 
 /** Every problem of the `aws:` block, each naming aws.<key>. Pure. */
 export function awsVarProblems(vars: unknown): Problem[] {

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Vars, VarsSpec } from '../../../lib/index.ts'
 import { showJson } from '../../../lib/base/yaml.ts'
-import { throwProblems, type Problem } from '../../../lib/inventory/vars-spec.ts'
+import type { Problem } from '../../../lib/inventory/vars-spec.ts'
 import type { RayVars } from './ray.ts'
 
 export const demoDefaults = {
@@ -48,12 +48,6 @@ export function demoProblems(v: Vars, dir?: string): Problem[] {
   if (typeof demo.artifacts_dir !== 'string' || !demo.artifacts_dir) fail('artifacts_dir', 'a folder on this machine')
   if (typeof demo.pip_runtime_env !== 'boolean') fail('pip_runtime_env', 'true (Ray installs the pinned packages from PyPI) or false (an image with them baked in, app/Dockerfile)')
   return out
-}
-
-/** The `demo:` block checked outside a run: an InventoryError names every bad key and what was expected. */
-export function checkDemoVars(v: Vars): DemoVars {
-  throwProblems(String(v.inventory_file ?? 'the inventory'), demoProblems(v))
-  return v.demo as DemoVars
 }
 
 export const demoSpec: VarsSpec = { name: 'demo', defaults: { demo: demoDefaults }, check: (v) => demoProblems(v, String(v.inventory_dir)) }

@@ -3,7 +3,7 @@
 // Pure.
 import type { Vars, VarsSpec } from '../../../lib/index.ts'
 import { showJson } from '../../../lib/base/yaml.ts'
-import { throwProblems, type Problem } from '../../../lib/inventory/vars-spec.ts'
+import type { Problem } from '../../../lib/inventory/vars-spec.ts'
 import { isCpuQuantity, isImageRef, isMemoryQuantity } from '../validate.ts'
 import type { AwsVars } from './aws.ts'
 import type { ClusterVars } from './cluster.ts'
@@ -65,11 +65,6 @@ export function hpaProblems(v: Vars): Problem[] {
   if (!int(cpu) || cpu < 1) fail(out, 'hpa.cpu_utilization', 'a percentage of the CPU request, an integer of at least 1', cpu)
   if (!int(window) || window < 0 || window > 3600) fail(out, 'hpa.scale_down_stabilization_seconds', 'an integer from 0 to 3600', window)
   return out
-}
-
-/** The ray and hpa blocks checked together outside a run; an InventoryError names every bad key. */
-export function checkRayVars(v: Vars): void {
-  throwProblems(String(v.inventory_file ?? 'the inventory'), [...rayProblems(v), ...hpaProblems(v)])
 }
 
 export const raySpec: VarsSpec = {
