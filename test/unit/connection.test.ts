@@ -64,7 +64,8 @@ test('timeout backstop: a command that ignores its limit is killed a little late
   assert.ok(r.timedOut)
   assert.is(r.exitCode, null)
   assert.not.ok(r.lost)
-  assert.ok(r.ms >= 200 && r.ms < 6000, `${r.ms} ms`)
+  // limit + the 3 s backstop, with room for a busy machine: far below the command's own 30 s
+  assert.ok(r.ms >= 200 && r.ms < 15000, `${r.ms} ms`)
 })
 
 test('no timeout when the command ends in time', async () => {
@@ -204,7 +205,8 @@ test('output past the hard cap: the command is stopped, and says so', async () =
   assert.is(r.overflow, true)
   assert.is(r.lost, false)
   assert.ok(r.stdout.startsWith('start\ny\n'))
-  assert.ok(performance.now() - t0 < 5000)
+  // `yes` never ends by itself: any bound well under the suite's patience shows it was stopped
+  assert.ok(performance.now() - t0 < 20000)
 })
 
 test.run()
