@@ -173,6 +173,7 @@ export function createContext(scope: TaskScope): Context {
       return (pieces: TemplateStringsArray, ...a: unknown[]) => run(buildCommand(pieces, a), first, mutation)
     }) as Shell
 
+  const mutate = shell(true)
   const probe = shell(false)
 
   async function upload(dest: string, content: string | Buffer, opts: FileOptions = {}): Promise<boolean> {
@@ -203,12 +204,12 @@ export function createContext(scope: TaskScope): Context {
     vars,
     check: scope.check,
     registered: session.registered,
-    $: shell(true),
+    $: mutate,
     probe,
     test: async (pieces, ...args) => (await probe({ nothrow: true })(pieces, ...args)).exitCode === 0,
     render: (file, extra) => renderFile(resolveTemplate(scope.templatesDir, file), { ...connectionVars(host), ...vars, ...extra }),
     upload,
-    ensure: createEnsure({ $: shell(true), read: probe({ nothrow: true }), readWith: (input) => probe({ input, nothrow: true }), upload, noop: (reason) => scope.changes.noops.push(reason), log }),
+    ensure: createEnsure({ $: mutate, read: probe({ nothrow: true }), readWith: (input) => probe({ input, nothrow: true }), upload, noop: (reason) => scope.changes.noops.push(reason), log }),
     facts: () => session.gatherFacts(),
     register(key, value) {
       session.registered[key] = value
