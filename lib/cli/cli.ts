@@ -10,7 +10,7 @@ import { emitter } from '../output/events.ts'
 import { parseExtraVars } from '../inventory/extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from '../inventory/inventory.ts'
 import { graphInventory, hostVars, listInventory, toAnsibleJson } from '../inventory/inventory-list.ts'
-import { HostLockError, HostLocks, hostHolder } from '../transport/host-lock.ts'
+import { HostLockError, HostLocks, hostHolder, hostLockFile, type HostLockHolder } from '../transport/host-lock.ts'
 import { acquireLocks, currentHolder, lockTargets, type Held } from '../transport/lock.ts'
 import { logPath, logSink } from '../output/logfile.ts'
 import { limitPatterns, selectHosts } from '../inventory/patterns.ts'
@@ -210,7 +210,9 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   }
   // every inventory host gets a session (connected only when used), so tasks can reach the control plane;
   // a changing run also locks each host it connects to (host-lock.ts), as the control-machine lock did here
-  const hostLocks = held ? new HostLocks(hostHolder(process.argv.slice(2))) : undefined
+  const tookOver = (host: string, h: HostLockHolder) =>
+    emit({ kind: 'note', host, task: 'lock', text: `took over the lock on the host of pid ${h.pid} on ${h.machine} (started ${h.started}): that run is gone, its connection had not closed` })
+  const hostLocks = held ? new HostLocks(hostHolder(process.argv.slice(2)), hostLockFile(), tookOver) : undefined
   const note = flags.verbose ? (host: string, text: string) => emit({ kind: 'note', host, task: 'connection', text }) : undefined
   const sessions = sessionsFor(inventory.hosts, flags, sshPassword, hostLocks, note)
   if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })

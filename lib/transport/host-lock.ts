@@ -6,13 +6,19 @@
 // run ends or its connection drops (a killed runner), the command's input ends, it exits, and the
 // kernel frees the lock. Nothing is left to clean up.
 //
+// A cut network is the exception: the runner gives up (or is killed) while the host's sshd still
+// believes the connection alive (until TCP gives up, minutes to hours), and the lock stays held by
+// a run that is gone. When the holder was started on this machine and its process is gone (the
+// test of lock.ts), the next run ends the holder's shell on the host (its pid is in the file, and
+// it is checked to hold the lock file) and takes the lock, with a note.
+//
 // `connection: local` hosts are this machine: they share one lock, taken once per run. A run that
 // reaches one machine under two names meets its own lock there (its token): that is no conflict.
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import type { Connection, Proc } from './connection.ts'
 import type { Host } from '../inventory/inventory.ts'
-import { describeHolder } from './lock.ts'
+import { describeHolder, isStale, startTicks } from './lock.ts'
 import { shq } from './shell.ts'
 import { visible } from '../base/yaml.ts'
 
@@ -22,7 +28,18 @@ export const HOST_LOCK_FILE = '/run/lock/zxplay.lock'
 /** The lock file's path on every host; $ZXPLAY_HOST_LOCK moves it (tests running side by side on one machine). */
 export const hostLockFile = () => process.env.ZXPLAY_HOST_LOCK || HOST_LOCK_FILE
 
-export type HostLockHolder = { token: string; pid: number; machine: string; user: string; started: string; command: string }
+export type HostLockHolder = {
+  token: string
+  pid: number
+  machine: string
+  user: string
+  started: string
+  command: string
+  /** /proc/<pid>/stat start time of the run on its machine, to tell a reused pid from it */
+  startTicks?: string
+  /** the shell on the host that holds the lock (written there by the script, not by the run) */
+  hostPid?: number
+}
 
 /** Another run holds a host, or the lock cannot be taken there (no flock(1), an unusable file). */
 export class HostLockError extends Error {
@@ -46,6 +63,7 @@ export function hostHolder(argv: string[]): HostLockHolder {
     user: os.userInfo().username,
     started: new Date().toISOString(),
     command: ['zxplay', ...words].join(' ').slice(0, 300),
+    startTicks: startTicks(process.pid),
   }
 }
 
@@ -67,13 +85,15 @@ export function hostLockScript(file: string): string {
     'exec 9<"$f"',
     // a run that is just ending lets go within moments: wait that long before saying it is held
     'if flock -w 0.5 9; then',
-    '  printf "%s\\n" "$me" | dd of=/dev/fd/9 conv=nocreat status=none',
+    // the holder's line gets this shell's pid: a later run may have to end it (a cut network)
+    '  printf "%s,\\"hostPid\\":%s}\\n" "${me%?}" "$$" | dd of=/dev/fd/9 conv=nocreat status=none',
     // emptied as it lets go, so that no later reader takes an old line for its holder; also on
     // the TERM a closing connection sends to what still runs on it (and a HUP or PIPE)
     '  let_go() { dd if=/dev/null of=/dev/fd/9 conv=nocreat status=none; exit 0; }',
     '  trap let_go HUP PIPE TERM',
     '  echo zxplay-lock taken',
-    '  cat >/dev/null',
+    // only this shell holds the lock: ending it (SIGKILL) frees it whatever cat is doing
+    '  cat >/dev/null 9<&-',
     '  let_go',
     'fi',
     // the holder may be writing its line right now
@@ -84,10 +104,28 @@ export function hostLockScript(file: string): string {
 
 export type HostLockHandle = { release(): void }
 
+/** Called when a run that is gone held the lock and this one took it over. */
+export type OnTakeOver = (host: string, holder: HostLockHolder) => void
+
+/**
+ * Ends the shell that holds the lock for a run that is gone: only if the file still names that
+ * run (its token) and that pid has the lock file open (no reused pid is hit; dash moves fd 9 while
+ * cat runs, so every fd is looked at).
+ */
+export function hostTakeOverScript(file: string, holder: { token: string; hostPid: number }): string {
+  return [
+    `f=${shq(file)}; pid=${holder.hostPid}`,
+    `case $(head -c 2000 "$f") in *${shq(`"token":"${holder.token}"`)}*) ;; *) exit 0 ;; esac`,
+    'real=$(readlink -f "$f")',
+    'for fd in /proc/"$pid"/fd/*; do [ "$(readlink "$fd")" = "$real" ] && { kill -KILL "$pid"; break; }; done',
+    'exit 0',
+  ].join('\n')
+}
+
 const TAKE_TIMEOUT_MS = 30_000
 
 /** Take the lock on the host behind conn; throws HostLockError when another run holds it. */
-export async function takeHostLock(conn: Connection, host: string, me: HostLockHolder, file = hostLockFile()): Promise<HostLockHandle> {
+export async function takeHostLock(conn: Connection, host: string, me: HostLockHolder, file = hostLockFile(), onTakeOver?: OnTakeOver): Promise<HostLockHandle> {
   const proc = await conn.spawn(`sh -c ${shq(hostLockScript(file))}`)
   proc.stdin.on('error', () => {}) // the script may be gone (refused) before we stop writing
   proc.stdin.write(`${JSON.stringify(me)}\n`)
@@ -100,6 +138,12 @@ export async function takeHostLock(conn: Connection, host: string, me: HostLockH
   if (word === 'held') {
     const holder = parseHolder(rest)
     if (holder?.token === me.token) return { release: () => {} } // this run holds it under another name
+    if (onTakeOver && holder?.hostPid !== undefined && isStale(holder)) {
+      await conn.spawn(`sh -c ${shq(hostTakeOverScript(file, { token: holder.token, hostPid: holder.hostPid }))}`).then((p) => p.done)
+      const taken = await takeHostLock(conn, host, me, file) // once: no second take-over
+      onTakeOver(host, holder)
+      return taken
+    }
     throw new HostLockError(
       host,
       holder
@@ -146,7 +190,10 @@ function parseHolder(text: string): HostLockHolder | undefined {
   }
   if (typeof h !== 'object' || h === null || typeof h.pid !== 'number' || typeof h.token !== 'string') return undefined
   const str = (v: unknown, n = 100) => visible(typeof v === 'string' ? v.slice(0, n) : '?')
-  return { token: h.token, pid: h.pid, machine: str(h.machine), user: str(h.user), started: str(h.started), command: str(h.command, 300) }
+  const holder: HostLockHolder = { token: h.token, pid: h.pid, machine: str(h.machine), user: str(h.user), started: str(h.started), command: str(h.command, 300) }
+  if (typeof h.startTicks === 'string' && /^\d+$/.test(h.startTicks)) holder.startTicks = h.startTicks
+  if (typeof h.hostPid === 'number' && Number.isSafeInteger(h.hostPid) && h.hostPid > 1) holder.hostPid = h.hostPid
+  return holder
 }
 
 /**
@@ -159,21 +206,23 @@ export class HostLocks {
   private local?: Promise<HostLockHandle>
   private me: HostLockHolder
   private file: string
-  constructor(me: HostLockHolder, file = hostLockFile()) {
+  private onTakeOver?: OnTakeOver
+  constructor(me: HostLockHolder, file = hostLockFile(), onTakeOver?: OnTakeOver) {
     this.me = me
     this.file = file
+    this.onTakeOver = onTakeOver
   }
 
   async take(host: Host, conn: Connection): Promise<void> {
     if (host.connection === 'local') {
-      this.local ??= import('./local.ts').then((m) => takeHostLock(m.connectLocal('this machine'), 'this machine', this.me, this.file))
+      this.local ??= import('./local.ts').then((m) => takeHostLock(m.connectLocal('this machine'), 'this machine', this.me, this.file, this.onTakeOver))
       // a refusal is kept: every local host gets it, under its own name
       await this.local.catch((e: unknown) => {
         throw e instanceof HostLockError ? new HostLockError(host.name, e.message.replace(/^this machine/, `${host.name} (this machine)`), e.holder) : e
       })
       return
     }
-    this.held.push(await takeHostLock(conn, host.name, this.me, this.file))
+    this.held.push(await takeHostLock(conn, host.name, this.me, this.file, this.onTakeOver))
   }
 
   /** Let go of every lock (the connections closing would too, a moment later). */

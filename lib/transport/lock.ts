@@ -236,7 +236,7 @@ function readHolder(file: string): LockHolder | undefined {
 }
 
 /** A holder on this machine whose process is gone, or whose pid now belongs to a newer process. */
-export function isStale(h: LockHolder): boolean {
+export function isStale(h: Pick<LockHolder, 'pid' | 'machine' | 'startTicks'>): boolean {
   if (h.machine !== os.hostname()) return false // cannot tell: another machine's run
   try {
     process.kill(h.pid, 0)
@@ -259,4 +259,4 @@ function procStat(pid: number): string[] | undefined {
 }
 
 /** Field 22 of /proc/<pid>/stat: the start time since boot, in clock ticks. */
-const startTicks = (pid: number) => procStat(pid)?.[19]
+export const startTicks = (pid: number) => procStat(pid)?.[19]

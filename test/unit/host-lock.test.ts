@@ -1,7 +1,7 @@
 // lib/transport/host-lock.ts: the lock on the host itself, through the local transport on this machine
 // (a lock file in a temporary folder stands in for /run/lock/zxplay.lock). The other runs are
 // real processes holding the real flock(1), so a kill -9 frees it the way it does on a host.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -83,7 +83,9 @@ test("a second run is refused naming the first (pid, machine, user, start, comma
   const first = me({ machine: 'laptop-a', user: 'alice', pid: 4242 })
   const held = await takeHostLock(conn(), 'node1', first, file)
   assert.is((fs.statSync(file).mode & 0o777).toString(8), '666', 'any user’s run can write its name into it')
-  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')) as unknown, first)
+  const line = JSON.parse(fs.readFileSync(file, 'utf8')) as HostLockHolder
+  assert.equal({ ...line, hostPid: undefined }, { ...first, hostPid: undefined })
+  assert.ok(line.hostPid! > 1 && holdsOpen(line.hostPid!, file), 'the line names the shell holding the lock')
 
   const e = await refusal(takeHostLock(conn(), 'node1-by-ip', me(), file))
   assert.is(e.host, 'node1-by-ip')
@@ -115,6 +117,57 @@ test('a run killed with SIGKILL frees the lock: the next run takes it with nothi
   const held = await takeHostLock(conn(), 'node1', me(), file)
   assert.ok(Date.now() - t0 < 5000)
   held.release()
+})
+
+// A run that is gone while the host still sees its connection open (a cut network): its lock
+// script keeps running with its input open, as under an sshd that has not noticed.
+async function stuckRun(file: string, over: Partial<HostLockHolder>) {
+  const holder = me(over)
+  const handle = await takeHostLock(conn(), 'node1', holder, file)
+  const line = JSON.parse(fs.readFileSync(file, 'utf8')) as HostLockHolder
+  return { holder, handle, hostPid: line.hostPid! }
+}
+const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))
+const holdsOpen = (pid: number, file: string) => fs.readdirSync(`/proc/${pid}/fd`).some((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === fs.realpathSync(file))
+const gonePid = () => spawnSync('true').pid!
+
+test("a cut network: a run of this machine that is gone still holds the host's lock; the next run ends its shell there, takes the lock and says so", async () => {
+  const file = freshFile()
+  const stuck = await stuckRun(file, { pid: gonePid(), startTicks: undefined })
+  assert.ok(alive(stuck.hostPid))
+  const notes: string[] = []
+  const next = await takeHostLock(conn(), 'node1', me(), file, (host, h) => notes.push(`${host} ${h.pid} ${h.token}`))
+  assert.equal(notes, [`node1 ${stuck.holder.pid} ${stuck.holder.token}`])
+  assert.not.ok(alive(stuck.hostPid), "the gone run's shell on the host is ended")
+  const line = JSON.parse(fs.readFileSync(file, 'utf8')) as HostLockHolder
+  assert.is.not(line.token, stuck.holder.token, 'the file names the new holder')
+  next.release()
+  stuck.handle.release()
+})
+
+test('no take-over of a live run, of a run on another machine, unasked, or of a pid that does not hold the lock', async () => {
+  const cases: [string, Partial<HostLockHolder>, boolean][] = [
+    ['alive on this machine (this process, another run)', { pid: process.pid }, true],
+    ['gone, but started on another machine', { pid: gonePid(), machine: 'laptop-c', startTicks: undefined }, true],
+    ['gone on this machine, but the caller did not ask', { pid: gonePid(), startTicks: undefined }, false],
+  ]
+  for (const [what, over, ask] of cases) {
+    const file = freshFile()
+    const stuck = await stuckRun(file, over)
+    await refusal(takeHostLock(conn(), 'node1', me(), file, ask ? () => assert.unreachable(`taken over: ${what}`) : undefined))
+    assert.ok(alive(stuck.hostPid), what)
+    stuck.handle.release()
+  }
+  // the file (world-writable) names a process that does not hold the lock: it is not killed
+  const file = freshFile()
+  const stuck = await stuckRun(file, { pid: gonePid(), startTicks: undefined })
+  const innocent = spawn('sleep', ['30'])
+  others.push(innocent)
+  const line = JSON.parse(fs.readFileSync(file, 'utf8')) as HostLockHolder
+  fs.writeFileSync(file, `${JSON.stringify({ ...line, hostPid: innocent.pid })}\n`)
+  await refusal(takeHostLock(conn(), 'node1', me(), file, () => assert.unreachable('taken over')))
+  assert.ok(alive(innocent.pid!) && alive(stuck.hostPid))
+  stuck.handle.release()
 })
 
 test('a run ending normally lets go at once: a run started right after is not refused', async () => {
