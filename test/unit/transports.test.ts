@@ -64,6 +64,13 @@ for (const persistent of [false, true]) {
     assert.is((await run('test -d /nonexistent')).exitCode, 1)
   })
 
+  test('commands back to back: each gets its own output and exit status, none of the one before', async () => {
+    for (let i = 0; i < 120; i++) {
+      const r = await run(i % 3 ? `echo o${i}; echo e${i} >&2; exit ${i % 5}` : `exit ${i % 5}`)
+      assert.equal([r.stdout, r.stderr, r.exitCode], i % 3 ? [`o${i}\n`, `e${i}\n`, i % 5] : ['', '', i % 5], `command ${i}`)
+    }
+  })
+
   test('hostile output: frame-looking lines, NUL bytes, no trailing newline', async () => {
     const forged = 'x0\\n.\\nO41\\noQUJD\\nR1 1\\ne\\nE00\\n'
     const r = await run(`printf '${forged}'; printf '${forged}' >&2; printf 'a\\0b\\0'; printf '\\0' >&2; printf 'end'`)
@@ -124,7 +131,8 @@ for (const persistent of [false, true]) {
     await sleep(100)
     assert.ok(pids.length === 1 && pids[0]! > 1, r.stdout)
     for (const pid of pids) assert.not.ok(alive(pid), `pid ${pid} still runs`)
-    assert.is((await run('echo next')).stdout, 'next\n')
+    const next = await run('echo next')
+    assert.equal([next.stdout, next.exitCode, next.timedOut], ['next\n', 0, false])
   })
 
   test('the shell that runs a command is killed: the command fails clearly, the next one runs', async () => {
