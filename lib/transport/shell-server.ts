@@ -40,8 +40,8 @@ export const SERVER_SCRIPT = [
   // (`read -t` on it is a sleep that starts no program)
   'exec {__zwq}<> <(:) {__zwa}<> <(:) {__zsp}<> <(:) {__zblk}<> <(:)',
   '__zd_in=$__zd/in __zpid= __zhit=',
-  // the server is there, and not a zombie waiting for its parent (the helpers ask; $$ is the server's)
-  '__zup() { if [ -r /proc/$$/stat ]; then local _a _b s; read -r _a _b s _a < /proc/$$/stat && [ "$s" != Z ]; else kill -0 $$; fi; }',
+  // the server ($1: that process) is there, and not a zombie waiting for its parent (the helpers ask; $$ is the server's)
+  '__zup() { local p=${1:-$$}; if [ -r /proc/$p/stat ]; then local _a _b s; read -r _a _b s _a < /proc/$p/stat && [ "$s" != Z ]; else kill -0 $p; fi; }',
   // a line from fd $1 within $2 s (0: got one; 1: end of file; >128: none yet). A line cut by the
   // timer is finished, not lost: read keeps what it read so far
   '__zrd() { local r m; IFS= read -r -t "$2" -u "$1" __zl; r=$?; [ $r -gt 128 ] && [ -n "$__zl" ] || return $r; IFS= read -r -u "$1" m; __zl=$__zl$m; }',
@@ -93,6 +93,8 @@ export const SERVER_SCRIPT = [
   '        fi',
   '      done',
   '    elif [ $r -eq 1 ] || ! __zup; then p=; break',
+  // a framer gone: the server may be waiting on its FIFO for good (a HUP ends it; it traps only TERM)
+  "    elif ! __zup $__zf1 || ! __zup $__zf2; then kill -HUP $$; p=; break",
   '    fi',
   '  done',
   '  exec {__zfo}<>"$__zd/o" {__zfe}<>"$__zd/e"; rm -rf -- "$__zd"; exec {__zfo}>&- {__zfe}>&-',
@@ -121,8 +123,8 @@ export const SERVER_SCRIPT = [
   // the FIFOs' write ends: each open returns once its framer holds the read end (the two opens
   // meet), so after the server's close the command holds the only writers, and its output ends when
   // the last of its processes closes them. A framer gone (killed) would leave the open waiting: the
-  // server ends instead
-  '  kill -0 $__zf1 $__zf2 || break',
+  // server ends instead (and the watchdog ends a server that waits there on a framer killed since)
+  '  kill -0 $__zf1 $__zf2 $__zwd || break',
   '  exec {__zo}>"$__zd/o" {__ze}>"$__zd/e"',
   // the command: none of the server's descriptors, variables or functions
   '  ( exec 3>&- 4>&- {__zwq}>&- {__zwa}>&- {__zsp}>&- {__zblk}>&- {__zo}>&- {__ze}>&- <"$__zio"',

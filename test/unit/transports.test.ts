@@ -155,6 +155,23 @@ for (const persistent of [false, true]) {
     assert.is((await run('echo again')).stdout, 'again\n')
   })
 
+  if (persistent)
+    test('a helper of the shell killed while it is idle: the shell ends with all its helpers, the next command gets a new one', async () => {
+      // the server is the command's parent; its stdout framer is the child reading the FIFO `o`
+      const r = await run('p=$BASHPID; s=$(cut -d" " -f4 /proc/$p/stat); echo $s; for c in $(cat /proc/$s/task/$s/children); do case $(readlink /proc/$c/fd/0) in */o) echo $c;; esac; done')
+      const [server, framer] = r.stdout.trim().split('\n').map(Number)
+      assert.ok(server! > 1 && framer! > 1, r.stdout)
+      const helpers = fs.readFileSync(`/proc/${server}/task/${server}/children`, 'utf8').trim().split(/\s+/).map(Number)
+      process.kill(framer!, 'SIGKILL')
+      // the watchdog looks once a second
+      for (let i = 0; i < 60 && alive(server!); i++) await sleep(50)
+      assert.not.ok(alive(server!), 'the shell still runs')
+      await sleep(200)
+      for (const pid of helpers) assert.not.ok(alive(pid), `helper ${pid} still runs`)
+      const next = await run('echo next')
+      assert.equal([next.stdout, next.exitCode, next.lost], ['next\n', 0, false])
+    })
+
   test('become with a password: answered over stdin, never in argv; the input reaches the command', async () => {
     process.env.PATH = `${fake}:${PATH}`
     const become = { user: 'root', withPassword: true }
