@@ -220,7 +220,7 @@ for (const persistent of [false, true]) {
             if (ctx.host.name === 'me')
               void (async () => {
                 // (under load the three may take seconds to start: the time counts from the Ctrl-C)
-                for (let i = 0; i < 400 && processesWith(`sleep ${marker}`).length < 3; i++) await sleep(50)
+                for (let i = 0; i < 1200 && processesWith(`sleep ${marker}`).length < 3; i++) await sleep(50)
                 interrupted = true
                 t0 = performance.now()
                 for (const x of on.sessions.values()) void x.end('the run was interrupted')
