@@ -35,13 +35,13 @@ export const SERVER_SCRIPT = [
   // the FIFOs for the output and the input file: in memory where there is /dev/shm (an input may be a secret)
   '__zd=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d) || exit 1',
   'mkfifo -m 600 "$__zd/o" "$__zd/e" || { rm -rf -- "$__zd"; exit 1; }',
-  // pipes between the server and its helpers: start/done to the watchdog (wq) and its answer (wa),
-  // the exit status to the stdout framer (sp), the framers' "opened" (ak), and one nothing is ever
-  // written to (`read -t` on it is a sleep that starts no program)
-  'exec {__zwq}<> <(:) {__zwa}<> <(:) {__zsp}<> <(:) {__zak}<> <(:) {__zblk}<> <(:)',
+  // pipes between the server and its helpers: start/done to the watchdog (wq), the group it stopped
+  // at its limit (wa), the exit status to the stdout framer (sp), and one nothing is ever written to
+  // (`read -t` on it is a sleep that starts no program)
+  'exec {__zwq}<> <(:) {__zwa}<> <(:) {__zsp}<> <(:) {__zblk}<> <(:)',
   '__zd_in=$__zd/in __zpid= __zhit=',
-  // the server is there, and not a zombie waiting for its parent (the helpers ask; $$ is the server's)
-  '__zup() { if [ -r /proc/$$/stat ]; then local _a _b s; read -r _a _b s _a < /proc/$$/stat && [ "$s" != Z ]; else kill -0 $$; fi; }',
+  // the server ($1: that process) is there, and not a zombie waiting for its parent (the helpers ask; $$ is the server's)
+  '__zup() { local p=${1:-$$}; if [ -r /proc/$p/stat ]; then local _a _b s; read -r _a _b s _a < /proc/$p/stat && [ "$s" != Z ]; else kill -0 $p; fi; }',
   // a line from fd $1 within $2 s (0: got one; 1: end of file; >128: none yet). A line cut by the
   // timer is finished, not lost: read keeps what it read so far
   '__zrd() { local r m; IFS= read -r -t "$2" -u "$1" __zl; r=$?; [ $r -gt 128 ] && [ -n "$__zl" ] || return $r; IFS= read -r -u "$1" m; __zl=$__zl$m; }',
@@ -52,7 +52,7 @@ export const SERVER_SCRIPT = [
   // waits for the server to open the FIFO for the next command; fails (and exits) once it is removed
   '    exec 0<"$1" || exit 0',
   '    __zup || exit 0',
-  '    printf k >&"$__zak"; n=0',
+  '    n=0',
   // what came within 50 ms (output streams), or up to a NUL byte, until a KiB has come
   `    while [ $n -lt ${IN_BASH} ]; do`,
   `      c=; IFS= read -r -d '' -n ${IN_BASH} -t 0.05 c; r=$?`,
@@ -62,21 +62,24 @@ export const SERVER_SCRIPT = [
   '      n=$((n + ${#c}))',
   '    done',
   "    if [ $r -ne 1 ]; then printf o; base64 -w 0; printf '\\n'; fi",
+  // let go of the FIFO before the end frame: an open read end would let the server's next open
+  // return before this framer has the new one, and the next command's output could be lost
+  '    exec 0</dev/null',
   '    if [ "$2" = x ]; then',
   '      until __zrd "$__zsp" 1; do __zup || exit 0; done',
   "      printf 'x%s\\n' \"$__zl\"",
   "    else printf '.\\n'; fi",
   '  done',
   '}',
-  // the watchdog: "<group> <limit ms>" starts a command's clock (0: no limit), "d" ends it; answers
-  // 1 if it stopped the command, else 0. When the server is gone: the command's group ends, the
-  // framers are let out of their FIFOs, the folder goes
+  // the watchdog: "<group> <limit ms>" starts a command's clock (0: no limit), "d" ends it; nothing
+  // answers either. At the limit it writes the group to wa, then stops it. When the server is gone:
+  // the command's group ends, the framers are let out of their FIFOs, the folder goes
   '__zwdog() {',
-  "  trap '' TERM; local p ms l w t f",
+  "  trap '' TERM; local p ms l w t",
   '  while :; do',
   '    __zrd "$__zwq" 1; r=$?',
   '    if [ $r -eq 0 ]; then',
-  '      p=${__zl% *} ms=${__zl#* }; l=$ms f=0',
+  '      p=${__zl% *} ms=${__zl#* }; l=$ms',
   '      while :; do',
   '        w=1000; [ "$ms" -eq 0 ] || [ "$l" -ge 1000 ] || w=$l',
   "        printf -v t '%d.%03d' $((w / 1000)) $((w % 1000))",
@@ -84,13 +87,14 @@ export const SERVER_SCRIPT = [
   '        __zup || { kill -TERM -- "-$p"; break 2; }',
   '        l=$((l - w))',
   '        if [ "$ms" -gt 0 ] && [ "$l" -le 0 ]; then',
-  '          f=1; kill -TERM -- "-$p"',
+  `          printf '%s\\n' "$p" >&"$__zwa"; kill -TERM -- "-$p"`,
   '          __zrd "$__zwq" 2 || { kill -KILL -- "-$p"; until __zrd "$__zwq" 1; do __zup || break 3; done; }',
   '          break',
   '        fi',
   '      done',
-  `      printf '%s\\n' "$f" >&"$__zwa"`,
   '    elif [ $r -eq 1 ] || ! __zup; then p=; break',
+  // a framer gone: the server may be waiting on its FIFO for good (a HUP ends it; it traps only TERM)
+  "    elif ! __zup $__zf1 || ! __zup $__zf2; then kill -HUP $$; p=; break",
   '    fi',
   '  done',
   '  exec {__zfo}<>"$__zd/o" {__zfe}<>"$__zd/e"; rm -rf -- "$__zd"; exec {__zfo}>&- {__zfe}>&-',
@@ -116,12 +120,14 @@ export const SERVER_SCRIPT = [
   '    IFS= read -r __zgo && [ "$__zgo" = go ] || break',
   '    __zio=$__zd_in',
   '  fi',
-  // the FIFOs' write ends, read-write so that opening never waits; once both framers have opened
-  // theirs, the command holds the only writers, and its output ends when the last of its processes closes them
-  '  exec {__zo}<>"$__zd/o" {__ze}<>"$__zd/e"',
-  '  __zk=0; while [ $__zk -lt 2 ]; do if read -r -N 1 -t 1 -u "$__zak" __zc; then __zk=$((__zk + 1)); else kill -0 $__zf1 $__zf2 || break 2; fi; done',
+  // the FIFOs' write ends: each open returns once its framer holds the read end (the two opens
+  // meet), so after the server's close the command holds the only writers, and its output ends when
+  // the last of its processes closes them. A framer gone (killed) would leave the open waiting: the
+  // server ends instead (and the watchdog ends a server that waits there on a framer killed since)
+  '  kill -0 $__zf1 $__zf2 $__zwd || break',
+  '  exec {__zo}>"$__zd/o" {__ze}>"$__zd/e"',
   // the command: none of the server's descriptors, variables or functions
-  '  ( exec 3>&- 4>&- {__zwq}>&- {__zwa}>&- {__zsp}>&- {__zak}>&- {__zblk}>&- {__zo}>&- {__ze}>&- <"$__zio"',
+  '  ( exec 3>&- 4>&- {__zwq}>&- {__zwa}>&- {__zsp}>&- {__zblk}>&- {__zo}>&- {__ze}>&- <"$__zio"',
   '    eval "unset -v \\"\\${!__z@}\\" BASH_EXECUTION_STRING; unset -f __zup __zrd __zfr __zwdog; trap - EXIT; trap \\"exit 143\\" TERM; set +m; $__zs" ) >&"$__zo" 2>&"$__ze" &',
   '  __zpid=$!',
   '  exec {__zo}>&- {__ze}>&-',
@@ -129,8 +135,9 @@ export const SERVER_SCRIPT = [
   // a TERM (trapped) ends `wait` early: wait again for the command it stopped
   '  while :; do __zhit=; wait "$__zpid"; __zst=$?; [ -n "$__zhit" ] || break; done',
   `  printf 'd\\n' >&"$__zwq"`,
-  '  until __zrd "$__zwa" 1; do kill -0 $__zwd || break 2; done',
-  `  [ "$__zl" != 1 ] || __zst=${TIMED_OUT}`,
+  // stopped at its limit: the watchdog wrote the group before its TERM, so the line is there now
+  // (one for an earlier command, stopped as it ended, is skipped)
+  `  while read -t 0 -u "$__zwa" && __zrd "$__zwa" 1; do [ "$__zl" != "$__zpid" ] || __zst=${TIMED_OUT}; done`,
   // the input is kept no longer than its command ran
   '  [ "$__zio" = /dev/null ] || : >"$__zio"',
   '  __zpid=',

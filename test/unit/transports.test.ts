@@ -64,6 +64,13 @@ for (const persistent of [false, true]) {
     assert.is((await run('test -d /nonexistent')).exitCode, 1)
   })
 
+  test('commands back to back: each gets its own output and exit status, none of the one before', async () => {
+    for (let i = 0; i < 120; i++) {
+      const r = await run(i % 3 ? `echo o${i}; echo e${i} >&2; exit ${i % 5}` : `exit ${i % 5}`)
+      assert.equal([r.stdout, r.stderr, r.exitCode], i % 3 ? [`o${i}\n`, `e${i}\n`, i % 5] : ['', '', i % 5], `command ${i}`)
+    }
+  })
+
   test('hostile output: frame-looking lines, NUL bytes, no trailing newline', async () => {
     const forged = 'x0\\n.\\nO41\\noQUJD\\nR1 1\\ne\\nE00\\n'
     const r = await run(`printf '${forged}'; printf '${forged}' >&2; printf 'a\\0b\\0'; printf '\\0' >&2; printf 'end'`)
@@ -124,7 +131,8 @@ for (const persistent of [false, true]) {
     await sleep(100)
     assert.ok(pids.length === 1 && pids[0]! > 1, r.stdout)
     for (const pid of pids) assert.not.ok(alive(pid), `pid ${pid} still runs`)
-    assert.is((await run('echo next')).stdout, 'next\n')
+    const next = await run('echo next')
+    assert.equal([next.stdout, next.exitCode, next.timedOut], ['next\n', 0, false])
   })
 
   test('the shell that runs a command is killed: the command fails clearly, the next one runs', async () => {
@@ -146,6 +154,23 @@ for (const persistent of [false, true]) {
     if (r.lost) await s.close() // what a task does on a lost command (context.ts)
     assert.is((await run('echo again')).stdout, 'again\n')
   })
+
+  if (persistent)
+    test('a helper of the shell killed while it is idle: the shell ends with all its helpers, the next command gets a new one', async () => {
+      // the server is the command's parent; its stdout framer is the child reading the FIFO `o`
+      const r = await run('p=$BASHPID; s=$(cut -d" " -f4 /proc/$p/stat); echo $s; for c in $(cat /proc/$s/task/$s/children); do case $(readlink /proc/$c/fd/0) in */o) echo $c;; esac; done')
+      const [server, framer] = r.stdout.trim().split('\n').map(Number)
+      assert.ok(server! > 1 && framer! > 1, r.stdout)
+      const helpers = fs.readFileSync(`/proc/${server}/task/${server}/children`, 'utf8').trim().split(/\s+/).map(Number)
+      process.kill(framer!, 'SIGKILL')
+      // the watchdog looks once a second
+      for (let i = 0; i < 60 && alive(server!); i++) await sleep(50)
+      assert.not.ok(alive(server!), 'the shell still runs')
+      await sleep(200)
+      for (const pid of helpers) assert.not.ok(alive(pid), `helper ${pid} still runs`)
+      const next = await run('echo next')
+      assert.equal([next.stdout, next.exitCode, next.lost], ['next\n', 0, false])
+    })
 
   test('become with a password: answered over stdin, never in argv; the input reaches the command', async () => {
     process.env.PATH = `${fake}:${PATH}`
