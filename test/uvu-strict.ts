@@ -10,7 +10,8 @@
 //              the order; with --jobs 1 which file runs after which is then the same too), to show
 //              that no file depends on another having run first in the same process.
 //   --times    a table of the files' wall times, slowest first.
-// Without --shuffle the files run slowest first, by their times in the last run.
+// Without --shuffle the files run slowest first, by their times in the last run. Flags may also come
+// after DIR and PATTERN (`npm run test:unit -- --times`).
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -19,18 +20,21 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'uvu/parse'
 import { DONE, type FileResult } from './uvu-worker.ts'
 
-const args = process.argv.slice(2)
+const argv = process.argv.slice(2)
+const args: string[] = []
 const opts = { jobs: 1, shuffle: false, times: false }
-while (args[0]?.startsWith('--')) {
-  const flag = args.shift()!
-  if (flag === '--shuffle') opts.shuffle = true
+while (argv.length) {
+  const flag = argv.shift()!
+  if (!flag.startsWith('--')) args.push(flag)
+  else if (flag === '--shuffle') opts.shuffle = true
   else if (flag === '--times') opts.times = true
   else if (flag === '--jobs') {
-    const n = args.shift()
+    const n = argv.shift()
     opts.jobs = n === 'auto' ? os.availableParallelism() + 2 : Number(n)
     if (!(Number.isInteger(opts.jobs) && opts.jobs > 0)) fail(`--jobs takes a count of processes or 'auto', got ${n}`)
   } else fail(`unknown flag ${flag}`)
 }
+if (args.length > 3) fail(`takes DIR PATTERN [SEED], got ${args.join(' ')}`)
 const [dir = 'test/unit', pattern = '\\.test\\.ts$', seedArg] = args
 
 function fail(message: string): never {
