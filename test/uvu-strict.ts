@@ -9,7 +9,8 @@
 //   --shuffle  the files in a seeded random order (the seed is printed; give it again as SEED to repeat
 //              the order; with --jobs 1 which file runs after which is then the same too), to show
 //              that no file depends on another having run first in the same process.
-//   --times    a table of the files' wall times, slowest first.
+//   --times    a table of the files' wall times, slowest first, with the CPU time each took in its
+//              worker (its child processes' not counted: the CLI run as a process, ssh-keygen …).
 // Without --shuffle the files run slowest first, by their times in the last run. Flags may also come
 // after DIR and PATTERN (`npm run test:unit -- --times`).
 import { fork, type ChildProcess } from 'node:child_process'
@@ -120,7 +121,7 @@ function worker(): Promise<void> {
     const finish = () => {
       process.stdout.write(buffered)
       if (current) {
-        report({ name: current.name, total: 0, passed: 0, skipped: 0, failed: true, ms: 0 })
+        report({ name: current.name, total: 0, passed: 0, skipped: 0, failed: true, ms: 0, cpuMs: 0 })
         console.error(`uvu-strict: ${current.name}: its process ended (${status}) before the file finished`)
         // the rest of the queue goes on in a new process
         if (queue.length) return void worker().then(resolve)
@@ -160,7 +161,8 @@ const sum = (key: 'total' | 'passed' | 'skipped') => results.reduce((n, r) => n 
 const bad = results.filter((r) => r.failed || r.total === 0 || r.passed !== r.total)
 console.log(`\n  Total:     ${sum('total')}\n  Passed:    ${sum('passed')}\n  Skipped:   ${sum('skipped')}\n  Duration:  ${(performance.now() - t0).toFixed(2)}ms (${results.length} files, ${jobs} process${jobs > 1 ? 'es' : ''})\n`)
 if (opts.times) {
-  for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`  ${(r.ms / 1000).toFixed(2).padStart(7)} s  ${r.name}`)
+  console.log('     wall      CPU  file')
+  for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`  ${(r.ms / 1000).toFixed(2).padStart(7)} s ${(r.cpuMs / 1000).toFixed(2).padStart(6)} s  ${r.name}`)
 }
 if (bad.length) console.error(`uvu-strict: ${bad.length} of ${results.length} files failed: ${bad.map((r) => r.name).join(' ')}`)
 process.exit(bad.length || results.length < suites.length ? 1 : 0)
