@@ -66,7 +66,9 @@ export default playbook<ClusterVars>(
         // under --check on a fresh host the packages were only planned: nothing to read the defaults from yet
         if (ctx.check && !(await ctx.test`dpkg-query -W ${containerd_package} kubeadm`)) return changed('would be written once containerd and kubeadm are installed')
         const [pause, defaults] = await Promise.all([pauseImage(ctx), ctx.probe`containerd config default`])
-        if (await ctx.ensure.file('/etc/containerd/config.toml', alignContainerdConfig(defaults.stdout, pause), { mode: '0644' })) await ctx.$`systemctl restart containerd`
+        // containerd reads it before it replaces the running one's file: a file it cannot parse stops here, containerd untouched
+        const config = { mode: '0644', validate: 'containerd --config %s config dump >/dev/null' }
+        if (await ctx.ensure.file('/etc/containerd/config.toml', alignContainerdConfig(defaults.stdout, pause), config)) await ctx.$`systemctl restart containerd`
         else return ok(`SystemdCgroup = true, sandbox ${pause}`)
       }),
       task('containerd is enabled and running', async (ctx) => {

@@ -116,7 +116,10 @@ async function watch(ctx: Context<DemoRunVars>, settings: Settings, started: num
   }
 }
 
-export default playbook<DemoRunVars>(
+/** what the tasks register: the HPA before the job, and when the job started (seconds since the epoch) */
+type Registered = { hpa: HpaState; started: number }
+
+export default playbook<DemoRunVars, Registered>(
   {
     name: 'SHAP demo: the Ray job and the HPA',
     hosts: CONTROL_PLANE,
@@ -185,9 +188,11 @@ export default playbook<DemoRunVars>(
         if (ctx.check) return skip('no job under --check')
         const { ray, hpa } = ctx.vars
         const d = ctx.vars.demo
-        const before = ctx.registered.hpa as HpaState
+        const { hpa: before, started } = ctx.registered
+        // --tags or --start-at-task can leave out the tasks that register these
+        if (!before || started === undefined) throw new Error('the HPA and the job start are not known: run the whole playbook (its tasks "the workers are at minReplicas before the job" and "the SHAP job is started in the head pod" come first)')
         const settings: Settings = { min: before.min, max: before.max, target: before.target, scaleUpTimeout: d.scale_up_timeout, scaleDownTimeout: d.scale_down_timeout, jobTimeout: d.job_timeout }
-        const { samples, jobEnd, verdict } = await watch(ctx, settings, ctx.registered.started as number, d.sample_seconds)
+        const { samples, jobEnd, verdict } = await watch(ctx, settings, started, d.sample_seconds)
         const dir = path.resolve(d.artifacts_dir)
         fs.mkdirSync(dir, { recursive: true })
         const csv = path.join(dir, 'shap-demo-timeline.csv')

@@ -179,7 +179,7 @@ export function createContext(scope: TaskScope): Context {
   async function upload(dest: string, content: string | Buffer, opts: FileOptions = {}): Promise<boolean> {
     const body = typeof content === 'string' ? Buffer.from(content) : content
     if (opts.secret) scope.secrets.add(body.toString())
-    const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group }
+    const spec = { dest, content: body, mode: normalizeMode(opts.mode), owner: opts.owner, group: opts.group, validate: opts.validate }
     const dirMode = opts.dirMode === undefined ? undefined : normalizeMode(opts.dirMode)
     // One round trip: compare and (unless --check) write in the same command.
     // A secret's old content never crosses the wire (its diff is hidden anyway): only hashes do.

@@ -17,6 +17,8 @@ export type FileOptions = {
   become?: boolean
   /** the mode of the parent folder when it has to be made (default 0755) */
   dirMode?: string | number
+  /** a command that must accept the new content before it replaces the file; `%s` is its temporary name (Ansible's validate) */
+  validate?: string
 }
 export type OpsBase = {
   $: Cmd

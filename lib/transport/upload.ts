@@ -16,6 +16,8 @@ export type UploadSpec = {
   wantOld: boolean
   /** make a missing parent folder with this mode (octal) before writing; else a missing one is an error */
   dirMode?: string
+  /** a command that checks the new content before it replaces the file, `%s` standing for it (Ansible's validate) */
+  validate?: string
 }
 
 export type UploadAnswer = { state: 'same' | 'differs'; existed: boolean; old?: Buffer }
@@ -34,6 +36,7 @@ export function uploadScript(s: UploadSpec): string {
   // A relative name would depend on the login folder, and one starting with '-' is an option to mktemp and mv.
   if (!s.dest.startsWith('/')) throw new TypeError(`upload destination '${s.dest}' is not an absolute path (expected one starting with /)`)
   if (s.dirMode !== undefined && !/^[0-7]{1,5}$/.test(s.dirMode)) throw new TypeError(`mode '${s.dirMode}' is not an octal folder mode like '0755'`)
+  if (s.validate !== undefined && !s.validate.includes('%s')) throw new TypeError(`validate command '${s.validate}' has no %s (where the new file's name goes)`)
   const mode = s.mode.replace(/^0+(?=.)/, '')
   const want = `${mode}${s.owner ? ` ${s.owner}` : ''}${s.group ? `:${s.group}` : ''}`
   const fmt = `%a${s.owner ? ' %U' : ''}${s.group ? ':%G' : ''}`
@@ -62,6 +65,10 @@ export function uploadScript(s: UploadSpec): string {
           `if [ "$got" != ${hash} ]; then size=$(stat -c %s -- "$tmp"); rm -f -- "$tmp"; echo "the content arrived incomplete ($size of ${s.content.length} bytes): $d was left as it was" >&2; exit 1; fi`,
           `chmod ${mode} -- "$tmp"`,
           s.owner || s.group ? `chown -- ${quote(`${s.owner ?? ''}${s.group ? `:${s.group}` : ''}`)} "$tmp"` : '',
+          // checked as it will be (content, mode, owner), and only then put in place
+          s.validate !== undefined
+            ? `if ! out=$( { ${s.validate.replaceAll('%s', '"$tmp"')} ; } 2>&1 ); then echo "$d was left as it was: the new content failed its check "${quote(s.validate)}": $(printf '%s' "$out" | tail -c 2000)" >&2; exit 1; fi`
+            : '',
           `mv -fT -- "$tmp" "$d"`,
           `trap - EXIT`,
         ].join('\n'),

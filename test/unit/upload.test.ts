@@ -139,6 +139,41 @@ test('dirMode: a missing folder is made with that mode in the same script; witho
   assert.match(errorOf(() => uploadScript({ dest: '/x', content: Buffer.from(''), mode: '644', dirMode: '755; reboot', dryRun: false, wantOld: false })).message, /not an octal folder mode/)
 })
 
+test("validate (Ansible's): the new content is checked at its temporary name, with its final mode, before it replaces the file", () => {
+  const file = at('checked.conf')
+  upload(file, 'good=1\n')
+  const seen = at('validate-seen')
+  const check = `cp %s ${seen}; stat -c %a %s >> ${seen}; grep -q '^good=' %s`
+  assert.equal(upload(file, 'good=2\n', { mode: '600', validate: check }).answer, answer('differs', true))
+  assert.is(fs.readFileSync(file, 'utf8'), 'good=2\n')
+  assert.is(fs.readFileSync(seen, 'utf8'), 'good=2\n600\n', 'it saw the new content and mode')
+
+  const before = fs.statSync(file)
+  const bad = upload(file, 'broken\n', { validate: check })
+  assert.is(bad.status, 1)
+  assert.match(bad.stderr, `${file} was left as it was: the new content failed its check`)
+  assert.match(bad.stderr, "grep -q '^good=' %s")
+  assert.is(fs.readFileSync(file, 'utf8'), 'good=2\n')
+  assert.is(fs.statSync(file).ino, before.ino, 'the old file is untouched')
+  assert.equal(leftovers(), [], 'the rejected temporary file is removed')
+})
+
+test('validate: its output is in the error; it runs once, only when the file is written (not when same, not under dryRun); %s is required', () => {
+  const file = at('once.conf')
+  const runs = at('validate-runs')
+  const check = `echo run >> ${runs}; echo 'line 3: bad $(value)' >&2; false %s`
+  const bad = upload(file, 'x\n', { validate: check })
+  assert.is(bad.status, 1)
+  assert.match(bad.stderr, 'line 3: bad $(value)')
+  assert.is(fs.readFileSync(runs, 'utf8'), 'run\n', 'the error message does not run the check again')
+  assert.not.ok(fs.existsSync(file))
+  upload(file, 'x\n')
+  assert.equal(upload(file, 'x\n', { validate: check }).answer, answer('same', true))
+  assert.equal(upload(file, 'y\n', { validate: check, dryRun: true }).answer, answer('differs', true))
+  assert.is(fs.readFileSync(runs, 'utf8'), 'run\n')
+  assert.match(errorOf(() => uploadScript({ dest: '/x', content: Buffer.from(''), mode: '644', validate: 'visudo -c', dryRun: false, wantOld: false })).message, "validate command 'visudo -c' has no %s")
+})
+
 test('dryRun: answers, never writes', () => {
   assert.equal(upload(at('dry'), 'x', { dryRun: true }).answer, answer('differs', false))
   assert.not.ok(fs.existsSync(at('dry')))

@@ -1,7 +1,11 @@
 // containerd stand-in (the CLI; the daemon is the `containerd` unit in node.json): --version and
-// `config default` for the installed major version (2.x: `version = 3`, 1.x: `version = 2`).
+// `config default` for the installed major version (2.x: `version = 3`, 1.x: `version = 2`), and
+// `--config FILE config dump`, which like the real one fails on a file that is not TOML (and,
+// like the real one, not on a value of the wrong type: that only shows when the CRI plugin loads).
+import { parse } from 'smol-toml'
 import { containerdMajor, DEFAULT_CONFIG_V2, DEFAULT_CONFIG_V3 } from './_containerd.ts'
-import { io, isEntry, say, warn } from './_io.ts'
+import { p } from './_fs.ts'
+import { io, isEntry, readText, say, warn } from './_io.ts'
 import { readState } from './_node.ts'
 import { requirePackage } from './_os.ts'
 
@@ -15,6 +19,19 @@ export async function main(argv: string[]): Promise<number> {
   const state = readState()
   const upstream = state.packages.containerd!.version.replace(/-[^-]*$/, '')
   const major = containerdMajor(state)
+  if (argv[0] === '--config' && argv[2] === 'config' && argv[3] === 'dump' && argv.length === 4) {
+    const file = argv[1]!
+    const text = readText(p(file))
+    let problem = text === undefined ? `open ${file}: no such file or directory` : undefined
+    try {
+      if (text !== undefined) parse(text)
+    } catch (e) {
+      problem = (e as Error).message.split('\n')[0]
+    }
+    if (problem !== undefined) warn(`containerd: failed to load TOML: ${file}: ${problem}`)
+    else io.out(text!)
+    return problem === undefined ? 0 : 1
+  }
   const [a, b] = argv
   if (a === '--version' || a === '-v' || a === 'version') {
     const module = major === 2 ? 'github.com/containerd/containerd/v2' : 'github.com/containerd/containerd'

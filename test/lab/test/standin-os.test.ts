@@ -332,6 +332,21 @@ sysd('unknown units fail as in systemd; is-active and is-enabled exit codes', as
   assert.is((await run(systemctl, ['daemon-reload'])).code, 0)
 })
 
+sysd('containerd --config FILE config dump: fails on a file that is not TOML, as the real one does (and, like it, not on a wrong type)', async () => {
+  await run(aptGet, ['install', '-y', 'containerd'])
+  const good = await DEFAULT_V3()
+  put('/etc/containerd/.zxplay.good', good)
+  const dump = await run(containerd, ['--config', '/etc/containerd/.zxplay.good', 'config', 'dump'])
+  assert.equal([dump.code, dump.out], [0, good])
+  put('/etc/containerd/.zxplay.bad', good.replace('SystemdCgroup = false', 'SystemdCgroup = yes'))
+  const bad = await run(containerd, ['--config', '/etc/containerd/.zxplay.bad', 'config', 'dump'])
+  assert.is(bad.code, 1)
+  assert.match(bad.err, 'containerd: failed to load TOML: /etc/containerd/.zxplay.bad: ')
+  put('/etc/containerd/.zxplay.type', good.replace('SystemdCgroup = false', 'SystemdCgroup = "yes"'))
+  assert.is((await run(containerd, ['--config', '/etc/containerd/.zxplay.type', 'config', 'dump'])).code, 0)
+  assert.is((await run(containerd, ['--config', '/etc/containerd/none.toml', 'config', 'dump'])).code, 1)
+})
+
 sysd('the kubelet crash-loops (activating) until /var/lib/kubelet/config.yaml exists', async () => {
   await addK8sRepo()
   await run(aptGet, ['install', '-y', 'kubelet'])

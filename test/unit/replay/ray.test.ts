@@ -177,4 +177,11 @@ test('shap-demo: the app ConfigMap is applied once; under --check the job is onl
   }
 })
 
+test('shap-demo: the watch alone (--start-at-task, --tags) says which tasks must run first, before it reads anything', async () => {
+  const r = await replay(demo, 'the HPA scales the workers up and back down', onDemo({}))
+  assert.is(r.status, 'failed')
+  assert.match(r.reason ?? '', 'the HPA and the job start are not known: run the whole playbook')
+  assert.equal(r.received, [])
+})
+
 test.run()

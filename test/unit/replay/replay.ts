@@ -44,7 +44,7 @@ export type World = {
   diff?: boolean
 }
 
-export type Upload = { dest: string; content: string; mode: string; owner?: string; group?: string }
+export type Upload = { dest: string; content: string; mode: string; owner?: string; group?: string; validate?: string }
 
 export type HostReplay = {
   status: Status | undefined
@@ -180,7 +180,7 @@ export function unwrap(command: string): { script: string; become: boolean } {
   throw new Error(`replay: a command shape the fake host does not take (become with a password or su?): ${command.slice(0, 80)}`)
 }
 
-type UploadSpec = { dest: string; hash: string; mode: string; owner?: string; group?: string; dryRun: boolean; wantOld: boolean; compare: string }
+type UploadSpec = { dest: string; hash: string; mode: string; owner?: string; group?: string; validate?: string; dryRun: boolean; wantOld: boolean; compare: string }
 
 /** A fake host's side of the transport: answers each command from its rules and keeps its files. */
 class FakeConnection implements Connection {
@@ -206,7 +206,9 @@ class FakeConnection implements Connection {
     const path = dest.startsWith("$'") ? dest.slice(2, -1).replace(/\\'/g, "'").replace(/\\\\/g, '\\') : dest
     const [mode = '', ownership] = check[2]!.replace(/^\$'|'$/g, '').split(' ')
     const [owner, group] = (ownership ?? '').split(':')
-    return { dest: path, hash: check[1]!, mode, owner: owner || undefined, group: group || undefined, dryRun: !script.includes('cat > "$tmp"'), wantOld: script.includes('base64 -w0'), compare: `compare ${path}` }
+    // the validate command as the playbook wrote it: %s where the temporary file goes
+    const validate = /^\s*if ! out=\$\( \{ (.*) ; \} 2>&1 \); then/m.exec(script)?.[1]?.replaceAll('"$tmp"', '%s')
+    return { dest: path, hash: check[1]!, mode, owner: owner || undefined, group: group || undefined, validate, dryRun: !script.includes('cat > "$tmp"'), wantOld: script.includes('base64 -w0'), compare: `compare ${path}` }
   }
 
   private answerUpload(u: UploadSpec, input: string): { stdout: string; exit: number; stderr?: string } {
@@ -219,9 +221,12 @@ class FakeConnection implements Connection {
     if (u.wantOld && cur) stdout += `${Buffer.from(cur.content).toString('base64')}\n`
     if (!u.dryRun) {
       if (sha(input) !== u.hash) return { stdout, stderr: 'the content arrived incomplete', exit: 1 }
+      // a rule for the validate command (as written, with %s) answers it; none: it accepts
+      const check = u.validate === undefined ? undefined : this.answer(u.validate, input, true)
+      if (check && check.exit !== 0) return { stdout, stderr: `${u.dest} was left as it was: the new content failed its check: ${check.stderr}`, exit: 1 }
       const file: FakeFile = { content: input, mode: u.mode, owner: u.owner ?? cur?.owner, group: u.group ?? cur?.group }
       this.files.set(u.dest, file)
-      const written = { dest: u.dest, content: input, mode: u.mode, ...(u.owner ? { owner: u.owner } : {}), ...(u.group ? { group: u.group } : {}) }
+      const written = { dest: u.dest, content: input, mode: u.mode, ...(u.owner ? { owner: u.owner } : {}), ...(u.group ? { group: u.group } : {}), ...(u.validate ? { validate: u.validate } : {}) }
       this.written.push(written)
       this.executed.push(uploadLine(written))
     }

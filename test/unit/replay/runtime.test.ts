@@ -80,12 +80,19 @@ const containerdReads: Rule[] = [['containerd config default', DEFAULTS]]
 test('containerd config: SystemdCgroup and the pause image, and a restart only when it changed', async () => {
   const name = "containerd uses SystemdCgroup and kubeadm's pause image"
   const fresh = await run(name, containerdReads, { registered: { pause_image: PAUSE } })
-  assert.equal(fresh.uploads, [{ dest: CONFIG, content: ALIGNED, mode: '644' }])
+  const validate = 'containerd --config %s config dump >/dev/null'
+  assert.equal(fresh.uploads, [{ dest: CONFIG, content: ALIGNED, mode: '644', validate }])
   assert.equal(fresh.changes, [`upload ${CONFIG} (mode 644)`, 'systemctl restart containerd'])
   const converged = await run(name, containerdReads, { registered: { pause_image: PAUSE }, files: { [CONFIG]: { content: ALIGNED } } })
   assert.equal([converged.status, converged.changes], ['ok', []])
   const check = await run(name, [['dpkg-query -W containerd kubeadm', 1]], { check: true })
   assert.equal([check.status, check.executed], ['changed', []])
+  // containerd cannot parse it: the old file stays, and containerd is not restarted on a file it would not start with
+  const refused = await run(name, [...containerdReads, [validate, { exit: 1, stderr: 'containerd: failed to load TOML: …: no value can start with y' }]], { registered: { pause_image: PAUSE }, files: { [CONFIG]: { content: 'old' } } })
+  assert.is(refused.status, 'failed')
+  const failure = refused.events.flatMap((e) => (e.kind === 'result' && e.failure ? [e.failure] : []))[0]
+  assert.match(failure?.stderr ?? '', `${CONFIG} was left as it was: the new content failed its check: containerd: failed to load TOML`)
+  assert.equal([refused.uploads, refused.executed], [[], []])
 })
 
 const SERVICES: [string, string, string][] = [
