@@ -3,7 +3,7 @@
 // ansible-playbook runs with, and reading its recap.
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Lab } from '../test/lab/lab.ts'
+import type { Lab } from '../lab/netns/lab.ts'
 import { kindOf, PAYLOAD, targetOf, TASKS as CONVERGED_TASKS, TEMPLATE } from './playbooks/converged.mts'
 import { TASKS as TRIVIAL_TASKS } from './playbooks/trivial.mts'
 

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { load } from 'js-yaml'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { hostPath, labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
+import { hostPath, labDown, labUp, onHost, type Lab } from '../../lab/netns/lab.ts'
 import { derivedInventory, newestLog, runCli, runJson, statusOf, tmpDir, type JsonReport } from './helpers.ts'
 
 let lab: Lab

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { hostPath, labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
+import { hostPath, labDown, labUp, onHost, type Lab } from '../../lab/netns/lab.ts'
 import { CSV_HEADER, HPA_SYNC_SECONDS } from '../../playbooks/support/timeline.ts'
 import { runCli, tmpDir } from './helpers.ts'
 

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { hostPath, labDown, labUp, onHost, startSshd, stopSshd, type Lab } from '../lab/lab.ts'
+import { hostPath, labDown, labUp, onHost, startSshd, stopSshd, type Lab } from '../../lab/netns/lab.ts'
 import { derivedInventory, newestLog, playbookFile, runCli, runJson, statusOf, tmpDir } from './helpers.ts'
 
 const test = suite('engine on the lab')

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import * as yaml from 'js-yaml'
-import { REPO, type Lab } from '../lab/lab.ts'
+import { REPO, type Lab } from '../../lab/netns/lab.ts'
 
 export const BIN = path.join(REPO, 'bin/zxplay.mjs')
 export const FIXTURES = path.join(REPO, 'test/fixtures')

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { dump, load } from 'js-yaml'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labDown, labUp, onHost, REPO, type Lab } from '../lab/lab.ts'
+import { labDown, labUp, onHost, REPO, type Lab } from '../../lab/netns/lab.ts'
 import { FIXTURES, runJson, statusOf } from './helpers.ts'
 
 const SAMPLE = path.resolve(REPO, '../shared/data/ansible-inventories/kubespray/hosts.yaml')

@@ -3,7 +3,7 @@
 // repository lacks stops 10-runtime with one error listing what it has, and installs nothing.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
+import { labDown, labUp, onHost, type Lab } from '../../lab/netns/lab.ts'
 import { runCli, runJson } from './helpers.ts'
 
 const test = suite('Kubernetes package revisions on the lab (1 host)')

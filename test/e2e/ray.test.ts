@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labDown, labUp, onHost, type Lab } from '../lab/lab.ts'
+import { labDown, labUp, onHost, type Lab } from '../../lab/netns/lab.ts'
 import { derivedInventory, newestLog, runCli, runJson, tmpDir, type CliResult, type JsonReport } from './helpers.ts'
 
 let lab: Lab

@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labDown, labUp, linkDown, linkUp, regenerateHostKeys, type Lab } from '../lab/lab.ts'
+import { labDown, labUp, linkDown, linkUp, regenerateHostKeys, type Lab } from '../../lab/netns/lab.ts'
 import { derivedInventory, playbookFile, runCli, runJson, tmpDir } from './helpers.ts'
 
 const test = suite('ssh on the lab')

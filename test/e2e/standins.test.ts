@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { hostPath, labDown, labUp, onHost, STANDINS_DIR, type Lab } from '../lab/lab.ts'
+import { hostPath, labDown, labUp, onHost, STANDINS_DIR, type Lab } from '../../lab/netns/lab.ts'
 import { runCli } from './helpers.ts'
 
 const test = suite('stand-ins on the lab')

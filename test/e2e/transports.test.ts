@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labDown, labUp, type Lab } from '../lab/lab.ts'
+import { labDown, labUp, type Lab } from '../../lab/netns/lab.ts'
 import { BIN, derivedInventory, playbookFile, runCli, runJson } from './helpers.ts'
 
 const test = suite('both transports on the lab')

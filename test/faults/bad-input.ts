@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import * as assert from 'uvu/assert'
-import type { Lab } from '../lab/lab.ts'
+import type { Lab } from '../../lab/netns/lab.ts'
 import { derivedInventory, FIXTURES, runCli, tmpDir } from '../e2e/helpers.ts'
 import type { Case } from './harness.ts'
 import { acceptedConnections, connectedHosts, filesUnder } from './probes.ts'

@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import * as assert from 'uvu/assert'
 import { HOST_LOCK_FILE } from '../../lib/transport/host-lock.ts'
-import { hostPath, onHost, type Lab } from '../lab/lab.ts'
+import { hostPath, onHost, type Lab } from '../../lab/netns/lab.ts'
 import { derivedInventory, FIXTURES, newestLog, runCli, tmpDir, type CliResult } from '../e2e/helpers.ts'
 import { failWith, type Case, type Detail } from './harness.ts'
 

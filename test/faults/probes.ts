@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { hostPath, type Lab } from '../lab/lab.ts'
+import { hostPath, type Lab } from '../../lab/netns/lab.ts'
 
 /**
  * TCP connections each lab host has accepted since its network namespace was made (the kernel's

@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { labDown, labUp, type Lab } from '../lab/lab.ts'
+import { labDown, labUp, type Lab } from '../../lab/netns/lab.ts'
 import { badInputCases } from './bad-input.ts'
 import { faultCases } from './faults.ts'
 import { resultLine, runCases, summaryTable, type Case, type Result } from './harness.ts'

@@ -63,7 +63,7 @@ for (const mod of modules) {
       concurrency,
       tempDirName: path.relative(ROOT, tmp),
       cleanTempDir: true,
-      ignorePatterns: ['/.lab', '/.lab-real', '/.lab-cache', '/logs', '/artifacts', '/.mutate', '/app', '/bench', '/lab'],
+      ignorePatterns: ['/.lab', '/.lab-real', '/.lab-cache', '/logs', '/artifacts', '/.mutate', '/app', '/bench', '/lab/hosts'],
       reporters: ['clear-text', 'html', 'progress-append-only'],
       htmlReporter: { fileName: path.relative(ROOT, path.join(OUT, 'reports', `${name}.html`)) },
       clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },

@@ -12,8 +12,8 @@ import { noRoleReason, resolveRoleArn } from '../../playbooks/support/aws-role.t
 import { envListText, needsRefresh, sessionSecret, type SessionCredentials } from '../../playbooks/support/session-token.ts'
 import { AwsError, assumeRole } from '../../playbooks/support/sts.ts'
 import { awsDefaults, awsSpec, type AwsVars } from '../../playbooks/support/vars/aws.ts'
-import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../lab/sts.ts'
-import { LAB_ROLE_ARN as ROLE } from '../lab/sts-lab.ts'
+import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../../lab/sts/sts.ts'
+import { LAB_ROLE_ARN as ROLE } from '../../lab/sts/sts-lab.ts'
 import { checkFamily, errorOf, tempDir } from './_helpers.ts'
 
 const INV = '/srv/site/inventory.yaml'

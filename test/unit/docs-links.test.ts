@@ -6,7 +6,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 
 const REPO = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../..')
-const DOCS = ['README.md', 'bench/README.md', 'lab/README.md', ...fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const LAB_READMES = fs.readdirSync(path.join(REPO, 'lab'), { recursive: true, encoding: 'utf8' }).filter((f) => path.basename(f) === 'README.md').map((f) => `lab/${f}`)
+const DOCS = ['README.md', 'bench/README.md', ...LAB_READMES, ...fs.readdirSync(path.join(REPO, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
 
 // Markdown without fenced blocks and code spans, where a `[x](y)` is text, not a link
 const prose = (md: string) => md.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/(`+)[\s\S]*?\1/g, 'code')

@@ -9,7 +9,7 @@ import { loadInventory, parseInventory } from '../../lib/inventory/inventory.ts'
 import { plan } from '../../lib/engine/plan.ts'
 import { playbookVars } from '../../lib/engine/playbook.ts'
 import site from '../../playbooks/site.mts'
-import { REPO } from '../lab/lab.ts'
+import { REPO } from '../../lab/netns/lab.ts'
 import { FIXTURES } from '../e2e/helpers.ts'
 import { errorOf } from './_helpers.ts'
 

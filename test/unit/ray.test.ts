@@ -12,7 +12,7 @@ import { SECRET_EXPIRES_AT, sessionSecret } from '../../playbooks/support/sessio
 import { RAY } from '../../playbooks/support/ray.ts'
 import { hpaSpec, raySpec } from '../../playbooks/support/vars/ray.ts'
 import { activeNodes } from '../../playbooks/95-verify.mts'
-import { refusal } from '../lab/standins/_schema.ts'
+import { refusal } from '../../lab/standins/_schema.ts'
 import { checkFamily } from './_helpers.ts'
 
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..')

@@ -5,7 +5,7 @@ import { load } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/base/errors.ts'
-import { refusal } from '../lab/standins/_schema.ts'
+import { refusal } from '../../lab/standins/_schema.ts'
 import {
   CSV_HEADER,
   figuresOf,

@@ -1,6 +1,6 @@
 // The cluster playbooks' tasks (20 to 70, kubeconfig, reset) replayed against fake hosts: facts
 // and command answers in, commands out. Applied manifests are checked against the API server's
-// OpenAPI documents (the stand-in's admission: test/lab/standins/_schema.ts).
+// OpenAPI documents (the stand-in's admission: lab/standins/_schema.ts).
 import { loadAll } from 'js-yaml'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -12,8 +12,8 @@ import untaint from '../../../playbooks/60-untaint.mts'
 import metricsServer from '../../../playbooks/70-metrics-server.mts'
 import kubeconfig from '../../../playbooks/kubeconfig.mts'
 import reset from '../../../playbooks/reset.mts'
-import { refusal } from '../../lab/standins/_schema.ts'
-import type { Obj } from '../../lab/standins/_k8s-util.ts'
+import { refusal } from '../../../lab/standins/_schema.ts'
+import type { Obj } from '../../../lab/standins/_k8s-util.ts'
 import { filesAfter, replay, type FakeFile, type Rule } from './replay.ts'
 
 const K = 'kubectl --kubeconfig /etc/kubernetes/admin.conf'

@@ -1,4 +1,4 @@
-// The stand-in API's admission (test/lab/standins/_schema.ts, _openapi.ts): every object the
+// The stand-in API's admission (lab/standins/_schema.ts, _openapi.ts): every object the
 // playbooks apply passes the API server's own OpenAPI documents (../shared/reference/openapi-1.35,
 // read in place) and its server-side rules; each rule refuses a bad object with the real
 // server's message; a CRD's openAPIV3Schema validates its custom resources.
@@ -10,11 +10,11 @@ import { load, loadAll } from 'js-yaml'
 import { parseFlags } from '../../../lib/cli/args.ts'
 import { renderFor } from '../../../lib/cli/cli.ts'
 import { sessionSecret } from '../../../playbooks/support/session-token.ts'
-import { fakeLab, initCluster, run } from '../standins/_k8s-testlab.ts'
-import { admission, customKinds, refusal } from '../standins/_schema.ts'
-import type { KindInfo } from '../standins/_schema.ts'
-import { loadedDocs } from '../standins/_openapi.ts'
-import type { Obj } from '../standins/_k8s-util.ts'
+import { fakeLab, initCluster, run } from '../_k8s-testlab.ts'
+import { admission, customKinds, refusal } from '../_schema.ts'
+import type { KindInfo } from '../_schema.ts'
+import { loadedDocs } from '../_openapi.ts'
+import type { Obj } from '../_k8s-util.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../../..')
 

@@ -1,15 +1,15 @@
-// The stand-in's containers (test/lab/standins/_container.ts, _shell.ts, _coreutils.ts, _ray.ts,
+// The stand-in's containers (lab/standins/_container.ts, _shell.ts, _coreutils.ts, _ray.ts,
 // _exec.ts): `kubectl exec`, the environment fixed at container start, volume files, the small
 // shell, Ray nodes and the demo job — in-process on a fake lab, time driven by a fake clock.
 import { createHash } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { clock } from '../standins/_clock.ts'
-import { withShells } from '../standins/_coreutils.ts'
-import { runScript } from '../standins/_shell.ts'
-import type { Fs } from '../standins/_shell.ts'
-import { parseRayStart } from '../standins/_ray.ts'
-import { labPerTest, FLANNEL, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY, run } from '../standins/_k8s-testlab.ts'
+import { clock } from '../_clock.ts'
+import { withShells } from '../_coreutils.ts'
+import { runScript } from '../_shell.ts'
+import type { Fs } from '../_shell.ts'
+import { parseRayStart } from '../_ray.ts'
+import { labPerTest, FLANNEL, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY, run } from '../_k8s-testlab.ts'
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex')
 

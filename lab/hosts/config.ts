@@ -1,9 +1,9 @@
 // The real-host lab's names, addresses and paths. Chosen apart from the namespace lab's
-// (test/lab: bridge zxlab0, 10.77.0.0/24, /srv/zxplay-lab, .lab/) so both labs can be up at once.
+// (lab/netns: bridge zxlab0, 10.77.0.0/24, /srv/zxplay-lab, .lab/) so both labs can be up at once.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Built once, kept across labs and checkouts: the rootfs per distribution, apt-cacher-ng's files. */
 export const CACHE = process.env.ZXPLAY_LAB_CACHE || '/var/cache/zxplay-lab'
 /** This lab's runtime files (overlays, the repository, the servers' state); removed by down. */

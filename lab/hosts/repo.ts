@@ -4,15 +4,15 @@
 // HTTPS with a certificate from a lab CA that the hosts trust. Revisions shaped like the real
 // repository's (five patches, 1.36.2 only as 1.36.2-2.1: the same table as the apt stand-in).
 //
-// The packages hold the project's stand-ins (Node programs, bundled by test/lab's esbuild step)
+// The packages hold the project's stand-ins (Node programs, bundled by lab/netns's esbuild step)
 // in zxplay-lab-standins; kubelet, kubeadm, kubectl and cri-tools add /usr/bin wrappers that run
 // them with the machine's Node, which the lab bind-mounts read-only at /usr/lib/zxplay-lab/node
 // (Debian 12's nodejs is 18, too old for them). kubelet carries the real kubelet.service and
 // kubeadm the real 10-kubeadm.conf drop-in, so the kubelet is a systemd service.
 import fs from 'node:fs'
 import path from 'node:path'
-import { bundleStandins, run, STANDINS_CACHE } from '../test/lab/lab.ts'
-import { K8S_PATCHES, K8S_REBUILDS } from '../test/lab/standins/_apt.ts'
+import { bundleStandins, run, STANDINS_CACHE } from '../netns/lab.ts'
+import { K8S_PATCHES, K8S_REBUILDS } from '../standins/_apt.ts'
 import { RUN } from './config.ts'
 
 export const REPO_HOST = 'pkgs.k8s.io'
@@ -142,7 +142,7 @@ async function buildDeb(pkg: Pkg, buildDir: string, outDir: string): Promise<str
     'Priority: optional',
     'Homepage: https://kubernetes.io',
     `Description: ${pkg.description}`,
-    ' Built by the zxplay lab (lab/repo.ts): the project\'s stand-ins, the real package\'s shape.',
+    ' Built by the zxplay lab (lab/hosts/repo.ts): the project\'s stand-ins, the real package\'s shape.',
     '',
   ].join('\n')
   fs.writeFileSync(path.join(root, 'DEBIAN/control'), control)

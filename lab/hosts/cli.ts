@@ -22,6 +22,6 @@ if (cmd === 'up') {
   if (left.length) throw new Error(`lab: down left ${left.join(', ')}`)
   console.log('real-host lab down: nothing left')
 } else {
-  console.error('usage: node lab/cli.ts up [--hosts N] [--dist debian-12[,…]] | down')
+  console.error('usage: node lab/hosts/cli.ts up [--hosts N] [--dist debian-12[,…]] | down')
   process.exitCode = 2
 }

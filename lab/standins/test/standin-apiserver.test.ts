@@ -1,4 +1,4 @@
-// The stand-in API server (test/lab/standins/_apiserver.ts) on a loopback address, and kubectl
+// The stand-in API server (lab/standins/_apiserver.ts) on a loopback address, and kubectl
 // and kubeadm reaching it over HTTPS with ZXLAB_API=network (as the real-host lab's packaged
 // stand-ins do): TLS checked with the kubeconfig's CA, client certificates with the cluster's,
 // the server down or a wrong CA hash failing as the real tools do.
@@ -10,15 +10,15 @@ import type { Server } from 'node:https'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load } from 'js-yaml'
-import { startApiServer } from '../standins/_apiserver.ts'
-import { fakeLab, FLANNEL, hostEnv, hostFile, INIT_CONFIG, initCluster, put, run } from '../standins/_k8s-testlab.ts'
-import { readHost } from '../standins/_host-facts.ts'
-import type { FakeLab } from '../standins/_k8s-testlab.ts'
-import { makeKubeconfig } from '../standins/_kubeconfig.ts'
-import { newCA, newLeaf } from '../standins/_pki.ts'
+import { startApiServer } from '../_apiserver.ts'
+import { fakeLab, FLANNEL, hostEnv, hostFile, INIT_CONFIG, initCluster, put, run } from '../_k8s-testlab.ts'
+import { readHost } from '../_host-facts.ts'
+import type { FakeLab } from '../_k8s-testlab.ts'
+import { makeKubeconfig } from '../_kubeconfig.ts'
+import { newCA, newLeaf } from '../_pki.ts'
 
 const ADDRESS = '127.0.0.1'
-const RUNNER = (tool: string) => [process.execPath, ...process.execArgv, path.resolve(`test/lab/standins/${tool}.ts`)]
+const RUNNER = (tool: string) => [process.execPath, ...process.execArgv, path.resolve(`lab/standins/${tool}.ts`)]
 const NET = { ZXLAB_API: 'network' }
 
 let lab: FakeLab

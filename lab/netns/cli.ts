@@ -1,8 +1,8 @@
 // npm run lab:up -- --hosts N   |   npm run lab:down
 import { labDown, labUp, MAX_HOSTS } from './lab.ts'
 
-const usage = `usage: node test/lab/cli.ts up [--hosts N] [--no-aws]   (N from 1 to ${MAX_HOSTS}, default 3; --no-aws: no aws: block, no STS)
-       node test/lab/cli.ts down`
+const usage = `usage: node lab/netns/cli.ts up [--hosts N] [--no-aws]   (N from 1 to ${MAX_HOSTS}, default 3; --no-aws: no aws: block, no STS)
+       node lab/netns/cli.ts down`
 
 function fail(msg: string): never {
   process.stderr.write(`lab: ${msg}\n${usage}\n`)

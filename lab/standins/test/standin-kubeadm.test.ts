@@ -1,13 +1,13 @@
-// The kubeadm stand-in (test/lab/standins/kubeadm.ts), run in-process on a fake lab.
+// The kubeadm stand-in (lab/standins/kubeadm.ts), run in-process on a fake lab.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { load } from 'js-yaml'
-import { editNodeState, fakeLab, hostFile, INIT_CONFIG, initCluster, joinNode, put, run } from '../standins/_k8s-testlab.ts'
-import type { FakeLab } from '../standins/_k8s-testlab.ts'
-import { KINDS, schemaCheck, semanticCheck } from '../standins/_schema.ts'
-import type { KindInfo } from '../standins/_schema.ts'
+import { editNodeState, fakeLab, hostFile, INIT_CONFIG, initCluster, joinNode, put, run } from '../_k8s-testlab.ts'
+import type { FakeLab } from '../_k8s-testlab.ts'
+import { KINDS, schemaCheck, semanticCheck } from '../_schema.ts'
+import type { KindInfo } from '../_schema.ts'
 
 let lab: FakeLab
 test.before.each(() => {
@@ -301,7 +301,7 @@ test('a second join on the same host fails preflight; a Ready node name cannot b
   assert.match(r.err, '[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists')
   assert.match(r.err, '[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists')
   // make the cluster Ready so that node2 is Ready, then try to register node3 under its name
-  put(lab, 'node1', '/root/flannel.yaml', (await import('../standins/_k8s-testlab.ts')).FLANNEL())
+  put(lab, 'node1', '/root/flannel.yaml', (await import('../_k8s-testlab.ts')).FLANNEL())
   assert.is((await run(lab, 'node1', 'kubectl', ['apply', '-f', '/root/flannel.yaml'])).code, 0)
   const t = await run(lab, 'node1', 'kubeadm', ['token', 'create', '--print-join-command'])
   const dup = await run(lab, 'node3', 'kubeadm', [...t.out.trim().split(/\s+/).slice(1), '--node-name', 'node2'])
@@ -324,7 +324,7 @@ test('join preflight: kubelet missing, containerd stopped, ip_forward', async ()
 test('reset on a worker leaves its Node NotReady; it can join again', async () => {
   assert.is((await initCluster(lab)).code, 0)
   assert.is((await joinNode(lab, 'node2')).code, 0)
-  put(lab, 'node1', '/root/flannel.yaml', (await import('../standins/_k8s-testlab.ts')).FLANNEL())
+  put(lab, 'node1', '/root/flannel.yaml', (await import('../_k8s-testlab.ts')).FLANNEL())
   await run(lab, 'node1', 'kubectl', ['apply', '-f', '/root/flannel.yaml'])
   let n = await run(lab, 'node1', 'kubectl', ['get', 'nodes', 'node2', '--no-headers'])
   assert.match(n.out, /node2\s+Ready/)

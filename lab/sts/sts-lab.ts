@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { build } from 'esbuild'
-import { killPids, tail, waitGone } from './proc.ts'
+import { killPids, tail, waitGone } from '../proc.ts'
 import { newAccessKeyId, newSecretAccessKey, newSessionToken, readStsState, STS_SCRIPT, type StsConfig, type StsState } from './sts.ts'
 
 export const LAB_ACCOUNT = '000000000000'
@@ -131,7 +131,7 @@ export async function startLabSts(labDir: string): Promise<LabAws> {
   }
 }
 
-/** test/lab/sts*.ts bundled into one ESM file, rebuilt only when they changed. */
+/** lab/sts/sts*.ts bundled into one ESM file, rebuilt only when they changed. */
 async function bundleSts(): Promise<string> {
   const sources = fs.readdirSync(LAB_SRC).filter((f) => /^sts.*\.ts$/.test(f)).sort()
   const hash = createHash('sha256')

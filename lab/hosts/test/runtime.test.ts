@@ -8,10 +8,10 @@
 // across the network (a wrong CA hash and a dropped port 6443 fail as kubeadm does). Last, the
 // whole site: each kubelet posts its host to the API server and writes the CNI config Flannel's
 // pod wants there, so the nodes become Ready and the cluster's pods run; a rerun changes nothing.
-// Builds a rootfs first when the cache has none (minutes: see lab/README.md).
+// Builds a rootfs first when the cache has none (minutes: see lab/hosts/README.md).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { runCli, runJson, statusOf } from '../../test/e2e/helpers.ts'
+import { runCli, runJson, statusOf } from '../../../test/e2e/helpers.ts'
 import { DISTS, type Dist } from '../config.ts'
 import { labDown, labLeftovers, labUp, onRealHost, type RealLab } from '../lab.ts'
 

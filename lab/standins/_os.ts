@@ -17,4 +17,4 @@ export function requirePackage(tool: string, pkg: string): boolean {
 export const now = () => new Date().toISOString()
 
 // apt's version order is the project's own (the playbooks choose package revisions with it)
-export { compareVersions } from '../../../lib/base/debian-version.ts'
+export { compareVersions } from '../../lib/base/debian-version.ts'

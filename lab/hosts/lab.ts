@@ -3,15 +3,15 @@
 // address on bridge zxreal0, hostname, machine-id, host keys and lab users. Debian packages reach
 // them only through apt-cacher-ng on the bridge address; pkgs.k8s.io is the lab's own signed
 // repository (repo.ts) on that address. `labDown` leaves no container, cgroup, mount, bridge or
-// process. See lab/README.md for what is real and the machine facts it works around.
+// process. See lab/hosts/README.md for what is real and the machine facts it works around.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { killPids, tail, waitGone, isAlive } from '../test/lab/proc.ts'
-import { labInventoryText, OPENAPI_DIR, OPENAPI_INDEX, run, shq, waitProbe } from '../test/lab/lab.ts'
-import { buildOpenapiIndex } from '../test/lab/standins/_openapi.ts'
+import { killPids, tail, waitGone, isAlive } from '../proc.ts'
+import { labInventoryText, OPENAPI_DIR, OPENAPI_INDEX, run, shq, waitProbe } from '../netns/lab.ts'
+import { buildOpenapiIndex } from '../standins/_openapi.ts'
 import {
   ACNG_PORT,
   BRIDGE,
@@ -136,7 +136,7 @@ async function startAptCache(): Promise<number> {
 
 async function startRepoServer(): Promise<number> {
   const f = repoFiles()
-  const pid = detach(process.execPath, ['--import', 'tsx', path.join(REPO, 'lab/repo-server.ts'), f.www, GATEWAY, '443', f.cert, f.key], f.log, { ...process.env })
+  const pid = detach(process.execPath, ['--import', 'tsx', path.join(REPO, 'lab/hosts/repo-server.ts'), f.www, GATEWAY, '443', f.cert, f.key], f.log, { ...process.env })
   await waitPort(GATEWAY, 443, pid, f.log, `the ${REPO_HOST} server`)
   return pid
 }
@@ -394,7 +394,7 @@ export async function labLeftovers(): Promise<string[]> {
   out.push(...labCgroups().map((c) => `cgroup ${c}`))
   out.push(...cgroupPids().map((p) => `process ${p}`))
   if ((await run('ip', ['link', 'show', BRIDGE], { check: false })).code === 0) out.push(`bridge ${BRIDGE}`)
-  const procs = (await run('sh', ['-c', `ps -eo pid=,args= | grep -E 'systemd-nspawn .*-M ${MACHINE_PREFIX}|apt-cacher-ng -c ${RUN}|lab/repo-server.ts' | grep -v grep || true`])).stdout.trim()
+  const procs = (await run('sh', ['-c', `ps -eo pid=,args= | grep -E 'systemd-nspawn .*-M ${MACHINE_PREFIX}|apt-cacher-ng -c ${RUN}|lab/hosts/repo-server.ts' | grep -v grep || true`])).stdout.trim()
   if (procs) out.push(...procs.split('\n').map((l) => `process ${l.trim()}`))
   return out
 }

@@ -6,7 +6,7 @@
 // @aws-sdk/client-sts raises the same named exceptions as against AWS.
 //
 // In-process: `const sts = await startSts({ users, roles })` → { url, close, issued, calls, … }.
-// Detached (the lab, ./sts-lab.ts, runs it bundled; by hand: `node --import tsx test/lab/sts.ts
+// Detached (the lab, ./sts-lab.ts, runs it bundled; by hand: `node --import tsx lab/sts/sts.ts
 // --config FILE --port-file FILE [--state-file FILE] [--port N]`): reads users and roles from the
 // JSON config (StsConfig), writes the port it listens on to --port-file once it accepts
 // connections, and after every request rewrites --state-file (0600) with what it answered and

@@ -27,6 +27,7 @@ import { containerEnv, containerKey, containerRecords, podReady } from './_conta
 import type { ContainerRecord } from './_container.ts'
 import { hpaController } from './_hpa.ts'
 import { rayBehavior, runProbe, runtimeOf } from './_runtime.ts'
+import type { Behavior, Env, RunResult } from './_runtime.ts'
 
 export const CP_TAINT = 'node-role.kubernetes.io/control-plane'
 export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready'
@@ -36,16 +37,6 @@ export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable'
 // Host facts (what each node's kubelet would see), cached for one pass
 
 export type { HostFacts }
-
-export type Env = {
-  s: Store
-  now: number
-  startMs: number
-  facts: Map<string, HostFacts>
-  factsOf(node: string): HostFacts | undefined
-  /** Files written on hosts (CNI installers): a change a pass makes outside the store. */
-  hostWrites: number
-}
 
 /** kube-controller-manager's --node-monitor-grace-period default: a kubelet silent this long is lost. */
 export const NODE_GRACE_MS = 50_000
@@ -146,17 +137,6 @@ function intOrPercent(v: unknown, total: number, roundUp: boolean): number {
 
 // ---------------------------------------------------------------------------
 // Container behaviours
-
-export type RunResult = { state: 'ok' | 'crash' | 'unready'; log: string[]; exitCode?: number; reason?: string }
-
-export type Behavior = {
-  /** Is this container one of ours? */
-  matches(c: Obj, pod: Obj): boolean
-  /** What it does on this node: crash (with logs, exit code), run but never become ready, or run. */
-  run(c: Obj, pod: Obj, env: Env, node: Obj, rec: ContainerRecord): RunResult
-  /** A process with state: once it exited it only comes back through a restart (else re-evaluated each pass). */
-  restartsOnly?: boolean
-}
 
 /** Restarts the kubelet's back-off (10 s doubling to 5 min) allows after crash-looping this long. */
 function backoffRestarts(elapsedMs: number): number {

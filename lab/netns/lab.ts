@@ -9,7 +9,7 @@
 // the machine's, and /sys/fs/cgroup is a cgroup v2 hierarchy. Client-side files (key, known_hosts, inventory) are
 // written to <repo>/.lab/.
 //
-// Tool stand-ins (test/lab/standins/*.ts: apt-get, systemctl, kubeadm…) are bundled once into
+// Tool stand-ins (lab/standins/*.ts: apt-get, systemctl, kubeadm…) are bundled once into
 // <repo>/.lab-cache/standins/ and copied to /srv/zxplay-lab/standins/; each host's own
 // /usr/local/bin and /usr/local/sbin hold shims that run them, so they come first on the user's
 // PATH and sudo's secure_path. Their OS state is the host's /var/lib/zxlab/node.json; hosts are
@@ -24,9 +24,9 @@ import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { killPids, tail, waitGone } from './proc.ts'
-import { buildOpenapiIndex } from './standins/_openapi.ts'
-import { awsInventoryLines, labAwsInfo, startLabSts, stopLabSts, type LabAws } from './sts-lab.ts'
+import { killPids, tail, waitGone } from '../proc.ts'
+import { buildOpenapiIndex } from '../standins/_openapi.ts'
+import { awsInventoryLines, labAwsInfo, startLabSts, stopLabSts, type LabAws } from '../sts/sts-lab.ts'
 
 export type LabHost = {
   name: string
@@ -43,7 +43,7 @@ export type Lab = {
   becomePass: string // the zxlabpw password
   hosts: LabHost[]
   standins?: StandinsInfo // set by labUp
-  aws?: LabAws // set by labUp: the local STS endpoint (test/lab/sts-lab.ts)
+  aws?: LabAws // set by labUp: the local STS endpoint (lab/sts/sts-lab.ts)
 }
 
 export type StandinsInfo = { tools: string[]; ms: number; cached: boolean }
@@ -60,7 +60,7 @@ export const NETNS_PREFIX = 'zxlab-'
 export const LAB_USER = 'zxlab'
 export const LAB_PW_USER = 'zxlabpw'
 export const MAX_HOSTS = 40
-export const STANDINS_SRC = path.join(REPO, 'test/lab/standins')
+export const STANDINS_SRC = path.join(REPO, 'lab/standins')
 export const STANDINS_CACHE = path.join(REPO, '.lab-cache/standins')
 export const STANDINS_DIR = path.join(SRV_ROOT, 'standins')
 /** The API server's OpenAPI documents the stand-in API validates with, read in place (compiled into the bundles). */
@@ -564,7 +564,7 @@ const BUNDLE_OPTIONS = {
 } as const
 
 /**
- * Bundle every test/lab/standins/<tool>.ts (not _*.ts) into .lab-cache/standins/<tool>.mjs, one
+ * Bundle every lab/standins/<tool>.ts (not _*.ts) into .lab-cache/standins/<tool>.mjs, one
  * self-contained ESM file each (npm dependencies included; shared code in chunks beside them).
  * Skipped when the sources, fixtures, package-lock.json and the options are unchanged since the
  * last bundle.
@@ -649,7 +649,7 @@ async function launchSshd(host: LabHost): Promise<void> {
 
 /**
  * A lab inventory: the lab user and its key, extra `all.vars` lines, the first host the control
- * plane and the others workers. Shared with the real-host lab (lab/lab.ts).
+ * plane and the others workers. Shared with the real-host lab (lab/hosts/lab.ts).
  */
 export function labInventoryText(o: { by: string; hosts: readonly { name: string; address: string }[]; key: string; knownHosts: string; vars?: string[] }): string {
   const entry = (h: { name: string; address: string }) => `        ${h.name}: { address: ${h.address} }`
@@ -733,7 +733,7 @@ export async function labUp(opts: { hosts?: number; aws?: boolean } = {}): Promi
   const becomePass = randomBytes(15).toString('base64url')
   fs.writeFileSync(labFiles.becomePass, becomePass + '\n', { mode: 0o600 })
   fs.chmodSync(labFiles.becomePass, 0o600)
-  // The local STS endpoint (test/lab/sts-lab.ts) starts while the hosts are set up.
+  // The local STS endpoint (lab/sts/sts-lab.ts) starts while the hosts are set up.
   const awsStarting = opts.aws === false ? Promise.resolve(undefined) : startLabSts(LAB_DIR)
   awsStarting.catch(() => {})
 

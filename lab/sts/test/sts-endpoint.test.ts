@@ -1,4 +1,4 @@
-// The lab's STS endpoint (test/lab/sts.ts) answers the real @aws-sdk/client-sts as STS does: its
+// The lab's STS endpoint (lab/sts/sts.ts) answers the real @aws-sdk/client-sts as STS does: its
 // XML parses, its errors become the SDK's named exceptions, and its SigV4 check refuses any
 // request that was not signed, or was changed after signing, with the caller's secret key.
 import { spawn } from 'node:child_process'
@@ -8,10 +8,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { newAccessKeyId, newSecretAccessKey, newSessionToken, startSts, type StsServer } from '../sts.ts'
-import { isAlive } from '../proc.ts'
+import { isAlive } from '../../proc.ts'
 import { labAwsFiles, labAwsInfo, labStsState, LAB_ACCOUNT as ACCOUNT, LAB_EXPIRED_PROFILE, LAB_LONG_ROLE_ARN as LONG_ROLE, LAB_PROFILE, LAB_ROLE_ARN as ROLE, LAB_USER_ARN as USER_ARN, startLabSts, stopLabSts } from '../sts-lab.ts'
 import { parseAuthorization, signature } from '../sts-sigv4.ts'
-import { tempDir } from '../../unit/_helpers.ts'
+import { tempDir } from '../../../test/unit/_helpers.ts'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 

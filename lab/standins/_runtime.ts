@@ -4,7 +4,7 @@
 // probe, or as the container's own process.
 import { containerArgv, containerFs } from './_container.ts'
 import type { ContainerRecord } from './_container.ts'
-import type { Behavior } from './_controllers.ts'
+import type { HostFacts } from './_host-facts.ts'
 import { withShells } from './_coreutils.ts'
 import { dig, isObj, str } from './_k8s-util.ts'
 import type { Obj } from './_k8s-util.ts'
@@ -14,6 +14,29 @@ import { outcome, programName, runProgram } from './_shell.ts'
 import type { Fs, Mode, Outcome, Programs } from './_shell.ts'
 import { metaOf } from './_store.ts'
 import type { Store } from './_store.ts'
+
+// What the controllers pass a container's behaviour, and what it answers (the controllers run
+// them; they live here so that this module needs nothing from the controllers).
+export type Env = {
+  s: Store
+  now: number
+  startMs: number
+  facts: Map<string, HostFacts>
+  factsOf(node: string): HostFacts | undefined
+  /** Files written on hosts (CNI installers): a change a pass makes outside the store. */
+  hostWrites: number
+}
+
+export type RunResult = { state: 'ok' | 'crash' | 'unready'; log: string[]; exitCode?: number; reason?: string }
+
+export type Behavior = {
+  /** Is this container one of ours? */
+  matches(c: Obj, pod: Obj): boolean
+  /** What it does on this node: crash (with logs, exit code), run but never become ready, or run. */
+  run(c: Obj, pod: Obj, env: Env, node: Obj, rec: ContainerRecord): RunResult
+  /** A process with state: once it exited it only comes back through a restart (else re-evaluated each pass). */
+  restartsOnly?: boolean
+}
 
 const DEFAULT_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' }
 

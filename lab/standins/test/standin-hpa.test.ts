@@ -1,11 +1,11 @@
-// The stand-in's HorizontalPodAutoscaler controller (test/lab/standins/_hpa.ts) on the Ray workers,
+// The stand-in's HorizontalPodAutoscaler controller (lab/standins/_hpa.ts) on the Ray workers,
 // loaded by the demo job: scale-up to maxReplicas, the scale-down stabilization window, the sync
 // period, the controller-manager's flags, and the conditions when it cannot compute a count.
 // In-process on a fake lab; time is a fake clock the test moves.
 import fs from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labPerTest, FLANNEL, hostFile, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY } from '../standins/_k8s-testlab.ts'
+import { labPerTest, FLANNEL, hostFile, INIT_CONFIG, initCluster, METRICS_SERVER, put, RAY } from '../_k8s-testlab.ts'
 
 const t = labPerTest(test)
 const { kubectl, kubectlIn, pass } = t

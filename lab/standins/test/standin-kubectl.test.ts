@@ -1,12 +1,12 @@
-// The kubectl stand-in (test/lab/standins/kubectl.ts) against a cluster the kubeadm stand-in made,
+// The kubectl stand-in (lab/standins/kubectl.ts) against a cluster the kubeadm stand-in made,
 // run in-process on a fake lab.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { editNodeState, fakeLab, FLANNEL, hostFile, INIT_CONFIG, initCluster, joinNode, METRICS_SERVER, put, run } from '../standins/_k8s-testlab.ts'
-import type { FakeLab } from '../standins/_k8s-testlab.ts'
+import { editNodeState, fakeLab, FLANNEL, hostFile, INIT_CONFIG, initCluster, joinNode, METRICS_SERVER, put, run } from '../_k8s-testlab.ts'
+import type { FakeLab } from '../_k8s-testlab.ts'
 import { parseInventory } from '../../../lib/inventory/inventory.ts'
 import { playbookVars } from '../../../lib/engine/playbook.ts'
 import { renderFile } from '../../../lib/engine/template.ts'

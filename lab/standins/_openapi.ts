@@ -13,11 +13,11 @@ export type Schema = Obj
 
 /**
  * Where the documents are: $ZXLAB_OPENAPI_DIR; else the path the lab's bundler compiled in
- * (test/lab/lab.ts: the same absolute path on every lab host, the real-host lab bind-mounts it);
+ * (lab/netns/lab.ts: the same absolute path on every lab host, the real-host lab bind-mounts it);
  * else beside the checkout, as the stand-in's source runs in unit tests.
  */
 export function openapiDir(): string {
-  return process.env.ZXLAB_OPENAPI_DIR ?? process.env.ZXLAB_OPENAPI_BUILTIN ?? fileURLToPath(new URL('../../../../shared/reference/openapi-1.35/', import.meta.url))
+  return process.env.ZXLAB_OPENAPI_DIR ?? process.env.ZXLAB_OPENAPI_BUILTIN ?? fileURLToPath(new URL('../../../shared/reference/openapi-1.35/', import.meta.url))
 }
 
 /** The compact index the namespace lab builds at lab-up (buildOpenapiIndex), if any. */

@@ -3,7 +3,7 @@
 // Hosts never write to it: each boots from an overlay with its own upper directory.
 import fs from 'node:fs'
 import path from 'node:path'
-import { run } from '../test/lab/lab.ts'
+import { run } from '../netns/lab.ts'
 import { CACHE, DISTS, ROOTFS_PACKAGES, type Dist } from './config.ts'
 
 const DONE = '.zxplay-rootfs' // written last: a build that stopped half-way is not reused

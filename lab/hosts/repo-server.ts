@@ -1,5 +1,5 @@
 // The lab's HTTPS file server for its pkgs.k8s.io: GET/HEAD of files under a folder, nothing else.
-// Usage: node --import tsx lab/repo-server.ts ROOT ADDRESS PORT CERT KEY
+// Usage: node --import tsx lab/hosts/repo-server.ts ROOT ADDRESS PORT CERT KEY
 import fs from 'node:fs'
 import https from 'node:https'
 import path from 'node:path'
