@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BECOME_OK, buildCommand, shq, SUDO_PROMPT, sudoNeedsPassword, wrapCommand } from '../../lib/transport/shell.ts'
+import { quote as zxQuote } from 'zx'
+import { BECOME_OK, buildCommand, quote, shq, SUDO_PROMPT, sudoNeedsPassword, wrapCommand } from '../../lib/transport/shell.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('shell')
@@ -37,6 +38,7 @@ const HOSTILE = [
   "'\\'' '\\'' $'\\x41'",
   'back\\slash \\n \\',
   'tab\there\rcr\x1b[31mred\x07',
+  'form\ffeed\vVertical tab',
   'ü ✓ 日本語 🚀',
   '-n',
   ' leading and trailing ',
@@ -69,6 +71,7 @@ test('an empty array: no argument', args([[], 'x'], ['x']))
 test('numbers and booleans', args([42, -1.5, true], ['42', '-1.5', 'true']))
 test('ProcessOutput-like: stdout without its last newline', args([{ stdout: 'v1.30\n' }], ['v1.30']))
 test('ProcessOutput-like: only one newline is dropped', args([{ stdout: 'a\n\n' }], ['a\n']))
+test('ProcessOutput-like: the lines before the last newline stay', args([{ stdout: 'one\ntwo\n' }], ['one\ntwo']))
 
 // quoting as zx does it
 const _ = (value: unknown, expected: string) => () => assert.is(cmd`echo ${value}`, `echo ${expected}`)
@@ -79,6 +82,11 @@ test('quote and newline', _("it's\n", "$'it\\'s\\n'"))
 test('array items', _(['a', 'b c'], "a $'b c'"))
 test('number', _(6443, '6443'))
 test('no interpolation', () => assert.is(cmd`ls -la`, 'ls -la'))
+test("quote is zx's own quote, character for character (the judge: zx)", () => {
+  for (const v of [...HOSTILE, 'a\0b', '\0', 'a,b', 'a+b', '~', '%', 'ä', 'a\\b', '/srv/a_b-1.2@x:y=z']) assert.is(quote(v), zxQuote(v), JSON.stringify(v))
+})
+test('a value with a NUL character is refused (bash would end the value there)', () =>
+  assert.is(errorOf(() => cmd`echo ${'a\0b'}`).message, 'cannot put a value with a NUL character into a command ("a\\u0000b"…): the shell would cut it there'))
 
 test('null and undefined are refused', () => {
   assert.instance(

@@ -15,6 +15,7 @@ const CASES = [
   '"a\\qb"',
   '"line\\\nnext"',
   'a\\ b c',
+  '\\$HOME \\"q\\"',
   "'it'\"'\"'s' '\\n'",
   '"" a""b \'\'',
   "a'b c'd",
