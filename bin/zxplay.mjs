@@ -6,4 +6,4 @@ if (!/--import[= ]tsx\b/.test(process.env.NODE_OPTIONS ?? '')) {
   register()
 }
 const { main } = await import('../lib/cli/cli.ts')
-await main()
+process.exitCode = await main()

@@ -9,8 +9,10 @@
 //   --shuffle  the files in a seeded random order (the seed is printed; give it again as SEED to repeat
 //              the order; with --jobs 1 which file runs after which is then the same too), to show
 //              that no file depends on another having run first in the same process.
-//   --times    a table of the files' wall times, slowest first.
-// Without --shuffle the files run slowest first, by their times in the last run.
+//   --times    a table of the files' wall times, slowest first, with the CPU time each took in its
+//              worker (its child processes' not counted: the CLI run as a process, ssh-keygen …).
+// Without --shuffle the files run slowest first, by their times in the last run. Flags may also come
+// after DIR and PATTERN (`npm run test:unit -- --times`).
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -19,18 +21,21 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'uvu/parse'
 import { DONE, type FileResult } from './uvu-worker.ts'
 
-const args = process.argv.slice(2)
+const argv = process.argv.slice(2)
+const args: string[] = []
 const opts = { jobs: 1, shuffle: false, times: false }
-while (args[0]?.startsWith('--')) {
-  const flag = args.shift()!
-  if (flag === '--shuffle') opts.shuffle = true
+while (argv.length) {
+  const flag = argv.shift()!
+  if (!flag.startsWith('--')) args.push(flag)
+  else if (flag === '--shuffle') opts.shuffle = true
   else if (flag === '--times') opts.times = true
   else if (flag === '--jobs') {
-    const n = args.shift()
+    const n = argv.shift()
     opts.jobs = n === 'auto' ? os.availableParallelism() + 2 : Number(n)
     if (!(Number.isInteger(opts.jobs) && opts.jobs > 0)) fail(`--jobs takes a count of processes or 'auto', got ${n}`)
   } else fail(`unknown flag ${flag}`)
 }
+if (args.length > 3) fail(`takes DIR PATTERN [SEED], got ${args.join(' ')}`)
 const [dir = 'test/unit', pattern = '\\.test\\.ts$', seedArg] = args
 
 function fail(message: string): never {
@@ -116,7 +121,7 @@ function worker(): Promise<void> {
     const finish = () => {
       process.stdout.write(buffered)
       if (current) {
-        report({ name: current.name, total: 0, passed: 0, skipped: 0, failed: true, ms: 0 })
+        report({ name: current.name, total: 0, passed: 0, skipped: 0, failed: true, ms: 0, cpuMs: 0 })
         console.error(`uvu-strict: ${current.name}: its process ended (${status}) before the file finished`)
         // the rest of the queue goes on in a new process
         if (queue.length) return void worker().then(resolve)
@@ -156,7 +161,8 @@ const sum = (key: 'total' | 'passed' | 'skipped') => results.reduce((n, r) => n 
 const bad = results.filter((r) => r.failed || r.total === 0 || r.passed !== r.total)
 console.log(`\n  Total:     ${sum('total')}\n  Passed:    ${sum('passed')}\n  Skipped:   ${sum('skipped')}\n  Duration:  ${(performance.now() - t0).toFixed(2)}ms (${results.length} files, ${jobs} process${jobs > 1 ? 'es' : ''})\n`)
 if (opts.times) {
-  for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`  ${(r.ms / 1000).toFixed(2).padStart(7)} s  ${r.name}`)
+  console.log('     wall      CPU  file')
+  for (const r of [...results].sort((a, b) => b.ms - a.ms)) console.log(`  ${(r.ms / 1000).toFixed(2).padStart(7)} s ${(r.cpuMs / 1000).toFixed(2).padStart(6)} s  ${r.name}`)
 }
 if (bad.length) console.error(`uvu-strict: ${bad.length} of ${results.length} files failed: ${bad.map((r) => r.name).join(' ')}`)
 process.exit(bad.length || results.length < suites.length ? 1 : 0)

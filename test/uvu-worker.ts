@@ -5,7 +5,8 @@
 import { pathToFileURL } from 'node:url'
 
 export const DONE = '\u0000uvu-strict:'
-export type FileResult = { name: string; total: number; passed: number; skipped: number; failed: boolean; ms: number }
+/** `ms`: wall time; `cpuMs`: the worker's own CPU time (user + system) for the file, its child processes' not included. */
+export type FileResult = { name: string; total: number; passed: number; skipped: number; failed: boolean; ms: number; cpuMs: number }
 type Runner = () => Promise<[string | true, number, number, number]>
 type Uvu = { UVU_DEFER?: number; UVU_INDEX?: number; UVU_QUEUE: (string | Runner)[][] }
 
@@ -15,10 +16,11 @@ const bold = (s: string) => (process.env.NO_COLOR ? s : `\x1b[1m\x1b[4m${s}\x1b[
 /** A file's suites, run as uvu's exec runs them; its counts. */
 async function runFile(name: string, file: string): Promise<FileResult> {
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   uvu.UVU_QUEUE = [[name]]
   uvu.UVU_INDEX = 0
   process.stdout.write(bold(name) + '\n')
-  const result: FileResult = { name, total: 0, passed: 0, skipped: 0, failed: false, ms: 0 }
+  const result: FileResult = { name, total: 0, passed: 0, skipped: 0, failed: false, ms: 0, cpuMs: 0 }
   try {
     await import(pathToFileURL(file).href)
     for (const group of uvu.UVU_QUEUE) {
@@ -38,6 +40,8 @@ async function runFile(name: string, file: string): Promise<FileResult> {
     result.failed = true
   }
   result.ms = Math.round(performance.now() - t0)
+  const cpu = process.cpuUsage(cpu0)
+  result.cpuMs = Math.round((cpu.user + cpu.system) / 1000)
   return result
 }
 

@@ -11,7 +11,7 @@ import { parseExtraVars } from '../inventory/extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from '../inventory/inventory.ts'
 import { graphInventory, hostVars, listInventory, toAnsibleJson } from '../inventory/inventory-list.ts'
 import { HostLockError, HostLocks, hostHolder, hostLockFile, type HostLockHolder } from '../transport/host-lock.ts'
-import { acquireLocks, currentHolder, lockTargets, type Held } from '../transport/lock.ts'
+import { acquireLocks, currentHolder, lockDir, lockTargets, type Held } from '../transport/lock.ts'
 import { logPath, logSink } from '../output/logfile.ts'
 import { limitPatterns, selectHosts } from '../inventory/patterns.ts'
 import { listedTags, plan, tagsOf, type PlannedPlaybook } from '../engine/plan.ts'
@@ -31,33 +31,43 @@ import { raw } from '../transport/shell.ts'
 import { errorExit, EXIT, exitCode } from './exit-code.ts'
 
 
-/** `bin/zxplay`: run | ping | sh. */
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+/**
+ * Where one call of the CLI writes and what it reads its settings from ($NO_COLOR, $ZXPLAY_LOCK_DIR,
+ * $ZXPLAY_HOST_LOCK). `signals`: it owns the process (bin/zxplay), so Ctrl-C and SIGTERM stop its run;
+ * a caller in the same process (the unit tests) leaves the process's signals alone.
+ */
+export type CliIo = { stdout: NodeJS.WritableStream & { isTTY?: boolean }; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv; signals: boolean }
+
+export const processIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, signals: true })
+
+/** `bin/zxplay`: run | ping | sh | render | inventory; the exit code. */
+export async function main(argv = process.argv.slice(2), io = processIo()): Promise<number> {
   runtime.cli = true
-  await guard(async () => {
+  return guard(io, async () => {
     const [cmd, ...args] = argv
-    if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') return void console.log(USAGE)
-    if (cmd === '--version') return void console.log(version())
+    if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') return say(io, USAGE)
+    if (cmd === '--version') return say(io, version())
     const { flags, rest } = parseFlags(args)
-    if (flags.help) return void console.log(USAGE)
-    if (flags.version) return void console.log(version())
+    if (flags.help) return say(io, USAGE)
+    if (flags.version) return say(io, version())
+    const call = { io, words: argv }
     if (cmd === 'run') {
       if (rest.length !== 1) throw new UsageError(`zxplay run takes one playbook (site, a playbook name, or a file), got ${rest.length ? rest.join(' ') : 'none'}`)
-      return execute(await loadPlaybooks(rest[0]!), flags, { playbookDir: path.dirname(resolvePlaybookFile(rest[0]!)) })
+      return execute(await loadPlaybooks(rest[0]!), flags, call, { playbookDir: path.dirname(resolvePlaybookFile(rest[0]!)) })
     }
-    if (cmd === 'inventory') return void console.log(await showInventory(flags, rest))
+    if (cmd === 'inventory') return say(io, await showInventory(flags, rest))
     if (cmd === 'ping') {
       if (rest.length > 1) throw new UsageError('zxplay ping takes at most one host pattern')
-      return execute([pingPlaybook(rest[0] ?? 'all')], flags, { readOnly: true, pattern: rest[0] })
+      return execute([pingPlaybook(rest[0] ?? 'all')], flags, call, { readOnly: true, pattern: rest[0] })
     }
     if (cmd === 'sh') {
       const dash = args.indexOf('--')
       if (dash < 0 || rest.length < 2) throw new UsageError('usage: zxplay sh <pattern> [flags] -- <command>')
-      return execute([shPlaybook(rest[0]!, args.slice(dash + 1).join(' '))], flags, { pattern: rest[0] })
+      return execute([shPlaybook(rest[0]!, args.slice(dash + 1).join(' '))], flags, call, { pattern: rest[0] })
     }
     if (cmd === 'render') {
       if (rest.length !== 1 || !flags.host) throw new UsageError('usage: zxplay render <template> --host NAME [-i inventory] [-e key=value]')
-      return void process.stdout.write(await renderFor(rest[0]!, flags.host, flags))
+      return void io.stdout.write(await renderFor(rest[0]!, flags.host, flags))
     }
     throw new UsageError(`unknown command '${cmd}': use run, ping, sh, render or inventory`)
   })
@@ -66,14 +76,21 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 /** `npx zx playbooks/x.mts [flags]`: the playbook module called this through playbook(def, import.meta). */
 export async function runFromScript(playbooks: Playbook[], argv: string[]): Promise<void> {
   if (runtime.cli) return
-  await guard(async () => {
+  const io = processIo()
+  process.exitCode = await guard(io, async () => {
     const { flags, rest } = parseFlags(argv)
-    if (flags.help) return void console.log(USAGE)
-    if (flags.version) return void console.log(version())
+    if (flags.help) return say(io, USAGE)
+    if (flags.version) return say(io, version())
     if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`)
-    await execute(playbooks, flags)
+    return execute(playbooks, flags, { io, words: process.argv.slice(2) })
   })
 }
+
+/** One call of the CLI: where it writes, and its words (the lock holder's command line names them). */
+type Call = { io: CliIo; words: string[] }
+
+/** A line on the call's stdout; exit code 0. */
+const say = (io: CliIo, line: string): number => (io.stdout.write(line + '\n'), 0)
 
 /** `zxplay 0.1.0 (node v22.x)`: which zxplay and which runtime, as `ansible --version` says its core and python. */
 function version(): string {
@@ -89,18 +106,19 @@ function flagVars(flags: Flags): Vars {
   return vars
 }
 
-async function guard(fn: () => Promise<void>): Promise<void> {
+/** The exit code: what `fn` returned (0 when nothing), or the error's, which is said in one line. */
+async function guard(io: CliIo, fn: () => Promise<number | void>): Promise<number> {
   // `zxplay … | head`: the reader went away. Nothing more is shown, and the run goes on to its end
   // (stopping half-way would leave hosts half-changed); the log still has everything.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  io.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e
   })
   try {
-    await fn()
+    return (await fn()) ?? 0
   } catch (err) {
     const { code, message } = errorExit(err)
-    console.error(`✗ ${message}`)
-    process.exitCode = code
+    io.stderr.write(`✗ ${message}\n`)
+    return code
   }
 }
 
@@ -157,7 +175,8 @@ export async function renderFor(template: string, hostName: string, flags: Flags
 }
 
 /** `pattern`: the one the user typed (ping, sh); unlike a playbook's, selecting no host is an error. */
-async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: boolean; pattern?: string; playbookDir?: string } = {}): Promise<void> {
+async function execute(playbooks: Playbook[], flags: Flags, call: Call, opts: { readOnly?: boolean; pattern?: string; playbookDir?: string } = {}): Promise<number> {
+  const { io } = call
   const load = await inventoryOptions(flags, opts.playbookDir)
   if (flags.refresh) load.extraVars = { ...load.extraVars, refresh: true }
   const inventory = await loadInventory(inventorySources(flags), load)
@@ -166,11 +185,11 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
   const planned = plan(playbooks, inventory, { tags: flags.tags, skipTags: flags.skipTags, limit, startAt: flags.startAt })
   if (opts.pattern !== undefined) selectHosts(inventory, opts.pattern)
   // Listing and the syntax check connect to nothing: a key file that is missing does not matter to them.
-  if (flags.listHosts || flags.listTasks || flags.listTags) return void console.log(listing(planned, flags))
+  if (flags.listHosts || flags.listTasks || flags.listTags) return say(io, listing(planned, flags))
   // every family of vars of every playbook, on every host: checked and derived once, kept for the run
   const vars = new VarsTable(planned.map((p) => p.playbook), inventory)
   vars.check()
-  if (flags.syntaxCheck) return void console.log(listing(planned, flags))
+  if (flags.syntaxCheck) return say(io, listing(planned, flags))
   checkLocalFiles(inventory)
   checkSshConfig(inventory)
   for (const { playbook: pb, hosts } of planned) {
@@ -179,22 +198,22 @@ async function execute(playbooks: Playbook[], flags: Flags, opts: { readOnly?: b
   // Runs that change hosts hold a lock on each; --check and ping change nothing and only say when one is held.
   const targets = await lockTargets(inventory.hosts)
   const readOnly = flags.check || opts.readOnly === true
-  const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: commandLine(), inventory: path.resolve(inventory.file) })
+  const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: commandLine(call.words), inventory: path.resolve(inventory.file) }, lockDir(io.env))
   const releaseOnExit = () => held?.release()
   process.on('exit', releaseOnExit)
   try {
     if (readOnly) {
-      const busy = currentHolder(targets)
-      if (busy) console.error(`note: ${busy.target.host} is being changed by another run (pid ${busy.holder.pid}, started ${busy.holder.started}); what this run reads may change meanwhile`)
+      const busy = currentHolder(targets, lockDir(io.env))
+      if (busy) io.stderr.write(`note: ${busy.target.host} is being changed by another run (pid ${busy.holder.pid}, started ${busy.holder.started}); what this run reads may change meanwhile\n`)
     }
-    await runLocked(planned, inventory, flags, held, vars)
+    return await runLocked(planned, inventory, flags, held, vars, call)
   } finally {
     held?.release()
     process.off('exit', releaseOnExit)
   }
 }
 
-async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined, vars: VarsTable): Promise<void> {
+async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags: Flags, held: Held | undefined, vars: VarsTable, { io, words }: Call): Promise<number> {
   const secrets = new Secrets()
   const sshPassword = flags.askPass ? await askSecret('SSH password: ') : undefined
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
@@ -204,7 +223,7 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   }
   for (const s of [sshPassword, becomePassword, ...inventory.secrets, ...inventory.hosts.flatMap((h) => [h.password, h.becomePassword])]) if (s !== undefined) secrets.add(s)
   const log = logPath(path.resolve(flags.logDir))
-  const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(process.stdout) })])
+  const emit = emitter(secrets, [logSink(log), reporter({ json: flags.json, verbose: flags.verbose > 0, color: colorWanted(io.stdout, io.env), out: (s) => void io.stdout.write(s + '\n') })])
   for (const { target, holder } of held?.tookOver ?? []) {
     emit({ kind: 'note', host: target.host, task: 'lock', text: `took over the lock of pid ${holder.pid} (started ${holder.started}): that run is gone` })
   }
@@ -212,7 +231,7 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   // a changing run also locks each host it connects to (host-lock.ts), as the control-machine lock did here
   const tookOver = (host: string, h: HostLockHolder) =>
     emit({ kind: 'note', host, task: 'lock', text: `took over the lock on the host of pid ${h.pid} on ${h.machine} (started ${h.started}): that run is gone, its connection had not closed` })
-  const hostLocks = held ? new HostLocks(hostHolder(process.argv.slice(2)), hostLockFile(), tookOver) : undefined
+  const hostLocks = held ? new HostLocks(hostHolder(words), hostLockFile(io.env), tookOver) : undefined
   const note = flags.verbose ? (host: string, text: string) => emit({ kind: 'note', host, task: 'connection', text }) : undefined
   const sessions = sessionsFor(inventory.hosts, flags, sshPassword, hostLocks, note)
   if (flags.verbose) for (const h of inventory.hosts) for (const text of h.unused) emit({ kind: 'note', host: h.name, task: 'inventory', text })
@@ -223,11 +242,10 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   const onSigint = () => {
     if (interrupted) process.exit(EXIT.interrupted)
     interrupted = true
-    console.error('\ninterrupted: stopping the commands in flight and closing connections (Ctrl-C again to quit at once)')
+    io.stderr.write('\ninterrupted: stopping the commands in flight and closing connections (Ctrl-C again to quit at once)\n')
     for (const s of sessions.values()) void s.end('the run was interrupted')
   }
-  process.on('SIGINT', onSigint)
-  process.on('SIGTERM', onSigint)
+  if (io.signals) process.on('SIGINT', onSigint).on('SIGTERM', onSigint)
   try {
     if (hostLocks) await lockPlannedHosts(planned, sessions)
     emit({ kind: 'start', inventory: inventory.file, check: flags.check, log })
@@ -246,8 +264,8 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
       vars,
     })
     emit({ kind: 'recap', hosts: recap.hosts, ms: recap.ms })
-    if (!flags.json) console.log(`log: ${path.relative(process.cwd(), log)}`)
-    process.exitCode = exitCode(recap.hosts, interrupted)
+    if (!flags.json) io.stdout.write(`log: ${path.relative(process.cwd(), log)}\n`)
+    return exitCode(recap.hosts, interrupted)
   } finally {
     process.off('SIGINT', onSigint)
     process.off('SIGTERM', onSigint)
@@ -325,7 +343,7 @@ function unreadable(file: string): string | undefined {
   }
 }
 
-const commandLine = () => ['zxplay', ...process.argv.slice(2)].join(' ').slice(0, 300)
+const commandLine = (words: string[]) => ['zxplay', ...words].join(' ').slice(0, 300)
 
 /** Ask on the terminal; without one, the user must say --force. */
 async function confirm(question: string): Promise<void> {

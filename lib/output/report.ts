@@ -7,8 +7,8 @@ export type ReportOptions = { json: boolean; verbose: boolean; color: boolean; o
 
 const STATUS_WIDTH = 11
 
-export function colorWanted(stream: NodeJS.WriteStream): boolean {
-  return !process.env.NO_COLOR && !!stream.isTTY
+export function colorWanted(stream: { isTTY?: boolean }, env = process.env): boolean {
+  return !env.NO_COLOR && !!stream.isTTY
 }
 
 export function reporter(o: ReportOptions): Sink {

@@ -26,7 +26,7 @@ import { visible } from '../base/yaml.ts'
 export const HOST_LOCK_FILE = '/run/lock/zxplay.lock'
 
 /** The lock file's path on every host; $ZXPLAY_HOST_LOCK moves it (tests running side by side on one machine). */
-export const hostLockFile = () => process.env.ZXPLAY_HOST_LOCK || HOST_LOCK_FILE
+export const hostLockFile = (env = process.env) => env.ZXPLAY_HOST_LOCK || HOST_LOCK_FILE
 
 export type HostLockHolder = {
   token: string

@@ -83,8 +83,8 @@ async function machine(name: string): Promise<string> {
   return v4 === '::1' || /^127\./.test(v4) || bare === 'localhost' ? 'loopback' : v4
 }
 
-export function lockDir(): string {
-  return process.env.ZXPLAY_LOCK_DIR || path.join(os.homedir(), '.zxplay', 'locks')
+export function lockDir(env = process.env): string {
+  return env.ZXPLAY_LOCK_DIR || path.join(os.homedir(), '.zxplay', 'locks')
 }
 
 const fileFor = (dir: string, t: Target) => path.join(dir, `${t.key.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`)

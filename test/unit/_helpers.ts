@@ -2,6 +2,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { Event } from '../../lib/output/events.ts'
 import { parseInventory, type Host, type Vars } from '../../lib/inventory/inventory.ts'
 import { throwProblems, withDefaults, type VarsSpec } from '../../lib/inventory/vars-spec.ts'
@@ -89,4 +90,18 @@ export function processesWith(text: string): string[] {
       return []
     }
   })
+}
+
+/**
+ * lib modules bundled into one plain .mjs for a child process to import with plain `node` (loading tsx
+ * costs a child about a second of CPU). Beside node_modules, so that the bundle's package imports
+ * resolve; the file, and how to remove it.
+ */
+export async function bundleForChild(name: string, modules: string[]): Promise<{ file: string; url: string; remove: () => void }> {
+  const { build } = await import('esbuild')
+  const repo = path.resolve(import.meta.dirname, '../..')
+  const file = path.join(repo, 'node_modules', '.cache', `zxplay-${name}-${process.pid}.mjs`)
+  const contents = modules.map((m) => `export * from ${JSON.stringify(path.join(repo, m))}`).join('\n')
+  await build({ stdin: { contents, resolveDir: repo, loader: 'ts' }, outfile: file, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
+  return { file, url: pathToFileURL(file).href, remove: () => fs.rmSync(file, { force: true }) }
 }

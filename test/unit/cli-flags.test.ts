@@ -1,11 +1,13 @@
 // The Ansible flags end to end through the CLI (no lab: nothing connects), and the connection
-// flags' place in the inventory's precedence.
+// flags' place in the inventory's precedence. The CLI runs in this process (its main()), but where
+// the working directory matters, as a process of its own.
 import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import { playbookFile, runCli } from '../e2e/helpers.ts'
+import { zxplayInProcess as zxplay } from './_cli.ts'
 import { tempDir } from './_helpers.ts'
 
 const { dir, remove } = tempDir('cli-flags')
@@ -17,12 +19,9 @@ const outcomes = playbookFile('outcomes')
 const elsewhere = { cwd: dir, env: { NODE_OPTIONS: '' } }
 
 test('--list-hosts, --list-tasks, --list-tags need no key file; a run does', async () => {
-  // the runs at once (each CLI start costs a second of CPU); none of them takes a lock
-  const [hosts, tags, check] = await Promise.all([
-    runCli(['run', outcomes, '-i', inventory, '--list-hosts', '-l', 'web2']),
-    runCli(['run', outcomes, '-i', inventory, '--list-tags']),
-    runCli(['run', outcomes, '-i', inventory, '--check']),
-  ])
+  const hosts = await zxplay(['run', outcomes, '-i', inventory, '--list-hosts', '-l', 'web2'])
+  const tags = await zxplay(['run', outcomes, '-i', inventory, '--list-tags'])
+  const check = await zxplay(['run', outcomes, '-i', inventory, '--check'])
   assert.is(hosts.code, 0, hosts.stderr)
   assert.is(hosts.stdout.trim(), 'outcomes: outcomes [all]\n  web2')
   assert.is(tags.code, 0, tags.stderr)
@@ -32,20 +31,22 @@ test('--list-hosts, --list-tasks, --list-tags need no key file; a run does', asy
 })
 
 test('--syntax-check loads the playbooks and checks the inventory, connects to nothing', async () => {
-  const [r, bad] = await Promise.all([runCli(['run', outcomes, '-i', inventory, '--syntax-check']), runCli(['run', outcomes, '-i', inventory, '--syntax-check', '-l', 'nosuch'])])
+  const r = await zxplay(['run', outcomes, '-i', inventory, '--syntax-check'])
+  const bad = await zxplay(['run', outcomes, '-i', inventory, '--syntax-check', '-l', 'nosuch'])
   assert.is(r.code, 0, r.stderr)
   assert.is(r.stdout.trim(), 'syntax ok: 1 playbook(s), 3 task(s)')
   assert.is(bad.code, 5)
 })
 
 test('--version', async () => {
-  const [r, site] = await Promise.all([runCli(['--version']), runCli(['run', 'site', '--version'])])
+  const [r, site] = [await zxplay(['--version']), await zxplay(['run', 'site', '--version'])]
   const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   assert.is(r.stdout.trim(), `zxplay ${pkg.version} (node ${process.version})`)
   assert.is(site.stdout.trim(), r.stdout.trim())
 })
 
 test('--private-key is read relative to the working directory, and checked like the inventory key', async () => {
+  // zxplay started in another folder: a process of its own
   const own = path.join(dir, 'plain.yaml')
   fs.writeFileSync(own, 'all:\n  hosts:\n    web1: {address: 192.0.2.1}\n')
   const [r, flag] = await Promise.all([

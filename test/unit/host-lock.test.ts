@@ -12,13 +12,19 @@ import type { Connection } from '../../lib/transport/connection.ts'
 import { HOST_LOCK_FILE, HostLockError, hostHolder, hostLockFile, HostLocks, takeHostLock, type HostLockHolder } from '../../lib/transport/host-lock.ts'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import { connectLocal } from '../../lib/transport/local.ts'
-import { tempDir } from './_helpers.ts'
+import { bundleForChild, tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
 const { dir: tmp, remove } = tempDir('host-lock')
 const others: ChildProcess[] = []
+// the other run loads the two modules bundled, with plain node (tsx would cost it a second of CPU)
+let bundle: Awaited<ReturnType<typeof bundleForChild>>
+test.before(async () => {
+  bundle = await bundleForChild('host-lock-test', ['lib/transport/host-lock.ts', 'lib/transport/local.ts'])
+})
 test.after(() => {
   for (const c of others) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  bundle?.remove()
   remove()
 })
 
@@ -37,16 +43,15 @@ async function refusal(p: Promise<unknown>): Promise<HostLockError> {
 
 // Another run on another machine: a process of its own that holds the lock until told, or killed.
 const OTHER_RUN = `
-const { takeHostLock } = await import(${JSON.stringify(new URL('../../lib/transport/host-lock.ts', import.meta.url).href)})
-const { connectLocal } = await import(${JSON.stringify(new URL('../../lib/transport/local.ts', import.meta.url).href)})
-const [file, holder] = process.argv.slice(1)
+const [bundle, file, holder] = process.argv.slice(1)
+const { takeHostLock, connectLocal } = await import(bundle)
 const h = await takeHostLock(connectLocal('node1'), 'node1', JSON.parse(holder), file)
 process.stdout.write('held\\n')
 process.stdin.on('data', () => {}).on('end', () => h.release())
 `
 
 async function otherRun(file: string, holder: HostLockHolder) {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', OTHER_RUN, file, JSON.stringify(holder)], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--input-type=module', '-e', OTHER_RUN, bundle.url, file, JSON.stringify(holder)], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'inherit'] })
   others.push(child)
   await new Promise<void>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', (l) => (l === 'held' ? resolve() : reject(new Error(l))))

@@ -1,6 +1,5 @@
 // Connection variables: each one honoured, accepted-and-said-unused, or refused by name (that this
 // covers every variable ansible-doc lists is judged in test/compat/host-vars-ansible.test.ts).
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,6 +8,7 @@ import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/base/errors.ts'
 import { parseSshArgs } from '../../lib/inventory/host-vars.ts'
 import { parseInventory, type Host } from '../../lib/inventory/inventory.ts'
+import { zxplayInProcess } from './_cli.ts'
 import { errorOf } from './_helpers.ts'
 
 const FILE = '/srv/infra/inventory.yaml'
@@ -52,30 +52,30 @@ test('accepted, unused keys are said so (at -v), with why', () => {
   assert.equal(hostWith({ ansible_python_interpreter: '/usr/bin/python3' }).unused, ['ansible_python_interpreter: accepted, unused (zxplay runs no Python on hosts)'])
 })
 
-/** zxplay with an inventory (and other files) written to a temp dir; its log goes there too. */
-function zxplay(inventory: string, args: string[], files: Record<string, string> = {}) {
+/** zxplay (in this process) with an inventory (and other files) written to a temp dir; its log goes there too. */
+async function zxplay(inventory: string, args: string[], files: Record<string, string> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-host-vars-'))
   try {
     const inv = path.join(dir, 'inventory.yaml')
     for (const [name, text] of Object.entries({ ...files, 'inventory.yaml': inventory })) fs.writeFileSync(path.join(dir, name), text.replaceAll('{dir}', dir))
-    const bin = path.resolve(import.meta.dirname, '../../bin/zxplay.mjs')
-    return spawnSync(process.execPath, [bin, ...args, '-i', inv, '--log-dir', dir], { encoding: 'utf8', cwd: path.dirname(path.dirname(bin)) })
+    const r = await zxplayInProcess([...args, '-i', inv, '--log-dir', dir])
+    return { ...r, status: r.code }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }
 
-test('zxplay -v says which accepted keys are unused, and why; without -v it says nothing', () => {
+test('zxplay -v says which accepted keys are unused, and why; without -v it says nothing', async () => {
   const inv = 'all:\n  hosts:\n    here:\n      ansible_connection: local\n      ansible_python_interpreter: /usr/bin/python3\n'
-  const verbose = zxplay(inv, ['ping', '-v'])
+  const verbose = await zxplay(inv, ['ping', '-v'])
   assert.is(verbose.status, 0, verbose.stdout + verbose.stderr)
   assert.match(verbose.stdout, 'ansible_python_interpreter: accepted, unused (zxplay runs no Python on hosts)')
-  assert.not.match(zxplay(inv, ['ping']).stdout, 'ansible_python_interpreter')
+  assert.not.match((await zxplay(inv, ['ping'])).stdout, 'ansible_python_interpreter')
 })
 
-test('an ssh config option zxplay cannot honour is bad input (exit 5), named with its file and line, before anything connects', () => {
+test('an ssh config option zxplay cannot honour is bad input (exit 5), named with its file and line, before anything connects', async () => {
   const inv = `all:\n  vars:\n    ansible_ssh_common_args: -F {dir}/ssh_config\n  hosts:\n    h1:\n    h2:\n`
-  const r = zxplay(inv, ['ping'], { ssh_config: 'Host h*\n  ForwardAgent yes\n' })
+  const r = await zxplay(inv, ['ping'], { ssh_config: 'Host h*\n  ForwardAgent yes\n' })
   assert.is(r.status, 5, r.stdout + r.stderr)
   assert.match(r.stderr, /ssh_config:2: ssh option 'forwardagent yes' is not supported by zxplay; remove it for this host .*\(for h1, h2\)/)
 })

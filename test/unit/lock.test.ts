@@ -5,27 +5,25 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import readline from 'node:readline'
-import { build } from 'esbuild'
 import { test } from 'uvu'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import * as assert from 'uvu/assert'
 import { lockTargets, acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/transport/lock.ts'
-import { errorOf, tempDir } from './_helpers.ts'
+import { bundleForChild, errorOf, tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
 const { dir: tmp, remove } = tempDir('lock')
 const others: ChildProcess[] = []
 // The other runs load lib/transport/lock.ts bundled once, with plain node: loading tsx in each of them cost
-// most of this file's time. Beside node_modules, so that the bundle's package imports resolve.
-const LOCK_BUNDLE = path.join(REPO, 'node_modules', '.cache', `zxplay-lock-test-${process.pid}.mjs`)
+// most of this file's time.
+let bundle: Awaited<ReturnType<typeof bundleForChild>>
 test.before(async () => {
-  await build({ entryPoints: [path.join(REPO, 'lib/transport/lock.ts')], outfile: LOCK_BUNDLE, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
+  bundle = await bundleForChild('lock-test', ['lib/transport/lock.ts'])
 })
 test.after(() => {
   for (const c of others) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-  fs.rmSync(LOCK_BUNDLE, { force: true })
+  bundle?.remove()
   remove()
 })
 
@@ -71,8 +69,8 @@ type Reply = { ready?: number; held?: boolean; tookOver?: number[]; error?: stri
 // Another zxplay run: a process of its own that takes and releases locks in `dir` when told.
 const OTHER_RUN = `
 import readline from 'node:readline'
-const { acquireLocks } = await import(${JSON.stringify(pathToFileURL(LOCK_BUNDLE).href)})
-const dir = process.argv[1]
+const [bundle, dir] = process.argv.slice(1)
+const { acquireLocks } = await import(bundle)
 const held = []
 const say = (x) => process.stdout.write(JSON.stringify(x) + '\\n')
 const lines = readline.createInterface({ input: process.stdin })
@@ -100,7 +98,7 @@ say({ ready: process.pid })
 `
 
 async function otherRun(dir: string) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', OTHER_RUN, dir], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--input-type=module', '-e', OTHER_RUN, bundle.url, dir], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['pipe', 'pipe', 'inherit'] })
   others.push(child)
   const waiting: ((r: Reply) => void)[] = []
   readline.createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Reply))
@@ -228,10 +226,10 @@ test('a dead pid with no process is stale; a live one with its own start time is
 const asRoot = process.getuid?.() === 0 ? test : test.skip
 asRoot("a live holder owned by another user (EPERM) is not stale", async () => {
   const holder: LockHolder = { pid: process.pid, machine: os.hostname(), started: '', startTicks: startTicksOf(process.pid), command: '', inventory: '', target: 'cp1', token: 'aaaaaaaaaaaaaaaa' }
-  const judge = `const { isStale } = await import(${JSON.stringify(new URL('../../lib/transport/lock.ts', import.meta.url).href)})
+  const judge = `const { isStale } = await import(${JSON.stringify(bundle.url)})
 let code; try { process.kill(${process.pid}, 0) } catch (e) { code = e.code }
 console.log(JSON.stringify({ code, stale: isStale(JSON.parse(process.argv[1])) }))`
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', judge, JSON.stringify(holder)], { cwd: REPO, uid: 65534, gid: 65534, env: { ...process.env, HOME: tmp } })
+  const child = spawn(process.execPath, ['--input-type=module', '-e', judge, JSON.stringify(holder)], { cwd: REPO, uid: 65534, gid: 65534, env: { ...process.env, NODE_OPTIONS: '', HOME: tmp } })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => (out += d))
   child.stderr!.on('data', (d: Buffer) => (out += d))

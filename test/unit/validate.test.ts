@@ -2,7 +2,6 @@
 // through the path the CLI takes (an inventory parsed from YAML, then the playbooks' vars specs,
 // vars/cluster.ts's clusterSpec). Each check with values it must take and values it must refuse, and the
 // error: an InventoryError naming the inventory file, the key and what was expected.
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { dump, loadAll } from 'js-yaml'
@@ -16,13 +15,13 @@ import { CLUSTER } from '../../playbooks/support/kube.ts'
 import { clusterDefaults, metricsServerArgs } from '../../playbooks/support/vars/cluster.ts'
 import { RAY } from '../../playbooks/support/ray.ts'
 import { clusterVarProblems, isCpuQuantity, isMemoryQuantity, parseCidr, parseIPv4 } from '../../playbooks/support/validate.ts'
+import { zxplayInProcess } from './_cli.ts'
 import { errorOf, tempDir } from './_helpers.ts'
 import { showJson } from '../../lib/base/yaml.ts'
 
 const { dir: tmp, remove } = tempDir('validate')
 test.after(remove)
 const FILE = path.join(tmp, 'inventory.yaml')
-const REPO = path.resolve(import.meta.dirname, '../..')
 
 type Children = Record<string, { hosts: Record<string, Vars> }>
 const THREE: Children = {
@@ -221,7 +220,7 @@ test('every problem of a host at once, each on its own line naming the file and 
   assert.equal(problems.map((p) => p.key), ['kubernetes_version', 'wait_timeout'])
 })
 
-test('bad vars in every family at once (cluster, ray, hpa, aws): the CLI lists every one before anything connects, exit 5', () => {
+test('bad vars in every family at once (cluster, ray, hpa, aws): the CLI lists every one before anything connects, exit 5', async () => {
   const file = path.join(tmp, 'bad-vars.yaml')
   const vars = {
     pod_subnet: 'x',
@@ -231,9 +230,8 @@ test('bad vars in every family at once (cluster, ray, hpa, aws): the CLI lists e
     aws: { duration_seconds: 50_000, region: 'moon', role_arn: 'nope' },
   }
   fs.writeFileSync(file, dump({ all: { vars, children: { control_plane: { hosts: { cp1: { connection: 'local' } } }, workers: { hosts: {} } } } }))
-  const { FORCE_COLOR: _, ...env } = process.env // uvu's; a user's terminal would not set it
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/zxplay.mjs'), 'run', 'site', '--check', '-i', file], { cwd: REPO, encoding: 'utf8', env: { ...env, NO_COLOR: '1' } })
-  assert.is(r.status, 5, r.stderr)
+  const r = await zxplayInProcess(['run', 'site', '--check', '-i', file])
+  assert.is(r.code, 5, r.stderr)
   const keys = r.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^✗ /, '').split(': ')).map(([f, key]) => (f === file ? key : `${f}: ${key}`))
   assert.equal(keys.sort(), ['aws.duration_seconds', 'aws.region', 'aws.role_arn', 'hpa.min_replicas', 'hpa.name', 'pod_subnet', 'ray.head_cpu', 'ray.image', 'wait_timeout'])
   assert.is(r.stdout, '', 'nothing ran')
