@@ -139,7 +139,7 @@ export async function takeHostLock(conn: Connection, host: string, me: HostLockH
     const holder = parseHolder(rest)
     if (holder?.token === me.token) return { release: () => {} } // this run holds it under another name
     if (onTakeOver && holder?.hostPid !== undefined && isStale(holder)) {
-      await conn.spawn(`sh -c ${shq(hostTakeOverScript(file, { token: holder.token, hostPid: holder.hostPid }))}`).then((p) => p.done)
+      await endStale(conn, hostTakeOverScript(file, { token: holder.token, hostPid: holder.hostPid }))
       const taken = await takeHostLock(conn, host, me, file) // once: no second take-over
       onTakeOver(host, holder)
       return taken
@@ -155,6 +155,22 @@ export async function takeHostLock(conn: Connection, host: string, me: HostLockH
   if (word === 'no-flock') throw new HostLockError(host, `${host} has no flock(1): zxplay locks a host against other runs with it; install util-linux there`)
   if (word === 'unusable') throw new HostLockError(host, `zxplay cannot use its lock file ${where}: ${visible(rest.slice(0, 300))}; remove it if no zxplay run is going on`)
   throw new HostLockError(host, `could not take the lock ${where}: ${line.timedOut ? `no answer within ${TAKE_TIMEOUT_MS / 1000}s` : visible((line.stderr || line.text || 'the command ended without saying').slice(0, 300))}`)
+}
+
+/**
+ * Runs the take-over script to its end. Its output is drained and its input ended: an SSH channel
+ * whose output nobody reads never closes (ssh2), and a run must not wait on it forever.
+ */
+async function endStale(conn: Connection, script: string): Promise<void> {
+  const proc = await conn.spawn(`sh -c ${shq(script)}`)
+  proc.stdout.resume()
+  proc.stderr.resume()
+  proc.stdin.on('error', () => {})
+  proc.stdin.end()
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(() => (proc.kill(), resolve()), TAKE_TIMEOUT_MS)))
+  await Promise.race([proc.done.then(() => undefined), limit])
+  clearTimeout(timer)
 }
 
 /** The script's first line of output (or what it said on stderr when it ended without one). */

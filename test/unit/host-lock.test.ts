@@ -150,6 +150,28 @@ test("a cut network: a run of this machine that is gone still holds the host's l
   stuck.handle.release()
 })
 
+test("the take-over over an SSH-like channel (it closes only once its output is read and its input ended): it does not hang", async () => {
+  const file = freshFile()
+  const stuck = await stuckRun(file, { pid: gonePid(), startTicks: undefined })
+  const local = conn()
+  const sshLike: Connection = {
+    host: 'node1',
+    close: () => local.close(),
+    async spawn(command) {
+      const p = await local.spawn(command)
+      const ended = (s: NodeJS.ReadableStream) => new Promise<void>((r) => s.once('end', () => r()))
+      const finished = new Promise<void>((r) => p.stdin.once('finish', () => r()))
+      return { ...p, done: Promise.all([p.done, ended(p.stdout), ended(p.stderr), finished]).then(() => p.done) }
+    },
+  }
+  const t0 = Date.now()
+  const next = await takeHostLock(sshLike, 'node1', me(), file, () => {})
+  assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`)
+  assert.not.ok(alive(stuck.hostPid))
+  next.release()
+  stuck.handle.release()
+})
+
 test('no take-over of a live run, of a run on another machine, unasked, or of a pid that does not hold the lock', async () => {
   const cases: [string, Partial<HostLockHolder>, boolean][] = [
     ['alive on this machine (this process, another run)', { pid: process.pid }, true],
