@@ -10,7 +10,7 @@ import { emitter } from '../output/events.ts'
 import { parseExtraVars } from '../inventory/extra-vars.ts'
 import { loadInventory, type Host, type Inventory, type LoadOptions, type Vars } from '../inventory/inventory.ts'
 import { graphInventory, hostVars, listInventory, toAnsibleJson } from '../inventory/inventory-list.ts'
-import { HostLockError, HostLocks, hostHolder, hostLockFile, type HostLockHolder } from '../transport/host-lock.ts'
+import { HostLockError, HostLocks, hostHolder, hostLockFile, lockCommand, type HostLockHolder } from '../transport/host-lock.ts'
 import { acquireLocks, currentHolder, lockDir, lockTargets, type Held } from '../transport/lock.ts'
 import { logPath, logSink } from '../output/logfile.ts'
 import { limitPatterns, selectHosts } from '../inventory/patterns.ts'
@@ -198,7 +198,7 @@ async function execute(playbooks: Playbook[], flags: Flags, call: Call, opts: { 
   // Runs that change hosts hold a lock on each; --check and ping change nothing and only say when one is held.
   const targets = await lockTargets(inventory.hosts)
   const readOnly = flags.check || opts.readOnly === true
-  const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: commandLine(call.words), inventory: path.resolve(inventory.file) }, lockDir(io.env))
+  const held: Held | undefined = readOnly ? undefined : acquireLocks(targets, { command: lockCommand(call.words), inventory: path.resolve(inventory.file) }, lockDir(io.env))
   const releaseOnExit = () => held?.release()
   process.on('exit', releaseOnExit)
   try {
@@ -342,8 +342,6 @@ function unreadable(file: string): string | undefined {
     return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? e)
   }
 }
-
-const commandLine = (words: string[]) => ['zxplay', ...words].join(' ').slice(0, 300)
 
 /** Ask on the terminal; without one, the user must say --force. */
 async function confirm(question: string): Promise<void> {

@@ -53,16 +53,21 @@ export class HostLockError extends Error {
   }
 }
 
+/** A run's command line as a lock names it, without -e values (they may be secrets; a lock is shown to other runs). */
+export function lockCommand(argv: string[]): string {
+  const words = argv.map((a, i) => (/^(-e|--extra-vars)$/.test(argv[i - 1] ?? '') ? '…' : a.replace(/^(-e|--extra-vars=)(.+)$/s, '$1…')))
+  return ['zxplay', ...words].join(' ').slice(0, 300)
+}
+
 /** This run as the host lock names it. -e values stay out: the file is world-readable on the host. */
 export function hostHolder(argv: string[]): HostLockHolder {
-  const words = argv.map((a, i) => (/^(-e|--extra-vars)$/.test(argv[i - 1] ?? '') ? '…' : a.replace(/^(-e|--extra-vars=)(.+)$/s, '$1…')))
   return {
     token: randomBytes(8).toString('hex'),
     pid: process.pid,
     machine: os.hostname(),
     user: os.userInfo().username,
     started: new Date().toISOString(),
-    command: ['zxplay', ...words].join(' ').slice(0, 300),
+    command: lockCommand(argv),
     startTicks: startTicks(process.pid),
   }
 }

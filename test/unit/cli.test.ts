@@ -55,4 +55,18 @@ test('exit codes as Ansible: 0 when all ran, 2 when a host failed, 4 when one wa
   assert.equal(await Promise.all([status('here', 'true'), status('here', 'false'), status('gone', 'true'), status('all', 'false')]), [0, 2, 4, 4])
 })
 
+test("a run's locks (this machine's and the host's) name its command line without -e values: another run is shown them", async () => {
+  const here = path.join(dir, 'here.yaml')
+  fs.writeFileSync(here, 'all:\n  hosts:\n    here: {connection: local}\n')
+  const own = path.join(dir, 'run-locks')
+  const env = { ZXPLAY_LOCK_DIR: path.join(own, 'locks'), ZXPLAY_HOST_LOCK: path.join(own, 'host.lock') }
+  // the command reads both locks while the run holds them
+  const r = await zxplayInProcess(['sh', 'here', '--log-dir', path.join(own, 'logs'), '-i', here, '-e', 'token=hunter2secret', '-v', '--', `cat ${env.ZXPLAY_LOCK_DIR}/*.lock ${env.ZXPLAY_HOST_LOCK}`], env)
+  assert.is(r.code, 0, r.stderr)
+  const commands = [...r.stdout.matchAll(/"command":"([^"]*)"/g)].map((m) => m[1])
+  assert.ok(/"target":/.test(r.stdout) && /"hostPid":/.test(r.stdout) && commands.length >= 2, r.stdout) // both locks read
+  for (const c of commands) assert.match(c!, /^zxplay sh here .* -e … -v --/)
+  assert.not.match(r.stdout, 'hunter2secret')
+})
+
 test.run()
