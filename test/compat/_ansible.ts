@@ -1,20 +1,84 @@
 // Debian's ansible-core, the judge for what zxplay does the Ansible way (patterns, tags, -e, exit codes).
-import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { promisify } from 'node:util'
+
+// Mutation testing (test/mutate/run.ts) changes only lib/ and runs these files once per mutant: it
+// sets ZXPLAY_JUDGE_CACHE to a folder of its own (emptied at each start), and Ansible answers each
+// question (its command, arguments, input and the files they name) once per mutation run. Unset, as
+// in `npm test`, every answer comes from Ansible at test time.
+const CACHE = process.env.ZXPLAY_JUDGE_CACHE
+
+function keyOf(parts: unknown[], cwd?: string): string {
+  const h = createHash('sha256')
+  for (const p of parts) {
+    const text = JSON.stringify(p)
+    h.update(cwd ? text.split(cwd).join('<cwd>') : text)
+    // the files an argument names are part of the question
+    for (const a of Array.isArray(p) ? p.flat() : [p]) {
+      const file = typeof a === 'string' && a.length < 4096 ? path.resolve(cwd ?? '.', a) : ''
+      if (file && fs.existsSync(file) && fs.statSync(file).isFile()) h.update(fs.readFileSync(file))
+    }
+  }
+  return h.digest('hex')
+}
+
+function fromCache<T>(key: string): T | undefined {
+  if (!CACHE) return undefined
+  try {
+    return JSON.parse(fs.readFileSync(path.join(CACHE, key), 'utf8')) as T
+  } catch {
+    return undefined
+  }
+}
+
+function toCache<T>(key: string, value: T): T {
+  if (CACHE) {
+    fs.mkdirSync(CACHE, { recursive: true })
+    const tmp = path.join(CACHE, `${key}.${process.pid}.tmp`)
+    fs.writeFileSync(tmp, JSON.stringify(value))
+    fs.renameSync(tmp, path.join(CACHE, key)) // whole or absent: two mutants may ask at once
+  }
+  return value
+}
+
+/** `fn`'s answer to the question `parts`: from the mutation run's cache when it is there. */
+function judged<T>(parts: unknown[], fn: () => T, cwd?: string): T {
+  const key = CACHE ? keyOf(parts, cwd) : ''
+  return fromCache<T>(key) ?? toCache(key, fn())
+}
+
+/** `ansible-inventory ARGS` (cwd, env as given): its stdout; a failing run throws. */
+export async function ansibleInventory(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<string> {
+  const key = CACHE ? keyOf(['ansible-inventory', args, opts.env], opts.cwd) : ''
+  const hit = fromCache<string>(key)
+  if (hit !== undefined) return hit
+  const { stdout } = await promisify(execFile)('ansible-inventory', args, { ...opts, maxBuffer: 64 << 20 })
+  return toCache(key, stdout)
+}
 
 /** The python that has ansible-core's modules (Debian's, not a pyenv shim). */
 export const ANSIBLE_PYTHON = '/usr/bin/python3'
 
 /** Run a python snippet with JSON on stdin; its stdout parsed as JSON. */
 export function ansiblePython<T>(code: string, input: unknown): T {
+  return judged(['python', code, input], () => runPython<T>(code, input))
+}
+
+function runPython<T>(code: string, input: unknown): T {
   const r = spawnSync(ANSIBLE_PYTHON, ['-c', code], { input: JSON.stringify(input), encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`python (ansible-core) failed: ${r.stderr}`)
   return JSON.parse(r.stdout) as T
 }
 
 /** An ansible CLI (ansible, ansible-playbook), without config files or colour getting in the way. */
-export function ansibleCli(cmd: string, args: string[], cwd: string) {
+export function ansibleCli(cmd: string, args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
+  return judged([cmd, args], () => runCli(cmd, args, cwd), cwd)
+}
+
+function runCli(cmd: string, args: string[], cwd: string) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: ansibleEnv(cwd) })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
@@ -33,6 +97,10 @@ export type CliRun = { rc: number; out: string; err: string }
  * --list-tasks, --list-tags, --list-hosts) in one python process: seconds instead of seconds each.
  */
 export function ansibleListings(cli: 'playbook' | 'adhoc', runs: string[][], cwd: string): CliRun[] {
+  return judged([cli, runs], () => runListings(cli, runs, cwd), cwd)
+}
+
+function runListings(cli: 'playbook' | 'adhoc', runs: string[][], cwd: string): CliRun[] {
   const [mod, cls, argv0] = cli === 'playbook' ? ['playbook', 'PlaybookCLI', 'ansible-playbook'] : ['adhoc', 'AdHocCLI', 'ansible']
   const code = `
 import io, json, sys, contextlib

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert'
 import { loadInventory, type LoadOptions } from '../../lib/inventory/inventory.ts'
 import { graphInventory, listInventory } from '../../lib/inventory/inventory-list.ts'
 import { tempDir } from '../unit/_helpers.ts'
+import { ansibleInventory } from './_ansible.ts'
 
 const run = promisify(execFile)
 const REPO = path.resolve(import.meta.dirname, '../..')
@@ -60,8 +61,7 @@ const CASES: Case[] = [
 
 async function ansible(c: Case, mode: string[]): Promise<string> {
   const args = [...c.sources.flatMap((s) => ['-i', s]), ...(c.playbookDir ? ['--playbook-dir', c.playbookDir] : []), ...mode]
-  const { stdout } = await run('ansible-inventory', args, { env: ENV, cwd: home.dir, maxBuffer: 64 << 20 })
-  return stdout
+  return ansibleInventory(args, { env: ENV, cwd: home.dir })
 }
 
 async function zxplay(c: Case) {

@@ -42,6 +42,11 @@ fs.mkdirSync(tmp, { recursive: true })
 const shared = path.join(tmp, 'shared')
 if (!fs.existsSync(shared)) fs.symlinkSync(path.resolve(ROOT, '../shared'), shared)
 
+// Ansible's answers to the compat tests' questions, asked once per run rather than once per mutant
+// (test/compat/_ansible.ts): only lib/ changes between mutants.
+process.env.ZXPLAY_JUDGE_CACHE = path.join(OUT, 'judge-cache')
+fs.rmSync(process.env.ZXPLAY_JUDGE_CACHE, { recursive: true, force: true })
+
 const lines: string[] = []
 let failed = false
 for (const mod of modules) {

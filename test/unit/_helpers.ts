@@ -94,14 +94,19 @@ export function processesWith(text: string): string[] {
 
 /**
  * lib modules bundled into one plain .mjs for a child process to import with plain `node` (loading tsx
- * costs a child about a second of CPU). Beside node_modules, so that the bundle's package imports
- * resolve; the file, and how to remove it.
+ * costs a child about a second of CPU). In a folder of its own that any user can read (a child may run
+ * as nobody, and a mutation sandbox is mkdtemp's 0700), beside a link to the real node_modules so that
+ * the bundle's package imports resolve; the file, and how to remove it.
  */
 export async function bundleForChild(name: string, modules: string[]): Promise<{ file: string; url: string; remove: () => void }> {
   const { build } = await import('esbuild')
   const repo = path.resolve(import.meta.dirname, '../..')
-  const file = path.join(repo, 'node_modules', '.cache', `zxplay-${name}-${process.pid}.mjs`)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zxplay-${name}-`))
+  fs.chmodSync(dir, 0o755)
+  fs.symlinkSync(fs.realpathSync(path.join(repo, 'node_modules')), path.join(dir, 'node_modules'))
+  const file = path.join(dir, 'bundle.mjs')
   const contents = modules.map((m) => `export * from ${JSON.stringify(path.join(repo, m))}`).join('\n')
   await build({ stdin: { contents, resolveDir: repo, loader: 'ts' }, outfile: file, bundle: true, packages: 'external', platform: 'node', format: 'esm', logLevel: 'error' })
-  return { file, url: pathToFileURL(file).href, remove: () => fs.rmSync(file, { force: true }) }
+  fs.chmodSync(file, 0o644)
+  return { file, url: pathToFileURL(file).href, remove: () => fs.rmSync(dir, { recursive: true, force: true }) }
 }
