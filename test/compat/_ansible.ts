@@ -50,13 +50,22 @@ function judged<T>(parts: unknown[], fn: () => T, cwd?: string): T {
   return fromCache<T>(key) ?? toCache(key, fn())
 }
 
-/** `ansible-inventory ARGS` (cwd, env as given): its stdout; a failing run throws. */
+/** `ansible-inventory ARGS` (cwd, env as given): its stdout; a failing run throws (its stderr). */
 export async function ansibleInventory(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<string> {
   const key = CACHE ? keyOf(['ansible-inventory', args, opts.env], opts.cwd) : ''
-  const hit = fromCache<string>(key)
-  if (hit !== undefined) return hit
-  const { stdout } = await promisify(execFile)('ansible-inventory', args, { ...opts, maxBuffer: 64 << 20 })
-  return toCache(key, stdout)
+  // a refusal is an answer too: kept as one
+  type Answer = { stdout?: string; error?: string }
+  const answer: Answer =
+    fromCache<Answer>(key) ??
+    toCache(
+      key,
+      await promisify(execFile)('ansible-inventory', args, { ...opts, maxBuffer: 64 << 20 }).then(
+        ({ stdout }): Answer => ({ stdout }),
+        (e: { stderr?: string; message: string }): Answer => ({ error: e.stderr || e.message })
+      )
+    )
+  if (answer.error !== undefined) throw new Error(`ansible-inventory failed: ${answer.error}`)
+  return answer.stdout ?? ''
 }
 
 /** The python that has ansible-core's modules (Debian's, not a pyenv shim). */

@@ -1,17 +1,15 @@
 // Inventory sources that are not YAML files: INI errors and refusals (each also refused by
 // ansible-inventory), files zxplay cannot read, and connection vars from the command line.
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { InventoryError } from '../../lib/base/errors.ts'
 import { loadInventory, parseInventory } from '../../lib/inventory/inventory.ts'
 import { listInventory } from '../../lib/inventory/inventory-list.ts'
 import { tempDir } from '../unit/_helpers.ts'
+import { ansibleInventory } from './_ansible.ts'
 
-const run = promisify(execFile)
 const tmp = tempDir('inv-sources')
 test.after(tmp.remove)
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp.dir, ANSIBLE_NOCOLOR: '1', ANSIBLE_INVENTORY_UNPARSED_FAILED: '1', LC_ALL: 'C.UTF-8' }
@@ -25,7 +23,7 @@ function refused(name: string, text: string, where: string, message: string, ans
     assert.instance(e, InventoryError)
     assert.is((e as Error).message, `${file}${where ? `: ${where}` : ''}: ${message}`)
     if (ansibleToo) {
-      const ansible = await run('ansible-inventory', ['-i', file, '--list'], { env: ENV, cwd: tmp.dir }).then(() => 'parsed', () => 'refused')
+      const ansible = await ansibleInventory(['-i', file, '--list'], { env: ENV, cwd: tmp.dir }).then(() => 'parsed', () => 'refused')
       assert.is(ansible, 'refused', 'ansible-inventory refuses it too')
     }
   }
