@@ -2,6 +2,7 @@
 // `dir` parameter, which the CLI leaves at lockDir()); the other runs are real processes that take
 // the locks through the same module, so pids, start times and deaths are the real thing.
 import { spawn, type ChildProcess } from 'node:child_process'
+import dns from 'node:dns'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,7 +10,7 @@ import readline from 'node:readline'
 import { test } from 'uvu'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import * as assert from 'uvu/assert'
-import { lockTargets, acquireLocks, currentHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/transport/lock.ts'
+import { lockTargets, acquireLocks, currentHolder, describeHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/transport/lock.ts'
 import { bundleForChild, errorOf, tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
@@ -135,6 +136,7 @@ test('a run locks each host (address:port) in a file of its own, 0600, naming th
   for (const [name, key] of [[CP1_FILE, cp1.key], [W1_FILE, w1.key]] as const) {
     const file = path.join(dir, name)
     assert.is(mode(file), '600')
+    assert.ok(fs.readFileSync(file, 'utf8').endsWith('}\n'), 'a text file: one JSON line, ended')
     const h = readLock(file)
     assert.equal([h.pid, h.machine, h.command, h.inventory, h.target], [process.pid, os.hostname(), INFO.command, INFO.inventory, key])
     assert.is(h.startTicks, startTicksOf(process.pid))
@@ -276,7 +278,8 @@ test("release removes only this run's locks: one that another run holds by now s
 test('a file in the way that is not a zxplay lock is left alone, and the error says what to do', () => {
   const dir = freshDir()
   fs.mkdirSync(dir, { recursive: true })
-  for (const text of ['not json\n', '{"pid": "12"}\n']) {
+  // a pid file of another tool, a JSON object without a pid: neither is a zxplay lock
+  for (const text of ['not json\n', '{"pid": "12"}\n', '{"pid": 12}\n', '{"token": "feedfacefeedface"}\n']) {
     fs.writeFileSync(path.join(dir, CP1_FILE), text)
     const e = errorOf(() => acquireLocks([w0, cp1], INFO, dir))
     assert.not.instance(e, LockError)
@@ -284,6 +287,12 @@ test('a file in the way that is not a zxplay lock is left alone, and the error s
     assert.is(fs.readFileSync(path.join(dir, CP1_FILE), 'utf8'), text)
     assert.equal(files(dir), [CP1_FILE], 'w0, taken before, was given back')
   }
+  // a folder in the lock's place (it cannot be read as a file): the same answer, not a retry
+  fs.rmSync(path.join(dir, CP1_FILE))
+  fs.mkdirSync(path.join(dir, CP1_FILE))
+  const e = errorOf(() => acquireLocks([w0, cp1], INFO, dir))
+  assert.is(e.message, `lock file ${path.join(dir, CP1_FILE)} is not a zxplay lock; remove it if no zxplay run is going on`)
+  assert.equal(files(dir), [CP1_FILE])
 })
 
 test('two runs taking over the same stale lock at the same moment: exactly one wins, the other is refused naming it', async () => {
@@ -399,6 +408,132 @@ test('the lock folder: $ZXPLAY_LOCK_DIR, else ~/.zxplay/locks in the home folder
   } finally {
     for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v)
   }
+})
+
+test('a refusal names the holder with what it knows: the user when it is known, nothing made up for what is missing', () => {
+  const h = { pid: 4242, machine: 'ctl', started: '2026-11-25T10:00:00.000Z' }
+  assert.is(describeHolder(h), 'pid 4242 on ctl, started 2026-11-25T10:00:00.000Z')
+  assert.is(describeHolder({ ...h, user: 'alice', command: 'zxplay run site', inventory: '/srv/inv.yaml' }), 'pid 4242 on ctl (user alice), started 2026-11-25T10:00:00.000Z, `zxplay run site` with /srv/inv.yaml')
+})
+
+test('names are looked up: a name and its address are one lock, an IPv4-mapped address is its IPv4 address, 127.x is loopback; a name that does not resolve stays (in lower case); localhost is loopback even unresolved', async () => {
+  // A resolver of our own (/etc/hosts is the machine's): it knows three names and nothing else, not even localhost.
+  const answers: Record<string, string> = { 'db.example': '10.0.0.9', 'mapped.example': '::ffff:10.0.0.9', 'ctl.example': '127.0.1.1' }
+  const real = dns.promises.lookup
+  const lookup = async (name: string) => {
+    const address = answers[name]
+    if (!address) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' })
+    return { address, family: address.includes(':') ? 6 : 4 }
+  }
+  // an ~/.ssh/config HostName may be in brackets (ssh -G prints it so)
+  const config = path.join(tmp, 'ssh_config_brackets')
+  fs.writeFileSync(config, 'Host six\n  HostName [::1]\n')
+  const inventory = `all:
+  hosts:
+    a: {address: db.example}
+    b: {address: DB.Example}
+    c: {address: 10.0.0.9}
+    d: {address: "::ffff:10.0.0.9"}
+    e: {address: "::FFFF:10.0.0.9"}
+    f: {address: mapped.example}
+    g: {address: ctl.example}
+    h: {address: localhost}
+    i: {address: NoSuch.Invalid}
+    j: {address: 10.0.127.1}
+    six: {ansible_ssh_common_args: "-F ${config}"}`
+  const hosts = parseInventory(inventory, '/x/inv.yaml').hosts
+  Object.assign(dns.promises, { lookup })
+  try {
+    const keys = Object.fromEntries((await lockTargets(hosts)).map((t) => [t.host, t.key]))
+    assert.equal(keys, {
+      a: '10.0.0.9:22', b: '10.0.0.9:22', c: '10.0.0.9:22', d: '10.0.0.9:22', e: '10.0.0.9:22', f: '10.0.0.9:22',
+      g: 'loopback:22', h: 'loopback:22', i: 'nosuch.invalid:22', j: '10.0.127.1:22', six: 'loopback:22',
+    })
+  } finally {
+    Object.assign(dns.promises, { lookup: real })
+  }
+})
+
+test('a lock that keeps vanishing and coming back: the run gives up with a clear error and leaves nothing behind', () => {
+  // Simulated: each link into the lock's name finds it there, each read finds it gone. (After 1000
+  // tries the simulation stops, so that a run that never gives up ends with a lock instead of hanging.)
+  const dir = freshDir()
+  const file = path.join(dir, CP1_FILE)
+  const real = { readFileSync: fs.readFileSync, linkSync: fs.linkSync }
+  let links = 0
+  const linkSync = (src: fs.PathLike, dest: fs.PathLike) => {
+    if (dest === file && ++links <= 1000) throw Object.assign(new Error(`EEXIST: file already exists, link '${src}' -> '${dest}'`), { code: 'EEXIST' })
+    return real.linkSync(src, dest)
+  }
+  const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
+    if (args[0] === file && links <= 1000) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: 'ENOENT' })
+    return real.readFileSync(...args)
+  }
+  Object.assign(fs, { readFileSync, linkSync })
+  let e: Error
+  try {
+    e = errorOf(() => acquireLocks([w0, cp1], INFO, dir))
+  } finally {
+    Object.assign(fs, real)
+  }
+  assert.is(e.message, `could not take the lock ${file} (it keeps changing); is another zxplay run starting?`)
+  assert.equal(files(dir), [], 'w0 given back, no temporary file left')
+})
+
+test('a lock folder that cannot hold hard links: the run fails at once saying why, and leaves nothing behind', () => {
+  // as on a filesystem without hard links (link(2) answers EPERM)
+  const dir = freshDir()
+  const real = fs.linkSync
+  Object.assign(fs, { linkSync: () => { throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' }) } })
+  let e: Error
+  try {
+    e = errorOf(() => acquireLocks([cp1], INFO, dir))
+  } finally {
+    Object.assign(fs, { linkSync: real })
+  }
+  assert.is((e as NodeJS.ErrnoException).code, 'EPERM', e.message)
+  assert.equal(files(dir), [])
+})
+
+test("a live holder whose /proc entry cannot be read (/proc mounted hidepid=2, another user's run) is not stale", () => {
+  const sleeper = spawn('sleep', ['30'])
+  others.push(sleeper)
+  const holder = { pid: sleeper.pid!, machine: os.hostname(), startTicks: startTicksOf(sleeper.pid!) }
+  const stat = `/proc/${sleeper.pid}/stat`
+  const real = fs.readFileSync
+  const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
+    if (args[0] === stat) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${stat}'`), { code: 'ENOENT' })
+    return real(...args)
+  }
+  Object.assign(fs, { readFileSync })
+  try {
+    assert.not.ok(isStale(holder))
+  } finally {
+    Object.assign(fs, { readFileSync: real })
+    sleeper.kill('SIGKILL')
+  }
+})
+
+test('a run killed while it judged a stale lock leaves its mutex folder; once that is old, the next run clears it and takes the lock over', async () => {
+  const dir = freshDir()
+  const dead = holderFile(dir, CP1_FILE, { pid: await deadPid() })
+  const mutex = path.join(dir, `${CP1_FILE}.takeover`)
+  fs.mkdirSync(mutex)
+  const aMinuteAgo = new Date(Date.now() - 60_000)
+  fs.utimesSync(mutex, aMinuteAgo, aMinuteAgo)
+  const held = acquireLocks([cp1], INFO, dir)
+  assert.equal(held.tookOver, [{ target: cp1, holder: dead }])
+  assert.equal(files(dir), [CP1_FILE], 'the old mutex is gone')
+  held.release()
+})
+
+test('taking and releasing locks leaves no file open', () => {
+  const dir = freshDir()
+  const open = () => fs.readdirSync('/proc/self/fd').length
+  const before = open()
+  const targets = Array.from({ length: 20 }, (_, i): Target => ({ host: `n${i}`, key: `10.0.3.${i}:22` }))
+  acquireLocks(targets, INFO, dir).release()
+  assert.is(open(), before)
 })
 
 test.run()
