@@ -10,7 +10,7 @@ import readline from 'node:readline'
 import { test } from 'uvu'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import * as assert from 'uvu/assert'
-import { lockTargets, acquireLocks, currentHolder, describeHolder, isStale, LockError, lockDir, type LockHolder, type Target } from '../../lib/transport/lock.ts'
+import { lockTargets, acquireLocks, currentHolder, describeHolder, isStale, LockError, lockDir, type Held, type LockHolder, type Target } from '../../lib/transport/lock.ts'
 import { bundleForChild, errorOf, tempDir } from './_helpers.ts'
 
 const REPO = path.resolve(import.meta.dirname, '../..')
@@ -57,6 +57,20 @@ const holderFile = (dir: string, name: string, h: Partial<LockHolder>) => {
   fs.writeFileSync(path.join(dir, name), JSON.stringify(holder) + '\n')
   return holder
 }
+
+/** The fs functions lock.ts calls, as they are; a test may replace them for a while (withFs). */
+const realFs = { readFileSync: fs.readFileSync, linkSync: fs.linkSync }
+/** Runs fn with some of them replaced: lock.ts calls them through the fs object. Put back after. */
+function withFs<T>(stubs: Partial<Record<keyof typeof realFs, (...args: never[]) => unknown>>, fn: () => T): T {
+  Object.assign(fs, stubs)
+  try {
+    return fn()
+  } finally {
+    Object.assign(fs, realFs)
+  }
+}
+/** An error as the system call gives it. */
+const sysError = (code: string, message: string) => Object.assign(new Error(`${code}: ${message}`), { code })
 
 /** A pid that belonged to a process which has exited and been reaped. */
 async function deadPid(): Promise<number> {
@@ -345,7 +359,6 @@ test('the put-back race, step by step: B takes the stale lock over just after A 
   const dir = freshDir()
   const file = path.join(dir, CP1_FILE)
   holderFile(dir, CP1_FILE, { pid: await deadPid() })
-  const real = { readFileSync: fs.readFileSync, linkSync: fs.linkSync }
   const won = new Map<string, ReturnType<typeof acquireLocks>>()
   const refused: string[] = []
   let inner = false
@@ -364,25 +377,44 @@ test('the put-back race, step by step: B takes the stale lock over just after A 
     }
   }
   const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
-    const out = real.readFileSync(...args)
+    const out = realFs.readFileSync(...args)
     if (!inner && args[0] === file && ++reads === 1) run('B')
     return out
   }
   const linkSync = (src: fs.PathLike, dest: fs.PathLike) => {
     if (!inner && dest === file && ++links === 2) run('C')
-    return real.linkSync(src, dest)
+    return realFs.linkSync(src, dest)
   }
-  Object.assign(fs, { readFileSync, linkSync })
-  try {
-    run('A')
-  } finally {
-    Object.assign(fs, real)
-  }
+  withFs({ readFileSync, linkSync }, () => run('A'))
   assert.ok(reads >= 1 && links >= 2, `the interleaving did not happen (reads ${reads}, links ${links})`)
   assert.equal([...won.keys()], ['B'], `winners ${[...won.keys()]}, refused ${refused}`)
   assert.equal(refused.sort(), ['A', 'C'])
   assert.is(readLock(file).command, 'B', "the winner's lock is the one in place")
   for (const h of won.values()) h.release()
+  assert.equal(files(dir), [])
+})
+
+test("a stale lock that another run took over first is in that run's note only", async () => {
+  // Just after A read the dead run's lock (and judged it stale), B takes it over and ends. A then
+  // finds no lock, places its own and took nothing over: the note about the dead run is B's.
+  const dir = freshDir()
+  const file = path.join(dir, CP1_FILE)
+  const dead = holderFile(dir, CP1_FILE, { pid: await deadPid() })
+  let b: Held | undefined
+  let reads = 0
+  const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
+    const out = realFs.readFileSync(...args)
+    if (args[0] === file && ++reads === 1) {
+      b = acquireLocks([cp1], { ...INFO, command: 'B' }, dir)
+      b.release()
+    }
+    return out
+  }
+  const a = withFs({ readFileSync }, () => acquireLocks([cp1], INFO, dir))
+  assert.equal(b?.tookOver, [{ target: cp1, holder: dead }])
+  assert.equal(a.tookOver, [], 'A found the lock gone: it took nothing over')
+  assert.is(readLock(file).command, INFO.command)
+  a.release()
   assert.equal(files(dir), [])
 })
 
@@ -422,7 +454,7 @@ test('names are looked up: a name and its address are one lock, an IPv4-mapped a
   const real = dns.promises.lookup
   const lookup = async (name: string) => {
     const address = answers[name]
-    if (!address) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' })
+    if (!address) throw sysError('ENOTFOUND', `getaddrinfo ${name}`)
     return { address, family: address.includes(':') ? 6 : 4 }
   }
   // an ~/.ssh/config HostName may be in brackets (ssh -G prints it so)
@@ -459,23 +491,16 @@ test('a lock that keeps vanishing and coming back: the run gives up with a clear
   // tries the simulation stops, so that a run that never gives up ends with a lock instead of hanging.)
   const dir = freshDir()
   const file = path.join(dir, CP1_FILE)
-  const real = { readFileSync: fs.readFileSync, linkSync: fs.linkSync }
   let links = 0
   const linkSync = (src: fs.PathLike, dest: fs.PathLike) => {
-    if (dest === file && ++links <= 1000) throw Object.assign(new Error(`EEXIST: file already exists, link '${src}' -> '${dest}'`), { code: 'EEXIST' })
-    return real.linkSync(src, dest)
+    if (dest === file && ++links <= 1000) throw sysError('EEXIST', `file already exists, link '${src}' -> '${dest}'`)
+    return realFs.linkSync(src, dest)
   }
   const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
-    if (args[0] === file && links <= 1000) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${file}'`), { code: 'ENOENT' })
-    return real.readFileSync(...args)
+    if (args[0] === file && links <= 1000) throw sysError('ENOENT', `no such file or directory, open '${file}'`)
+    return realFs.readFileSync(...args)
   }
-  Object.assign(fs, { readFileSync, linkSync })
-  let e: Error
-  try {
-    e = errorOf(() => acquireLocks([w0, cp1], INFO, dir))
-  } finally {
-    Object.assign(fs, real)
-  }
+  const e = withFs({ readFileSync, linkSync }, () => errorOf(() => acquireLocks([w0, cp1], INFO, dir)))
   assert.is(e.message, `could not take the lock ${file} (it keeps changing); is another zxplay run starting?`)
   assert.equal(files(dir), [], 'w0 given back, no temporary file left')
 })
@@ -483,14 +508,10 @@ test('a lock that keeps vanishing and coming back: the run gives up with a clear
 test('a lock folder that cannot hold hard links: the run fails at once saying why, and leaves nothing behind', () => {
   // as on a filesystem without hard links (link(2) answers EPERM)
   const dir = freshDir()
-  const real = fs.linkSync
-  Object.assign(fs, { linkSync: () => { throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' }) } })
-  let e: Error
-  try {
-    e = errorOf(() => acquireLocks([cp1], INFO, dir))
-  } finally {
-    Object.assign(fs, { linkSync: real })
+  const linkSync = (src: fs.PathLike, dest: fs.PathLike) => {
+    throw sysError('EPERM', `operation not permitted, link '${src}' -> '${dest}'`)
   }
+  const e = withFs({ linkSync }, () => errorOf(() => acquireLocks([cp1], INFO, dir)))
   assert.is((e as NodeJS.ErrnoException).code, 'EPERM', e.message)
   assert.equal(files(dir), [])
 })
@@ -500,16 +521,13 @@ test("a live holder whose /proc entry cannot be read (/proc mounted hidepid=2, a
   others.push(sleeper)
   const holder = { pid: sleeper.pid!, machine: os.hostname(), startTicks: startTicksOf(sleeper.pid!) }
   const stat = `/proc/${sleeper.pid}/stat`
-  const real = fs.readFileSync
   const readFileSync = (...args: Parameters<typeof fs.readFileSync>) => {
-    if (args[0] === stat) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${stat}'`), { code: 'ENOENT' })
-    return real(...args)
+    if (args[0] === stat) throw sysError('ENOENT', `no such file or directory, open '${stat}'`)
+    return realFs.readFileSync(...args)
   }
-  Object.assign(fs, { readFileSync })
   try {
-    assert.not.ok(isStale(holder))
+    assert.not.ok(withFs({ readFileSync }, () => isStale(holder)))
   } finally {
-    Object.assign(fs, { readFileSync: real })
     sleeper.kill('SIGKILL')
   }
 })
