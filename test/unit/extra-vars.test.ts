@@ -79,7 +79,12 @@ test('JSON list', usage(['[1]'], `-e '[1]': expected a map like {"key": "value"}
 test('a word after key=value', usage(['msg=hello world'], `-e 'msg=hello world': 'world' is not key=value`))
 test('unbalanced quotes', usage(["v='"], `-e 'v='': failed at splitting arguments, either an unbalanced jinja2 block or quotes`))
 test('a file without @', usage(['./vars.yaml'], `-e './vars.yaml': a file of variables is written @./vars.yaml`))
+test('an absolute file without @', usage(['/etc/zxplay/vars.yaml'], `-e '/etc/zxplay/vars.yaml': a file of variables is written @/etc/zxplay/vars.yaml`))
 test('empty name', usage(['=1'], "-e '=1': '=1' is not key=value"))
+// a character other than letters, digits, '_', '-' anywhere in a name (first, middle, last) is refused
+test('a name with other characters', () => {
+  for (const name of ['app:port', 'k8s/version', '$x', 'x!', 'cfg.a/b']) usage([`${name}=1`], `invalid variable name '${name}'`)()
+})
 test('empty segment', usage(['a..b=1'], "invalid variable name 'a..b'"))
 test('__proto__', () => {
   usage(['__proto__.polluted=1'], 'invalid variable name')()

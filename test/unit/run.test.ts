@@ -4,8 +4,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { UnreachableError } from '../../lib/base/errors.ts'
 import { zeroCounts, type Event } from '../../lib/output/events.ts'
-import { changed, ok, skip, task } from '../../lib/engine/playbook.ts'
+import { changed, ok, skip, task, type Playbook, type Task } from '../../lib/engine/playbook.ts'
+import { runPlan } from '../../lib/engine/run.ts'
+import { Secrets } from '../../lib/output/secrets.ts'
 import { localHosts, runLocalRecap, tempDir } from './_helpers.ts'
 
 const { dir: tmp, remove } = tempDir('run')
@@ -67,6 +70,107 @@ test('--check: upload leaves the file as it was (and creates none), and counts a
   assert.equal(said, [true, true])
   assert.equal(planned(events), [`upload ${old} (mode 644)`, `upload ${absent} (mode 644)`])
   assert.is(recap.hosts.h1?.changed, 1)
+})
+
+const results = (events: Event[]) => events.flatMap((e) => (e.kind === 'result' ? [`${e.task} ${e.host} ${e.status}${e.reason ? ` (${e.reason})` : ''}${e.failure ? `: ${e.failure.message}` : ''}`] : []))
+const notes = (events: Event[]) => events.flatMap((e) => (e.kind === 'note' ? [`${e.host}: ${e.text}`] : []))
+
+test('retries: a failing task runs again after `delay`, each failure said in a note, until it passes or the attempts are spent', async () => {
+  const tries: Record<string, number> = {}
+  const at: number[] = []
+  const tasks = [
+    task('flaky', { retries: 2, delay: 40 }, (ctx) => {
+      if (ctx.host.name === 'h1') at.push(performance.now())
+      const n = (tries[ctx.host.name] = (tries[ctx.host.name] ?? 0) + 1)
+      if (ctx.host.name === 'h2' || n < 3) throw new Error(`boom ${n}`)
+      return ok('')
+    }),
+  ]
+  const { events, recap } = await runLocalRecap(localHosts('h1', 'h2'), [tasks])
+  assert.equal(tries, { h1: 3, h2: 3 })
+  assert.equal(results(events), ['flaky h1 ok', 'flaky h2 failed: boom 3'])
+  assert.equal(notes(events).filter((n) => n.startsWith('h2')), ['h2: attempt 1/3 failed: boom 1; retrying', 'h2: attempt 2/3 failed: boom 2; retrying'])
+  assert.equal([recap.hosts.h1?.ok, recap.hosts.h2?.failed], [1, 1])
+  assert.ok(at[1]! - at[0]! >= 35 && at[2]! - at[1]! >= 35, `attempts ${at.map((t) => Math.round(t - at[0]!)).join(', ')} ms apart: not the delay`)
+})
+
+test('until: a run that did not throw is tried again while the condition is false; then it fails saying so', async () => {
+  let runs = 0
+  const tasks = [task('wait for it', { retries: 1, delay: 1, until: () => false }, () => void runs++)]
+  const { events } = await runLocalRecap(localHosts('h1'), [tasks])
+  assert.is(runs, 2)
+  assert.equal(results(events), ['wait for it h1 failed: condition not met after attempt 2/2'])
+  let ready = 0
+  const { events: later } = await runLocalRecap(localHosts('h1'), [[task('wait for it', { retries: 3, delay: 1, until: () => ++ready >= 2 }, () => {})]])
+  assert.equal(results(later), ['wait for it h1 ok'])
+})
+
+test('an unreachable host is not retried, and is out for the rest of the run', async () => {
+  let runs = 0
+  const tasks = [
+    task('reach', { retries: 3, delay: 1 }, (ctx) => {
+      runs++
+      if (ctx.host.name === 'gone') throw new UnreachableError('gone', 'no route to host')
+    }),
+    task('next', () => ok('')),
+  ]
+  const { events, recap } = await runLocalRecap(localHosts('here', 'gone'), [tasks, tasks.slice(1)])
+  assert.is(runs, 2)
+  assert.equal(results(events), ['reach here ok', 'reach gone unreachable: no route to host', 'next here ok', 'next here ok'])
+  assert.equal(recap.hosts.gone, { ...zeroCounts(), unreachable: 1 })
+})
+
+test('when every host is out, the playbook stops: no task after it is started', async () => {
+  const tasks = [task('fail', () => Promise.reject(new Error('x'))), task('never', () => ok(''))]
+  const { events } = await runLocalRecap(localHosts('h1', 'h2'), [tasks])
+  assert.equal(events.flatMap((e) => (e.kind === 'task' ? [e.task] : [])), ['fail'])
+})
+
+/** Playbooks with their own settings (any_errors_fatal) through the real run loop. */
+async function runPlaybooks(names: string[], playbooks: Partial<Playbook>[], forks = 5) {
+  const on = localHosts(...names)
+  const events: Event[] = []
+  const planned = playbooks.map((p, i) => ({ playbook: { id: `p${i}`, name: `p${i}`, hosts: 'all', tasks: [], ...p } as Playbook, hosts: on.hosts, tasks: (p.tasks ?? []) as Task[] }))
+  try {
+    const recap = await runPlan(planned, on.sessions, { check: false, diff: false, verbose: false, forks, taskTimeoutMs: 10_000, templatesDir: '/tmp', secrets: new Secrets(), emit: (e) => events.push(e) })
+    return { events, recap }
+  } finally {
+    for (const s of on.sessions.values()) await s.close()
+  }
+}
+
+test("any_errors_fatal: one host's failure stops every host, and the playbooks after it; without it the others go on", async () => {
+  const tasks = [task('first', (ctx) => (ctx.host.name === 'h2' ? Promise.reject(new Error('boom')) : ok(''))), task('second', () => ok(''))]
+  const fatal = await runPlaybooks(['h1', 'h2'], [{ tasks, anyErrorsFatal: true }, { tasks: [task('later', () => ok(''))] }])
+  assert.equal(results(fatal.events), ['first h1 ok', 'first h2 failed: boom'])
+  assert.equal(fatal.events.filter((e) => e.kind === 'playbook').length, 1)
+  const tolerant = await runPlaybooks(['h1', 'h2'], [{ tasks }, { tasks: [task('later', () => ok(''))] }])
+  assert.equal(results(tolerant.events), ['first h1 ok', 'first h2 failed: boom', 'second h1 ok', 'later h1 ok'])
+})
+
+test('--forks: at most that many hosts run a task at once; results come in host order, whoever ends first', async () => {
+  let running = 0
+  let peak = 0
+  const slow = task('slow', async (ctx) => {
+    peak = Math.max(peak, ++running)
+    await new Promise((r) => setTimeout(r, ctx.host.name === 'h1' ? 60 : 10))
+    running--
+  })
+  const { events } = await runPlaybooks(['h1', 'h2', 'h3', 'h4', 'h5'], [{ tasks: [slow] }], 2)
+  assert.is(peak, 2)
+  assert.equal(results(events), ['slow h1 ok', 'slow h2 ok', 'slow h3 ok', 'slow h4 ok', 'slow h5 ok'])
+  peak = 0
+  await runPlaybooks(['h1', 'h2', 'h3', 'h4', 'h5'], [{ tasks: [slow] }], 5)
+  assert.is(peak, 5)
+})
+
+test("the events of a task: its name before any host's result; each result's reason as the task gave it", async () => {
+  const tasks = [task('a', () => ok('already so')), task('b', () => changed('written')), task('c', () => skip('not here')), task('d', { when: () => false }, () => {})]
+  const { events } = await runLocalRecap(localHosts('h1'), [tasks])
+  assert.equal(
+    events.filter((e) => e.kind !== 'cmd' && e.kind !== 'cmd-end').map((e) => (e.kind === 'result' ? results([e])[0] : e.kind === 'task' ? `task ${e.task}` : e.kind)),
+    ['playbook', 'task a', 'a h1 ok (already so)', 'task b', 'b h1 changed (written)', 'task c', 'c h1 skipped (not here)', 'task d', 'd h1 skipped (condition is false)']
+  )
 })
 
 test.run()
