@@ -33,6 +33,7 @@ for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(
 const offset = (p: Pos) => lineStarts[p.line - 1]! + p.column - 1
 const restore = () => fs.writeFileSync(path.join(ROOT, mod), source)
 process.on('SIGINT', () => (restore(), process.exit(130)))
+process.on('exit', restore)
 
 const pattern = `^(${tests.map((t) => t.replace(/[.+]/g, '\\$&')).join('|')})\\.test\\.ts$`
 const count = (...s: string[]) => mutants.filter((m) => s.includes(m.status)).length
@@ -44,7 +45,9 @@ try {
   for (const m of mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage')) {
     const [a, b] = [offset(m.location.start), offset(m.location.end)]
     fs.writeFileSync(path.join(ROOT, mod), source.slice(0, a) + (m.replacement ?? '') + source.slice(b))
-    const r = spawnSync(process.execPath, ['node_modules/uvu/bin.js', 'test', pattern], { cwd: ROOT, stdio: 'ignore', timeout: 300_000 })
+    const r = spawnSync(process.execPath, ['node_modules/uvu/bin.js', 'test', pattern], { cwd: ROOT, stdio: 'ignore', timeout: 300_000, env: { ...process.env, NODE_OPTIONS: '--import=tsx' } }) // tsx also when not run by npm
+    // Ctrl-C reaches the test run too; the SIGINT handler would wait for this loop's end
+    if (r.signal === 'SIGINT') process.exit(130) // the finally below does not run: the exit handler restores
     const killed = r.status !== 0
     if (killed) nowKilled++
     const where = `${mod}:${m.location.start.line}:${m.location.start.column}`

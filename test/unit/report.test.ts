@@ -54,6 +54,18 @@ test('colour: each status its own, the recap row by its worst; none when colour 
   assert.not.ok(plain.some((l) => l.includes('\x1b')), plain.join('\n'))
 })
 
+test('without a sink of its own, the lines go to standard output, each with its line end', () => {
+  const written: string[] = []
+  const write = process.stdout.write
+  process.stdout.write = ((s: string) => (written.push(s), true)) as typeof write
+  try {
+    reporter({ json: false, verbose: false, color: false })({ kind: 'note', host: 'web1', task: 't', text: 'hello' })
+  } finally {
+    process.stdout.write = write
+  }
+  assert.equal(written, ['web1      · hello\n'])
+})
+
 test('colorWanted: a terminal, unless NO_COLOR is set', () => {
   assert.ok(colorWanted({ isTTY: true }, {}))
   assert.not.ok(colorWanted({ isTTY: true }, { NO_COLOR: '1' }))
@@ -70,6 +82,9 @@ test('-v: each command run ($, its first line only) and its output line by line 
   ]
   assert.equal(shown(events, { verbose: true }).slice(2), ['web1      $ apt-get install -y containerd …', 'web1      | Reading package lists...', 'web1      | Done', 'web1      ! W: a warning'])
   assert.equal(shown(events).slice(2), [])
+  // a one-line command is shown whole; a command that ran is not listed again as one that would run
+  const ran: Event[] = [playbook(['web1']), { kind: 'cmd', host: 'web1', task: 'install', cmd: 'true', planned: false, probe: false }, result('web1', 'ok')]
+  assert.equal(shown(ran, { verbose: true }).slice(2), ['web1      $ true', 'web1      ok          install 12ms'])
 })
 
 test('--check: the commands a task would run follow its line (multi-line ones indented), once, not as `$` lines', () => {
@@ -104,6 +119,7 @@ test('notes and diffs: under the host, the diff indented past the host column', 
   ]
   assert.equal(shown(events).slice(2), ['web1      · took over the lock', '          --- before', '          +++ after', '          -a', '          +b', '           c'])
   const painted = shown(events, { color: true }).slice(3)
+  assert.is(painted[4], '           c') // context lines stay plain
   assert.equal(painted.slice(0, 4), ['          \x1b[31m--- before\x1b[39m', '          \x1b[32m+++ after\x1b[39m', '          \x1b[31m-a\x1b[39m', '          \x1b[32m+b\x1b[39m'])
 })
 

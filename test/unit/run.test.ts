@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { UnreachableError } from '../../lib/base/errors.ts'
+import { CommandError, UnreachableError } from '../../lib/base/errors.ts'
 import { zeroCounts, type Event } from '../../lib/output/events.ts'
 import { changed, ok, skip, task, type Playbook, type Task } from '../../lib/engine/playbook.ts'
 import { runPlan } from '../../lib/engine/run.ts'
@@ -127,12 +127,13 @@ test('when every host is out, the playbook stops: no task after it is started', 
 })
 
 /** Playbooks with their own settings (any_errors_fatal) through the real run loop. */
-async function runPlaybooks(names: string[], playbooks: Partial<Playbook>[], forks = 5) {
+async function runPlaybooks(names: string[], playbooks: Partial<Playbook>[], forks = 5, opts: { interrupted?: () => boolean; seen?: (e: Event) => void } = {}) {
   const on = localHosts(...names)
   const events: Event[] = []
   const planned = playbooks.map((p, i) => ({ playbook: { id: `p${i}`, name: `p${i}`, hosts: 'all', tasks: [], ...p } as Playbook, hosts: on.hosts, tasks: (p.tasks ?? []) as Task[] }))
+  const emit = (e: Event) => (events.push(e), opts.seen?.(e))
   try {
-    const recap = await runPlan(planned, on.sessions, { check: false, diff: false, verbose: false, forks, taskTimeoutMs: 10_000, templatesDir: '/tmp', secrets: new Secrets(), emit: (e) => events.push(e) })
+    const recap = await runPlan(planned, on.sessions, { check: false, diff: false, verbose: false, forks, taskTimeoutMs: 10_000, templatesDir: '/tmp', secrets: new Secrets(), emit, interrupted: opts.interrupted })
     return { events, recap }
   } finally {
     for (const s of on.sessions.values()) await s.close()
@@ -171,6 +172,106 @@ test("the events of a task: its name before any host's result; each result's rea
     events.filter((e) => e.kind !== 'cmd' && e.kind !== 'cmd-end').map((e) => (e.kind === 'result' ? results([e])[0] : e.kind === 'task' ? `task ${e.task}` : e.kind)),
     ['playbook', 'task a', 'a h1 ok (already so)', 'task b', 'b h1 changed (written)', 'task c', 'c h1 skipped (not here)', 'task d', 'd h1 skipped (condition is false)']
   )
+})
+
+test('Ctrl-C between tasks: the next task is not started, the interruption names it, no later playbook runs', async () => {
+  let interrupted = false
+  // Ctrl-C right after the first task's result is shown
+  const seen = (e: Event) => void (e.kind === 'result' && (interrupted = true))
+  const tasks = [task('first', () => ok('')), task('second', () => ok(''))]
+  const { events, recap } = await runPlaybooks(['h1'], [{ tasks }, { tasks: [task('later', () => ok(''))] }], 5, { interrupted: () => interrupted, seen })
+  assert.equal(results(events), ['first h1 ok'])
+  assert.equal(events.flatMap((e) => (e.kind === 'interrupted' ? [e.task] : [])), ['second'])
+  assert.equal(events.filter((e) => e.kind === 'playbook').length, 1)
+  assert.ok(recap.interrupted)
+})
+
+test("Ctrl-C during a task: its failures are the interruption's, it is named as the one cut, and nothing after it starts", async () => {
+  let interrupted = false
+  const tasks = [
+    task('cut', () => {
+      interrupted = true
+      throw new Error('connection closed')
+    }),
+    task('after', () => ok('')),
+  ]
+  const { events } = await runLocalRecap(localHosts('h1'), [tasks], { interrupted: () => interrupted })
+  assert.equal(results(events), ['cut h1 failed: interrupted while this task ran: connection closed'])
+  assert.equal(events.flatMap((e) => (e.kind === 'interrupted' ? [e.task] : [])), ['cut'])
+  assert.equal(events.flatMap((e) => (e.kind === 'task' ? [e.task] : [])), ['cut'])
+})
+
+test('once: runs on the first host only; a value it sets anew reaches every host, one it left as it was does not', async () => {
+  const ran: string[] = []
+  const seen: Record<string, unknown> = {}
+  const tasks = [
+    task('own', (ctx) => ctx.register('v', ctx.host.name)),
+    task('shared', { once: true }, (ctx) => {
+      ran.push(ctx.host.name)
+      ctx.register('v', 'shared')
+    }),
+    task('look', (ctx) => void (seen[ctx.host.name] = ctx.registered.v)),
+  ]
+  await runLocalRecap(localHosts('h1', 'h2', 'h3'), [tasks])
+  assert.equal(ran, ['h1'])
+  assert.equal(seen, { h1: 'shared', h2: 'shared', h3: 'shared' })
+})
+
+test('any_errors_fatal: an unreachable host stops the others too; a playbook without failures runs to its end', async () => {
+  const reach = task('reach', (ctx) => (ctx.host.name === 'gone' ? Promise.reject(new UnreachableError('gone', 'no route')) : ok('')))
+  const fatal = await runPlaybooks(['here', 'gone'], [{ tasks: [reach, task('next', () => ok(''))], anyErrorsFatal: true }])
+  assert.equal(results(fatal.events), ['reach here ok', 'reach gone unreachable: no route'])
+  const fine = await runPlaybooks(['h1', 'h2'], [{ tasks: [task('a', () => ok('')), task('b', () => ok(''))], anyErrorsFatal: true }, { tasks: [task('c', () => ok(''))] }])
+  assert.equal(results(fine.events), ['a h1 ok', 'a h2 ok', 'b h1 ok', 'b h2 ok', 'c h1 ok', 'c h2 ok'])
+})
+
+test("the recap lists the hosts that ran (and recapHosts'); its time and each task's are the run's own", async () => {
+  const t0 = performance.now()
+  const { events, recap } = await runLocalRecap(localHosts('h1', 'h2'), [[task('nap', () => new Promise<void>((r) => setTimeout(r, 30)))]])
+  const wall = performance.now() - t0
+  assert.equal(Object.keys(recap.hosts).sort(), ['h1', 'h2'])
+  assert.ok(recap.ms >= 25 && recap.ms <= wall + 1, `recap ${recap.ms} ms of ${wall} ms`)
+  for (const e of events) if (e.kind === 'result') assert.ok(e.ms >= 25 && e.ms <= recap.ms, `${e.host}: ${e.ms} ms`)
+})
+
+test('a task that says changed counts as a change on its host (remembered reads are then read again)', async () => {
+  const on = localHosts('h1')
+  const s = on.sessions.get('h1')!
+  await runLocalRecap(on, [[task('a', () => ok('')), task('b', () => changed('x')), task('c', () => changed('y'))]])
+  assert.is(s.mutations, 2)
+})
+
+test("ok with what ensure found already so: the reasons, joined with '; '", async () => {
+  const file = path.join(tmp, 'same.conf')
+  fs.writeFileSync(file, 'a=1\n')
+  fs.chmodSync(file, 0o644)
+  const { events } = await runLocalRecap(localHosts('h1'), [[task('ensure', async (ctx) => {
+    await ctx.ensure.file(file, 'a=1\n', { mode: '0644' })
+    await ctx.ensure.file(file, 'a=1\n', { mode: '0644' })
+  })]])
+  const r = events.find((e) => e.kind === 'result')
+  assert.is(r?.kind === 'result' && r.status, 'ok')
+  const reason = r?.kind === 'result' ? r.reason ?? '' : ''
+  assert.is(reason.split('; ').length, 2, reason)
+  assert.is(reason.split('; ')[0], reason.split('; ')[1])
+})
+
+test('a command that failed: its command, exit code and stderr (stdout when stderr is empty) in the failure', async () => {
+  const fail = (stderr: string) => task('cmd', () => Promise.reject(new CommandError({ host: 'h1', cmd: 'make it', exitCode: 3, stdout: 'said on stdout\n', stderr })))
+  const a = await runLocalRecap(localHosts('h1'), [[fail('said on stderr\n')]])
+  const b = await runLocalRecap(localHosts('h1'), [[fail('')]])
+  const failure = (ev: Event[]) => ev.flatMap((e) => (e.kind === 'result' ? [e.failure] : []))[0]
+  assert.equal(failure(a.events), { message: 'command failed with exit code 3', cmd: 'make it', exitCode: 3, stderr: 'said on stderr\n' })
+  assert.equal(failure(b.events)?.stderr, 'said on stdout\n')
+})
+
+test('retries without a delay wait a second between attempts, as Ansible does', async () => {
+  const at: number[] = []
+  await runLocalRecap(localHosts('h1'), [[task('flaky', { retries: 1 }, () => {
+    at.push(performance.now())
+    throw new Error('x')
+  })]])
+  assert.ok(at[1]! - at[0]! >= 950, `${Math.round(at[1]! - at[0]!)} ms apart`)
 })
 
 test.run()
