@@ -23,6 +23,9 @@ const PATTERNS = [
   'kube_node[1:2]', 'web[2:0]', 'web*[0]', 'web:db', 'web,db', 'web,!web2', 'prod:&staging', 'prod:!web', '!web:prod',
   '!web2:&prod:all', '!web', '&staging', 'kube_node:!kube_control_plane', 'kube_control_plane:&kube_node', ' web : !web2 : db ',
   'web[0]:db[-1]', 'web1,', 'web1:22', 'web10:!~\\d0$', 'nosuch', 'web:nosuch', 'web[7]', 'empty', 'web,,db',
+  // fnmatch's bracket edge cases, subscripts that are not, and regexes over groups and hosts
+  'web[]1]', 'web[]1]0', 'web[!]]', 'web[^1]*', 'web[1', 'web[1*', 'web(1)', 'web1+', '~web[12]', 'web[1]0', 'web[0]x',
+  'web[10:]', 'web[5:]:db', '~(kube_node|stage1)', '???',
 ]
 
 const listed = ansibleListings('adhoc', PATTERNS.map((p) => ['-i', FILE, '--list-hosts', p]), dir)

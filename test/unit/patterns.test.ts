@@ -2,7 +2,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { PatternError } from '../../lib/base/errors.ts'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
-import { selectHosts } from '../../lib/inventory/patterns.ts'
+import { readFileSync } from 'node:fs'
+import { limitPatterns, selectHosts } from '../../lib/inventory/patterns.ts'
 
 const inv = parseInventory(
   `
@@ -84,5 +85,35 @@ test('everything excluded', fails('web:!prod', 'matches no hosts'))
 test('a glob matches the group all too, as in Ansible', _('a*', 'web1 web2 db1 stage1'))
 test('empty intersection', fails('db:&staging', 'matches no hosts'))
 test('an operator alone', fails('web:!', "'!' must be followed by a host or group name"))
+
+test('a regex that matches nothing', fails('~k8s', "no host or group matches '~k8s'"))
+test('an invalid regex, with the reason', () => {
+  assert.match(errorOf('~web(').message, /^host pattern '~web\(': invalid regular expression '~web\(': .*Unterminated group/)
+})
+test('a subscript past the group', fails('web[5]', "'web[5]': web has 2 host(s), so there is no [5]"))
+test('a hint names at most three', () => {
+  const many = parseInventory('all:\n  hosts:\n    node1:\n    node2:\n    node3:\n    node4:\n', 'inventory.yaml')
+  try {
+    selectHosts(many, 'nodes')
+    assert.unreachable()
+  } catch (e) {
+    assert.is((e as Error).message, "host pattern 'nodes': no host or group named 'nodes' (did you mean 'node1' or 'node2' or 'node3'?)")
+  }
+})
+const limitError = (limit: string) => {
+  try {
+    limitPatterns(limit, '/', (f) => readFileSync(f, 'utf8'))
+  } catch (e) {
+    if (e instanceof PatternError) return e.message
+    throw e
+  }
+  throw new Error(`'${limit}' was read`)
+}
+test('--limit @file that does not exist', () => {
+  assert.is(limitError('web,@/nonexistent/retry'), "host pattern 'web,@/nonexistent/retry': cannot read the limit file /nonexistent/retry: no such file")
+})
+test('--limit @file that cannot be read says why', () => {
+  assert.is(limitError('@/tmp'), "host pattern '@/tmp': cannot read the limit file /tmp: EISDIR: illegal operation on a directory, read")
+})
 
 test.run()
