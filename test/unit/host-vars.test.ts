@@ -422,4 +422,25 @@ test('a bad value is refused naming the file, the key as written and what was ex
   assert.not.match(e, "'no'")
 })
 
+test('each accepted, unused key is said so with its reason', () => {
+  const reasons: Record<string, string> = {
+    ansible_python_interpreter: 'zxplay runs no Python on hosts',
+    ansible_pipelining: 'zxplay always sends commands over its one connection',
+    ansible_ssh_pipelining: 'zxplay always sends commands over its one connection',
+    ansible_control_path: 'zxplay keeps one connection per host for the whole run',
+    ansible_control_path_dir: 'zxplay keeps one connection per host for the whole run',
+    ansible_sshpass_prompt: 'zxplay answers password authentication itself, without sshpass',
+    ansible_ssh_use_tty: 'zxplay asks for no terminal: sudo and su are answered over stdin',
+    ansible_ssh_retries: 'zxplay does not retry a connection: a host that cannot be reached is reported unreachable',
+    ansible_paramiko_use_rsa_sha2_algorithms: 'ssh2 negotiates rsa-sha2 itself',
+    ansible_su_prompt_l10n: "zxplay recognises su's password prompt by its 'assword:' ending",
+  }
+  for (const k of ['ansible_scp_executable', 'ansible_scp_extra_args', 'ansible_scp_if_ssh', 'ansible_sftp_batch_mode', 'ansible_sftp_executable', 'ansible_sftp_extra_args', 'ansible_ssh_transfer_method']) {
+    reasons[k] = 'zxplay copies files over its own connection, not with scp or sftp'
+  }
+  const vars = Object.fromEntries(Object.keys(reasons).map((k) => [k, 'x']))
+  assert.equal(resolveConnection('web1', vars).settings.unused.sort(), Object.entries(reasons).map(([k, why]) => `${k}: accepted, unused (${why})`).sort())
+  for (const k of Object.keys(reasons)) assert.is(connectionKeyTypo(k), undefined, k)
+})
+
 test.run()
