@@ -255,7 +255,7 @@ test('key and known_hosts: a path from the inventory\'s directory; ~ and ~/ are 
 
 test('user and become_user: POSIX names, user@domain, DOMAIN\\user, a trailing $; nothing a shell would read', () => {
   for (const name of ['user', 'become_user'] as const) {
-    for (const v of ['deploy', 'app_1', 'a.b', '_svc', '1user', 'alice@example.com', 'CORP\\alice', 'host$', 'x-y']) assert.is(ok(name, v), v, v)
+    for (const v of ['deploy', 'app_1', 'a.b', '_svc', '1user', 'alice@example.com', 'CORP\\alice', 'host$', 'x-y', 'Admin', 'Zed', 'zed', '0day', '9lives', '.x', 'xAZaz09']) assert.is(ok(name, v), v, v)
     for (const v of ['', '-rf', '@x', 'a b', 'a;b', 'a$b', '$', 'a$$', 'ro`ot`', "o'neil", 'a\nb', 'é', 5, null]) {
       assert.match(refusal(name, v), /^expected a user name \(letters, digits, '\.', '_', '-', '@'\), got /, JSON.stringify(v))
     }
