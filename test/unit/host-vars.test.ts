@@ -170,6 +170,7 @@ test('connectionKeyTypo: a near miss of a connection key is named; known keys an
   assert.is(connectionKeyTypo('keys'), 'key')
   assert.is(connectionKeyTypo('ports'), 'port') // five letters: two edits allowed
   assert.is(connectionKeyTypo('bcome'), 'become')
+  assert.is(connectionKeyTypo('ansble_usr'), 'ansible_user') // two edits
   assert.is(connectionKeyTypo('bcme'), undefined) // four letters, two edits from 'become'
   for (const k of ['ansible_host', 'port', 'ansible_python_interpreter', 'ansible_become_exe', 'zxplay_persistent_shell', 'dev', 'host', 'app', 'role', 'http_port']) assert.is(connectionKeyTypo(k), undefined, k)
 })
@@ -237,7 +238,7 @@ test('ansible_become_method: sudo or su, nothing else', () => {
 
 test('ansible_ssh_timeout: whole seconds from 1, as a number or digits', () => {
   for (const [v, want] of [[10, 10], [1, 1], ['30', 30], [' 5 ', 5]] as const) assert.is(ok('ansible_ssh_timeout', v), want)
-  for (const v of [0, -1, 1.5, '0', '1.5', '-3', '10s', '', true]) assert.match(refusal('ansible_ssh_timeout', v), /^expected a whole number of seconds, got /, JSON.stringify(v))
+  for (const v of [0, -1, 1.5, '0', '1.5', '-3', '10s', '', true, '0x10', '1e3', 'x10', '10 s']) assert.match(refusal('ansible_ssh_timeout', v), /^expected a whole number of seconds, got /, JSON.stringify(v))
 })
 
 test('key and known_hosts: a path from the inventory\'s directory; ~ and ~/ are the home directory; ~user is not expanded', () => {
