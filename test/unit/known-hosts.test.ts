@@ -40,6 +40,13 @@ function hashed(name: string): string {
 
 // ---- parse ----
 
+test('parse: fields apart by several spaces or tabs, as ssh reads them (judged by ssh-keygen -F)', () => {
+  const file = path.join(tmp, 'spaced_hosts')
+  fs.writeFileSync(file, `web1  \t${ed.type}\t\t${ed.b64}   comment\n`)
+  assert.match(execFileSync('ssh-keygen', ['-F', 'web1', '-f', file], { encoding: 'utf8' }), 'found: line 1')
+  assert.is(verify(readKnownHosts([file]), ['web1'], ed.blob).status, 'known')
+})
+
 test('parse: fields, line numbers, comments and blank lines skipped', () => {
   const text = `# a comment\n\n   \nweb1,10.0.0.1 ${ed.type} ${ed.b64} a comment\n  [db1]:2222\tssh-rsa AAAA\r\n@revoked * ${ed2.type} ${ed2.b64}\n@cert-authority *.lan ${ec.type} ${ec.b64}\nincomplete ssh-rsa\n`
   const e = parseKnownHosts(text, 'kh')
@@ -186,6 +193,8 @@ test('knownAlgorithms: the types known for the host, rsa expanded', () => {
   assert.equal(knownAlgorithms(kh, ['h']), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519'])
   assert.equal(knownAlgorithms(kh, ['x']), ['ssh-ed25519'])
   assert.equal(knownAlgorithms(kh, ['nobody']), [])
+  // a host is known by any of the names it is looked up under (its name, its address): one is enough
+  assert.equal(knownAlgorithms(kh, ['nobody', 'x']), ['ssh-ed25519'])
 })
 
 test('hostKeyName: bare on port 22', () => assert.is(hostKeyName('web1', 22), 'web1'))
@@ -221,6 +230,20 @@ test('appendKnownHost: creates the folder and a 0600 file; the entry reads back 
   assert.is(fs.statSync(file).mode & 0o777, 0o600)
   assert.is(fs.readFileSync(file, 'utf8'), `[web1]:2222 ${ed.type} ${ed.b64}\n`)
   assert.is(verify(readKnownHosts([file]), ['[web1]:2222'], ed.blob).status, 'known')
+})
+
+test('appendKnownHost: after a file that ends with its line end, the entry follows directly (no blank line)', () => {
+  const file = path.join(tmp, 'with_newline')
+  fs.writeFileSync(file, `web1 ${ed.type} ${ed.b64}\n`)
+  appendKnownHost(file, 'web2', ec.blob)
+  assert.is(fs.readFileSync(file, 'utf8'), `web1 ${ed.type} ${ed.b64}\nweb2 ${ec.type} ${ec.b64}\n`)
+})
+
+test('appendKnownHost: a short last line without newline (its second byte a line end) stays intact', () => {
+  const file = path.join(tmp, 'short_last_line')
+  fs.writeFileSync(file, `#\nweb1 ${ed.type} ${ed.b64}`)
+  appendKnownHost(file, 'web2', ec.blob)
+  assert.is(fs.readFileSync(file, 'utf8'), `#\nweb1 ${ed.type} ${ed.b64}\nweb2 ${ec.type} ${ec.b64}\n`)
 })
 
 test('appendKnownHost: a last line without newline stays intact', () => {
