@@ -50,20 +50,22 @@ function judged<T>(parts: unknown[], fn: () => T, cwd?: string): T {
   return fromCache<T>(key) ?? toCache(key, fn())
 }
 
+/** judged, for an answer that comes later. */
+async function judgedLater<T>(parts: unknown[], fn: () => Promise<T>, cwd?: string): Promise<T> {
+  const key = CACHE ? keyOf(parts, cwd) : ''
+  return fromCache<T>(key) ?? toCache(key, await fn())
+}
+
 /** `ansible-inventory ARGS` (cwd, env as given): its stdout; a failing run throws (its stderr). */
 export async function ansibleInventory(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<string> {
-  const key = CACHE ? keyOf(['ansible-inventory', args, opts.env], opts.cwd) : ''
-  // a refusal is an answer too: kept as one
   type Answer = { stdout?: string; error?: string }
-  const answer: Answer =
-    fromCache<Answer>(key) ??
-    toCache(
-      key,
-      await promisify(execFile)('ansible-inventory', args, { ...opts, maxBuffer: 64 << 20 }).then(
-        ({ stdout }): Answer => ({ stdout }),
-        (e: { stderr?: string; message: string }): Answer => ({ error: e.stderr || e.message })
-      )
+  // a refusal is an answer too: kept as one
+  const run = () =>
+    promisify(execFile)('ansible-inventory', args, { ...opts, maxBuffer: 64 << 20 }).then(
+      ({ stdout }): Answer => ({ stdout }),
+      (e: { stderr?: string; message: string }): Answer => ({ error: e.stderr || e.message })
     )
+  const answer = await judgedLater(['ansible-inventory', args, opts.env], run, opts.cwd)
   if (answer.error !== undefined) throw new Error(`ansible-inventory failed: ${answer.error}`)
   return answer.stdout ?? ''
 }
