@@ -1,4 +1,5 @@
-// npm run lab:real:up -- [--hosts N] [--dist debian-12[,debian-13…]] · npm run lab:real:down
+// npm run lab:real:up -- [--hosts N] [--dist debian-12[,debian-13…]] [--aws] · npm run lab:real:down
+// --aws: the lab's STS endpoint and an aws: block in the inventory (default: none, as without AWS)
 import { DISTS, isDist, type Dist } from './config.ts'
 import { labDown, labLeftovers, labUp } from './lab.ts'
 
@@ -12,9 +13,10 @@ if (cmd === 'up') {
   const dists = (value('--dist') ?? '').split(',').filter(Boolean)
   const bad = dists.filter((d) => !isDist(d))
   if (bad.length) throw new Error(`lab: --dist: unknown ${bad.join(', ')} (expected ${Object.keys(DISTS).join(', ')})`)
-  const lab = await labUp({ hosts, dists: dists as Dist[], log: (s) => console.log(s) })
+  const lab = await labUp({ hosts, dists: dists as Dist[], aws: args.includes('--aws'), log: (s) => console.log(s) })
   for (const h of lab.hosts) console.log(`${h.name} ${h.address} ${h.dist}`)
   console.log(`inventory: ${lab.inventory}`)
+  if (lab.aws) console.log(`STS endpoint: ${lab.aws.endpoint}`)
   console.log(`timings (ms): ${JSON.stringify(lab.timings)}`)
 } else if (cmd === 'down') {
   await labDown()
@@ -22,6 +24,6 @@ if (cmd === 'up') {
   if (left.length) throw new Error(`lab: down left ${left.join(', ')}`)
   console.log('real-host lab down: nothing left')
 } else {
-  console.error('usage: node lab/hosts/cli.ts up [--hosts N] [--dist debian-12[,…]] | down')
+  console.error('usage: node lab/hosts/cli.ts up [--hosts N] [--dist debian-12[,…]] [--aws] | down')
   process.exitCode = 2
 }

@@ -3,15 +3,18 @@
 // address on bridge zxreal0, hostname, machine-id, host keys and lab users. Debian packages reach
 // them only through apt-cacher-ng on the bridge address; pkgs.k8s.io is the lab's own signed
 // repository (repo.ts) on that address. `labDown` leaves no container, cgroup, mount, bridge or
-// process. See lab/hosts/README.md for what is real and the machine facts it works around.
+// process. With `aws: true`, the lab's STS endpoint (lab/sts/sts-lab.ts) runs on this machine, where
+// the runner calls STS, and the inventory's aws: block points at it, as in the namespace lab.
+// See lab/hosts/README.md for what is real and the machine facts it works around.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { killPids, tail, waitGone, isAlive } from '../proc.ts'
-import { labInventoryText, OPENAPI_DIR, OPENAPI_INDEX, run, shq, waitProbe } from '../netns/lab.ts'
+import { LAB_RAY_VARS, labInventoryText, OPENAPI_DIR, OPENAPI_INDEX, run, shq, waitProbe } from '../netns/lab.ts'
 import { buildOpenapiIndex } from '../standins/_openapi.ts'
+import { awsInventoryLines, labStsPids, startLabSts, stopLabSts, type LabAws } from '../sts/sts-lab.ts'
 import {
   ACNG_PORT,
   BRIDGE,
@@ -42,6 +45,7 @@ export type RealLab = {
   becomePass: string
   hosts: RealHost[]
   timings: Record<string, number> // ms per step of labUp
+  aws?: LabAws // with labUp({ aws: true }): the local STS endpoint
 }
 type State = { hosts: RealHost[]; pids: Record<string, number> }
 
@@ -198,8 +202,12 @@ function bootHost(h: RealHost): number {
 // ---------------------------------------------------------------------------
 // Up and down
 
-/** A fresh lab: `hosts` machines (default 1), host i running dists[i] (else the last given, else Debian 12). */
-export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: string) => void } = {}): Promise<RealLab> {
+/**
+ * A fresh lab: `hosts` machines (default 1), host i running dists[i] (else the last given, else
+ * Debian 12). `aws: true`: the STS endpoint too, and its aws: block in the inventory (default none:
+ * no AWS role configured, site's AWS step left out).
+ */
+export async function labUp(opts: { hosts?: number; dists?: Dist[]; aws?: boolean; log?: (s: string) => void } = {}): Promise<RealLab> {
   const n = opts.hosts ?? 1
   const log = opts.log ?? (() => {})
   if (!Number.isInteger(n) || n < 1 || n > MAX_HOSTS) throw new Error(`lab: hosts must be an integer from 1 to ${MAX_HOSTS}, got ${n}`)
@@ -223,6 +231,7 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: st
     return { name, address: hostAddress(i + 1), dist: dists[i] ?? dists[dists.length - 1]!, machine: `${MACHINE_PREFIX}${name}`, dir, root: path.join(dir, 'root') }
   })
   const state: State = { hosts, pids: {} }
+  let awsStarting: Promise<LabAws | undefined> = Promise.resolve(undefined)
   const save = () => write(STATE, JSON.stringify(state, null, 2) + '\n')
   fs.mkdirSync(RUN, { recursive: true })
   save()
@@ -241,6 +250,9 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: st
     const pubKey = fs.readFileSync(`${files.key}.pub`, 'utf8').trim()
     const becomePass = randomBytes(12).toString('base64url')
     write(files.becomePass, `${becomePass}\n`, 0o600)
+    // started now, awaited before the inventory: it comes up while the hosts are prepared
+    if (opts.aws) awsStarting = startLabSts(LAB_DIR)
+    awsStarting.catch(() => {})
     await timed('prepare hosts', () => Promise.all(hosts.map((h) => prepareHost(h, hosts, pubKey, becomePass))))
     for (const h of hosts) state.pids[h.machine] = bootHost(h)
     save()
@@ -261,11 +273,13 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; log?: (s: st
         .map((f) => `${h.address} ${fs.readFileSync(at(h, `/etc/ssh/${f}`), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`)
     )
     write(files.knownHosts, known.join('\n') + '\n')
-    write(files.inventory, labInventoryText({ by: 'npm run lab:real:up', hosts, key: files.key, knownHosts: files.knownHosts }))
-    const lab: RealLab = { dir: LAB_DIR, inventory: files.inventory, key: files.key, knownHosts: files.knownHosts, becomePass, hosts, timings }
+    const aws = await timed('sts', () => awsStarting)
+    write(files.inventory, labInventoryText({ by: 'npm run lab:real:up', hosts, key: files.key, knownHosts: files.knownHosts, vars: [...(aws ? awsInventoryLines(aws) : []), ...LAB_RAY_VARS] }))
+    const lab: RealLab = { dir: LAB_DIR, inventory: files.inventory, key: files.key, knownHosts: files.knownHosts, becomePass, hosts, timings, aws }
     write(files.info, JSON.stringify({ ...lab, becomePass: undefined }, null, 2) + '\n')
     return lab
   } catch (e) {
+    await awsStarting.catch(() => {}) // so that labDown finds the endpoint it started
     await labDown()
     throw e
   }
@@ -374,6 +388,7 @@ export async function labDown(): Promise<void> {
   for (const pid of servers) process.kill(pid, 'SIGTERM')
   await waitGone(servers, 5_000)
   killPids(servers.filter(isAlive))
+  await stopLabSts(LAB_DIR)
   // anything a host left behind in its cgroups
   for (let i = 0; i < 5 && cgroupPids().length; i++) {
     killPids(cgroupPids())
@@ -393,6 +408,7 @@ export async function labLeftovers(): Promise<string[]> {
   out.push(...labMounts().map((m) => `mount ${m}`))
   out.push(...labCgroups().map((c) => `cgroup ${c}`))
   out.push(...cgroupPids().map((p) => `process ${p}`))
+  out.push(...labStsPids(LAB_DIR).map((p) => `process ${p} (the STS endpoint)`))
   if ((await run('ip', ['link', 'show', BRIDGE], { check: false })).code === 0) out.push(`bridge ${BRIDGE}`)
   const procs = (await run('sh', ['-c', `ps -eo pid=,args= | grep -E 'systemd-nspawn .*-M ${MACHINE_PREFIX}|apt-cacher-ng -c ${RUN}|lab/hosts/repo-server.ts' | grep -v grep || true`])).stdout.trim()
   if (procs) out.push(...procs.split('\n').map((l) => `process ${l.trim()}`))

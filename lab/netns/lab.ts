@@ -671,6 +671,13 @@ export function labInventoryText(o: { by: string; hosts: readonly { name: string
   ].join('\n')
 }
 
+/**
+ * Lab hosts (either lab's) have this machine's 2 CPUs, of which the control plane's own pods
+ * request 1.05: small Ray pods, as a user of such machines would set, so the head and 3 workers
+ * fit, and a rolling restart has room for its surge pod (1-CPU pods stay Pending for lack of CPU).
+ */
+export const LAB_RAY_VARS = ['    ray: { head_cpu: 250m, worker_cpu: 250m, head_memory: 512Mi, worker_memory: 512Mi }']
+
 function inventoryText(hosts: readonly LabHost[], aws: LabAws | undefined): string {
   return labInventoryText({
     by: 'npm run lab:up',
@@ -679,9 +686,7 @@ function inventoryText(hosts: readonly LabHost[], aws: LabAws | undefined): stri
     knownHosts: labFiles.knownHosts,
     vars: [
       ...(aws ? awsInventoryLines(aws) : []), // none: no AWS role configured, the AWS step is left out
-      // Lab hosts have this machine's 2 CPUs, of which the control plane's own pods request 1.05:
-      // small Ray pods, as a user of such machines would set, so the head and 3 workers fit.
-      '    ray: { head_cpu: 250m, worker_cpu: 250m, head_memory: 512Mi, worker_memory: 512Mi }',
+      ...LAB_RAY_VARS,
     ],
   })
 }

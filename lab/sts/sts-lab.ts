@@ -1,5 +1,6 @@
-// The lab's STS endpoint (./sts.ts), run detached on 127.0.0.1 for as long as the lab is up, and
-// the client-side files that point at it, in <repo>/.lab/aws/:
+// The lab's STS endpoint (./sts.ts), run detached on 127.0.0.1 for as long as a lab is up, and
+// the client-side files that point at it, in the lab's client folder (<repo>/.lab/aws/ for the
+// namespace lab, <repo>/.lab-real/aws/ for the real-host lab's labUp({ aws: true })):
 //   credentials   0600, profiles `zxlab` (an IAM user's long-term keys the endpoint knows) and
 //                 `zxlab-expired` (a session whose token the endpoint answers ExpiredToken for)
 //   sts.json      0600, the endpoint's config: those keys and the roles it knows
@@ -83,7 +84,7 @@ export async function startLabSts(labDir: string): Promise<LabAws> {
   writePrivate(
     f.credentials,
     [
-      '# written by npm run lab:up: test keys that only the lab\'s STS endpoint knows',
+      '# written by the lab\'s labUp: test keys that only the lab\'s STS endpoint knows',
       `[${LAB_PROFILE}]`,
       `aws_access_key_id = ${user.accessKeyId}`,
       `aws_secret_access_key = ${user.secretAccessKey}`,
@@ -192,17 +193,23 @@ function isLabSts(pid: number, labDir: string): boolean {
  * when .lab/ was emptied by hand), found by its command line.
  */
 export async function stopLabSts(labDir: string): Promise<void> {
+  const pids = labStsPids(labDir)
+  // SIGKILL: it holds nothing to flush (the state file is written at every request)
+  killPids(pids)
+  // Wait for the exit itself (isAlive: gone or a zombie): a killed process's command line reads
+  // empty as soon as its memory is released, while it is still exiting (state R or D, not yet Z).
+  await waitGone(pids, 2000)
+}
+
+/** Every running endpoint of that lab: the pid labUp recorded and any other found by its command line. */
+export function labStsPids(labDir: string): number[] {
   const recorded = readNumber(labAwsFiles(labDir).pid)
   const pids = new Set<number>()
   if (recorded !== undefined && isLabSts(recorded, labDir)) pids.add(recorded)
   for (const entry of fs.readdirSync('/proc')) {
     if (/^\d+$/.test(entry) && Number(entry) !== process.pid && isLabSts(Number(entry), labDir)) pids.add(Number(entry))
   }
-  // SIGKILL: it holds nothing to flush (the state file is written at every request)
-  killPids([...pids])
-  // Wait for the exit itself (isAlive: gone or a zombie): a killed process's command line reads
-  // empty as soon as its memory is released, while it is still exiting (state R or D, not yet Z).
-  await waitGone([...pids], 2000)
+  return [...pids]
 }
 
 /** The inventory's `aws:` block under all.vars (indented for inventoryText). */

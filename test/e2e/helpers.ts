@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import * as yaml from 'js-yaml'
-import { REPO, type Lab } from '../../lab/netns/lab.ts'
+import { REPO } from '../../lab/netns/lab.ts'
 
 export const BIN = path.join(REPO, 'bin/zxplay.mjs')
 export const FIXTURES = path.join(REPO, 'test/fixtures')
@@ -67,8 +67,8 @@ export async function runJson(args: string[], opts: Parameters<typeof runCli>[1]
 export const statusOf = (report: JsonReport, host: string, task: string) =>
   report.tasks.find((t) => t.host === host && t.task === task)?.status
 
-/** A copy of the lab inventory with changes to all.vars or hosts, in a temp file. */
-export function derivedInventory(lab: Lab, change: (inv: any) => void): string {
+/** A copy of the lab inventory (either lab's) with changes to all.vars or hosts, in a temp file. */
+export function derivedInventory(lab: { inventory: string }, change: (inv: any) => void): string {
   const inv = yaml.load(fs.readFileSync(lab.inventory, 'utf8')) as any
   change(inv)
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-inv-')), 'inventory.yaml')

@@ -1,23 +1,30 @@
-// The Ray playbooks end to end on a 3-host lab: STS credentials from the lab's local STS endpoint
-// into Secret ray/session-token and env.list, the Ray head and workers, the HPA, verification;
-// a converged rerun, --refresh, every STS failure, and no credential value anywhere it must not be.
+// The Ray playbooks end to end on 3 real Debian 12 hosts (the real-host lab, lab/hosts/: systemd,
+// apt, containerd real; kubeadm/kubelet/kubectl the stand-ins inside real .debs; the API server a
+// stand-in over HTTPS on 10.78.0.11:6443): site from fresh machines once, with STS credentials
+// from the lab's local STS endpoint (this machine, where the runner calls STS) into Secret
+// ray/session-token and env.list, the Ray head and workers, the HPA, verification; then a
+// converged rerun, --refresh, every STS failure, and no credential value anywhere it must not be
+// (this machine's process list sees the hosts' processes too: nspawn's PID namespaces are nested in
+// this one). Builds the Debian 12 rootfs first when the cache has none (minutes).
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labDown, labUp, onHost, type Lab } from '../../lab/netns/lab.ts'
-import { derivedInventory, newestLog, runCli, runJson, tmpDir, type CliResult, type JsonReport } from './helpers.ts'
+import { derivedInventory, newestLog, runCli, runJson, tmpDir, type CliResult, type JsonReport } from '../../../test/e2e/helpers.ts'
+import { labDown, labLeftovers, labUp, onRealHost, type RealLab } from '../lab.ts'
 
-let lab: Lab
+let lab: RealLab
 let logDir: string
 const inv = () => ['-i', lab.inventory, '--log-dir', logDir]
 const changedTotal = (r: JsonReport) => Object.values(r.hosts).reduce((n, h) => n + h.changed, 0)
 const failures = (r: { stdout: string; stderr: string }) => `${r.stdout.slice(-5000)}\n${r.stderr.slice(-2000)}`
 const KEYS = ['AWS_ACCESS_KEY_ID_SESS', 'AWS_SECRET_ACCESS_KEY_SESS', 'AWS_SESSION_TOKEN'] as const
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
+/** kubectl as root on node1: the stand-in in the real kubectl .deb, over HTTPS to the API server. */
 async function kubectl(args: string): Promise<string> {
-  const r = await onHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`)
+  const r = await onRealHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`)
   if (r.code !== 0) throw new Error(`kubectl ${args}: ${r.stderr}`)
   return r.stdout
 }
@@ -34,7 +41,7 @@ async function secret(): Promise<SecretView> {
 }
 const podNames = async (component: string) => ((await getJson(`get pods -n ray -l component=${component}`)).items as any[]).map((p) => p.metadata.name).sort()
 
-/** Every distinct command line on this machine (lab hosts share its PID namespace) while `fn` runs. */
+/** Every distinct command line on this machine (the hosts' PID namespaces are nested in its own) while `fn` runs. */
 async function watchingProcesses<T>(fn: () => Promise<T>): Promise<{ result: T; commandLines: Set<string> }> {
   const seen = new Set<string>()
   let running = true
@@ -67,9 +74,10 @@ function assertNowhere(values: string[], places: Record<string, string>) {
   }
 }
 
-const ray = suite('ray: credentials, Ray cluster, HPA, verification (3 hosts)')
+const ray = suite('ray on the real-host lab: credentials, Ray cluster, HPA, verification (3 Debian 12 hosts)')
 ray.before(async () => {
-  lab = await labUp({ hosts: 3 })
+  lab = await labUp({ hosts: 3, aws: true, log: (s) => console.log(s) })
+  console.log(`  lab up: ${Object.entries(lab.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`)
   logDir = tmpDir()
 })
 ray.after(async () => {
@@ -79,14 +87,20 @@ ray.after(async () => {
 let first: SecretView
 const envList = () => path.join(path.dirname(lab.inventory), 'env.list')
 
-ray('site.mts builds the cluster and Ray; no credential value in stdout, the log, --json or any process list', async () => {
-  const { result: r, commandLines } = await watchingProcesses(() => runCli(['run', 'site', ...inv()], { timeoutMs: 300_000 }))
+ray('site.mts builds the cluster and Ray; no credential value in stdout, the log, --json, any process list or node1\'s journal', async () => {
+  const { result: r, commandLines } = await watchingProcesses(() => runCli(['run', 'site', ...inv()], { timeoutMs: 1_200_000 }))
+  console.log(`  site ${seconds(r.ms)}`)
   assert.is(r.code, 0, failures(r))
+  // the process list did see inside the hosts: the API server the kubelet runs on node1
+  assert.ok([...commandLines].some((l) => /kube-apiserver\.mjs --advertise-address=10\.78\.0\.11 /.test(l)), 'ps here sees the hosts\' processes')
   first = await secret()
   assert.equal(Object.keys(first.values).sort(), [...KEYS].sort())
   assert.ok(Date.parse(first.expiresAt) > Date.now() + 50 * 60_000, `expiry about an hour ahead: ${first.expiresAt}`)
   const log = fs.readFileSync(newestLog(logDir), 'utf8')
-  assertNowhere(Object.values(first.values), { stdout: r.stdout, stderr: r.stderr, log, 'a process list': [...commandLines].join('\n') })
+  // where the API server's and the kubelet's output goes on node1
+  const journal = (await onRealHost(lab, 'node1', 'journalctl --no-pager -o cat')).stdout
+  assert.match(journal, /kube-apiserver|kubelet/i)
+  assertNowhere(Object.values(first.values), { stdout: r.stdout, stderr: r.stderr, log, 'a process list': [...commandLines].join('\n'), "node1's journal": journal })
   assert.match(r.stdout, /PASS\s+head pod env \(envFrom\)/)
   assert.match(r.stdout, /PASS\s+ray status: head and every worker/)
   assert.match(r.stdout, /PASS\s+HPA shap-autoscaler reads CPU/)
@@ -119,17 +133,18 @@ ray('the objects on the cluster: names, Service before Deployments, /etc/awstoke
 })
 
 ray('a rerun of site.mts changes nothing; --check and --json show no credential value', async () => {
-  const r = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  const r = await runJson(['run', 'site', ...inv()], { timeoutMs: 600_000 })
   assert.is(r.code, 0, failures(r))
   assert.is(changedTotal(r.report), 0, JSON.stringify(r.report.tasks.filter((t) => t.status === 'changed')))
-  const check = await runCli(['run', 'site', ...inv(), '--check', '--diff'], { timeoutMs: 300_000 })
+  const check = await runCli(['run', 'site', ...inv(), '--check', '--diff'], { timeoutMs: 600_000 })
+  console.log(`  site again ${seconds(r.ms)}, site --check --diff ${seconds(check.ms)}`)
   assert.is(check.code, 0, failures(check))
   assert.is((await secret()).resourceVersion, first.resourceVersion)
   assertNowhere(Object.values(first.values), { '--json': r.stdout, '--check': check.stdout + check.stderr })
 })
 
 ray('a rerun with --refresh --check lists the renewal and changes nothing', async () => {
-  const r = await runCli(['run', '80-aws-credentials', ...inv(), '--refresh', '--check'])
+  const r = await runCli(['run', '80-aws-credentials', ...inv(), '--refresh', '--check'], { timeoutMs: 120_000 })
   assert.is(r.code, 0, failures(r))
   assert.match(r.stdout, /would assume arn:aws:iam::\d{12}:role\/\S+ \(--refresh\)/)
   assert.match(r.stdout, /would restart ray-head, ray-worker/)
@@ -141,7 +156,7 @@ ray('--refresh rotates the Secret (new values, new expiry) and restarts both Dep
   const heads = await podNames('ray-head')
   const workers = await podNames('ray-worker')
   await new Promise((r) => setTimeout(r, 1100)) // a new expiry second
-  const { result: r, commandLines } = await watchingProcesses(() => runCli(['run', '80-aws-credentials', ...inv(), '--refresh']))
+  const { result: r, commandLines } = await watchingProcesses(() => runCli(['run', '80-aws-credentials', ...inv(), '--refresh'], { timeoutMs: 300_000 }))
   assert.is(r.code, 0, failures(r))
   second = await secret()
   for (const k of KEYS) assert.is.not(second.values[k], first.values[k], k)
@@ -160,7 +175,7 @@ ray('--refresh rotates the Secret (new values, new expiry) and restarts both Dep
 ray('verification fails, naming the check, when the head runs with other credentials than the Secret', async () => {
   // Put other values in the Secret behind the playbook's back: env (read at start) now differs.
   const patch = JSON.stringify({ stringData: { AWS_ACCESS_KEY_ID_SESS: 'ASIAOTHERVALUE000000' } })
-  await onHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf patch secret session-token -n ray --type merge -p '${patch}'`)
+  await kubectl(`patch secret session-token -n ray --type merge -p '${patch}'`)
   try {
     const v = await runCli(['run', '95-verify', ...inv()], { timeoutMs: 240_000 })
     assert.is(v.code, 2, failures(v))
@@ -168,7 +183,7 @@ ray('verification fails, naming the check, when the head runs with other credent
     assert.match(v.stdout, /PASS\s+head pod files in \/etc\/awstoken/)
   } finally {
     const restore = JSON.stringify({ stringData: { AWS_ACCESS_KEY_ID_SESS: second.values.AWS_ACCESS_KEY_ID_SESS } })
-    await onHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf patch secret session-token -n ray --type merge -p '${restore}'`)
+    await kubectl(`patch secret session-token -n ray --type merge -p '${restore}'`)
   }
 })
 
@@ -216,7 +231,7 @@ for (const [name, change, message] of stsFailures) {
 
 ray('an HPA with min above max is an input error; nothing is applied', async () => {
   const hpa = await getJson('get hpa shap-autoscaler -n ray')
-  const r = await runCli(['run', '90-autoscaler', ...inv(), '-e', 'hpa.min_replicas=4'])
+  const r = await runCli(['run', '90-autoscaler', ...inv(), '-e', 'hpa.min_replicas=4'], { timeoutMs: 120_000 })
   assert.ok(r.code !== 0, failures(r))
   assert.match(r.stdout + r.stderr, /hpa\.max_replicas: expected an integer of at least hpa\.min_replicas \(4\)/)
   assert.is((await getJson('get hpa shap-autoscaler -n ray')).metadata.resourceVersion, hpa.metadata.resourceVersion)
@@ -225,13 +240,20 @@ ray('an HPA with min above max is an input error; nothing is applied', async () 
 ray('without metrics-server the autoscaler playbook fails clearly', async () => {
   await kubectl('delete apiservice v1beta1.metrics.k8s.io')
   try {
-    const r = await runCli(['run', '90-autoscaler', ...inv()])
+    const r = await runCli(['run', '90-autoscaler', ...inv()], { timeoutMs: 120_000 })
     assert.is(r.code, 2, failures(r))
     assert.match(r.stdout, /v1beta1\.metrics\.k8s\.io is not registered: run playbooks\/70-metrics-server\.mts first/)
   } finally {
     const back = await runCli(['run', '70-metrics-server', ...inv()], { timeoutMs: 240_000 })
     assert.is(back.code, 0, failures(back))
   }
+})
+
+ray('down leaves nothing: no container, cgroup, mount, bridge or process, the STS endpoint included', async () => {
+  const sts = lab.aws!.pid
+  await labDown()
+  assert.equal(await labLeftovers(), [])
+  assert.not.ok(fs.existsSync(`/proc/${sts}/cmdline`) && fs.readFileSync(`/proc/${sts}/cmdline`, 'utf8').includes('sts'), 'the STS endpoint stopped')
 })
 
 ray.run()
