@@ -273,7 +273,7 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; aws?: boolea
         .map((f) => `${h.address} ${fs.readFileSync(at(h, `/etc/ssh/${f}`), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}`)
     )
     write(files.knownHosts, known.join('\n') + '\n')
-    const aws = await timed('sts', () => awsStarting)
+    const aws = opts.aws ? await timed('sts', () => awsStarting) : undefined
     write(files.inventory, labInventoryText({ by: 'npm run lab:real:up', hosts, key: files.key, knownHosts: files.knownHosts, vars: [...(aws ? awsInventoryLines(aws) : []), ...LAB_RAY_VARS] }))
     const lab: RealLab = { dir: LAB_DIR, inventory: files.inventory, key: files.key, knownHosts: files.knownHosts, becomePass, hosts, timings, aws }
     write(files.info, JSON.stringify({ ...lab, becomePass: undefined }, null, 2) + '\n')
