@@ -293,6 +293,13 @@ export function hostPid1(h: RealHost): number | undefined {
   return children.find((c) => c > 0)
 }
 
+/** Where a path inside a host lies on this machine: its root is the overlay mounted here, so root-side reads and writes are the host's. */
+export function realHostPath(lab: RealLab, name: string, p: string): string {
+  const h = lab.hosts.find((x) => x.name === name)
+  if (!h) throw new Error(`lab: no host ${name}`)
+  return at(h, path.posix.resolve('/', p))
+}
+
 /** Run a shell command inside a host as root (all its namespaces), not through ssh. */
 export async function onRealHost(lab: RealLab, name: string, cmd: string) {
   const h = lab.hosts.find((x) => x.name === name)

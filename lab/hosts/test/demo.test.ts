@@ -1,4 +1,5 @@
-// The SHAP demo end to end on a 1-host lab, after site.mts: the app shipped as ConfigMap ray-app,
+// The SHAP demo end to end on a 1-host real-host lab (a Debian 12 machine under systemd-nspawn,
+// lab/hosts/; the API server, kubectl and Ray the stand-ins), after site.mts: the app shipped as ConfigMap ray-app,
 // the job started in the head pod, the HPA watched. Three scripted scenarios through the stand-in's
 // Ray job (/etc/zxplay-standin/ray-job.json on the control plane): the workers scale up and come
 // back down (pass, figures, artifacts, the workers loaded within one HPA sync of the start); a job
@@ -7,11 +8,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { hostPath, labDown, labUp, onHost, type Lab } from '../../lab/netns/lab.ts'
-import { CSV_HEADER, HPA_SYNC_SECONDS } from '../../playbooks/support/timeline.ts'
-import { runCli, tmpDir } from './helpers.ts'
+import { CSV_HEADER, HPA_SYNC_SECONDS } from '../../../playbooks/support/timeline.ts'
+import { runCli, tmpDir } from '../../../test/e2e/helpers.ts'
+import { labDown, labUp, onRealHost, realHostPath as hostPath, type RealLab } from '../lab.ts'
 
-let lab: Lab
+let lab: RealLab
 let logDir: string
 let table: string
 const inv = () => ['-i', lab.inventory, '--log-dir', logDir, '-e', `demo.data_file=${table}`]
@@ -29,7 +30,7 @@ function wineTable(dir: string): string {
 const failures = (r: { stdout: string; stderr: string }) => `${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`
 
 async function kubectl(args: string): Promise<string> {
-  const r = await onHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`)
+  const r = await onRealHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`)
   if (r.code !== 0) throw new Error(`kubectl ${args}: ${r.stderr}`)
   return r.stdout
 }
@@ -67,12 +68,13 @@ function readCsv(file: string): Row[] {
   })
 }
 
-const demo = suite('demo: the SHAP job and the HPA (1 host)')
+const demo = suite('demo on the real-host lab: the SHAP job and the HPA (1 Debian 12 host)')
 demo.before(async () => {
-  lab = await labUp({ hosts: 1 })
+  lab = await labUp({ hosts: 1, log: (s) => console.log(s) })
   logDir = tmpDir()
   table = wineTable(logDir)
-  const r = await runCli(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  const r = await runCli(['run', 'site', ...inv()], { timeoutMs: 900_000 })
+  console.log(`  site ${(r.ms / 1000).toFixed(1)} s`)
   assert.is(r.code, 0, failures(r))
 })
 demo.after(async () => {
