@@ -1,5 +1,6 @@
 // 00-preflight and 10-runtime against real Debian machines of the real-host lab, one of each
-// distribution (12: containerd 1.6, 13: 1.7, unstable: 2.x with the config-version-3 layout): real
+// distribution (12: containerd 1.6, 13: 1.7, unstable: 2.x with the config-version-3 layout): a
+// pinned release the lab's pkgs.k8s.io lacks stops 10-runtime with one error naming what it has; real
 // apt installs Debian's containerd through the lab's apt cache and the Kubernetes packages from the
 // lab's signed pkgs.k8s.io; real systemd runs containerd with our config; a broken config fails a
 // real restart. Then the control plane over the network: 20-control-plane on node1, the kubelet
@@ -52,11 +53,23 @@ test('each host is a real Debian machine: systemd as PID 1, its own address; onl
   }
 })
 
-test("00-preflight and 10-runtime: Debian's containerd and pkgs.k8s.io's 1.36.2-2.1 by real apt, containerd active, kubelet enabled", async () => {
+test('10-runtime with a pinned release the repository lacks: one clear error naming what it has; no Kubernetes package installed', async () => {
   const pre = await runCli(['run', '00-preflight', ...inv()], { timeoutMs: 120_000 })
   assert.is(pre.code, 0, failures(pre))
+  const r = await runCli(['run', '10-runtime', ...inv(), '-e', 'kubernetes_version=1.36.7'], { timeoutMs: 900_000 })
+  console.log(`  00-preflight ${seconds(pre.ms)}, 10-runtime refused ${seconds(r.ms)} (its containerd steps ran first)`)
+  assert.is.not(r.code, 0, failures(r))
+  // what the lab's pkgs.k8s.io publishes (lab/hosts/repo.ts), as real apt reads it on the host
+  const has = 'it has 1.36.0-1.1, 1.36.1-1.1, 1.36.2-2.1, 1.36.3-1.1, 1.36.4-1.1'
+  const said = `kubernetes_version: https://pkgs.k8s.io/core:/stable:/v1.36/deb/ has no kubelet/kubeadm/kubectl 1.36.7: ${has}`
+  assert.is(r.stdout.split(said).length - 1, HOSTS.length, `said once per host, not per package or attempt\n${failures(r)}`)
+  assert.not.match(r.stdout + r.stderr, 'E: Version', 'apt is never asked for a version it lacks')
+  for (const h of HOSTS) assert.match(await on(h.name, 'dpkg-query -W kubelet kubeadm kubectl 2>&1 || true'), 'no packages found matching kubelet', h.name)
+})
+
+test("00-preflight and 10-runtime: Debian's containerd and pkgs.k8s.io's 1.36.2-2.1 by real apt, containerd active, kubelet enabled", async () => {
   const rt = await runCli(['run', '10-runtime', ...inv()], { timeoutMs: 900_000 })
-  console.log(`  00-preflight ${seconds(pre.ms)}, 10-runtime ${seconds(rt.ms)} (${HOSTS.length} hosts at once)`)
+  console.log(`  10-runtime ${seconds(rt.ms)} (${HOSTS.length} hosts at once)`)
   assert.is(rt.code, 0, failures(rt))
   for (const h of HOSTS) {
     const sh = (cmd: string) => on(h.name, cmd)
