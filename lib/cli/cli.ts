@@ -243,11 +243,20 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
     if (interrupted) process.exit(EXIT.interrupted)
     interrupted = true
     io.stderr.write('\ninterrupted: stopping the commands in flight and closing connections (Ctrl-C again to quit at once)\n')
+    hostLocks?.stop()
     for (const s of sessions.values()) void s.end('the run was interrupted')
   }
   if (io.signals) process.on('SIGINT', onSigint).on('SIGTERM', onSigint)
   try {
-    if (hostLocks) await lockPlannedHosts(planned, sessions)
+    if (hostLocks) {
+      const refused = await lockPlannedHosts(planned, sessions).then(() => undefined, (e: unknown) => e)
+      // interrupted while the locks were being taken: no task has run anywhere
+      if (refused && interrupted) {
+        io.stderr.write('interrupted before the first task: nothing was changed\n')
+        return EXIT.interrupted
+      }
+      if (refused) throw refused
+    }
     emit({ kind: 'start', inventory: inventory.file, check: flags.check, log })
     const recap = await runPlan(planned, sessions, {
       recapHosts: [...new Set(planned.flatMap((p) => p.hosts.map((h) => h.name)))],

@@ -4,6 +4,7 @@
 // --diff (with secrets hidden) and `changed` are decided there, once; nothing to do is said
 // through `noop`, which becomes the task's ok reason. Commands only: no I/O of its own.
 import { normalizeMode } from '../transport/upload.ts'
+import { quote, raw } from '../transport/shell.ts'
 
 /** What an operation needs of the task context (its `$`, a read that never throws, upload). */
 type Out = { ok: boolean; stdout: string; lines(): string[] }
@@ -93,11 +94,11 @@ export function createEnsure({ $, read, readWith, upload, noop, log }: OpsBase):
         return false
       }
       const spec = names.map((n) => (opts.version ? `${n}=${opts.version}` : n))
-      if (opts.version) {
-        log(`installed: ${names.map((n) => `${n} ${have.get(n) || 'none'}`).join(', ')}; want ${opts.version}`)
-        await $`DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-change-held-packages --allow-downgrades ${spec}`
-      } else if (opts.update) await $`apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${spec}`
-      else await $`DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${spec}`
+      if (opts.version) log(`installed: ${names.map((n) => `${n} ${have.get(n) || 'none'}`).join(', ')}; want ${opts.version}`)
+      // a pinned version may be older than what is installed, or held: apt must be let change both
+      const words = [...(opts.version ? ['--allow-change-held-packages', '--allow-downgrades'] : []), ...spec]
+      const install = `DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${words.map(quote).join(' ')}`
+      await $(raw(opts.update ? `apt-get update -q && ${install}` : install))
       return true
     },
 

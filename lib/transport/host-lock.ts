@@ -129,23 +129,31 @@ export function hostTakeOverScript(file: string, holder: { token: string; hostPi
 
 const TAKE_TIMEOUT_MS = 30_000
 
-/** Take the lock on the host behind conn; throws HostLockError when another run holds it. */
-export async function takeHostLock(conn: Connection, host: string, me: HostLockHolder, file = hostLockFile(), onTakeOver?: OnTakeOver): Promise<HostLockHandle> {
+/**
+ * Take the lock on the host behind conn; throws HostLockError when another run holds it. `stop`
+ * (Ctrl-C) ends the wait at once: a host that does not answer would otherwise hold the run for
+ * TAKE_TIMEOUT_MS after the user asked it to stop.
+ */
+export async function takeHostLock(conn: Connection, host: string, me: HostLockHolder, file = hostLockFile(), onTakeOver?: OnTakeOver, stop?: AbortSignal): Promise<HostLockHandle> {
+  const where = `${file} on ${host}`
+  const stopped = () => new HostLockError(host, `taking the lock ${where} was interrupted; nothing was run there`)
+  if (stop?.aborted) throw stopped()
   const proc = await conn.spawn(`sh -c ${shq(hostLockScript(file))}`)
   proc.stdin.on('error', () => {}) // the script may be gone (refused) before we stop writing
   proc.stdin.write(`${JSON.stringify(me)}\n`)
   const release = () => void proc.stdin.end()
-  const line = await firstLine(proc)
+  const line = await untilStopped(proc, stop, () => firstLine(proc))
   const [, word, rest = ''] = /^zxplay-lock (\S+) ?(.*)$/s.exec(line.text) ?? []
-  if (word === 'taken') return { release }
+  if (word === 'taken' && !stop?.aborted) return { release }
   release()
-  const where = `${file} on ${host}`
+  if (stop?.aborted) throw stopped()
   if (word === 'held') {
     const holder = parseHolder(rest)
     if (holder?.token === me.token) return { release: () => {} } // this run holds it under another name
     if (onTakeOver && holder?.hostPid !== undefined && isStale(holder)) {
-      await endStale(conn, hostTakeOverScript(file, { token: holder.token, hostPid: holder.hostPid }))
-      const taken = await takeHostLock(conn, host, me, file) // once: no second take-over
+      await endStale(conn, hostTakeOverScript(file, { token: holder.token, hostPid: holder.hostPid }), stop)
+      if (stop?.aborted) throw stopped()
+      const taken = await takeHostLock(conn, host, me, file, undefined, stop) // once: no second take-over
       onTakeOver(host, holder)
       return taken
     }
@@ -166,7 +174,7 @@ export async function takeHostLock(conn: Connection, host: string, me: HostLockH
  * Runs the take-over script to its end. Its output is drained and its input ended: an SSH channel
  * whose output nobody reads never closes (ssh2), and a run must not wait on it forever.
  */
-async function endStale(conn: Connection, script: string): Promise<void> {
+async function endStale(conn: Connection, script: string, stop?: AbortSignal): Promise<void> {
   const proc = await conn.spawn(`sh -c ${shq(script)}`)
   proc.stdout.resume()
   proc.stderr.resume()
@@ -174,8 +182,20 @@ async function endStale(conn: Connection, script: string): Promise<void> {
   proc.stdin.end()
   let timer: NodeJS.Timeout | undefined
   const limit = new Promise<void>((resolve) => (timer = setTimeout(() => (proc.kill(), resolve()), TAKE_TIMEOUT_MS)))
-  await Promise.race([proc.done.then(() => undefined), limit])
+  await untilStopped(proc, stop, () => Promise.race([proc.done.then(() => undefined), limit]))
   clearTimeout(timer)
+}
+
+/** `wait()`, with the command killed when `stop` comes first (wait() then ends as the command does). */
+async function untilStopped<T>(proc: Proc, stop: AbortSignal | undefined, wait: () => Promise<T>): Promise<T> {
+  const kill = () => proc.kill()
+  stop?.addEventListener('abort', kill, { once: true })
+  try {
+    if (stop?.aborted) kill()
+    return await wait()
+  } finally {
+    stop?.removeEventListener('abort', kill)
+  }
 }
 
 /** The script's first line of output (or what it said on stderr when it ended without one). */
@@ -228,6 +248,7 @@ export class HostLocks {
   private me: HostLockHolder
   private file: string
   private onTakeOver?: OnTakeOver
+  private stopping = new AbortController()
   constructor(me: HostLockHolder, file = hostLockFile(), onTakeOver?: OnTakeOver) {
     this.me = me
     this.file = file
@@ -236,14 +257,19 @@ export class HostLocks {
 
   async take(host: Host, conn: Connection): Promise<void> {
     if (host.connection === 'local') {
-      this.local ??= import('./local.ts').then((m) => takeHostLock(m.connectLocal('this machine'), 'this machine', this.me, this.file, this.onTakeOver))
+      this.local ??= import('./local.ts').then((m) => takeHostLock(m.connectLocal('this machine'), 'this machine', this.me, this.file, this.onTakeOver, this.stopping.signal))
       // a refusal is kept: every local host gets it, under its own name
       await this.local.catch((e: unknown) => {
         throw e instanceof HostLockError ? new HostLockError(host.name, e.message.replace(/^this machine/, `${host.name} (this machine)`), e.holder) : e
       })
       return
     }
-    this.held.push(await takeHostLock(conn, host.name, this.me, this.file, this.onTakeOver))
+    this.held.push(await takeHostLock(conn, host.name, this.me, this.file, this.onTakeOver, this.stopping.signal))
+  }
+
+  /** Ctrl-C: every lock still being taken is given up at once (its take() throws); no new one is taken. */
+  stop(): void {
+    this.stopping.abort()
   }
 
   /** Let go of every lock (the connections closing would too, a moment later). */

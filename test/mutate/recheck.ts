@@ -35,6 +35,12 @@ const restore = () => fs.writeFileSync(path.join(ROOT, mod), source)
 process.on('SIGINT', () => (restore(), process.exit(130)))
 process.on('exit', restore)
 
+// Ansible's answers, asked once per recheck rather than once per survivor (as in npm run mutate:
+// only lib/ changes between survivors)
+const judgeCache = path.join(ROOT, '.mutate', 'judge-cache-recheck')
+fs.rmSync(judgeCache, { recursive: true, force: true })
+process.env.ZXPLAY_JUDGE_CACHE = judgeCache
+
 const pattern = `^(${tests.map((t) => t.replace(/[.+]/g, '\\$&')).join('|')})\\.test\\.ts$`
 const count = (...s: string[]) => mutants.filter((m) => s.includes(m.status)).length
 const caught = count('Killed', 'Timeout')

@@ -2,7 +2,7 @@
 // password too short to be kept out of output. Through bin/zxplay.mjs on this machine
 // (connection: local), each with its own lock and log folders; the exit codes through its main()
 // in this process (bin/zxplay.mjs exits with what main() returns: the two process runs show that).
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'uvu'
@@ -67,6 +67,30 @@ test("a run's locks (this machine's and the host's) name its command line withou
   assert.ok(/"target":/.test(r.stdout) && /"hostPid":/.test(r.stdout) && commands.length >= 2, r.stdout) // both locks read
   for (const c of commands) assert.match(c!, /^zxplay sh here .* -e … -v --/)
   assert.not.match(r.stdout, 'hunter2secret')
+})
+
+test('Ctrl-C while a host does not answer the lock: the run ends at once, exit 99, nothing run', async () => {
+  // a flock(1) that never answers stands in for a host gone quiet while the run takes its lock
+  const bin = path.join(dir, 'quiet-flock')
+  const marker = `41.${process.pid}`
+  fs.mkdirSync(bin, { recursive: true })
+  fs.writeFileSync(path.join(bin, 'flock'), `#!/bin/sh\nexec sleep ${marker}\n`, { mode: 0o755 })
+  const ran = path.join(dir, 'quiet-ran')
+  const t0 = performance.now()
+  const r = await sh(
+    `PATH=${bin}:$PATH $ZX sh all $FLAGS -- touch ${ran} & pid=$!
+     for i in $(seq 200); do pgrep -f "^sleep ${marker}" >/dev/null && break; sleep 0.05; done
+     kill -TERM $pid; wait $pid; echo "zxplay exit $?"`,
+    '',
+    'quiet'
+  )
+  const ms = performance.now() - t0
+  assert.match(r.stdout, /zxplay exit 99\n$/, r.stderr)
+  assert.match(r.stderr, /interrupted before the first task: nothing was changed/)
+  // not the lock's 30 s wait for an answer (a busy machine takes seconds to start the CLI)
+  assert.ok(ms < 15_000, `took ${Math.round(ms)} ms`)
+  assert.not.ok(fs.existsSync(ran), 'the command ran')
+  assert.is(spawnSync('pgrep', ['-f', `^sleep ${marker}`]).status, 1, 'the lock command still runs')
 })
 
 test.run()

@@ -137,7 +137,7 @@ test('the join config (the token) is 0600 while kubeadm runs, and gone after it 
 
 // `zxplay render` against what a task's ctx.render gives (lib/engine/context.ts: the host's connection vars
 // and its playbook's vars); the kubeadm config's advertise_address, which 20-control-plane may ask
-// the host for, given as -e. The lab's end-to-end comparison is test/e2e/no-aws.test.ts.
+// the host for, given as -e. The end-to-end comparison, on real hosts, is in lab/hosts/test/runtime.test.ts.
 test('zxplay render prints each template exactly as the playbook that renders it does', async () => {
   const byTemplate: Record<string, string> = {
     'kubeadm/kubeadm-config.yaml': '20-control-plane',

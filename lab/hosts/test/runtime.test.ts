@@ -1,5 +1,6 @@
 // 00-preflight and 10-runtime against real Debian machines of the real-host lab, one of each
-// distribution (12: containerd 1.6, 13: 1.7, unstable: 2.x with the config-version-3 layout): real
+// distribution (12: containerd 1.6, 13: 1.7, unstable: 2.x with the config-version-3 layout): a
+// pinned release the lab's pkgs.k8s.io lacks stops 10-runtime with one error naming what it has; real
 // apt installs Debian's containerd through the lab's apt cache and the Kubernetes packages from the
 // lab's signed pkgs.k8s.io; real systemd runs containerd with our config; a broken config fails a
 // real restart. Then the control plane over the network: 20-control-plane on node1, the kubelet
@@ -7,12 +8,16 @@
 // reaches it on 10.78.0.11:6443 with the kubeconfig 20-control-plane wrote, and workers join
 // across the network (a wrong CA hash and a dropped port 6443 fail as kubeadm does). Last, the
 // whole site: each kubelet posts its host to the API server and writes the CNI config Flannel's
-// pod wants there, so the nodes become Ready and the cluster's pods run; a rerun changes nothing.
+// pod wants there, so the nodes become Ready and the cluster's pods run; without AWS (the lab's
+// inventory sets no aws.*) the credentials step is skipped with one line and no Secret or env.list
+// is made; `zxplay render` prints what was applied; a rerun changes nothing.
 // Builds a rootfs first when the cache has none (minutes: see lab/hosts/README.md).
+import fs from 'node:fs'
+import path from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { runCli, runJson, statusOf } from '../../../test/e2e/helpers.ts'
-import { DISTS, type Dist } from '../config.ts'
+import { DISTS, REPO, type Dist } from '../config.ts'
 import { labDown, labLeftovers, labUp, onRealHost, type RealLab } from '../lab.ts'
 
 const test = suite('real-host lab: 00-preflight, 10-runtime, the control plane over the network, the whole site on Debian 12, 13 and unstable')
@@ -52,11 +57,23 @@ test('each host is a real Debian machine: systemd as PID 1, its own address; onl
   }
 })
 
-test("00-preflight and 10-runtime: Debian's containerd and pkgs.k8s.io's 1.36.2-2.1 by real apt, containerd active, kubelet enabled", async () => {
+test('10-runtime with a pinned release the repository lacks: one clear error naming what it has; no Kubernetes package installed', async () => {
   const pre = await runCli(['run', '00-preflight', ...inv()], { timeoutMs: 120_000 })
   assert.is(pre.code, 0, failures(pre))
+  const r = await runCli(['run', '10-runtime', ...inv(), '-e', 'kubernetes_version=1.36.7'], { timeoutMs: 900_000 })
+  console.log(`  00-preflight ${seconds(pre.ms)}, 10-runtime refused ${seconds(r.ms)} (its containerd steps ran first)`)
+  assert.is.not(r.code, 0, failures(r))
+  // what the lab's pkgs.k8s.io publishes (lab/hosts/repo.ts), as real apt reads it on the host
+  const has = 'it has 1.36.0-1.1, 1.36.1-1.1, 1.36.2-2.1, 1.36.3-1.1, 1.36.4-1.1'
+  const said = `kubernetes_version: https://pkgs.k8s.io/core:/stable:/v1.36/deb/ has no kubelet/kubeadm/kubectl 1.36.7: ${has}`
+  assert.is(r.stdout.split(said).length - 1, HOSTS.length, `said once per host, not per package or attempt\n${failures(r)}`)
+  assert.not.match(r.stdout + r.stderr, 'E: Version', 'apt is never asked for a version it lacks')
+  for (const h of HOSTS) assert.match(await on(h.name, 'dpkg-query -W kubelet kubeadm kubectl 2>&1 || true'), 'no packages found matching kubelet', h.name)
+})
+
+test("00-preflight and 10-runtime: Debian's containerd and pkgs.k8s.io's 1.36.2-2.1 by real apt, containerd active, kubelet enabled", async () => {
   const rt = await runCli(['run', '10-runtime', ...inv()], { timeoutMs: 900_000 })
-  console.log(`  00-preflight ${seconds(pre.ms)}, 10-runtime ${seconds(rt.ms)} (${HOSTS.length} hosts at once)`)
+  console.log(`  10-runtime ${seconds(rt.ms)} (${HOSTS.length} hosts at once)`)
   assert.is(rt.code, 0, failures(rt))
   for (const h of HOSTS) {
     const sh = (cmd: string) => on(h.name, cmd)
@@ -178,12 +195,28 @@ test('kubeadm join over the network: a dropped port 6443 and a stopped API serve
   console.log(`  the join cases ${seconds(performance.now() - t0)} (port 6443 dropped ${seconds(dropped.ms)}, refused ${seconds(refused.ms)}, node2 joined after the server came back ${seconds(back.ms)})`)
 })
 
+// the lab's inventory sets no aws.*: the credentials step is skipped with this line
+const NO_ROLE = /skipped\s+session credentials are valid \(no AWS role configured: aws\.role_arn is empty and \S+\/iamroles\.txt does not exist, so the Ray pods get no AWS credentials; to add them, put the role ARN on the first line of \S+\/iamroles\.txt or set aws\.role_arn\)/
+
+test('site --check without AWS: exit 0, the whole plan to 95-verify, the AWS step left out with one line', async () => {
+  assert.not.match(fs.readFileSync(lab.inventory, 'utf8'), /^\s*aws:/m)
+  const r = await runCli(['run', 'site', '--check', ...inv()], { timeoutMs: 300_000 })
+  assert.is(r.code, 0, failures(r))
+  assert.match(r.stdout, NO_ROLE)
+  assert.match(r.stdout, /==> 95-verify/)
+})
+
 test('site to the end (Flannel, Ray head and workers, the autoscaler, 95-verify without AWS): every node Ready for the SSH user, containerd and the kubelet active on every host; a rerun changes nothing', async () => {
   const site = await runCli(['run', 'site', ...inv()], { timeoutMs: 900_000 })
   console.log(`  site ${seconds(site.ms)}`)
   assert.is(site.code, 0, failures(site))
+  assert.match(site.stdout, NO_ROLE)
   assert.match(site.stdout, 'head pod env (envFrom)             not configured: no AWS role')
   assert.match(site.stdout, /Ray cluster checks \(\d+ checks passed, 2 not configured\)/)
+  assert.not.match(site.stdout, /FAIL/)
+  // no credentials anywhere: no Secret, no env.list beside the inventory
+  assert.is(await on(CP, 'kubectl --kubeconfig /etc/kubernetes/admin.conf get secret session-token -n ray --ignore-not-found -o name'), '')
+  assert.not.ok(fs.existsSync(path.join(path.dirname(lab.inventory), 'env.list')), 'no env.list without credentials')
   const nodes = await asUser(CP, 'kubectl get nodes --no-headers')
   assert.is(nodes.code, 0, nodes.stderr)
   for (const h of HOSTS) {
@@ -200,6 +233,27 @@ test('site to the end (Flannel, Ray head and workers, the autoscaler, 95-verify 
   console.log(`  site again ${seconds(again.ms)}`)
   assert.is(again.code, 0, failures(again))
   for (const h of HOSTS) assert.is(again.report.hosts[h.name]?.changed, 0, `${h.name}: ${JSON.stringify(again.report.tasks.filter((t) => t.host === h.name && t.status === 'changed'))}`)
+})
+
+// Each manifest the playbooks keep on the control plane (MANIFEST_DIR), and the template it comes from.
+const RENDERED: [kept: string, template: string][] = [
+  ['kubeadm-config', 'kubeadm/kubeadm-config.yaml'],
+  ['kube-flannel', 'flannel/kube-flannel.yaml'],
+  ['metrics-server', 'metrics-server/components.yaml'],
+  ['ray-namespace', 'ray/namespace.yaml'],
+  ['ray-cluster', 'ray/ray-cluster.yaml'],
+  ['ray-autoscaler', 'ray/autoscaler.yaml'],
+]
+
+test('zxplay render prints exactly what the playbooks applied, for every template', async () => {
+  const templates = fs.readdirSync(path.join(REPO, 'templates'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml'))
+  assert.equal(RENDERED.map(([, tpl]) => tpl).sort(), templates.sort(), 'every template in templates/ is compared')
+  for (const [kept, template] of RENDERED) {
+    const applied = (await onRealHost(lab, CP, `cat /etc/kubernetes/zxplay/${kept}.yaml`)).stdout
+    const r = await runCli(['render', template, '--host', CP, '-i', lab.inventory])
+    assert.is(r.code, 0, `${template}: ${r.stderr}`)
+    assert.fixture(r.stdout, applied)
+  }
 })
 
 test('down leaves nothing: no container, cgroup, mount, bridge or process', async () => {

@@ -1,14 +1,16 @@
 // A kubespray inventory runs site unchanged apart from the documented mapping (README "Coming from
-// Ansible"): kubespray's sample hosts.yaml, read in place from ../shared/data, pointed at the lab's
-// three hosts, in kubespray's usual layout where the control plane is also in kube_node.
+// Ansible"): kubespray's sample hosts.yaml, read in place from ../shared/data, pointed at the
+// real-host lab's three Debian 12 machines, in kubespray's usual layout where the control plane is
+// also in kube_node.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { dump, load } from 'js-yaml'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { labDown, labUp, onHost, REPO, type Lab } from '../../lab/netns/lab.ts'
-import { FIXTURES, runJson, statusOf } from './helpers.ts'
+import { FIXTURES, runJson, statusOf } from '../../../test/e2e/helpers.ts'
+import { REPO } from '../config.ts'
+import { labDown, labUp, onRealHost, type RealLab } from '../lab.ts'
 
 const SAMPLE = path.resolve(REPO, '../shared/data/ansible-inventories/kubespray/hosts.yaml')
 
@@ -20,9 +22,9 @@ type Inv = { all: { vars?: Record<string, unknown>; hosts: Record<string, Record
 /**
  * kubespray's sample, pointed at the lab: its first host is the control plane, and every lab host is
  * in kube_node (kubespray's layout for small clusters); sample hosts beyond the lab are left out;
- * addresses are the lab's, and all.vars the lab's access (user, key, known_hosts, STS stand-in).
+ * addresses are the lab's, and all.vars the lab's access (user, key, known_hosts).
  */
-function kubesprayInventory(lab: Lab): string {
+function kubesprayInventory(lab: RealLab): string {
   const sample = load(fs.readFileSync(SAMPLE, 'utf8')) as Inv
   const labVars = (load(fs.readFileSync(lab.inventory, 'utf8')) as Inv).all.vars
   const names = lab.hosts.map((h) => h.name)
@@ -38,9 +40,9 @@ function kubesprayInventory(lab: Lab): string {
 }
 
 const k = suite('kubespray inventory: site with only the group mapping added')
-let lab: Lab
+let lab: RealLab
 k.before(async () => {
-  lab = await labUp({ hosts: 3 })
+  lab = await labUp({ hosts: 3, log: (s) => console.log(s) })
 })
 k.after(async () => {
   await labDown()
@@ -50,15 +52,15 @@ k('site builds the cluster: node1 initialised and untainted, node2 and node3 joi
   const inventory = kubesprayInventory(lab)
   const sample = load(fs.readFileSync(SAMPLE, 'utf8')) as Inv
   assert.ok(sample.all.children.kube_control_plane && sample.all.children.kube_node && sample.all.children.etcd, 'the sample still has kubespray groups')
-  const r = await runJson(['run', 'site', '-i', inventory], { timeoutMs: 420_000 })
+  const r = await runJson(['run', 'site', '-i', inventory], { timeoutMs: 900_000 })
   assert.is(r.code, 0, `${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`)
   assert.is(statusOf(r.report, 'node1', 'the control plane takes ordinary pods'), 'changed')
   assert.is(statusOf(r.report, 'node1', 'the worker is joined'), undefined)
   for (const w of ['node2', 'node3']) assert.is(statusOf(r.report, w, 'the worker is joined'), 'changed', w)
-  const nodes = await onHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key};{end}'`)
+  const nodes = await onRealHost(lab, 'node1', `kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key};{end}'`)
   assert.equal(nodes.stdout.split(';').filter(Boolean).map((l) => l.trim()).sort(), ['node1=True', 'node2=True', 'node3=True'])
   // converged: a rerun changes nothing
-  const again = await runJson(['run', 'site', '-i', inventory], { timeoutMs: 180_000 })
+  const again = await runJson(['run', 'site', '-i', inventory], { timeoutMs: 600_000 })
   assert.is(again.code, 0, again.stdout.slice(-3000))
   assert.equal(Object.values(again.report.hosts).reduce((n, h) => n + h.changed, 0), 0)
 })
