@@ -68,7 +68,7 @@ export const statusOf = (report: JsonReport, host: string, task: string) =>
   report.tasks.find((t) => t.host === host && t.task === task)?.status
 
 /** A copy of the lab inventory with changes to all.vars or hosts, in a temp file. */
-export function derivedInventory(lab: Lab, change: (inv: any) => void): string {
+export function derivedInventory(lab: { inventory: string }, change: (inv: any) => void): string {
   const inv = yaml.load(fs.readFileSync(lab.inventory, 'utf8')) as any
   change(inv)
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-inv-')), 'inventory.yaml')
