@@ -18,7 +18,14 @@ const onHost = (l: RealLab, host: string, cmd: string) => onRealHost(l, host, cm
 /** A path inside a running host, seen from here: its root (the overlay nspawn boots) joined with p. */
 const hostPath = (l: RealLab, host: string, p: string) => path.join(l.hosts.find((h) => h.name === host)!.root, p)
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-const inv = () => ['-i', lab.inventory]
+let inventory: string
+const inv = () => ['-i', inventory]
+/**
+ * The lab's inventory with small Ray pods, as the namespace lab's: these hosts report this machine's
+ * 2 CPUs, of which the control plane's own pods request 1.05, so Ray's defaults (1 CPU head, 1 CPU
+ * workers) stay Pending on one worker or one untainted host (as on real 2-CPU machines).
+ */
+const smallRay = (l: RealLab) => derivedInventory(l, (i) => (i.all.vars.ray = { head_cpu: '250m', worker_cpu: '250m', head_memory: '512Mi', worker_memory: '512Mi' }))
 const PLAYBOOKS = ['00-preflight', '10-runtime', '20-control-plane', '30-cni-cleanup', '40-flannel', '50-join', '60-untaint', '70-metrics-server']
 const changedTotal = (r: JsonReport) => Object.values(r.hosts).reduce((n, h) => n + h.changed, 0)
 const failures = (r: { stdout: string; stderr: string }) => `${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`
@@ -62,6 +69,7 @@ const three = suite('cluster: 3 hosts (1 control plane, 2 workers)')
 three.before(async () => {
   lab = await labUp({ hosts: 3, log: (s) => console.log(s) })
   console.log(`  lab up: ${Object.entries(lab.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`)
+  inventory = smallRay(lab)
   for (const h of lab.hosts) {
     // an installed machine's swap line (minbase Debian has none), which 00-preflight must comment out
     fs.appendFileSync(hostPath(lab, h.name, '/etc/fstab'), '/swapfile none swap sw 0 0\n')
@@ -216,7 +224,7 @@ three('kubeconfig.mts fetches admin.conf to artifacts/kubeconfig (0600), kept ou
   assert.is(r.code, 0, failures(r))
   const file = path.resolve('artifacts/kubeconfig')
   assert.is((fs.statSync(file).mode & 0o777).toString(8), '600')
-  assert.match(fs.readFileSync(file, 'utf8'), /server: https:\/\/10\.77\.0\.11:6443/)
+  assert.match(fs.readFileSync(file, 'utf8'), /server: https:\/\/10\.78\.0\.11:6443/)
   assert.not.match(r.stdout, /client-key-data/)
 })
 
@@ -232,7 +240,7 @@ three('reset needs --force without a terminal, clears the nodes; site.mts conver
   }
   // the cluster again without node3 in the inventory, then with it added: node3 joins, nothing
   // else is redone (node2's earlier join must not count as node3's)
-  const without = derivedInventory(lab, (i) => delete i.all.children.workers.hosts.node3)
+  const without = derivedInventory({ inventory }, (i) => delete i.all.children.workers.hosts.node3)
   const two = await runJson(['run', 'site', '-i', without], { timeoutMs: 900_000 })
   console.log(`  reset ${seconds(r.ms)}, site without node3 ${seconds(two.ms)}`)
   assert.is(two.code, 0, failures(two))
@@ -251,6 +259,7 @@ three.run()
 const one = suite('cluster: single-host dev mode')
 one.before(async () => {
   lab = await labUp({ hosts: 1, log: (s) => console.log(s) })
+  inventory = smallRay(lab)
 })
 one.after(async () => {
   await labDown()
