@@ -1018,6 +1018,8 @@ function reset(ctx: Ctx, argv: string[]): number {
   updateNodeState((s) => {
     if (s.services.kubelet) s.services.kubelet = { ...s.services.kubelet, active: false }
   })
+  // on a real host systemd runs the kubelet (and, through it, the API server): stop it as kubeadm does
+  if (process.env.ZXLAB_REAL_HOST === '1') spawnSync('systemctl', ['stop', 'kubelet'], { stdio: 'ignore' })
   io.out('[reset] Unmounting mounted directories in "/var/lib/kubelet"\n')
   const dirs = [MANIFESTS, KUBELET_DIR, flagStr(f, 'cert-dir') ?? '/etc/kubernetes/pki']
   for (const d of dirs) {

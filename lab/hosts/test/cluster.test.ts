@@ -1,16 +1,28 @@
-// The cluster playbooks end to end on the lab, against the strict node stand-ins: a 3-host
-// cluster and a 1-host dev cluster, reruns, --check, stale CNI files, a changed config, reset, a worker added.
+// The cluster playbooks end to end on the real-host lab (Debian 12 machines under systemd-nspawn:
+// real systemd, apt, dpkg, containerd; the Kubernetes binaries are the project's stand-ins inside
+// real .debs from the lab's pkgs.k8s.io, the API server on 10.78.0.11:6443): a 3-host cluster and a
+// 1-host dev cluster, reruns, --check, stale CNI files, a changed config, reset, a worker added.
+// Builds the Debian 12 rootfs first when the cache has none (minutes: see lab/hosts/README.md).
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { load } from 'js-yaml'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { hostPath, labDown, labUp, onHost, type Lab } from '../../lab/netns/lab.ts'
-import { derivedInventory, newestLog, runCli, runJson, statusOf, tmpDir, type JsonReport } from './helpers.ts'
+import { derivedInventory, newestLog, runCli, runJson, statusOf, tmpDir, type JsonReport } from '../../../test/e2e/helpers.ts'
+import { labDown, labUp, onRealHost, realHostPath, type RealLab } from '../lab.ts'
+import { NODE_ON_HOST } from '../repo.ts'
 
-let lab: Lab
-const inv = () => ['-i', lab.inventory]
+let lab: RealLab
+const onHost = (l: RealLab, host: string, cmd: string) => onRealHost(l, host, cmd)
+/** A path inside a running host, seen from here: its root (the overlay nspawn boots) joined with p. */
+const hostPath = realHostPath
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+// The lab's inventory sets small Ray pods (LAB_RAY_VARS): these hosts report this machine's 2 CPUs,
+// of which the control plane's own pods request 1.05, so Ray's defaults (1 CPU head, 1 CPU workers)
+// stay Pending on one worker or one untainted host (as on real 2-CPU machines).
+let inventory: string
+const inv = () => ['-i', inventory]
 const PLAYBOOKS = ['00-preflight', '10-runtime', '20-control-plane', '30-cni-cleanup', '40-flannel', '50-join', '60-untaint', '70-metrics-server']
 const changedTotal = (r: JsonReport) => Object.values(r.hosts).reduce((n, h) => n + h.changed, 0)
 const failures = (r: { stdout: string; stderr: string }) => `${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`
@@ -28,25 +40,39 @@ async function nodesReady(): Promise<string[]> {
   return out.trim().split(' ').sort()
 }
 
-/** Every file under a host's node folders: path, mode and content hash. */
-function snapshot(lab: Lab): string {
+// What the playbooks could touch on a host (config, packages' state, users' kubeconfigs, the
+// cluster's state and backups). Not the whole filesystem: on a real machine journald, systemd and
+// apt's timers change /var/log, /var/lib/systemd, /var/cache and apt's lists by themselves; /run
+// and /tmp are the running host's tmpfs, not in its root.
+const SNAPSHOT_DIRS = ['/etc', '/opt', '/usr/local', '/home', '/root', '/var/lib/dpkg', '/var/lib/kubelet', '/var/lib/etcd', '/var/lib/cni', '/var/backups']
+
+/** Every file under SNAPSHOT_DIRS on every host: path, mode and content hash. */
+function snapshot(lab: RealLab): string {
   const out: string[] = []
   const walk = (dir: string) => {
+    if (!fs.existsSync(dir)) return
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name)
-      if (e.name === 'sshd.log') continue
       const st = fs.lstatSync(p)
       out.push(`${p} ${st.mode.toString(8)} ${e.isFile() ? crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex') : ''}`)
       if (e.isDirectory()) walk(p)
     }
   }
-  for (const h of lab.hosts) walk(h.root)
+  for (const h of lab.hosts) for (const d of SNAPSHOT_DIRS) walk(path.join(h.root, d))
   return out.sort().join('\n')
 }
 
 const three = suite('cluster: 3 hosts (1 control plane, 2 workers)')
 three.before(async () => {
-  lab = await labUp({ hosts: 3 })
+  lab = await labUp({ hosts: 3, log: (s) => console.log(s) })
+  console.log(`  lab up: ${Object.entries(lab.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`)
+  inventory = lab.inventory
+  for (const h of lab.hosts) {
+    // an installed machine's swap line (minbase Debian has none), which 00-preflight must comment out
+    fs.appendFileSync(hostPath(lab, h.name, '/etc/fstab'), '/swapfile none swap sw 0 0\n')
+    // a machine where a CNI once ran has this folder (a fresh minbase Debian does not)
+    fs.mkdirSync(hostPath(lab, h.name, '/etc/cni/net.d'), { recursive: true })
+  }
 })
 three.after(async () => {
   await labDown()
@@ -56,8 +82,9 @@ three('preflight reports every problem of every host at once, with fixes, and ch
   const id = (await onHost(lab, 'node2', 'cat /etc/machine-id')).stdout.trim()
   const old3 = (await onHost(lab, 'node3', 'cat /etc/machine-id')).stdout.trim()
   await onHost(lab, 'node3', `echo ${id} > /etc/machine-id`)
-  const listener = `import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 6443)); s.listen(); time.sleep(120)`
-  await onHost(lab, 'node1', `setsid python3 -c "${listener}" >/dev/null 2>&1 < /dev/null &`)
+  // minbase Debian has no python3: the lab's Node (bind-mounted for the stand-ins) listens instead
+  const listener = `require('net').createServer().listen(6443, '0.0.0.0'); setTimeout(() => process.exit(), 120000)`
+  await onHost(lab, 'node1', `setsid ${NODE_ON_HOST} -e "${listener}" >/dev/null 2>&1 < /dev/null &`)
   try {
     for (let i = 0; i < 50 && !(await onHost(lab, 'node1', 'ss -Hltn')).stdout.includes(':6443'); i++) await new Promise((r) => setTimeout(r, 100))
     const fstab = fs.readFileSync(hostPath(lab, 'node2', '/etc/fstab'), 'utf8')
@@ -72,14 +99,14 @@ three('preflight reports every problem of every host at once, with fixes, and ch
     assert.is(fs.readFileSync(hostPath(lab, 'node2', '/etc/fstab'), 'utf8'), fstab)
   } finally {
     await onHost(lab, 'node3', `echo ${old3} > /etc/machine-id`)
-    await onHost(lab, 'node1', `pkill -f "s.bind\\(\\('0.0.0.0', 6443" || true`)
+    await onHost(lab, 'node1', `pkill -f "listen\\(6443" || true`)
   }
 })
 
 three('zxplay render prints the kubeadm config exactly as a host gets it', async () => {
   const r = await runCli(['render', 'kubeadm/kubeadm-config.yaml', '--host', 'node1', ...inv()])
   assert.is(r.code, 0, failures(r))
-  assert.match(r.stdout, /advertiseAddress: "10.77.0.11"/)
+  assert.match(r.stdout, /advertiseAddress: "10.78.0.11"/)
   assert.match(r.stdout, /name: "node1"/)
   assert.match(r.stdout, /kubernetesVersion: "v1.36.2"/)
   const bad = await runCli(['render', 'kubeadm/kubeadm-config.yaml', '--host', 'nodeX', ...inv()])
@@ -89,7 +116,7 @@ three('zxplay render prints the kubeadm config exactly as a host gets it', async
 
 three('--check on fresh hosts lists what would change and touches nothing', async () => {
   const before = snapshot(lab)
-  const r = await runCli(['run', 'site', ...inv(), '--check'], { timeoutMs: 120_000 })
+  const r = await runCli(['run', 'site', ...inv(), '--check'], { timeoutMs: 300_000 })
   assert.is(r.code, 0, failures(r))
   assert.match(r.stdout, /would run: .*apt-get install/)
   assert.match(r.stdout, /would run: kubeadm init --config \/etc\/kubernetes\/zxplay\/kubeadm-config.yaml/)
@@ -115,7 +142,8 @@ three('stale Calico and Cilium files are moved aside and listed; --check only li
 
 three('site.mts builds the cluster; every node Ready, metrics answer; the join token is never shown', async () => {
   const logDir = tmpDir()
-  const r = await runJson(['run', 'site', ...inv(), '--log-dir', logDir, '-v'], { timeoutMs: 300_000 })
+  const r = await runJson(['run', 'site', ...inv(), '--log-dir', logDir, '-v'], { timeoutMs: 900_000 })
+  console.log(`  site on fresh hosts ${seconds(r.ms)}`)
   assert.is(r.code, 0, failures(r))
   const tokens = (await onHost(lab, 'node1', 'kubeadm token list --kubeconfig /etc/kubernetes/admin.conf')).stdout.match(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g) ?? []
   assert.ok(tokens.length > 0, 'a join token was made')
@@ -132,7 +160,7 @@ three('the rendered and applied config, field by field, and the files on the hos
   const clusterCfg = docs.find((d) => d.kind === 'ClusterConfiguration')
   const kubelet = docs.find((d) => d.kind === 'KubeletConfiguration')
   assert.is(init.apiVersion, 'kubeadm.k8s.io/v1beta4')
-  assert.is(init.localAPIEndpoint.advertiseAddress, '10.77.0.11')
+  assert.is(init.localAPIEndpoint.advertiseAddress, '10.78.0.11')
   assert.is(init.nodeRegistration.name, 'node1')
   assert.is(clusterCfg.apiVersion, 'kubeadm.k8s.io/v1beta4')
   assert.is(clusterCfg.networking.podSubnet, '10.244.0.0/16')
@@ -156,7 +184,7 @@ three('the rendered and applied config, field by field, and the files on the hos
 })
 
 three('a pod CIDR change: the old Flannel conflist and its links go', async () => {
-  await onHost(lab, 'node3', 'ip link add cni0 type bridge && ip link add flannel.1 type bridge && echo FLANNEL_NETWORK=10.99.0.0/16 > /run/flannel/subnet.env')
+  await onHost(lab, 'node3', 'ip link add cni0 type bridge && ip link add flannel.1 type bridge && mkdir -p /run/flannel && echo FLANNEL_NETWORK=10.99.0.0/16 > /run/flannel/subnet.env')
   const r = await runCli(['run', '30-cni-cleanup', ...inv(), '--limit', 'node3'])
   assert.is(r.code, 0, failures(r))
   assert.match(r.stdout, /node3\s+· moving \/etc\/cni\/net.d\/10-flannel.conflist/)
@@ -169,11 +197,12 @@ three('a pod CIDR change: the old Flannel conflist and its links go', async () =
 })
 
 three('a second run of site.mts changes nothing on any host, and so does each playbook alone', async () => {
-  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 120_000 })
+  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 600_000 })
+  console.log(`  site again ${seconds(again.ms)}`)
   assert.is(again.code, 0, failures(again))
   assert.is(changedTotal(again.report), 0, JSON.stringify(again.report.tasks.filter((t) => t.status === 'changed')))
   for (const pb of PLAYBOOKS) {
-    const r = await runJson(['run', pb, ...inv()], { timeoutMs: 120_000 })
+    const r = await runJson(['run', pb, ...inv()], { timeoutMs: 300_000 })
     assert.is(r.code, 0, `${pb}: ${failures(r)}`)
     assert.is(changedTotal(r.report), 0, `${pb}: ${JSON.stringify(r.report.tasks.filter((t) => t.status === 'changed'))}`)
   }
@@ -192,7 +221,7 @@ three('kubeconfig.mts fetches admin.conf to artifacts/kubeconfig (0600), kept ou
   assert.is(r.code, 0, failures(r))
   const file = path.resolve('artifacts/kubeconfig')
   assert.is((fs.statSync(file).mode & 0o777).toString(8), '600')
-  assert.match(fs.readFileSync(file, 'utf8'), /server: https:\/\/10\.77\.0\.11:6443/)
+  assert.match(fs.readFileSync(file, 'utf8'), /server: https:\/\/10\.78\.0\.11:6443/)
   assert.not.match(r.stdout, /client-key-data/)
 })
 
@@ -200,7 +229,7 @@ three('reset needs --force without a terminal, clears the nodes; site.mts conver
   const refused = await runCli(['run', 'reset', ...inv()])
   assert.is(refused.code, 5)
   assert.match(refused.stderr, /run again with --force/)
-  const r = await runCli(['run', 'reset', ...inv(), '--force'], { timeoutMs: 120_000 })
+  const r = await runCli(['run', 'reset', ...inv(), '--force'], { timeoutMs: 300_000 })
   assert.is(r.code, 0, failures(r))
   for (const h of ['node1', 'node2', 'node3']) {
     assert.not.ok(fs.existsSync(hostPath(lab, h, '/etc/kubernetes/kubelet.conf')), h)
@@ -208,11 +237,13 @@ three('reset needs --force without a terminal, clears the nodes; site.mts conver
   }
   // the cluster again without node3 in the inventory, then with it added: node3 joins, nothing
   // else is redone (node2's earlier join must not count as node3's)
-  const without = derivedInventory(lab, (i) => delete i.all.children.workers.hosts.node3)
-  const two = await runJson(['run', 'site', '-i', without], { timeoutMs: 300_000 })
+  const without = derivedInventory({ inventory }, (i) => delete i.all.children.workers.hosts.node3)
+  const two = await runJson(['run', 'site', '-i', without], { timeoutMs: 900_000 })
+  console.log(`  reset ${seconds(r.ms)}, site without node3 ${seconds(two.ms)}`)
   assert.is(two.code, 0, failures(two))
   assert.equal(await nodesReady(), ['node1=True', 'node2=True'])
-  const added = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  const added = await runJson(['run', 'site', ...inv()], { timeoutMs: 900_000 })
+  console.log(`  site with node3 added ${seconds(added.ms)}`)
   assert.is(added.code, 0, failures(added))
   assert.is(statusOf(added.report, 'node3', 'the worker is joined'), 'changed')
   assert.is(statusOf(added.report, 'node2', 'the worker is joined'), 'ok')
@@ -224,17 +255,19 @@ three.run()
 
 const one = suite('cluster: single-host dev mode')
 one.before(async () => {
-  lab = await labUp({ hosts: 1 })
+  lab = await labUp({ hosts: 1, log: (s) => console.log(s) })
+  inventory = lab.inventory
 })
 one.after(async () => {
   await labDown()
 })
 one('site.mts on one host untaints the control plane, and a rerun changes nothing', async () => {
-  const r = await runJson(['run', 'site', ...inv()], { timeoutMs: 300_000 })
+  const r = await runJson(['run', 'site', ...inv()], { timeoutMs: 900_000 })
+  console.log(`  site on one fresh host ${seconds(r.ms)}`)
   assert.is(r.code, 0, failures(r))
   assert.is(statusOf(r.report, 'node1', 'the control plane takes ordinary pods'), 'changed')
   assert.is((await kubectl(`get node node1 -o jsonpath='{.spec.taints}'`)).trim(), '')
-  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 120_000 })
+  const again = await runJson(['run', 'site', ...inv()], { timeoutMs: 600_000 })
   assert.is(changedTotal(again.report), 0, JSON.stringify(again.report.tasks.filter((t) => t.status === 'changed')))
 })
 one.run()
