@@ -1,4 +1,4 @@
-// npm run lab:real:up -- [--hosts N] [--dist debian-12[,debian-13…]] [--aws] · npm run lab:real:down
+// npm run lab:up -- [--hosts N] [--dist debian-12[,debian-13…]] [--aws] · npm run lab:down
 // --aws: the lab's STS endpoint and an aws: block in the inventory (default: none, as without AWS)
 import { DISTS, isDist, type Dist } from './config.ts'
 import { labDown, labLeftovers, labUp } from './lab.ts'

@@ -274,7 +274,7 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; aws?: boolea
     )
     write(files.knownHosts, known.join('\n') + '\n')
     const aws = opts.aws ? await timed('sts', () => awsStarting) : undefined
-    write(files.inventory, labInventoryText({ by: 'npm run lab:real:up', hosts, key: files.key, knownHosts: files.knownHosts, vars: [...(aws ? awsInventoryLines(aws) : []), ...LAB_RAY_VARS] }))
+    write(files.inventory, labInventoryText({ by: 'npm run lab:up', hosts, key: files.key, knownHosts: files.knownHosts, vars: [...(aws ? awsInventoryLines(aws) : []), ...LAB_RAY_VARS] }))
     const lab: RealLab = { dir: LAB_DIR, inventory: files.inventory, key: files.key, knownHosts: files.knownHosts, becomePass, hosts, timings, aws }
     write(files.info, JSON.stringify({ ...lab, becomePass: undefined }, null, 2) + '\n')
     return lab
@@ -408,7 +408,7 @@ export async function labDown(): Promise<void> {
   fs.rmSync(LAB_DIR, { recursive: true, force: true })
 }
 
-/** What a down lab must not leave: for tests and `lab:real:down`'s own check. */
+/** What a down lab must not leave: for tests and `lab:down`'s own check. */
 export async function labLeftovers(): Promise<string[]> {
   const out: string[] = []
   if (fs.existsSync(RUN)) out.push(`folder ${RUN}`)

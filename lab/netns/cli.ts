@@ -1,4 +1,4 @@
-// npm run lab:up -- --hosts N   |   npm run lab:down
+// npm run lab:netns:up -- --hosts N   |   npm run lab:netns:down
 import { labDown, labUp, MAX_HOSTS } from './lab.ts'
 
 const usage = `usage: node lab/netns/cli.ts up [--hosts N] [--no-aws]   (N from 1 to ${MAX_HOSTS}, default 3; --no-aws: no aws: block, no STS)

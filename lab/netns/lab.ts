@@ -680,7 +680,7 @@ export const LAB_RAY_VARS = ['    ray: { head_cpu: 250m, worker_cpu: 250m, head_
 
 function inventoryText(hosts: readonly LabHost[], aws: LabAws | undefined): string {
   return labInventoryText({
-    by: 'npm run lab:up',
+    by: 'npm run lab:netns:up',
     hosts,
     key: labFiles.key,
     knownHosts: labFiles.knownHosts,

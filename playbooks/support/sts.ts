@@ -199,7 +199,7 @@ function explain(e: unknown, c: Ctx): AwsError {
   const netCode = err.code ?? err.errno ?? err.cause?.code
   if (code === 'AbortError' || code === 'TimeoutError' || (netCode && /^E[A-Z]+$/.test(netCode)) || code === 'RequestTimeout') {
     const what = code === 'AbortError' ? `no answer within ${c.timeoutMs / 1000} s` : (netCode ?? code)
-    const local = /^https?:\/\/(127\.|localhost[:/]|\[::1\])/.test(c.endpoint) ? ' (a local endpoint: is it running? for the lab, npm run lab:up)' : ''
+    const local = /^https?:\/\/(127\.|localhost[:/]|\[::1\])/.test(c.endpoint) ? ' (a local endpoint: is it running? for the lab, npm run lab:up -- --aws)' : ''
     return new AwsError('unreachable', netCode ?? code, `cannot reach STS at ${c.endpoint} (${what}${attempts ? `, ${attempts} attempt(s)` : ''}). Check aws.endpoint and aws.region, the network and any proxy${local}`)
   }
   return new AwsError('failed', code, `STS AssumeRole of ${c.roleArn} at ${c.endpoint} failed (${code}${status ? `, HTTP ${status}` : ''}: ${serverMessage})`)

@@ -287,7 +287,7 @@ test('unreachable: a closed port fails at once with ECONNREFUSED, naming the URL
   const e = await awsError(assumeRole(vars({ endpoint: `http://127.0.0.1:${port}` }), ROLE))
   assert.ok(Date.now() - t0 < 3000, `${Date.now() - t0} ms`)
   assert.equal([e.kind, e.code], ['unreachable', 'ECONNREFUSED'])
-  assert.is(e.message, `cannot reach STS at http://127.0.0.1:${port} (ECONNREFUSED, 3 attempt(s)). Check aws.endpoint and aws.region, the network and any proxy (a local endpoint: is it running? for the lab, npm run lab:up)`)
+  assert.is(e.message, `cannot reach STS at http://127.0.0.1:${port} (ECONNREFUSED, 3 attempt(s)). Check aws.endpoint and aws.region, the network and any proxy (a local endpoint: is it running? for the lab, npm run lab:up -- --aws)`)
 })
 
 test('unreachable: an endpoint that accepts but never answers fails within the time limit', async () => {
