@@ -278,6 +278,11 @@ test('command-line flags are checked too, and named so', () => {
   assert.is((e as InventoryError).path, 'command-line flags.port')
   assert.ok(e.message.endsWith("command-line flags.port: expected a port number from 1 to 65535, got 'x'"), e.message)
 })
+test('a host named all', fails('all: {hosts: {all: }}', 'all', "group 'all' has the same name as the host at all.hosts.all"))
+test('a host named ungrouped', fails('all: {hosts: {ungrouped: }}', 'ungrouped', "group 'ungrouped' has the same name as the host at all.hosts.ungrouped"))
+test('an inventory without vault values has no secrets to hide', () => {
+  assert.equal(parse(ANSIBLE_INVENTORY).secrets, [])
+})
 test('extra vars are checked too', () => {
   const e = errorOf(() => parse('all: {hosts: {a: {address: a}}}', { port: 'x' }))
   assert.is((e as InventoryError).path, 'extra vars.port')
@@ -333,6 +338,35 @@ test('loadInventory: group_vars/ beside the playbooks (playbookDir) apply; a bad
   const e = await loadInventory(path.join(inv, 'hosts.yaml'), { playbookDir: plays }).catch((e: unknown) => e)
   assert.instance(e, InventoryError)
   assert.is((e as InventoryError).message, `${path.join(plays, 'group_vars', 'all.yaml')}: ansible_port: expected a port number from 1 to 65535, got 'ssh'`)
+})
+
+test('loadInventory: a vars file that is not YAML is one more line of the refusal, naming only the file and the place', async () => {
+  const dir = path.join(tmp, 'badvars')
+  fs.mkdirSync(path.join(dir, 'group_vars'), { recursive: true })
+  fs.writeFileSync(path.join(dir, 'hosts.yaml'), 'all: {hosts: {a: {adress: 10.0.0.1}}}\n')
+  fs.writeFileSync(path.join(dir, 'group_vars', 'all.yaml'), 'a: [1\n')
+  const e = await loadInventory(path.join(dir, 'hosts.yaml')).catch((e: unknown) => e)
+  assert.instance(e, InventoryError)
+  const [first, second = ''] = (e as Error).message.split('\n')
+  assert.is(first, `${path.join(dir, 'hosts.yaml')}: all.hosts.a.adress: unknown key 'adress' (did you mean 'address'?); a variable with this name goes under vars:`)
+  assert.ok(second.startsWith(`${path.join(dir, 'group_vars', 'all.yaml')}: line 2, column 1: `), second)
+})
+
+// made once with `ansible-vault encrypt --vault-password-file` (password 'pw-for-tests') of 'api_key: vaulted value'
+const VAULTED = `$ANSIBLE_VAULT;1.1;AES256
+36306432323965373938623439303064303035616363323335323438343437613366656635356133
+3136363139343661663136333039623764383738313737630a636631316633343434623934386464
+39363866386161666435643564613734626439663236363238386334346230303131386466323939
+6163613364373138650a316163653632303962373262373361323737333038393231323563633961
+30353339636137396233343665333237653134633633633362653065343063313934
+`
+test('loadInventory: an encrypted group_vars file is read with the vault password', async () => {
+  const dir = path.join(tmp, 'vaulted')
+  fs.mkdirSync(path.join(dir, 'group_vars'), { recursive: true })
+  fs.writeFileSync(path.join(dir, 'hosts.yaml'), 'all: {hosts: {a: {address: 10.0.0.1}}}\n')
+  fs.writeFileSync(path.join(dir, 'group_vars', 'all.yaml'), VAULTED)
+  const inv = await loadInventory(path.join(dir, 'hosts.yaml'), { vaultPassword: 'pw-for-tests' })
+  assert.is(inv.hosts[0]?.vars.api_key, 'vaulted value')
 })
 
 test('loadInventory: a missing file names it', async () => {
