@@ -283,6 +283,9 @@ test('a host named ungrouped', fails('all: {hosts: {ungrouped: }}', 'ungrouped',
 test('an inventory without vault values has no secrets to hide', () => {
   assert.equal(parse(ANSIBLE_INVENTORY).secrets, [])
 })
+test('a host in no group is a member of ungrouped (the pattern ungrouped selects it)', () => {
+  assert.equal(parse('all: {hosts: {a: }, children: {web: {hosts: {b: }}}}').groups.get('ungrouped')?.hosts, ['a'])
+})
 test('extra vars are checked too', () => {
   const e = errorOf(() => parse('all: {hosts: {a: {address: a}}}', { port: 'x' }))
   assert.is((e as InventoryError).path, 'extra vars.port')
