@@ -57,6 +57,7 @@ const CASES: Case[] = [
   { name: 'ansible_group_priority', sources: [fixture('priority.yml')] },
   { name: 'host ranges, host:port, [v6]:port', sources: [fixture('ports-and-names.yml')] },
   { name: "a section given as one name (hosts: web1)", sources: [fixture('short-forms.yml')] },
+  { name: 'a host under ungrouped: and another group; empty sections', sources: [fixture('ungrouped.yml')] },
 ]
 
 async function ansible(c: Case, mode: string[]): Promise<string> {

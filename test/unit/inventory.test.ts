@@ -221,6 +221,8 @@ test('duplicate host in one map', fails('all:\n  hosts:\n    a:\n    a:\n', '', 
 test('empty file', fails('', '', 'expected a map with all: or group names at the top level, got nothing'))
 test('top level is a list', fails('- a\n- b\n', '', 'expected a map with all: or group names at the top level, got a list'))
 test('hosts: at the top level', fails('hosts: {a: }', 'hosts', "'hosts:' at the top level would be a group name; put it under all:"))
+test('vars: at the top level', fails('vars: {x: 1}', 'vars', "'vars:' at the top level would be a group name; put it under all:"))
+test('children: at the top level', fails('children: {web: }', 'children', "'children:' at the top level would be a group name; put it under all:"))
 test('group is a list', fails('all: {children: {web: [a, b]}}', 'all.children.web', 'expected a group (a map with hosts:, vars: or children:), got a list'))
 test('unknown key in a group', fails('all: {children: {web: {host: {a: }}}}', 'all.children.web.host', "unknown key 'host' in group 'web' (expected hosts, vars or children)"))
 test('hosts is a list', fails('all: {hosts: [a, b]}', 'all.hosts', 'expected a map of host names (name: or name: {address: ...}), got a list'))
@@ -261,6 +263,29 @@ test('key not a string', fails('all: {vars: {key: [a]}}', 'all.vars.key', 'expec
 test('group named like a host', fails('all: {children: {web: {hosts: {web: {address: a}}}}}', 'all.children.web', "group 'web' has the same name as the host at all.children.web.hosts.web"))
 test('cycle in children', fails('all: {children: {a: {children: {b: {children: {a: }}}}}}', 'all.children.a.children.b.children.a', 'cycle in children: a → b → a'))
 test('all as a child', fails('all: {children: {web: {children: {all: }}}}', 'all.children.web.children.all', 'cycle in children: all → web → all'))
+test('invalid host name: a pattern operator first', fails('all: {hosts: {"!web": }}', 'all.hosts.!web', "invalid host name '!web'"))
+test('ansible_group_priority: not a whole number', fails('all: {children: {web: {vars: {ansible_group_priority: true}}}}', 'all.children.web.vars.ansible_group_priority', 'expected a whole number, got true'))
+// JavaScript's Number() reads these, Python's int() does not
+test('ansible_group_priority: hexadecimal', fails('all: {children: {web: {vars: {ansible_group_priority: "0x10"}}}}', 'all.children.web.vars.ansible_group_priority', "expected a whole number, got '0x10'"))
+test('ansible_group_priority: an exponent', fails('all: {children: {web: {vars: {ansible_group_priority: "5e1"}}}}', 'all.children.web.vars.ansible_group_priority', "expected a whole number, got '5e1'"))
+test('ansible_group_priority: a string with blanks or a sign is read as a number (Python int())', () => {
+  // same depth: by name b wins over a, unless a has the higher priority
+  const v = (prio: string) => hostOf(parse(`all: {children: {a: {vars: {v: a, ansible_group_priority: "${prio}"}, hosts: {h: }}, b: {vars: {v: b}, hosts: {h: }}}}`), 'h').vars.v
+  assert.equal(['5', ' 5', '5 ', '+5', '-1'].map(v), ['a', 'a', 'a', 'a', 'b'])
+})
+test('command-line flags are checked too, and named so', () => {
+  const e = errorOf(() => parseInventory('all: {hosts: {a: {address: a}}}', FILE, {}, { cliVars: { port: 'x' } }))
+  assert.is((e as InventoryError).path, 'command-line flags.port')
+  assert.ok(e.message.endsWith("command-line flags.port: expected a port number from 1 to 65535, got 'x'"), e.message)
+})
+test('a host named all', fails('all: {hosts: {all: }}', 'all', "group 'all' has the same name as the host at all.hosts.all"))
+test('a host named ungrouped', fails('all: {hosts: {ungrouped: }}', 'ungrouped', "group 'ungrouped' has the same name as the host at all.hosts.ungrouped"))
+test('an inventory without vault values has no secrets to hide', () => {
+  assert.equal(parse(ANSIBLE_INVENTORY).secrets, [])
+})
+test('a host in no group is a member of ungrouped (the pattern ungrouped selects it)', () => {
+  assert.equal(parse('all: {hosts: {a: }, children: {web: {hosts: {b: }}}}').groups.get('ungrouped')?.hosts, ['a'])
+})
 test('extra vars are checked too', () => {
   const e = errorOf(() => parse('all: {hosts: {a: {address: a}}}', { port: 'x' }))
   assert.is((e as InventoryError).path, 'extra vars.port')
@@ -301,6 +326,50 @@ test('loadInventory reads the file; keys resolve against its folder', async () =
   fs.writeFileSync(file, 'all: {hosts: {a: {address: 10.0.0.1, key: id_ed25519}}}\n')
   const inv = await loadInventory(file, { extraVars: { v: 1 } })
   assert.equal([inv.file, inv.hosts[0]?.key, inv.hosts[0]?.vars.v], [file, path.join(tmp, 'id_ed25519'), 1])
+})
+
+test('loadInventory: group_vars/ beside the playbooks (playbookDir) apply; a bad value there names its file and key', async () => {
+  const inv = path.join(tmp, 'pbdir', 'inventory')
+  const plays = path.join(tmp, 'pbdir', 'plays')
+  fs.mkdirSync(inv, { recursive: true })
+  fs.mkdirSync(path.join(plays, 'group_vars'), { recursive: true })
+  fs.writeFileSync(path.join(inv, 'hosts.yaml'), 'all: {hosts: {a: {address: 10.0.0.1}}}\n')
+  fs.writeFileSync(path.join(plays, 'group_vars', 'all.yaml'), 'from_plays: 1\n')
+  const loaded = await loadInventory(path.join(inv, 'hosts.yaml'), { playbookDir: plays })
+  assert.is(loaded.hosts[0]?.vars.from_plays, 1)
+  fs.writeFileSync(path.join(plays, 'group_vars', 'all.yaml'), 'ansible_port: ssh\n')
+  const e = await loadInventory(path.join(inv, 'hosts.yaml'), { playbookDir: plays }).catch((e: unknown) => e)
+  assert.instance(e, InventoryError)
+  assert.is((e as InventoryError).message, `${path.join(plays, 'group_vars', 'all.yaml')}: ansible_port: expected a port number from 1 to 65535, got 'ssh'`)
+})
+
+test('loadInventory: a vars file that is not YAML is one more line of the refusal, naming only the file and the place', async () => {
+  const dir = path.join(tmp, 'badvars')
+  fs.mkdirSync(path.join(dir, 'group_vars'), { recursive: true })
+  fs.writeFileSync(path.join(dir, 'hosts.yaml'), 'all: {hosts: {a: {adress: 10.0.0.1}}}\n')
+  fs.writeFileSync(path.join(dir, 'group_vars', 'all.yaml'), 'a: [1\n')
+  const e = await loadInventory(path.join(dir, 'hosts.yaml')).catch((e: unknown) => e)
+  assert.instance(e, InventoryError)
+  const [first, second = ''] = (e as Error).message.split('\n')
+  assert.is(first, `${path.join(dir, 'hosts.yaml')}: all.hosts.a.adress: unknown key 'adress' (did you mean 'address'?); a variable with this name goes under vars:`)
+  assert.ok(second.startsWith(`${path.join(dir, 'group_vars', 'all.yaml')}: line 2, column 1: `), second)
+})
+
+// made once with `ansible-vault encrypt --vault-password-file` (password 'pw-for-tests') of 'api_key: vaulted value'
+const VAULTED = `$ANSIBLE_VAULT;1.1;AES256
+36306432323965373938623439303064303035616363323335323438343437613366656635356133
+3136363139343661663136333039623764383738313737630a636631316633343434623934386464
+39363866386161666435643564613734626439663236363238386334346230303131386466323939
+6163613364373138650a316163653632303962373262373361323737333038393231323563633961
+30353339636137396233343665333237653134633633633362653065343063313934
+`
+test('loadInventory: an encrypted group_vars file is read with the vault password', async () => {
+  const dir = path.join(tmp, 'vaulted')
+  fs.mkdirSync(path.join(dir, 'group_vars'), { recursive: true })
+  fs.writeFileSync(path.join(dir, 'hosts.yaml'), 'all: {hosts: {a: {address: 10.0.0.1}}}\n')
+  fs.writeFileSync(path.join(dir, 'group_vars', 'all.yaml'), VAULTED)
+  const inv = await loadInventory(path.join(dir, 'hosts.yaml'), { vaultPassword: 'pw-for-tests' })
+  assert.is(inv.hosts[0]?.vars.api_key, 'vaulted value')
 })
 
 test('loadInventory: a missing file names it', async () => {
