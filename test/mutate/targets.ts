@@ -18,6 +18,6 @@ export const targets: Record<string, string[]> = {
   'lib/transport/shell.ts:12-54': ['unit/shell'],
   'lib/transport/lock.ts': ['unit/lock'],
   'lib/cli/exit-code.ts': ['unit/exit-code'],
-  'lib/inventory/inventory.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory', 'unit/host-vars'],
+  'lib/inventory/inventory.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory', 'unit/host-vars', 'unit/inventory-precedence'],
   'lib/inventory/host-vars.ts': ['unit/host-vars'],
 }
