@@ -113,7 +113,7 @@ function yamlDocument(text: string, file: string): unknown {
  * host_group_vars finds them: the first of NAME, NAME.yml, NAME.yaml, NAME.json; a folder NAME/
  * is every such file in it, in lexical order, recursively. Empty files count for nothing.
  */
-export function readVarsFiles(dir: string, kind: 'group_vars' | 'host_vars', name: string, vault?: VaultPassword): { file: string; vars: Record<string, unknown> }[] {
+export function readVarsFiles(dir: string, kind: 'group_vars' | 'host_vars', name: string, vault?: VaultPassword): { file: string; vars: Record<string, unknown>; encrypted: boolean }[] {
   const base = path.join(dir, kind)
   if (!isDir(base)) return []
   const found = ['', ...YAML_EXTS].map((ext) => path.join(base, name + ext)).find((p) => fs.existsSync(p))
@@ -125,10 +125,11 @@ export function readVarsFiles(dir: string, kind: 'group_vars' | 'host_vars', nam
     } catch (e) {
       throw new InventoryError(file, '', `cannot read the vars file: ${describeFsError(e)}`)
     }
-    const data = yamlDocument(isVaultText(text) ? decryptVault(text, vault, file, 'the vars file') : text, file)
+    const encrypted = isVaultText(text)
+    const data = yamlDocument(encrypted ? decryptVault(text, vault, file, 'the vars file') : text, file)
     if (data === null || data === undefined) return []
     if (!isMap(data)) throw new InventoryError(file, '', `expected a map of variables, got ${show(data)}`)
-    return [{ file, vars: data }]
+    return [{ file, vars: data, encrypted }]
   })
 }
 

@@ -205,7 +205,7 @@ function readVarsFolder(d: Draft, dir: string) {
   d.files.push(layers)
   d.dir = dir
   const read = (kind: 'group_vars' | 'host_vars', name: string) => {
-    let files: { file: string; vars: Vars }[]
+    let files: ReturnType<typeof readVarsFiles>
     try {
       files = readVarsFiles(dir, kind, name, d.vault)
     } catch (e) {
@@ -216,7 +216,10 @@ function readVarsFolder(d: Draft, dir: string) {
     const layer: Layer = { vars: {}, raw: {} }
     for (const f of files) {
       d.file = f.file
-      Object.assign(layer.vars, readVars(d, f.vars, ''))
+      const vars = readVars(d, f.vars, '')
+      // a whole encrypted file is secret throughout, as a !vault value is: each text in it is hidden
+      if (f.encrypted) keepSecrets(d, vars)
+      Object.assign(layer.vars, vars)
       Object.assign(layer.raw, f.vars)
     }
     layers.set(`${kind === 'group_vars' ? 'group' : 'host'} ${name}`, layer)
@@ -385,12 +388,23 @@ function readVars(d: Draft, raw: Vars, at: string): Vars {
   return vars
 }
 
+/**
+ * Decrypted texts (in `value`, however deep) to be hidden from all output. Shorter than 4
+ * characters they would hide ordinary words and numbers everywhere (secrets.ts refuses them too).
+ */
+function keepSecrets(d: Draft, value: unknown) {
+  if (typeof value === 'string') {
+    if (value.length >= 4 && !d.secrets.includes(value)) d.secrets.push(value)
+  } else if (Array.isArray(value)) for (const v of value) keepSecrets(d, v)
+  else if (isMap(value)) for (const v of Object.values(value)) keepSecrets(d, v)
+}
+
 function reveal(d: Draft, value: unknown, at: string, name: string): unknown {
   if (value instanceof Unsafe) return value.text
   if (value instanceof Vaulted) {
     try {
       const text = decryptVault(value.ciphertext, d.vault, d.file, `the variable '${name}'`, at)
-      if (text.length >= 4 && !d.secrets.includes(text)) d.secrets.push(text)
+      keepSecrets(d, text)
       return text
     } catch (e) {
       if (!(e instanceof InventoryError)) throw e

@@ -41,7 +41,8 @@ test('!vault values and encrypted vars files decrypt to what Ansible reads; they
   const h1 = inv.hosts[0]!
   assert.ok(fs.readFileSync(at('group_vars/all.yml'), 'utf8').startsWith('$ANSIBLE_VAULT;'))
   for (const name of ['db_password', 'nested', 'api_key']) assert.equal(h1.vars[name], await ansibleSays(name), name)
-  assert.ok(inv.secrets.includes('the secret value') && inv.secrets.includes('inner secret'))
+  // every text of an encrypted file is as secret as a !vault value
+  assert.equal([...inv.secrets].sort(), ['from an encrypted file', 'inner secret', 'the secret value'])
 })
 
 test('zxplay inventory --list shows !vault values still encrypted, as ansible-inventory does', async () => {
@@ -59,15 +60,15 @@ test('without a vault password: refused, naming the file, the variable and the f
   assert.ok(lines.some((l) => l === `${at('group_vars/all.yml')}: the vars file is encrypted with Ansible Vault: pass --vault-password-file FILE or --ask-vault-pass`), (e as Error).message)
 })
 
-test('zxplay sh: a decrypted value printed by a command is redacted on the terminal and in the log', async () => {
+test('zxplay sh: decrypted values (a !vault one, one from an encrypted file) printed by a command are redacted on the terminal and in the log', async () => {
   const bin = path.resolve(import.meta.dirname, '../../bin/zxplay.mjs')
-  const args = [bin, 'sh', 'all', '-i', at('inventory.yml'), '--vault-password-file', at('pw'), '--log-dir', at('logs'), '--', 'echo "[$(echo the secret value)]"']
+  const args = [bin, 'sh', 'all', '-i', at('inventory.yml'), '--vault-password-file', at('pw'), '--log-dir', at('logs'), '--', 'echo "[$(echo the secret value)] [$(echo from an encrypted file)]"']
   // without npm's NODE_OPTIONS (--import=tsx resolves from the cwd): the bin registers tsx itself;
   // a lock folder of its own: a zxplay run elsewhere on this machine may hold `local`'s in ~/.zxplay/locks
   const { stdout } = await run(process.execPath, args, { cwd: tmp.dir, env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ZXPLAY_LOCK_DIR: at('locks'), ZXPLAY_HOST_LOCK: at('host.lock') } })
-  assert.match(stdout, 'h1        · [********]')
+  assert.match(stdout, 'h1        · [********] [********]')
   const log = fs.readdirSync(at('logs')).map((f) => fs.readFileSync(at('logs', f), 'utf8')).join('')
-  for (const text of [stdout, log]) assert.not.match(text, 'the secret value')
+  for (const text of [stdout, log]) for (const secret of ['the secret value', 'from an encrypted file']) assert.not.match(text, secret)
 })
 
 test('a wrong vault password: refused, the secret never shown', async () => {
