@@ -23,7 +23,7 @@ import { askSecret } from '../base/prompt.ts'
 import { colorWanted, reporter } from '../output/report.ts'
 import { runPlan } from '../engine/run.ts'
 import { readVaultPasswordFile } from '../inventory/vault.ts'
-import { Secrets } from '../output/secrets.ts'
+import { Secrets, SECRET_MIN_LENGTH } from '../output/secrets.ts'
 import { SshConfigError } from '../base/ssh-config.ts'
 import { targetFor } from '../transport/ssh.ts'
 import { HostSession, type SessionOptions } from '../transport/session.ts'
@@ -219,7 +219,7 @@ async function runLocked(planned: PlannedPlaybook[], inventory: Inventory, flags
   const becomePassword = flags.askBecomePass ? await askSecret('BECOME password: ') : undefined
   // redaction finds secrets by their text: a very short one cannot be told from ordinary output
   for (const [what, pw] of [['SSH', sshPassword], ['become', becomePassword]] as const) {
-    if (pw !== undefined && pw.length < 4) throw new UsageError(`the ${what} password is shorter than 4 characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one`)
+    if (pw !== undefined && pw.length < SECRET_MIN_LENGTH) throw new UsageError(`the ${what} password is shorter than ${SECRET_MIN_LENGTH} characters: zxplay could not keep it out of output and logs (it hides secrets by their text); use a longer one`)
   }
   for (const s of [sshPassword, becomePassword, ...inventory.secrets, ...inventory.hosts.flatMap((h) => [h.password, h.becomePassword])]) if (s !== undefined) secrets.add(s)
   const log = logPath(path.resolve(flags.logDir))

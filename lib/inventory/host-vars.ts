@@ -8,6 +8,7 @@ import { closestNames } from '../base/suggest.ts'
 import { shlexSplit } from '../base/shlex.ts'
 import { checkOption, splitLine, tildeExpand, type SshOption } from '../base/ssh-config.ts'
 import { show } from '../base/yaml.ts'
+import { SECRET_MIN_LENGTH } from '../output/secrets.ts'
 
 export type Vars = Record<string, unknown>
 
@@ -190,7 +191,7 @@ export function checkSetting(name: ConnectionKey, spelled: string, value: unknow
     case 'ansible_password':
     case 'ansible_become_password':
       // the value itself is never shown; shorter ones could not be hidden from output (secrets.ts)
-      if ((typeof value !== 'string' && typeof value !== 'number') || String(value).length < 4) return { problem: 'expected a password of at least 4 characters' }
+      if ((typeof value !== 'string' && typeof value !== 'number') || String(value).length < SECRET_MIN_LENGTH) return { problem: `expected a password of at least ${SECRET_MIN_LENGTH} characters` }
       return { value: String(value) }
     case 'ansible_become_method':
       if (value === 'sudo' || value === 'su') return { value }

@@ -21,6 +21,7 @@ import { expandHostPattern } from './host-pattern.ts'
 import { checkSetting, connectionKeyOf, connectionKeyTypo, refusedKey, resolveConnection, type ConnectionKey, type HostConnection, type Vars } from './host-vars.ts'
 import { parseSource, readSources, readVarsFiles, varsDirsOf, type Source } from './inventory-sources.ts'
 import { decryptVault, type VaultPassword } from './vault.ts'
+import { SECRET_MIN_LENGTH } from '../output/secrets.ts'
 import { isMap, show, Unsafe, Vaulted } from '../base/yaml.ts'
 
 export type { Vars }
@@ -388,13 +389,10 @@ function readVars(d: Draft, raw: Vars, at: string): Vars {
   return vars
 }
 
-/**
- * Decrypted texts (in `value`, however deep) to be hidden from all output. Shorter than 4
- * characters they would hide ordinary words and numbers everywhere (secrets.ts refuses them too).
- */
+/** Decrypted texts (in `value`, however deep) to be hidden from all output; too short ones are not kept (secrets.ts). */
 function keepSecrets(d: Draft, value: unknown) {
   if (typeof value === 'string') {
-    if (value.length >= 4 && !d.secrets.includes(value)) d.secrets.push(value)
+    if (value.length >= SECRET_MIN_LENGTH && !d.secrets.includes(value)) d.secrets.push(value)
   } else if (Array.isArray(value)) for (const v of value) keepSecrets(d, v)
   else if (isMap(value)) for (const v of Object.values(value)) keepSecrets(d, v)
 }

@@ -2,6 +2,9 @@
 // (terminal, JSON, log file) sees it.
 export const REDACTED = '********'
 
+/** Shorter values would redact ordinary words and numbers everywhere: refused where they are declared. */
+export const SECRET_MIN_LENGTH = 4
+
 export class Secrets {
   private values: string[] = []
   private patterns: RegExp[] = []
@@ -13,7 +16,7 @@ export class Secrets {
 
   add(value: string): void {
     // Very short values would redact ordinary text; they are refused where they are declared.
-    if (value.length < 4) throw new Error('a secret must be at least 4 characters long')
+    if (value.length < SECRET_MIN_LENGTH) throw new Error(`a secret must be at least ${SECRET_MIN_LENGTH} characters long`)
     for (const v of [value, Buffer.from(value).toString('base64')]) {
       if (!this.values.includes(v)) this.values.push(v)
     }

@@ -152,7 +152,7 @@ export async function takeHostLock(conn: Connection, host: string, me: HostLockH
     if (holder?.token === me.token) return { release: () => {} } // this run holds it under another name
     if (onTakeOver && holder?.hostPid !== undefined && isStale(holder)) {
       await endStale(conn, hostTakeOverScript(file, { token: holder.token, hostPid: holder.hostPid }), stop)
-      if (stop?.aborted) throw stopped()
+      // stopped meanwhile: the retry throws before it starts anything
       const taken = await takeHostLock(conn, host, me, file, undefined, stop) // once: no second take-over
       onTakeOver(host, holder)
       return taken
