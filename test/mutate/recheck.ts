@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { targets } from './targets.ts'
+import { freshJudgeCache, targets } from './targets.ts'
 
 type Pos = { line: number; column: number }
 type Mutant = { id: string; mutatorName: string; replacement?: string; status: string; location: { start: Pos; end: Pos } }
@@ -35,11 +35,8 @@ const restore = () => fs.writeFileSync(path.join(ROOT, mod), source)
 process.on('SIGINT', () => (restore(), process.exit(130)))
 process.on('exit', restore)
 
-// Ansible's answers, asked once per recheck rather than once per survivor (as in npm run mutate:
-// only lib/ changes between survivors)
-const judgeCache = path.join(ROOT, '.mutate', 'judge-cache-recheck')
-fs.rmSync(judgeCache, { recursive: true, force: true })
-process.env.ZXPLAY_JUDGE_CACHE = judgeCache
+// Ansible's answers, asked once per recheck rather than once per survivor (as in npm run mutate)
+freshJudgeCache(path.join(ROOT, '.mutate', 'judge-cache-recheck'))
 
 const pattern = `^(${tests.map((t) => t.replace(/[.+]/g, '\\$&')).join('|')})\\.test\\.ts$`
 const count = (...s: string[]) => mutants.filter((m) => s.includes(m.status)).length

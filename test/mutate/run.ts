@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Stryker } from '@stryker-mutator/core'
-import { targets } from './targets.ts'
+import { freshJudgeCache, targets } from './targets.ts'
 
 type Result = { status: string; fileName: string }
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -44,8 +44,7 @@ if (!fs.existsSync(shared)) fs.symlinkSync(path.resolve(ROOT, '../shared'), shar
 
 // Ansible's answers to the compat tests' questions, asked once per run rather than once per mutant
 // (test/compat/_ansible.ts): only lib/ changes between mutants.
-process.env.ZXPLAY_JUDGE_CACHE = path.join(OUT, 'judge-cache')
-fs.rmSync(process.env.ZXPLAY_JUDGE_CACHE, { recursive: true, force: true })
+freshJudgeCache(path.join(OUT, 'judge-cache'))
 
 const lines: string[] = []
 let failed = false

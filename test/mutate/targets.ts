@@ -2,6 +2,8 @@
 // test/ without `.test.ts`. Only these run per mutant, so a module takes minutes, not hours: list
 // the files that test the module's behaviour directly, not every file that happens to import it.
 // A new engine module gets a line here (and its score in docs/testing.md).
+import fs from 'node:fs'
+
 export const targets: Record<string, string[]> = {
   'lib/base/shlex.ts': ['unit/shlex'],
   'lib/inventory/host-pattern.ts': ['compat/host-pattern-ansible', 'unit/host-pattern', 'unit/inventory'],
@@ -20,4 +22,13 @@ export const targets: Record<string, string[]> = {
   'lib/cli/exit-code.ts': ['unit/exit-code'],
   'lib/inventory/inventory.ts': ['unit/inventory', 'compat/inventory-sources', 'compat/ansible-inventory', 'unit/host-vars', 'unit/inventory-precedence'],
   'lib/inventory/host-vars.ts': ['unit/host-vars'],
+}
+
+/**
+ * Ansible's answers to the compat files' questions, kept in `dir` (emptied now) for this process and
+ * the test runs it starts (test/compat/_ansible.ts): only lib/ changes between mutants.
+ */
+export function freshJudgeCache(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true })
+  process.env.ZXPLAY_JUDGE_CACHE = dir
 }
