@@ -14,7 +14,7 @@ import { labDown, labUp, onRealHost, realHostPath, type RealLab } from '../lab.t
 import { NODE_ON_HOST } from '../repo.ts'
 
 let lab: RealLab
-const onHost = (l: RealLab, host: string, cmd: string) => onRealHost(l, host, cmd)
+const onHost = onRealHost // the names the namespace-lab version of this suite used
 /** A path inside a running host, seen from here: its root (the overlay nspawn boots) joined with p. */
 const hostPath = realHostPath
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
