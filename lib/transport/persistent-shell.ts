@@ -5,7 +5,7 @@
 import { PassThrough, Writable } from 'node:stream'
 import type { Connection, Proc } from './connection.ts'
 import { FrameReader } from './frames.ts'
-import { SERVER_SCRIPT, SERVER_VERSION } from './shell-server.ts'
+import { inlineTest, SERVER_SCRIPT, SERVER_VERSION } from './shell-server.ts'
 import { inLoginBash, shq, strictMode, SUDO_PROMPT } from './shell.ts'
 
 /** Who the shell runs as: the login user, or a user reached with sudo (its password answered once). */
@@ -52,7 +52,6 @@ export class PersistentShell {
   private spawn(script: string, limitMs: number): Proc {
     if (this.dead) throw new Error(`the persistent shell ${this.dead}`)
     if (this.current) throw new Error('the persistent shell is busy')
-    const body = Buffer.from(strictMode(script))
     let finish!: Running['finish']
     const done = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => (finish = resolve))
     const running: Running = { stdout: new PassThrough(), stderr: new PassThrough(), ends: 0, finish }
@@ -65,7 +64,10 @@ export class PersistentShell {
     const input: Buffer[] = []
     const send = () => {
       const data = Buffer.concat(input)
-      const head = `${body.length} ${data.length} ${Math.max(0, Math.ceil(limitMs))}\n`
+      // a lone plain `test` without input: the server runs it itself (strict mode changes nothing there)
+      const inline = data.length === 0 && inlineTest(script)
+      const body = Buffer.from(inline ? script : strictMode(script))
+      const head = `${body.length} ${data.length} ${Math.max(0, Math.ceil(limitMs))} ${inline ? 'i' : 's'}\n`
       this.proc.stdin.write(Buffer.concat([Buffer.from(head), body, data, Buffer.from(data.length ? 'go\n' : '')]))
     }
     const stdin = new Writable({

@@ -2,8 +2,9 @@
 // level that runs every task's command, so a command costs a round trip and one fork of that bash,
 // not an SSH channel, sshd's session process and a login shell. Pure: the script and its protocol.
 //
-// Requests (client → channel stdin): a line `<script bytes> <input bytes> <limit ms>`, the script,
-// then, when the input is not empty, the input and a line `go`.
+// Requests (client → channel stdin): a line `<script bytes> <input bytes> <limit ms> <how>`, the
+// script, then, when the input is not empty, the input and a line `go`. <how> is `s` (a subshell, as
+// below) or `i` (inline: a lone `test` the client vetted, run by the server itself; see inlineTest).
 // Answers, on two streams, each framed so that no output can forge one:
 //   channel stdout: `L<n>` then n raw bytes of the command's stdout, `o<base64…>` more of it
 //                   (past the first KiB), `x<exit status>` its end;
@@ -21,10 +22,23 @@
 // from where the server evals it, not from 1.
 
 /** The protocol's version, in the ready line: a client and a server of different versions refuse each other. */
-export const SERVER_VERSION = 2
+export const SERVER_VERSION = 3
 
 /** The exit status the server reports for a command stopped at its time limit (timeout(1)'s). */
 const TIMED_OUT = 124
+
+/**
+ * Whether the server may run `script` itself instead of forking for it: a single `test` or `[`
+ * whose words are plain (no quoting, expansion, redirection, glob or separator), so that it can read
+ * nothing of the server (no `-v` variables, `-o` options, `-t` descriptors) and change nothing.
+ * Such a check (`test -d /etc`, `test -f /x -a -s /y`) then costs the host no process at all; its
+ * error message, if any, comes back on stderr as from a subshell. Anything else gets the subshell.
+ */
+export function inlineTest(script: string): boolean {
+  const words = script.split(' ')
+  if (words[0] !== 'test' && !(words[0] === '[' && words.at(-1) === ']')) return false
+  return words.slice(1, words[0] === '[' ? -1 : undefined).every((w) => /^[\w/.@:=!%+,-]+$/.test(w) && !/^-[vRot]$/.test(w))
+}
 
 /** Bytes of a stream that bash frames itself before it hands the rest to base64 (one program start). */
 const IN_BASH = 1024
@@ -45,6 +59,8 @@ export const SERVER_SCRIPT = [
   // a line from fd $1 within $2 s (0: got one; 1: end of file; >128: none yet). A line cut by the
   // timer is finished, not lost: read keeps what it read so far
   '__zrd() { local r m; IFS= read -r -t "$2" -u "$1" __zl; r=$?; [ $r -gt 128 ] && [ -n "$__zl" ] || return $r; IFS= read -r -u "$1" m; __zl=$__zl$m; }',
+  // an inline command's stderr, as one frame (its length in bytes, whatever the locale)
+  "__zie() { local LC_ALL=C __zl; IFS= read -r -d '' __zl <\"$__zd/ie\"; printf 'L%d\\n%s' ${#__zl} \"$__zl\" >&4; }",
   // a framer: $1 its stream's FIFO, $2 what ends a command's output (`x` + the status, or `.`)
   '__zfr() {',
   "  trap '' TERM; LC_ALL=C; local c n r",
@@ -111,8 +127,15 @@ export const SERVER_SCRIPT = [
   // ready, on both streams: what the login scripts printed before it is not a frame
   `printf 'R%s %s\\n' ${SERVER_VERSION} "$$" >&3`,
   `printf 'R%s %s\\n' ${SERVER_VERSION} "$$" >&4`,
-  "while IFS=' ' read -r __zn __zin __zms; do",
+  "while IFS=' ' read -r __zn __zin __zms __zhow; do",
   '  LC_ALL=C read -r -N "$__zn" __zs || break',
+  // inline (inlineTest): no fork, no framer, no watchdog; its stderr through a file, framed here
+  '  if [ "$__zhow" = i ]; then',
+  '    eval "$__zs" 2>"$__zd/ie" && __zst=0 || __zst=$?',
+  "    __zl=; [ ! -s \"$__zd/ie\" ] || { LC_ALL=C IFS= read -r -d '' __zl <\"$__zd/ie\"; LC_ALL=C printf 'L%d\\n%s' ${#__zl} \"$__zl\" >&4; }",
+  "    printf 'x%s\\n' \"$__zst\" >&3; printf '.\\n' >&4",
+  '    continue',
+  '  fi',
   '  __zio=/dev/null',
   '  if [ "$__zin" -gt 0 ]; then',
   // the whole input first, then `go`: a connection cut during the input runs nothing
@@ -128,7 +151,7 @@ export const SERVER_SCRIPT = [
   '  exec {__zo}>"$__zd/o" {__ze}>"$__zd/e"',
   // the command: none of the server's descriptors, variables or functions
   '  ( exec 3>&- 4>&- {__zwq}>&- {__zwa}>&- {__zsp}>&- {__zblk}>&- {__zo}>&- {__ze}>&- <"$__zio"',
-  '    eval "unset -v \\"\\${!__z@}\\" BASH_EXECUTION_STRING; unset -f __zup __zrd __zfr __zwdog; trap - EXIT; trap \\"exit 143\\" TERM; set +m; $__zs" ) >&"$__zo" 2>&"$__ze" &',
+  '    eval "unset -v \\"\\${!__z@}\\" BASH_EXECUTION_STRING; unset -f __zup __zrd __zie __zfr __zwdog; trap - EXIT; trap \\"exit 143\\" TERM; set +m; $__zs" ) >&"$__zo" 2>&"$__ze" &',
   '  __zpid=$!',
   '  exec {__zo}>&- {__ze}>&-',
   `  printf '%s %s\\n' "$__zpid" "$__zms" >&"$__zwq"`,

@@ -60,6 +60,26 @@ export function transportSuite(persistent: boolean): void {
     assert.is((await run('test -d /nonexistent')).exitCode, 1)
   })
 
+  // On the persistent shell a lone plain `test` runs in the server itself (inlineTest): the same
+  // answers as in a subshell, its message on stderr, and nothing of the server's state visible
+  test('a lone `test` or `[`: status and message as from a subshell; the shell\'s own state unseen', async () => {
+    const msg = async (c: string) => {
+      const r = await run(c)
+      return [r.exitCode, r.stdout, r.stderr.replace(/^.*?line \d+: /, '')]
+    }
+    assert.equal(await msg('test -d /etc'), [0, '', ''])
+    assert.equal(await msg('[ ! -e /nonexistent ]'), [0, '', ''])
+    assert.equal(await msg('test -f /etc -o -d /etc'), [0, '', ''])
+    assert.equal(await msg('test a b c'), [2, '', 'test: b: binary operator expected\n'])
+    assert.equal(await msg('[ 1 -eq ]'), [2, '', '[: 1: unary operator expected\n'])
+    assert.equal(await msg('[ 1 -eq 1'), [2, '', "[: missing `]'\n"])
+    // what the server holds (its variables, options, descriptors) is not the command's
+    for (const c of ['test -v __zs', 'test -v __zd', 'test -o monitor', 'test -t 3', '[ -v __zpid ]']) assert.is((await run(c)).exitCode, 1, c)
+    assert.is((await run('test -o errexit')).exitCode, 0, 'strict mode')
+    const back = await run('echo after')
+    assert.equal([back.stdout, back.stderr, back.exitCode], ['after\n', '', 0])
+  })
+
   test('commands back to back: each gets its own output and exit status, none of the one before', async () => {
     for (let i = 0; i < 120; i++) {
       const r = await run(i % 3 ? `echo o${i}; echo e${i} >&2; exit ${i % 5}` : `exit ${i % 5}`)

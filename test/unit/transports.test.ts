@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert'
 import { parseFlags } from '../../lib/cli/args.ts'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import { HostSession } from '../../lib/transport/session.ts'
+import { inlineTest } from '../../lib/transport/shell-server.ts'
 import { transportSuite } from './_transports.ts'
 
 transportSuite(false)
@@ -21,5 +22,14 @@ choice('--persistent-shell, --no-persistent-shell and zxplay_persistent_shell', 
   assert.equal(['yes1', 'no1', 'unset1'].map((n) => pick(n, true)), [true, false, true])
   assert.equal(['yes1', 'no1', 'unset1'].map((n) => pick(n, false)), [false, false, false])
   assert.throws(() => parseInventory('all: {hosts: {h: {zxplay_persistent_shell: maybe}}}', '/tmp/inv.yaml'), /zxplay_persistent_shell.*expected true or false, got 'maybe'/)
+})
+
+// The persistent shell runs these itself, without a fork (facts in, decision out): a lone `test`/`[`
+// of plain words that reads nothing of the server; anything else gets its subshell.
+choice('which commands the persistent shell runs without a fork', () => {
+  const inline = ['test -d /etc', 'test ! -e /x', '[ -f /etc/hostname ]', 'test -e /a -a -s /b', 'test a = b', 'test -d /var/lib/kubelet/pki', 'test 1 -eq 1', '[ ]', 'test', 'test -f a,b@c:d%e+f']
+  const forked = ['test -d $HOME', "test -d '/etc'", "test -d $'/e t'", 'test -d /etc && echo', 'test -d /etc; true', 'test -d /et*', 'test -d ~', 'test -d /etc >/dev/null', 'test -d  /etc', 'test -v PATH', 'test -o errexit', 'test -t 1', 'test -R r', '[ -d /etc', '[ ( -d /etc ) ]', 'test -d /etc\n', ' test -d /etc', 'tests -d /etc', 'echo hi', 'test -d `x`', 'test -d /é']
+  assert.equal(inline.filter((c) => !inlineTest(c)), [])
+  assert.equal(forked.filter((c) => inlineTest(c)), [])
 })
 choice.run()
