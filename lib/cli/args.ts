@@ -245,9 +245,9 @@ flags:
       --log-dir DIR        where the run's log goes (default logs/)
       --force              run destructive playbooks (reset) without asking
       --refresh            renew credentials that are still valid (sets the var refresh)
-      --persistent-shell   run each host's commands in one long-lived bash (per privilege level)
-                           instead of a channel each; --no-persistent-shell: never, whatever the
-                           hosts' zxplay_persistent_shell says
+      --no-persistent-shell  an SSH channel per command, not the default long-lived bash per host
+                           (and privilege level), whatever the hosts' zxplay_persistent_shell says;
+                           (--persistent-shell: the default, spelled out)
       --list-tags          list the tags of the tasks that would run, then stop
       --syntax-check       load the playbooks and check the inventory's vars, then stop
       --version            zxplay's version

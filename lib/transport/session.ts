@@ -19,8 +19,8 @@ export type SessionOptions = SshOptions & {
   note?: (host: string, text: string) => void
 }
 
-/** The persistent shell is opt-in for now (see bench/README.md): off unless the flag or the host's var turns it on. */
-export const PERSISTENT_SHELL_DEFAULT = false
+/** The persistent shell is on unless `--no-persistent-shell` or a host's `zxplay_persistent_shell: false` turns it off (bench/README.md). */
+export const PERSISTENT_SHELL_DEFAULT = true
 
 export type CommandOptions = Pick<ExecOptions, 'input' | 'onStdout' | 'onStderr'> & {
   become?: Become
