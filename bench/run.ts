@@ -30,8 +30,10 @@ const BIN = path.join(REPO, 'bin/zxplay.mjs')
 const FLOOR = path.join(REPO, 'bench/floor.ts')
 const ZX_DIR = '/home/zxlab/zxbench-zxplay'
 const ANSIBLE_DIR = '/home/zxlab/zxbench-ansible'
-/** The flag that puts zxplay's commands on the persistent shell (lib/transport/persistent-shell.ts) */
+/** The flag that puts zxplay's commands on the persistent shell (lib/transport/persistent-shell.ts; the default) */
 const PS = '--persistent-shell'
+/** and the one that gives each command an SSH channel of its own: the "channel per command" runs */
+const CH = '--no-persistent-shell'
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'zxplay-bench-'))
 const say = (s = '') => process.stdout.write(s + '\n')
 const t0 = performance.now()
@@ -89,9 +91,9 @@ type Runner = {
 
 function zxplayRunner(label: string, lab: Lab, playbook: string, tasks: number, extra: string[] = [], reports?: Report[]): Runner {
   return {
-    name: extra.includes(PS) ? 'zxplay, persistent shell' : 'zxplay',
+    name: extra.includes(PS) ? 'zxplay, persistent shell' : 'zxplay, channel per command',
     async run(counted) {
-      const args = [BIN, 'run', playbook, '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra]
+      const args = [BIN, 'run', playbook, '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra, ...(extra.includes(PS) ? [] : [CH])]
       const s = await measure(process.execPath, args)
       let report: Report
       try {
@@ -346,7 +348,7 @@ async function main(): Promise<void> {
   say(`zxplay benchmark${QUICK ? ' (--quick: 1 counted run each, no warm-up except to converge)' : ''}`)
   say(`  ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ansible-core ${ansibleVersion.replace(/^\[core\s*|\]$/g, '')}, ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`)
   say(`  lab: network-namespace hosts on this machine, Debian's sshd, user zxlab (ssh key, known_hosts verified on every side)`)
-  say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay, ansible-playbook, floor, wrapped floor, zxplay with --persistent-shell); whole processes, Node start included`)
+  say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay with --no-persistent-shell, ansible-playbook, floor, wrapped floor, zxplay with its default persistent shell); whole processes, Node start included`)
   say(`  ansible-playbook: ${ANSIBLE_SETTINGS.join('; ')}`)
   say(`  floor: bench/floor.ts, ssh2 alone (one connection per host, TCP_NODELAY, commands in sequence, hosts in parallel), run as node --import=tsx like zxplay`)
   say(`  wrapped floor: the same, with each command as zxplay sends it (strict mode and the time limit, in the login bash: lib/transport/shell.ts)`)
@@ -370,7 +372,7 @@ async function main(): Promise<void> {
   const m = (s: Series | undefined) => (s ? stats(s).median : NaN)
   const summary = (label: string, key: string, series: Series[], tasks: number) => {
     const by = (name: string) => m(series.find((x) => x.name === name))
-    const [zx, an, fl, wf, ps] = ['zxplay', 'ansible-playbook', 'floor', 'floor, wrapped', 'zxplay, persistent shell'].map(by) as [number, number, number, number, number]
+    const [zx, an, fl, wf, ps] = ['zxplay, channel per command', 'ansible-playbook', 'floor', 'floor, wrapped', 'zxplay, persistent shell'].map(by) as [number, number, number, number, number]
     const perTask = (zx - fl) / (tasks * 3)
     say(`${label}: ansible-playbook / zxplay = ${ratio(an / zx, 1)} (/ the floor itself: ${ratio(an / fl, 1)});  zxplay / floor = ${ratio(zx / fl)} (${fixed(perTask)} ms per task per host over the floor);  zxplay / wrapped floor = ${ratio(zx / wf)}`)
     say(`${label}, persistent shell: ansible-playbook / zxplay = ${ratio(an / ps, 1)};  zxplay / floor = ${ratio(ps / fl)} (${fixed((ps - fl) / (tasks * 3))} ms per task per host against the floor);  channel per command / persistent shell = ${ratio(zx / ps)}`)
@@ -542,8 +544,8 @@ async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; ps?: 
   const npxEnv = { ...childEnv, NODE_OPTIONS: process.env.NODE_OPTIONS }
   const npxZx = (extra: string[]) => measure('npx', ['zx', 'playbooks/site.mts', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra], npxEnv)
   const [cli, zx, ps, psZx] = await alternate('site.mts rerun', [
-    { name: 'zxplay run site', run: async () => check('zxplay run site')(await measure(process.execPath, cliArgs)) },
-    { name: 'npx zx playbooks/site.mts', run: async () => check('npx zx')(await npxZx([])) },
+    { name: `zxplay run site ${CH}`, run: async () => check(`zxplay run site ${CH}`)(await measure(process.execPath, [...cliArgs, CH])) },
+    { name: `npx zx playbooks/site.mts ${CH}`, run: async () => check(`npx zx ${CH}`)(await npxZx([CH])) },
     { name: `zxplay run site ${PS}`, run: async () => check(`zxplay run site ${PS}`)(await measure(process.execPath, [...cliArgs, PS])) },
     { name: `npx zx playbooks/site.mts ${PS}`, run: async () => check(`npx zx ${PS}`)(await npxZx([PS])) },
   ])
