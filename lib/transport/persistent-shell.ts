@@ -19,6 +19,8 @@ const STOP_GRACE_MS = 2500
 export class PersistentShell {
   /** why the shell can no longer run commands; set once */
   dead?: string
+  /** its channel closed without an exit status: sshd or the network went away, not the shell alone */
+  channelLost = false
   private proc: Proc
   private current?: Running
 
@@ -154,6 +156,7 @@ export class PersistentShell {
       proc.stdin.on('error', () => {})
       void proc.done.then((end) => {
         const why = ready === 2 ? `ended (${end.exitCode === null ? (end.signal ? `killed by ${end.signal}` : 'its connection closed') : `exit ${end.exitCode}`})` : undefined
+        if (why && end.exitCode === null && !end.signal) this.channelLost = true
         if (why) {
           this.dead ??= why
           this.current?.finish({ exitCode: null, signal: null })

@@ -93,7 +93,8 @@ export class HostSession {
     const io = { input: o.input, onStdout: o.onStdout, onStderr: o.onStderr, timeoutMs: o.timeoutMs }
     if (shell?.idle) {
       const r = await exec(shell.runner(this.host.name, script, o.timeoutMs), script, io)
-      return r.lost ? { ...r, lostReason: `the persistent shell ${shell.dead ?? 'ended'} while the command ran; the next command starts a new one` } : r
+      // a lost channel reads as over a channel of its own ("connection lost"); the shell alone gone says so
+      return r.lost && !shell.channelLost ? { ...r, lostReason: `the persistent shell ${shell.dead ?? 'ended'} while the command ran; the next command starts a new one` } : r
     }
     return exec(conn, wrapCommand(script, o.become, o.timeoutMs), { ...io, becomePassword: o.becomePassword, su: o.become?.method === 'su' })
   }

@@ -127,13 +127,16 @@ export function hardeningCases(lab: () => Lab): Case[] {
         })
       },
     },
-    {
-      group: 'fault',
-      name: 'the runner killed -9 in the middle of a 256 MiB upload over SSH',
+    // Both transports: over a channel the content streams into the temporary file; the persistent
+    // shell takes the whole input into a file of its own (in /dev/shm) before the command starts
+    ...(['channel per command', 'persistent shell'] as const).map((transport) => ({
+      group: 'fault' as const,
+      name: `the runner killed -9 in the middle of a 256 MiB upload over SSH (${transport})`,
       async run(): Promise<Detail> {
         const l = lab()
         const dir = `/etc/kubernetes/zxfault-cut-${process.pid}`
-        const upload = (kb: number, fill: string) => ['run', path.join(FIXTURES, 'faults/upload.mts'), '-i', l.inventory, '--limit', 'node1', '-e', `upload_dir=${dir}`, '-e', `upload_kb=${kb}`, '-e', `upload_fill=${fill}`]
+        const flag = transport === 'persistent shell' ? '--persistent-shell' : '--no-persistent-shell'
+        const upload = (kb: number, fill: string) => ['run', path.join(FIXTURES, 'faults/upload.mts'), '-i', l.inventory, '--limit', 'node1', '-e', `upload_dir=${dir}`, '-e', `upload_kb=${kb}`, '-e', `upload_fill=${fill}`, flag]
         const local = hostPath(l, 'node1', dir)
         await onHost(l, 'node1', `mkdir -p ${dir}`)
         try {
@@ -142,12 +145,17 @@ export function hardeningCases(lab: () => Lab): Case[] {
           const before = fs.readFileSync(path.join(local, 'big.bin'))
           let pid = 0
           const big = runCli(upload(256 * 1024, 'z'), { timeoutMs: 120_000, onSpawn: (p) => (pid = p) })
-          // kill it once part of the content is in the temporary file on the host
+          // kill it once part of the content is on the host: in the temporary file, or in the
+          // persistent shell's input file (/dev/shm is this machine's in the namespace lab)
           const temp = () => fs.readdirSync(local).find((f) => f.startsWith('.zxplay.'))
+          const partial = (): string | undefined => {
+            if (transport === 'channel per command') return temp() && path.join(local, temp()!)
+            return fs.readdirSync('/dev/shm').map((d) => path.join('/dev/shm', d, 'in')).find((f) => fs.existsSync(f) && fs.statSync(f).size > 16 * 2 ** 20)
+          }
           const t0 = Date.now()
           for (;;) {
-            const t = temp()
-            if (t && fs.statSync(path.join(local, t)).size > 16 * 2 ** 20) break
+            const t = partial()
+            if (t && fs.statSync(t).size > 16 * 2 ** 20 && fs.statSync(t).size < 256 * 2 ** 20) break
             if (Date.now() - t0 > 60_000) throw new Error(`the upload did not start within 60 s:\n${tail(await big)}`)
             await sleep(20)
           }
@@ -162,12 +170,13 @@ export function hardeningCases(lab: () => Lab): Case[] {
           const again = await runCli(upload(1024, 'z'), { timeoutMs: 60_000 })
           assert.is(again.code, 0, tail(again))
           assert.is(fs.statSync(path.join(local, 'big.bin')).size, 1024 * 1024)
+          if (transport === 'persistent shell') assert.is(partial(), undefined, "the persistent shell's input file was left")
           return { note: 'killed with part of the content sent: old file intact, temp file removed, rerun lands', counts: { lost: 0 } }
         } finally {
           await onHost(l, 'node1', `rm -rf ${dir}`)
         }
       },
-    },
+    })),
     {
       group: 'fault',
       name: 'a command printing 700 MiB on one host: that task fails alone',
