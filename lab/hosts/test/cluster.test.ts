@@ -190,10 +190,13 @@ three('a pod CIDR change: the old Flannel conflist and its links go', async () =
   assert.match(r.stdout, /node3\s+· moving \/etc\/cni\/net.d\/10-flannel.conflist/)
   assert.match(r.stdout, /flannel ran with 10.99.0.0\/16, the cluster now uses 10.244.0.0\/16: removing cni0, flannel.1, \/run\/flannel\/subnet.env/)
   assert.is((await onHost(lab, 'node3', 'ip -o link show | grep -cE "cni0|flannel.1" || true')).stdout.trim(), '0')
-  // Flannel puts its conflist back on the next run of its playbook
+  // Flannel puts its conflist back (the node's kubelet writes its pod's files every 2 s: a fast
+  // playbook run can end before the next write, so wait for it a little)
   const again = await runCli(['run', '40-flannel', ...inv()])
   assert.is(again.code, 0, failures(again))
-  assert.ok(fs.existsSync(hostPath(lab, 'node3', '/etc/cni/net.d/10-flannel.conflist')))
+  const conflist = hostPath(lab, 'node3', '/etc/cni/net.d/10-flannel.conflist')
+  for (let i = 0; i < 50 && !fs.existsSync(conflist); i++) await new Promise((r) => setTimeout(r, 200))
+  assert.ok(fs.existsSync(conflist), 'the Flannel conflist did not come back within 10 s')
 })
 
 three('a second run of site.mts changes nothing on any host, and so does each playbook alone', async () => {
