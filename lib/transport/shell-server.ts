@@ -132,7 +132,7 @@ export const SERVER_SCRIPT = [
   // inline (inlineTest): no fork, no framer, no watchdog; its stderr through a file, framed here
   '  if [ "$__zhow" = i ]; then',
   '    eval "$__zs" 2>"$__zd/ie" && __zst=0 || __zst=$?',
-  "    __zl=; [ ! -s \"$__zd/ie\" ] || { LC_ALL=C IFS= read -r -d '' __zl <\"$__zd/ie\"; LC_ALL=C printf 'L%d\\n%s' ${#__zl} \"$__zl\" >&4; }",
+  '    [ ! -s "$__zd/ie" ] || __zie',
   "    printf 'x%s\\n' \"$__zst\" >&3; printf '.\\n' >&4",
   '    continue',
   '  fi',
