@@ -205,11 +205,13 @@ function firstLine(proc: Proc): Promise<{ text: string; stderr: string; timedOut
   proc.stdout.setEncoding('utf8')
   proc.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-2000)))
   return new Promise((resolve) => {
+    let settled = false
     const timer = setTimeout(() => {
       proc.kill()
       resolve({ text: '', stderr, timedOut: true })
     }, TAKE_TIMEOUT_MS)
     const settle = () => {
+      settled = true
       clearTimeout(timer)
       resolve({ text: out.split('\n')[0] ?? '', stderr, timedOut: false })
     }
@@ -217,7 +219,9 @@ function firstLine(proc: Proc): Promise<{ text: string; stderr: string; timedOut
       out += s
       if (out.includes('\n')) settle()
     })
-    void proc.done.then(() => setTimeout(settle, 50)) // output may trail the exit
+    // output may trail the exit; once settled (the lock held, its holder ending with the run) there
+    // is nothing to wait for: a timer then would keep the finished run alive 50 ms
+    void proc.done.then(() => settled || setTimeout(settle, 50))
   })
 }
 
