@@ -30,10 +30,10 @@ import {
   PREFIX,
   REPO,
   RUN,
-  TOOLS,
   type Dist,
 } from './config.ts'
 import { buildRepository, NODE_ON_HOST, REPO_HOST, repoFiles } from './repo.ts'
+import { labProblems, probeMachine } from './preconditions.ts'
 import { debianMirror, ensureRootfs } from './rootfs.ts'
 
 export type RealHost = { name: string; address: string; dist: Dist; machine: string; dir: string; root: string }
@@ -71,11 +71,6 @@ const write = (file: string, text: string, mode = 0o644) => {
 }
 const at = (h: RealHost, p: string) => path.join(h.root, p)
 const chroot = (h: RealHost, script: string) => run('chroot', [h.root, 'sh', '-c', script])
-
-async function missingTools(): Promise<string[]> {
-  const r = await run('sh', ['-c', `for t in ${Object.keys(TOOLS).join(' ')}; do command -v $t >/dev/null || echo $t; done`])
-  return r.stdout.split('\n').filter(Boolean)
-}
 
 // ---------------------------------------------------------------------------
 // The bridge, the apt cache, the repository server
@@ -211,9 +206,9 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; aws?: boolea
   const n = opts.hosts ?? 1
   const log = opts.log ?? (() => {})
   if (!Number.isInteger(n) || n < 1 || n > MAX_HOSTS) throw new Error(`lab: hosts must be an integer from 1 to ${MAX_HOSTS}, got ${n}`)
-  if (process.getuid?.() !== 0) throw new Error('lab: the real-host lab must run as root')
-  const missing = await missingTools()
-  if (missing.length) throw new Error(`lab: missing tools ${missing.join(', ')}: apt-get install ${[...new Set(missing.map((t) => TOOLS[t]))].join(' ')}`)
+  const dists = opts.dists?.length ? opts.dists : [DEFAULT_DIST]
+  const problems = labProblems(await probeMachine(dists), { hosts: n, dists })
+  if (problems.length) throw new Error(`lab up: nothing was changed, because:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   await labDown()
   const timings: Record<string, number> = {}
   const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
@@ -224,7 +219,6 @@ export async function labUp(opts: { hosts?: number; dists?: Dist[]; aws?: boolea
       timings[step] = Math.round(performance.now() - t0)
     }
   }
-  const dists = opts.dists?.length ? opts.dists : [DEFAULT_DIST]
   const hosts: RealHost[] = Array.from({ length: n }, (_, i) => {
     const name = `node${i + 1}`
     const dir = path.join(RUN, 'hosts', name)

@@ -9,6 +9,7 @@ import { CACHE, DISTS, ROOTFS_PACKAGES, type Dist } from './config.ts'
 const DONE = '.zxplay-rootfs' // written last: a build that stopped half-way is not reused
 
 export const rootfsDir = (dist: Dist) => path.join(CACHE, dist)
+export const rootfsCached = (dist: Dist) => fs.existsSync(path.join(rootfsDir(dist), DONE))
 
 /** The machine's Debian mirror (apt's deb822 sources), else deb.debian.org. */
 export function debianMirror(sources = '/etc/apt/sources.list.d/debian.sources'): string {
@@ -25,7 +26,7 @@ export function debianMirror(sources = '/etc/apt/sources.list.d/debian.sources')
 /** The rootfs for `dist`: the cached one, or built now (minutes: mirror-bound). */
 export async function ensureRootfs(dist: Dist, log: (s: string) => void = () => {}): Promise<{ dir: string; builtMs?: number }> {
   const dir = rootfsDir(dist)
-  if (fs.existsSync(path.join(dir, DONE))) return { dir }
+  if (rootfsCached(dist)) return { dir }
   const { suite, updates, security, expires } = DISTS[dist]
   const mirror = debianMirror()
   const lines = [`deb ${mirror} ${suite} main`]
