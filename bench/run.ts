@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { labDown as realLabDown, labUp as realLabUp } from '../lab/hosts/lab.ts'
 import { labDown, labUp, REPO, type Lab } from '../lab/netns/lab.ts'
 import { FACTS_COMMAND } from '../lib/transport/facts.ts'
 import { quote, wrapCommand } from '../lib/transport/shell.ts'
@@ -252,6 +253,8 @@ const firstLine = (cmd: string, args: string[]) => (spawnSync(cmd, args, { encod
 // ---------------------------------------------------------------------------
 // The benchmark
 
+let nsLabUp = false // --site-only leaves the namespace lab (and whoever holds it) alone
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new BenchError('the lab needs root')
   ensureTool('ansible-playbook', 'ansible-core')
@@ -261,9 +264,10 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0]!
 
   // --- 3 hosts: zxplay, ansible-playbook and the floor, alternating --------------------------
+  if (SITE_ONLY) return siteOnly(started, loadAtStart)
   note('lab up: 3 hosts')
+  nsLabUp = true
   let lab = await labUp({ hosts: 3 })
-  if (SITE_ONLY) return siteOnly(lab, started, loadAtStart)
   const ansible = writeAnsibleFiles(path.join(work, 'ansible'), lab, ANSIBLE_DIR)
   const trivialPb = path.join(REPO, 'bench/playbooks/trivial.mts')
   const convergedPb = path.join(REPO, 'bench/playbooks/converged.mts')
@@ -317,7 +321,7 @@ async function main(): Promise<void> {
 
   // --- site.mts: a converged rerun of the whole cluster setup (not in --quick) ----------------
   let site: { cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string } = { skipped: 'skipped with --quick (`-- --site-only` measures it alone)' }
-  if (!QUICK) site = await measureSite(lab)
+  if (!QUICK) site = await measureSite()
 
   // --- scale: zxplay alone (and the floor) on 3, 10 and 30 hosts ------------------------------
   const scale: { hosts: number; zxplay: Series; ps: Series; floor?: Series }[] = []
@@ -347,7 +351,7 @@ async function main(): Promise<void> {
   say()
   say(`zxplay benchmark${QUICK ? ' (--quick: 1 counted run each, no warm-up except to converge)' : ''}`)
   say(`  ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, ansible-core ${ansibleVersion.replace(/^\[core\s*|\]$/g, '')}, ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`)
-  say(`  lab: network-namespace hosts on this machine, Debian's sshd, user zxlab (ssh key, known_hosts verified on every side)`)
+  say(`  lab: network-namespace hosts on this machine, Debian's sshd, user zxlab (ssh key, known_hosts verified on every side); the site.mts rerun on the real-host lab (3 Debian 12 machines under systemd-nspawn)`)
   say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay with --no-persistent-shell, ansible-playbook, floor, wrapped floor, zxplay with its default persistent shell); whole processes, Node start included`)
   say(`  ansible-playbook: ${ANSIBLE_SETTINGS.join('; ')}`)
   say(`  floor: bench/floor.ts, ssh2 alone (one connection per host, TCP_NODELAY, commands in sequence, hosts in parallel), run as node --import=tsx like zxplay`)
@@ -364,7 +368,7 @@ async function main(): Promise<void> {
   addRows(`trivial: 3 hosts x ${TRIVIAL_TASKS} tasks`, trivial)
   addRows(`converged: 3 hosts x ${CONVERGED_TASKS} tasks`, converged)
   if (site.cli && site.zx && site.ps && site.psZx) {
-    addRows('site.mts rerun, 3 hosts', [site.cli, site.zx, site.ps, site.psZx])
+    addRows('site.mts rerun, 3 real Debian 12 hosts', [site.cli, site.zx, site.ps, site.psZx])
   }
   say(table(rows))
   say()
@@ -505,10 +509,9 @@ function failedTasks(s: Sample): string {
   }
 }
 
-/** site.mts on the 3-host lab: one run to converge, then reruns with the CLI and with `npx zx`. */
 /** `--site-only`: the site.mts rerun alone, both transports (what --quick leaves out, in a shorter lock hold). */
-async function siteOnly(lab: Lab, started: number, loadAtStart: number): Promise<void> {
-  const site = await measureSite(lab)
+async function siteOnly(started: number, loadAtStart: number): Promise<void> {
+  const site = await measureSite()
   say()
   say(`zxplay benchmark, the site.mts rerun alone (${RUNS} counted run(s) each after one warm-up), ${new Date().toISOString().slice(0, 16)}Z, load average ${loadAtStart.toFixed(1)} at the start and ${os.loadavg()[0]!.toFixed(1)} at the end`)
   if (site.skipped) {
@@ -524,7 +527,24 @@ async function siteOnly(lab: Lab, started: number, loadAtStart: number): Promise
   say(`reproduce: npm run bench -- --site-only${QUICK ? ' --quick' : ''}   (root; ${((performance.now() - started) / 1000).toFixed(0)} s this time)`)
 }
 
-async function measureSite(lab: Lab): Promise<{ cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string }> {
+/**
+ * site.mts on 3 real Debian 12 machines (the real-host lab: real apt, systemd, containerd; the
+ * namespace lab's hosts have none of their own): one run to converge, then reruns with the CLI and
+ * with `npx zx`, both transports.
+ */
+async function measureSite(): Promise<{ cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string }> {
+  note('real-host lab up: 3 hosts')
+  const lab = await realLabUp({ hosts: 3 })
+  try {
+    return await siteReruns(lab.inventory)
+  } finally {
+    note('real-host lab down')
+    await realLabDown()
+  }
+}
+
+async function siteReruns(inventory: string): Promise<{ cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string }> {
+  const lab = { inventory }
   const cliArgs = [BIN, 'run', 'site', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs')]
   note('site.mts: first run (converges the hosts)')
   const first = await measure(process.execPath, cliArgs, childEnv, 600_000)
@@ -559,7 +579,7 @@ try {
   process.exitCode = 1
 } finally {
   note('lab down')
-  await labDown().catch((e: unknown) => process.stderr.write(`bench: lab down failed: ${String(e)}\n`))
+  if (nsLabUp) await labDown().catch((e: unknown) => process.stderr.write(`bench: lab down failed: ${String(e)}\n`))
   fs.rmSync(work, { recursive: true, force: true })
   note('done')
 }

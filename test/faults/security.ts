@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as assert from 'uvu/assert'
 import { hostPath, onHost, regenerateHostKeys, type Lab } from '../../lab/netns/lab.ts'
+import { labDown as realLabDown, labUp as realLabUp, onRealHost, realHostPath, type RealLab } from '../../lab/hosts/lab.ts'
 import { readStsState } from '../../lab/sts/sts.ts'
 import { derivedInventory, newestLog, playbookFile, runCli, tmpDir, type CliResult } from '../e2e/helpers.ts'
 import { failWith, type Case, type Detail } from './harness.ts'
@@ -82,37 +83,15 @@ export function securityCases(lab: () => Lab): Case[] {
     {
       group: 'secret',
       name: 'the join token and the STS credentials through site, -v, --json, --check',
+      // the cluster playbooks run on real Debian machines (the real-host lab with its STS endpoint),
+      // up for this case alone: the namespace lab's hosts have no apt, systemd or containerd of their own
       async run(): Promise<Detail> {
-        const l = lab()
-        const site = ['run', 'site', '-i', l.inventory]
-        const o = await observed([
-          { label: 'site -v', args: [...site, '-v'] },
-          { label: 'site --json', args: [...site, '--json'] },
-          { label: 'site --check -v', args: [...site, '--check', '-v'] },
-          { label: 'site --refresh -v', args: [...site, '--refresh', '-v'] }, // new credentials: the Secret, env.list and the pods change
-        ])
-        const tokens = (await onHost(l, 'node1', 'kubeadm token list --kubeconfig /etc/kubernetes/admin.conf 2>/dev/null | awk \'NR>1 {print $1}\'')).stdout.split('\n').filter(Boolean)
-        assert.ok(tokens.length >= 1, `no bootstrap token on the control plane to look for (site: exit ${o.results['site -v']!.code})\n${o.results['site -v']!.stdout.slice(-2000)}`)
-        const secrets: Record<string, string> = {}
-        tokens.forEach((t, i) => (secrets[`join token ${i + 1}`] = t))
-        const issued = l.aws ? readStsState(l.aws.stateFile).issued : []
-        assert.ok(issued.length >= 1, `the lab's STS endpoint issued no credentials to look for (site: exit ${o.results['site -v']!.code})\n${o.results['site -v']!.stdout.slice(-2500)}`)
-        issued.forEach((c, i) => Object.assign(secrets, { [`STS access key ${i + 1}`]: c.accessKeyId, [`STS secret key ${i + 1}`]: c.secretAccessKey, [`STS session token ${i + 1}`]: c.sessionToken }))
-        const awsCredentials = l.aws ? fs.readFileSync(l.aws.credentials_file, 'utf8') : ''
-        for (const m of awsCredentials.matchAll(/aws_secret_access_key\s*=\s*(\S+)/g)) secrets[`long-term secret key ${m[1]!.slice(0, 4)}…`] = m[1]!
-        const found = leaks(secrets, o.places)
-        // bootstrap tokens by their shape too: one we did not list (e.g. an expired one) is still a leak
-        for (const [where, text] of Object.entries(o.places)) if (where !== 'process lists' && BOOTSTRAP_TOKEN.test(text)) found.push(`something shaped like a bootstrap token in ${where}`)
-        // files that hold them
-        const envList = path.join(path.dirname(l.inventory), 'env.list')
-        const files = [...o.logs, envList, hostPath(l, 'node1', '/etc/kubernetes/zxplay/kubeadm-config.yaml'), hostPath(l, 'node1', '/etc/kubernetes/admin.conf')]
-        const open = files.filter((f) => fs.existsSync(f) && mode(f) !== '600')
-        const joinConfigs = ['node2', 'node3'].map((h) => hostPath(l, h, '/etc/kubernetes/zxplay/join-config.yaml')).filter((f) => fs.existsSync(f))
-        if (found.length || open.length || joinConfigs.length) {
-          throw failWith([...found, ...open.map((f) => `${f} is mode ${mode(f)}`), ...joinConfigs.map((f) => `${f} was left behind`)].join('; '), { leaks: found.length + open.length + joinConfigs.length })
+        const l = await realLabUp({ hosts: 3, aws: true })
+        try {
+          return await siteLeaks(l)
+        } finally {
+          await realLabDown()
         }
-        assert.ok(fs.existsSync(envList), 'env.list was not written')
-        return { note: `${tokens.length} join token(s), ${issued.length} STS credential set(s), ${Object.keys(secrets).length} values, ${o.samples} ps samples: no leak; env.list, logs, kubeadm config 0600`, counts: { leaks: 0 } }
       },
     },
     {
@@ -172,4 +151,37 @@ export function securityCases(lab: () => Lab): Case[] {
       },
     },
   ]
+}
+
+/** The join token and the STS credentials in site's runs (-v, --json, --check, --refresh) on the real-host lab. */
+async function siteLeaks(l: RealLab): Promise<Detail> {
+    const site = ['run', 'site', '-i', l.inventory]
+    const o = await observed([
+      { label: 'site -v', args: [...site, '-v'] },
+      { label: 'site --json', args: [...site, '--json'] },
+      { label: 'site --check -v', args: [...site, '--check', '-v'] },
+      { label: 'site --refresh -v', args: [...site, '--refresh', '-v'] }, // new credentials: the Secret, env.list and the pods change
+    ])
+    const tokens = (await onRealHost(l, 'node1', 'kubeadm token list --kubeconfig /etc/kubernetes/admin.conf 2>/dev/null | awk \'NR>1 {print $1}\'')).stdout.split('\n').filter(Boolean)
+    assert.ok(tokens.length >= 1, `no bootstrap token on the control plane to look for (site: exit ${o.results['site -v']!.code})\n${o.results['site -v']!.stdout.slice(-2000)}`)
+    const secrets: Record<string, string> = {}
+    tokens.forEach((t, i) => (secrets[`join token ${i + 1}`] = t))
+    const issued = l.aws ? readStsState(l.aws.stateFile).issued : []
+    assert.ok(issued.length >= 1, `the lab's STS endpoint issued no credentials to look for (site: exit ${o.results['site -v']!.code})\n${o.results['site -v']!.stdout.slice(-2500)}`)
+    issued.forEach((c, i) => Object.assign(secrets, { [`STS access key ${i + 1}`]: c.accessKeyId, [`STS secret key ${i + 1}`]: c.secretAccessKey, [`STS session token ${i + 1}`]: c.sessionToken }))
+    const awsCredentials = l.aws ? fs.readFileSync(l.aws.credentials_file, 'utf8') : ''
+    for (const m of awsCredentials.matchAll(/aws_secret_access_key\s*=\s*(\S+)/g)) secrets[`long-term secret key ${m[1]!.slice(0, 4)}…`] = m[1]!
+    const found = leaks(secrets, o.places)
+    // bootstrap tokens by their shape too: one we did not list (e.g. an expired one) is still a leak
+    for (const [where, text] of Object.entries(o.places)) if (where !== 'process lists' && BOOTSTRAP_TOKEN.test(text)) found.push(`something shaped like a bootstrap token in ${where}`)
+    // files that hold them
+    const envList = path.join(path.dirname(l.inventory), 'env.list')
+    const files = [...o.logs, envList, realHostPath(l, 'node1', '/etc/kubernetes/zxplay/kubeadm-config.yaml'), realHostPath(l, 'node1', '/etc/kubernetes/admin.conf')]
+    const open = files.filter((f) => fs.existsSync(f) && mode(f) !== '600')
+    const joinConfigs = ['node2', 'node3'].map((h) => realHostPath(l, h, '/etc/kubernetes/zxplay/join-config.yaml')).filter((f) => fs.existsSync(f))
+    if (found.length || open.length || joinConfigs.length) {
+      throw failWith([...found, ...open.map((f) => `${f} is mode ${mode(f)}`), ...joinConfigs.map((f) => `${f} was left behind`)].join('; '), { leaks: found.length + open.length + joinConfigs.length })
+    }
+    assert.ok(fs.existsSync(envList), 'env.list was not written')
+    return { note: `${tokens.length} join token(s), ${issued.length} STS credential set(s), ${Object.keys(secrets).length} values, ${o.samples} ps samples: no leak; env.list, logs, kubeadm config 0600`, counts: { leaks: 0 } }
 }
