@@ -2,7 +2,7 @@
 // https://pkgs.k8s.io/core:/stable:/v1.36/deb/ (a flat repository, Release.key beside it): real
 // .debs built with dpkg-deb, indexed with apt-ftparchive, signed with a lab gpg key, served over
 // HTTPS with a certificate from a lab CA that the hosts trust. Revisions shaped like the real
-// repository's (five patches, 1.36.2 only as 1.36.2-2.1: the same table as the apt stand-in).
+// repository's (five patches, 1.36.2 only as 1.36.2-2.1).
 //
 // The packages hold the project's stand-ins (Node programs, bundled by lab/netns's esbuild step)
 // in zxplay-lab-standins; kubelet, kubeadm, kubectl and cri-tools add /usr/bin wrappers that run
@@ -12,8 +12,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { bundleStandins, run, STANDINS_CACHE } from '../netns/lab.ts'
-import { K8S_PATCHES, K8S_REBUILDS } from '../standins/_apt.ts'
 import { RUN } from './config.ts'
+
+/** Patch releases the repository offers: 1.36.0 … 1.36.4. */
+export const K8S_PATCHES = 5
+/** Releases published under a later build revision only, as pkgs.k8s.io does (its v1.36 listing has 1.36.2 only as 1.36.2-2.1); every other patch is -1.1. */
+export const K8S_REBUILDS: Record<string, string> = { '1.36.2': '2.1' }
 
 export const REPO_HOST = 'pkgs.k8s.io'
 export const MINOR = 36

@@ -9,11 +9,13 @@
 // the machine's, and /sys/fs/cgroup is a cgroup v2 hierarchy. Client-side files (key, known_hosts, inventory) are
 // written to <repo>/.lab/.
 //
-// Tool stand-ins (lab/standins/*.ts: apt-get, systemctl, kubeadm…) are bundled once into
+// Tool stand-ins (lab/standins/*.ts: kubeadm, kubectl…) are bundled once into
 // <repo>/.lab-cache/standins/ and copied to /srv/zxplay-lab/standins/; each host's own
 // /usr/local/bin and /usr/local/sbin hold shims that run them, so they come first on the user's
-// PATH and sudo's secure_path. Their OS state is the host's /var/lib/zxlab/node.json; hosts are
-// listed for them in /srv/zxplay-lab/lab.json.
+// PATH and sudo's secure_path. Their state is the host's /var/lib/zxlab/node.json; hosts are
+// listed for them in /srv/zxplay-lab/lab.json. The OS tools (apt, dpkg, systemctl, containerd,
+// modprobe, swapon…) are not here: the hosts share this machine's programs, so each such tool is a
+// shim that refuses (ABSENT_TOOLS); the playbooks meet the real ones on the real-host lab (lab/hosts).
 //
 // Needs root, iproute2, util-linux (unshare, nsenter), openssh-server, sudo.
 
@@ -68,8 +70,14 @@ export const OPENAPI_DIR = ((p: string) => (fs.existsSync(p) ? fs.realpathSync(p
 /** Their compact index (no descriptions), built at labUp: a kubectl call parses ~100 KB instead of 2 MB. */
 export const OPENAPI_INDEX = path.join(SRV_ROOT, 'openapi')
 export const LAB_JSON = path.join(SRV_ROOT, 'lab.json')
-/** Stand-ins whose real tools live in sbin (not on a plain user's PATH). */
+/** Tools whose real programs live in sbin (not on a plain user's PATH). */
 const SBIN_TOOLS = new Set(['modprobe', 'lsmod', 'swapoff', 'swapon', 'sysctl'])
+/**
+ * OS tools a namespace host must not run: they would act on this machine (its dpkg database, apt,
+ * systemd, containerd, kernel modules, swap). Each host has a shim in their place, over the machine's
+ * own binaries too, that says so and exits 127; the real-host lab has the real ones.
+ */
+export const ABSENT_TOOLS = ['apt', 'apt-get', 'apt-cache', 'apt-mark', 'dpkg', 'dpkg-query', 'systemctl', 'containerd', 'ctr', 'modprobe', 'lsmod', 'swapon', 'swapoff']
 const VETH_PREFIX = 'zxl'
 const SSHD_WAIT_MS = 10_000
 
@@ -136,6 +144,8 @@ const shimDir = (tool: string) => (SBIN_TOOLS.has(tool) ? 'usr/local/sbin' : 'us
 // the hosts' own /usr/local/bin hides this machine's: run node from /usr/bin
 const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath
 const shimText = (tool: string) => `#!/bin/sh\nexec ${NODE} ${STANDINS_DIR}/${tool}.mjs "$@"\n`
+export const absentMessage = (tool: string) => `${tool}: not on the namespace lab's hosts, which share this machine's programs (the real-host lab has it: npm run lab:up)`
+const absentText = (tool: string) => `#!/bin/sh\necho ${shq(absentMessage(tool))} >&2\nexit 127\n`
 
 /** The stand-ins installed for the lab that is up (bundles in /srv/zxplay-lab/standins). */
 function installedTools(): string[] {
@@ -151,9 +161,9 @@ function installedTools(): string[] {
 }
 
 /**
- * The machine's own binaries for tools that have a stand-in (/usr/bin/apt-get, /usr/bin/kubectl…):
- * each host gets its shim bind-mounted over them, so that an absolute path runs the stand-in too
- * and nothing in a host reaches this machine's real dpkg database or systemd.
+ * The machine's own binaries for tools that have a shim (/usr/bin/kubectl, /usr/bin/apt-get…): each
+ * host gets its shim bind-mounted over them, so that an absolute path runs the stand-in (or the
+ * refusal) too and nothing in a host reaches this machine's real dpkg database or systemd.
  */
 function shadowMounts(tools: readonly string[]): BindMount[] {
   const out: BindMount[] = []
@@ -469,6 +479,7 @@ async function prepareHost(host: LabHost, pubKey: string, users: Map<string, Pas
   const trusted = '/etc/apt/trusted.gpg.d'
   if (fs.existsSync(trusted)) fs.cpSync(trusted, path.join(host.root, 'etc/apt/trusted.gpg.d'), { recursive: true })
   for (const tool of tools) write(path.join(shimDir(tool), tool), shimText(tool), 0o755)
+  for (const tool of ABSENT_TOOLS) write(path.join(shimDir(tool), tool), absentText(tool), 0o755)
 
   // Homes: skel + authorized_keys, owned by their user.
   for (const b of BIND_MOUNTS) {
@@ -506,7 +517,7 @@ function mkdirTraversable(base: string, dir: string) {
  * `tail`.
  */
 function hostScript(host: LabHost, tailCmd: string): string {
-  const binds = [...BIND_MOUNTS, ...shadowMounts(installedTools())]
+  const binds = [...BIND_MOUNTS, ...shadowMounts([...installedTools(), ...ABSENT_TOOLS])]
   return [
     'set -e',
     `hostname ${shq(host.name)}`,

@@ -1,4 +1,4 @@
-// Shared by the OS stand-ins (apt-get, apt-mark, dpkg, systemctl, containerd, modprobe, swapoff…)
+// Shared by the stand-ins (kubeadm, kubelet, crictl…)
 // beyond the process I/O (_io.ts) and the node's state (_node.ts): the "not installed" check for a
 // package's tools, timestamps and Debian version comparison (lib/base/debian-version.ts).
 import { warn } from './_io.ts'
