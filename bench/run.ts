@@ -544,8 +544,7 @@ async function measureSite(): Promise<{ cli?: Series; zx?: Series; ps?: Series; 
 }
 
 async function siteReruns(inventory: string): Promise<{ cli?: Series; zx?: Series; ps?: Series; psZx?: Series; skipped?: string }> {
-  const lab = { inventory }
-  const cliArgs = [BIN, 'run', 'site', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs')]
+  const cliArgs = [BIN, 'run', 'site', '-i', inventory, '--json', '--log-dir', path.join(work, 'logs')]
   note('site.mts: first run (converges the hosts)')
   const first = await measure(process.execPath, cliArgs, childEnv, 600_000)
   if (first.code !== 0) return { skipped: `not measured: the first run of site.mts on the lab did not succeed (exit ${first.code}): ${failedTasks(first)}` }
@@ -562,7 +561,7 @@ async function siteReruns(inventory: string): Promise<{ cli?: Series; zx?: Serie
   }
   // `npx zx playbooks/site.mts` as the README runs it: npm's node-options (.npmrc) load tsx
   const npxEnv = { ...childEnv, NODE_OPTIONS: process.env.NODE_OPTIONS }
-  const npxZx = (extra: string[]) => measure('npx', ['zx', 'playbooks/site.mts', '-i', lab.inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra], npxEnv)
+  const npxZx = (extra: string[]) => measure('npx', ['zx', 'playbooks/site.mts', '-i', inventory, '--json', '--log-dir', path.join(work, 'logs'), ...extra], npxEnv)
   const [cli, zx, ps, psZx] = await alternate('site.mts rerun', [
     { name: `zxplay run site ${CH}`, run: async () => check(`zxplay run site ${CH}`)(await measure(process.execPath, [...cliArgs, CH])) },
     { name: `npx zx playbooks/site.mts ${CH}`, run: async () => check(`npx zx ${CH}`)(await npxZx([CH])) },

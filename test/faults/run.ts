@@ -1,5 +1,6 @@
 // npm run test:faults: bad input, lab faults, injection and secrets, against a lab of 3 hosts
-// that this brings up and takes down itself (root, like test/e2e). Prints a line per case, a
+// that this brings up and takes down itself (root, like test/e2e; the site secrets case brings up
+// the real-host lab of 3 Debian machines for itself). Prints a line per case, a
 // table, and machine-readable counts as the last lines; exits 1 when any case failed.
 //
 //   node test/faults/run.ts [--only REGEX]     REGEX picks cases by group or name (for work on one)
