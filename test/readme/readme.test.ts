@@ -59,14 +59,15 @@ test("the README's quick start, try-it lab included, runs on a fresh clone", asy
   const clone = path.join(root, 'zxplay')
   const head = git(REPO, 'rev-parse', '--short', 'HEAD').stdout.trim()
   if (git(REPO, 'status', '--porcelain').stdout.trim()) console.log(`  note: uncommitted changes in ${REPO} are not in the clone (HEAD ${head})`)
-  assert.is(git(root, 'clone', '-q', REPO, clone).status, 0, 'git clone')
-  // the reference data lies beside the checkout, as ../shared does beside this one
-  const shared = path.resolve(REPO, '../shared')
-  if (fs.existsSync(shared)) fs.symlinkSync(fs.realpathSync(shared), path.join(root, 'shared'))
-  console.log(`  fresh clone of ${head} in ${clone}`)
   const done: ReadmeCommand[] = []
   let failure: string | undefined
   try {
+    const cloned = git(root, 'clone', '-q', REPO, clone)
+    assert.is(cloned.status, 0, `git clone: ${cloned.stderr}`)
+    // the reference data lies beside the checkout, as ../shared does beside this one
+    const shared = path.resolve(REPO, '../shared')
+    if (fs.existsSync(shared)) fs.symlinkSync(fs.realpathSync(shared), path.join(root, 'shared'))
+    console.log(`  fresh clone of ${head} in ${clone}`)
     for (const c of toRun) {
       const r = await runLine(c.command, clone, path.join(root, `line-${c.line}.log`))
       const seconds = (r.ms / 1000).toFixed(1)
