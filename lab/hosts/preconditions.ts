@@ -24,12 +24,13 @@ export type LabFacts = {
   aptCached: boolean
 }
 
-// Measured on 2026-12-03 (du after `site` on 3 hosts): a rootfs 200–244 MB per distribution,
-// apt-cacher-ng's files 216 MB, a host's overlay after site ~250 MB (containerd, the kube packages,
-// images). Rounded up.
+// Measured on 2026-12-03: a rootfs 200–244 MB per distribution, apt-cacher-ng's files 216 MB
+// (du -sm in /var/cache/zxplay-lab); a host's own files 371 MB once site ran on it (du -sxm of
+// /var/lib/zxplay-reallab/hosts/node1: its overlay's upper and containerd's folder; 1113 MB for 3).
+// Rounded up.
 export const ROOTFS_BYTES = 400 * 2 ** 20
 export const APT_CACHE_BYTES = 400 * 2 ** 20
-export const HOST_BYTES = 400 * 2 ** 20
+export const HOST_BYTES = 512 * 2 ** 20
 
 const ipv4 = (s: string): number | undefined => {
   const m = s.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/)

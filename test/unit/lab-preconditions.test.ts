@@ -62,13 +62,13 @@ test('the address range in use: an address on another link, or a route elsewhere
 
 test('disk: the hosts, and the rootfs when it is to be built; one filesystem or two', () => {
   const tight = 3 * HOST_BYTES - 1
-  one({ disk: { cache: { dev: 1, free: tight }, run: { dev: 1, free: tight } } }, /^not enough disk for .*: 1200 MB needed \(3 host\(s\) × 400 MB\), 1200 MB free$/)
+  one({ disk: { cache: { dev: 1, free: tight }, run: { dev: 1, free: tight } } }, /^not enough disk for .*: 1536 MB needed \(3 host\(s\) × 512 MB\), 1536 MB free$/)
   assert.equal(problems({ disk: { cache: { dev: 1, free: 3 * HOST_BYTES }, run: { dev: 1, free: 3 * HOST_BYTES } } }), [])
   // a distribution not cached yet adds its rootfs
   one({ disk: { cache: { dev: 1, free: 3 * HOST_BYTES }, run: { dev: 1, free: 3 * HOST_BYTES } } }, /the debian-13 rootfs to build/, { hosts: 3, dists: ['debian-12', 'debian-13'] })
   // apart: the cache's filesystem needs the rootfs, the runtime's the hosts
   one({ disk: { cache: { dev: 1, free: ROOTFS_BYTES - 1 }, run: { dev: 2, free: 100 * GB } } }, /^not enough disk for \/var\/cache\/zxplay-lab: 400 MB needed \(the debian-13 rootfs to build\)/, { hosts: 3, dists: ['debian-13'] })
-  one({ disk: { cache: { dev: 1, free: 100 * GB }, run: { dev: 2, free: HOST_BYTES } } }, /^not enough disk for \/var\/lib\/zxplay-reallab: 1200 MB needed/)
+  one({ disk: { cache: { dev: 1, free: 100 * GB }, run: { dev: 2, free: HOST_BYTES } } }, /^not enough disk for \/var\/lib\/zxplay-reallab: 1536 MB needed/)
 })
 
 test('every problem at once, not the first alone', () => {
