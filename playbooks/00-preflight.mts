@@ -1,8 +1,10 @@
 // Preflight: learn every host, report every problem of every host at once (each with its fix)
 // before anything changes, then prepare the hosts: swap off, kernel modules, sysctl.
 import { ok, playbook, raw, task } from '../lib/index.ts'
-import { CLUSTER, type ClusterVars } from './support/kube.ts'
+import { capacity } from './support/capacity.ts'
+import { CLUSTER, groupMembers, type ClusterVars } from './support/kube.ts'
 import { FACTS_SCRIPT, parseNodeFacts, problemsOf, type NodeFacts } from './support/preflight.ts'
+import { hpaSpec, raySpec, type RayVars } from './support/vars/ray.ts'
 
 const MODULES_FILE = '/etc/modules-load.d/k8s.conf'
 const MODULES = ['overlay', 'br_netfilter']
@@ -13,11 +15,34 @@ const SYSCTLS: Record<string, string> = {
   'net.bridge.bridge-nf-call-ip6tables': '1',
 }
 
-export default playbook<ClusterVars, { node: NodeFacts }>(
+type Vars = ClusterVars & Pick<RayVars, 'ray' | 'hpa'>
+type Hostvars = Record<string, { groups: string[]; registered: { node?: NodeFacts } }>
+
+/**
+ * Whether the pods site starts (Kubernetes' own, the Ray head and hpa.min_replicas workers) fit the
+ * nodes that take them, judged once the facts of every node are known; the nodes that take pods are
+ * the workers, and the control planes when 60-untaint will untaint them (its rule).
+ */
+function podsFit(hostvars: Hostvars, vars: Vars): { problems: { problem: string; fix: string }[]; note: string } {
+  const cps = groupMembers({ hostvars }, 'control_plane')
+  const workers = groupMembers({ hostvars }, 'workers')
+  const all = [...new Set([...cps, ...workers])]
+  const unknown = all.filter((n) => !hostvars[n]?.registered.node)
+  if (unknown.length) return { problems: [], note: `; whether the pods fit is not judged without ${unknown.join(', ')}'s facts` }
+  const untainted = workers.every((n) => n === cps[0]) || workers.includes(cps[0]!) || vars.schedule_on_control_plane
+  const nodes = all.map((n) => ({ name: n, facts: hostvars[n]!.registered.node!, controlPlane: cps.includes(n), schedulable: !cps.includes(n) || untainted }))
+  const fit = capacity({ nodes, ray: vars.ray, hpa: vars.hpa })
+  const reach = fit.problems.length || fit.workersThatFit >= vars.hpa.max_replicas ? '' : `; the HPA can reach ${fit.workersThatFit} of hpa.max_replicas ${vars.hpa.max_replicas} Ray workers here (more would stay Pending)`
+  return { problems: fit.problems, note: reach }
+}
+
+export default playbook<Vars, { node: NodeFacts }>(
   {
     name: 'Preflight: hosts are fit for kubeadm and prepared',
     hosts: 'all',
     ...CLUSTER,
+    // Ray's pod sizes, to judge whether they fit before anything changes
+    specs: [...CLUSTER.specs, raySpec, hpaSpec],
     // a problem on one host stops all of them before anything changes
     anyErrorsFatal: true,
     tasks: [
@@ -26,12 +51,15 @@ export default playbook<ClusterVars, { node: NodeFacts }>(
         register('node', facts)
         return ok(`${facts.hostname}: ${facts.distro} ${facts.distroVersion} ${facts.arch}, ${facts.cpus} CPUs, ${facts.memoryMb} MB, ${facts.cgroup}, swap ${facts.swapOn ? 'on' : 'off'}, containerd socket ${facts.runtimeSocket ? 'up' : 'absent'}`)
       }),
-      task('no host has a problem kubeadm would fail on', async ({ host, registered, hostvars }) => {
+      task('no host has a problem kubeadm would fail on', async ({ host, registered, hostvars, vars }) => {
         const others = Object.fromEntries(Object.entries(hostvars).flatMap(([n, h]) => (h.registered.node ? [[n, h.registered.node]] : [])))
         const role = host.groups.includes('control_plane') ? 'control-plane' : 'worker'
         const problems = problemsOf(host.name, role, registered.node!, others)
+        // the cluster's fit is said once, on the first control plane
+        const fit = groupMembers({ hostvars }, 'control_plane')[0] === host.name ? podsFit(hostvars, vars) : { problems: [], note: '' }
+        problems.push(...fit.problems)
         if (problems.length) throw new Error(`${problems.length} problem(s):\n${problems.map((p) => `  - ${p.problem}\n    fix: ${p.fix}`).join('\n')}`)
-        return ok(`fit for a ${role}`)
+        return ok(`fit for a ${role}${fit.note}`)
       }),
       task('swap is off', async ({ $, registered }) => {
         if (!registered.node!.swapOn) return ok('no swap in use')

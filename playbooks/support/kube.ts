@@ -36,7 +36,7 @@ export function controlPlaneName(ctx: Pick<Context, 'hostvars'>): string {
 }
 
 /** Hosts of a group, from any task's view of the run. */
-export const groupMembers = (ctx: Pick<Context, 'hostvars'>, group: string) =>
+export const groupMembers = (ctx: { hostvars: Record<string, { groups: string[] }> }, group: string) =>
   Object.entries(ctx.hostvars)
     .filter(([, h]) => h.groups.includes(group))
     .map(([n]) => n)

@@ -33,11 +33,22 @@ test('facts are gathered: one read, registered, ok', async () => {
 })
 
 test('no host has a problem: each host judged with the others known; a problem fails with its fix, reads nothing', async () => {
-  const fit = { ...node(), hostname: 'cp1', distro: 'debian', arch: 'x86_64', cpus: 2, memoryMb: 4096, cgroup: 'cgroup2fs', listening: [], missing: [], productUuid: 'a', mac: 'm1' } as NodeFacts
+  const fit = { ...node(), hostname: 'cp1', distro: 'debian', arch: 'x86_64', cpus: 8, memoryMb: 8192, cgroup: 'cgroup2fs', listening: [], missing: [], productUuid: 'a', mac: 'm1' } as NodeFacts
   const good = await replay(pb, 'no host has a problem kubeadm would fail on', { hosts: { cp1: { registered: { node: fit } } } })
   assert.equal([good.status, good.reason, good.received], ['ok', 'fit for a control-plane', []])
   const small = await replay(pb, 'no host has a problem kubeadm would fail on', { hosts: { cp1: { registered: { node: { ...fit, cpus: 1 } } } } })
-  assert.match(`${small.status} ${small.reason}`, /^failed 1 problem\(s\):\n  - 1 CPU \(kubeadm needs 2 on a control plane\)\n    fix: give the machine at least 2 CPUs$/)
+  assert.match(`${small.status} ${small.reason}`, /^failed 2 problem\(s\):\n  - 1 CPU \(kubeadm needs 2 on a control plane\)\n    fix: give the machine at least 2 CPUs\n  - metrics-server, ray-head, ray-worker would not fit/)
+})
+
+test("no host has a problem: Ray's default pods on the README's one 2-CPU machine are refused before anything changes, with the numbers and the vars to change", async () => {
+  const two = { ...node(), hostname: 'cp1', distro: 'debian', arch: 'x86_64', cpus: 2, memoryMb: 4096, cgroup: 'cgroup2fs', listening: [], missing: [], productUuid: 'a', mac: 'm1' } as NodeFacts
+  const r = await replay(pb, 'no host has a problem kubeadm would fail on', { hosts: { cp1: { registered: { node: two } } } })
+  assert.is(r.status, 'failed')
+  assert.match(r.reason!, /^1 problem\(s\):\n  - ray-head, ray-worker would not fit and stay Pending: Ray needs 2 CPU and 3072 MiB \(ray\.head_cpu 1 \+ hpa\.min_replicas 1 × ray\.worker_cpu 1; ray\.head_memory 2Gi, ray\.worker_memory 1Gi\), and the nodes that take pods \(cp1: 2 CPU, 4096 MB\) keep 1\.05 CPU for Kubernetes' own pods\n    fix: set smaller ray\.head_cpu/)
+  // the lab's sizes fit, and the HPA's reach is said
+  const inventory = "all: {vars: {ray: {head_cpu: 250m, worker_cpu: 250m, head_memory: 512Mi, worker_memory: 512Mi}}, children: {control_plane: {hosts: {cp1: {address: 10.0.0.10}}}, workers: {hosts: {}}}}"
+  const lab = await replay(pb, 'no host has a problem kubeadm would fail on', { inventory, hosts: { cp1: { registered: { node: two } } } })
+  assert.equal([lab.status, lab.reason], ['ok', 'fit for a control-plane; the HPA can reach 2 of hpa.max_replicas 3 Ray workers here (more would stay Pending)'])
 })
 
 test('swap is off: swapoff only where swap is on', async () => {
