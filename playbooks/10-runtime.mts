@@ -1,7 +1,7 @@
 // Container runtime and Kubernetes packages: containerd with SystemdCgroup and kubeadm's pause
 // image, the pkgs.k8s.io repository for the pinned minor, kubelet/kubeadm/kubectl at the
 // pinned release (the repository's newest revision of it, or the inventory's) and held.
-import { changed, ok, playbook, skip, task, type Context } from '../lib/index.ts'
+import { APT_UPDATE, changed, ok, playbook, raw, skip, task, type Context } from '../lib/index.ts'
 import { CLUSTER, type ClusterVars } from './support/kube.ts'
 import { alignContainerdConfig } from './support/containerd.ts'
 import { KUBE_PACKAGES, kubePackageVersion } from './support/packages.ts'
@@ -42,7 +42,7 @@ export default playbook<ClusterVars>(
         const { kubernetes_version } = ctx.vars
         const line = `deb [signed-by=${KEYRING}] ${repoUrl(kubernetes_version)} /\n`
         // a new repository (or another minor) needs fresh package lists before anything installs
-        if (await ctx.ensure.file(SOURCES, line, { mode: '0644' })) await ctx.$`apt-get update -q`
+        if (await ctx.ensure.file(SOURCES, line, { mode: '0644' })) await ctx.$(raw(APT_UPDATE))
       }),
       task('kubelet, kubeadm and kubectl are at the pinned version', async (ctx) => {
         const { kubernetes_version, kubernetes_package_revision } = ctx.vars

@@ -6,6 +6,14 @@
 import { normalizeMode } from '../transport/upload.ts'
 import { quote, raw } from '../transport/shell.ts'
 
+/**
+ * `apt-get update` with a few bounded tries, as Ansible's apt module retries its cache update
+ * (update_cache_retries): a mirror or proxy can stall a fetch for good (apt 2.6 through the lab's
+ * apt-cacher-ng once waited 14 minutes on an InRelease whose connection the proxy had closed).
+ */
+export const APT_UPDATE =
+  'for __t in 1 2 3; do timeout -k 10 180 apt-get update -q && break; [ "$__t" != 3 ] || exit 1; echo "apt-get update: try $__t failed or stalled; trying again" >&2; sleep 5; done'
+
 /** What an operation needs of the task context (its `$`, a read that never throws, upload). */
 type Out = { ok: boolean; stdout: string; lines(): string[] }
 type Cmd = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<Out>
@@ -98,7 +106,7 @@ export function createEnsure({ $, read, readWith, upload, noop, log }: OpsBase):
       // a pinned version may be older than what is installed, or held: apt must be let change both
       const words = [...(opts.version ? ['--allow-change-held-packages', '--allow-downgrades'] : []), ...spec]
       const install = `DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${words.map(quote).join(' ')}`
-      await $(raw(opts.update ? `apt-get update -q && ${install}` : install))
+      await $(raw(opts.update ? `${APT_UPDATE} && ${install}` : install))
       return true
     },
 

@@ -3,6 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import pb from '../../../playbooks/10-runtime.mts'
 import { replay, type Rule } from './replay.ts'
+import { APT_UPDATE } from '../../../lib/engine/ops.ts'
 
 const run = (name: string, commands: Rule[], o: { check?: boolean; registered?: Record<string, unknown>; files?: Record<string, { content: string; mode?: string }> } = {}) =>
   replay(pb, name, { check: o.check, hosts: { cp1: { commands, registered: o.registered, files: o.files } } })
@@ -10,7 +11,7 @@ const run = (name: string, commands: Rule[], o: { check?: boolean; registered?: 
 const CONTAINERD_VERSION = "dpkg-query -W -f=$'${Package} ${Version}\\n' containerd"
 test('containerd is installed: apt-get install only when dpkg has no version', async () => {
   const fresh = await run('containerd is installed', [[CONTAINERD_VERSION, { exit: 1, stderr: 'dpkg-query: no packages found matching containerd' }]])
-  assert.equal([fresh.status, fresh.changes], ['changed', ['apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd']])
+  assert.equal([fresh.status, fresh.changes], ['changed', [`${APT_UPDATE} && DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd`]])
   const converged = await run('containerd is installed', [[CONTAINERD_VERSION, 'containerd 1.7.24~ds1-6+b4\n']])
   assert.equal([converged.status, converged.changes, converged.reason], ['ok', [], 'containerd 1.7.24~ds1-6+b4'])
   const check = await run('containerd is installed', [[CONTAINERD_VERSION, 1]], { check: true })
@@ -31,14 +32,14 @@ const SOURCES = '/etc/apt/sources.list.d/kubernetes.list'
 const LINE = `deb [signed-by=${KEYRING}] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /\n`
 test('the repository: the list file for the pinned minor, then fresh package lists', async () => {
   const fresh = await run('the pkgs.k8s.io repository is the pinned minor', [])
-  assert.equal(fresh.changes, [`upload ${SOURCES} (mode 644)`, 'apt-get update -q'])
+  assert.equal(fresh.changes, [`upload ${SOURCES} (mode 644)`, APT_UPDATE])
   assert.equal(fresh.uploads, [{ dest: SOURCES, content: LINE, mode: '644' }])
   const other = await run('the pkgs.k8s.io repository is the pinned minor', [], { files: { [SOURCES]: { content: LINE.replace('v1.36', 'v1.35') } } })
   assert.equal(other.uploads.map((u) => u.content), [LINE])
   const converged = await run('the pkgs.k8s.io repository is the pinned minor', [], { files: { [SOURCES]: { content: LINE } } })
   assert.equal([converged.status, converged.changes], ['ok', []])
   const check = await run('the pkgs.k8s.io repository is the pinned minor', [], { check: true })
-  assert.equal([check.status, check.changes, check.executed], ['changed', [`upload ${SOURCES} (mode 644)`, 'apt-get update -q'], []])
+  assert.equal([check.status, check.changes, check.executed], ['changed', [`upload ${SOURCES} (mode 644)`, APT_UPDATE], []])
 })
 
 const INSTALLED = "dpkg-query -W -f=$'${Package} ${Version}\\n' kubelet kubeadm kubectl"
