@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { run } from '../netns/lab.ts'
+import { cidrsOverlap, parseCidr } from '../standins/_k8s-util.ts'
 import { BRIDGE, CACHE, GATEWAY, PREFIX, RUN, TOOLS, type Dist } from './config.ts'
 import { rootfsCached } from './rootfs.ts'
 
@@ -32,24 +33,10 @@ export const ROOTFS_BYTES = 400 * 2 ** 20
 export const APT_CACHE_BYTES = 400 * 2 ** 20
 export const HOST_BYTES = 512 * 2 ** 20
 
-const ipv4 = (s: string): number | undefined => {
-  const m = s.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/)
-  if (!m) return undefined
-  const b = m.slice(1).map(Number)
-  return b.some((x) => x > 255) ? undefined : ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0
-}
-/** Whether two IPv4 networks (a.b.c.d/n; a bare address is /32) share an address. */
+/** Whether two IPv4 networks (a.b.c.d/n; a bare address is /32) share an address (not IPv4: no). */
 export function overlaps(a: string, b: string): boolean {
-  const parse = (c: string) => {
-    const [addr, len] = c.split('/')
-    return { at: ipv4(addr!), len: len === undefined ? 32 : Number(len) }
-  }
-  const x = parse(a)
-  const y = parse(b)
-  if (x.at === undefined || y.at === undefined) return false
-  const len = Math.min(x.len, y.len)
-  const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0
-  return ((x.at & mask) >>> 0) === ((y.at & mask) >>> 0)
+  const [x, y] = [a, b].map((c) => parseCidr(c.includes('/') ? c : `${c}/32`))
+  return !!x && !!y && cidrsOverlap(x, y)
 }
 
 const mb = (n: number) => `${Math.ceil(n / 2 ** 20)} MB`
