@@ -2,7 +2,7 @@
 // before anything changes, then prepare the hosts: swap off, kernel modules, sysctl.
 import { ok, playbook, raw, task } from '../lib/index.ts'
 import { capacity } from './support/capacity.ts'
-import { CLUSTER, groupMembers, type ClusterVars } from './support/kube.ts'
+import { CLUSTER, controlPlaneTakesPods, groupMembers, type ClusterVars } from './support/kube.ts'
 import { FACTS_SCRIPT, parseNodeFacts, problemsOf, type NodeFacts } from './support/preflight.ts'
 import { hpaSpec, raySpec, type RayVars } from './support/vars/ray.ts'
 
@@ -29,7 +29,7 @@ function podsFit(hostvars: Hostvars, vars: Vars): { problems: { problem: string;
   const all = [...new Set([...cps, ...workers])]
   const unknown = all.filter((n) => !hostvars[n]?.registered.node)
   if (unknown.length) return { problems: [], note: `; whether the pods fit is not judged without ${unknown.join(', ')}'s facts` }
-  const untainted = workers.every((n) => n === cps[0]) || workers.includes(cps[0]!) || vars.schedule_on_control_plane
+  const untainted = controlPlaneTakesPods({ hostvars }, cps[0]!, vars.schedule_on_control_plane)
   const nodes = all.map((n) => ({ name: n, facts: hostvars[n]!.registered.node!, controlPlane: cps.includes(n), schedulable: !cps.includes(n) || untainted }))
   const fit = capacity({ nodes, ray: vars.ray, hpa: vars.hpa })
   const reach = fit.problems.length || fit.workersThatFit >= vars.hpa.max_replicas ? '' : `; the HPA can reach ${fit.workersThatFit} of hpa.max_replicas ${vars.hpa.max_replicas} Ray workers here (more would stay Pending)`

@@ -1,7 +1,7 @@
 // Single-host dev mode (no workers, or schedule_on_control_plane: true), or a control plane that is
 // also in workers (kubespray's kube_node): ordinary pods may run on the control plane. Removes the control-plane taint and the legacy master one; "not found" is ok.
 import { ok, playbook, skip, task } from '../lib/index.ts'
-import { KUBECTL, CONTROL_PLANE, CLUSTER, groupMembers, type ClusterVars } from './support/kube.ts'
+import { KUBECTL, CONTROL_PLANE, CLUSTER, controlPlaneTakesPods, groupMembers, type ClusterVars } from './support/kube.ts'
 
 const TAINTS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']
 
@@ -12,10 +12,7 @@ export default playbook<ClusterVars>(
     ...CLUSTER,
     tasks: [
       task('the control plane takes ordinary pods', async (ctx) => {
-        const inWorkers = groupMembers(ctx, 'workers')
-        const workers = inWorkers.filter((n) => n !== ctx.host.name)
-        const alsoWorker = inWorkers.includes(ctx.host.name)
-        if (workers.length && !alsoWorker && !ctx.vars.schedule_on_control_plane) return skip(`${workers.length} worker(s) and schedule_on_control_plane is off`)
+        if (!controlPlaneTakesPods(ctx, ctx.host.name, ctx.vars.schedule_on_control_plane)) return skip(`${groupMembers(ctx, 'workers').length} worker(s) and schedule_on_control_plane is off`)
         const out = await ctx.probe({ nothrow: true })`${KUBECTL} get nodes -o jsonpath=${'{range .items[*]}{.metadata.name}{" "}{.spec.taints[*].key}{"\n"}{end}'}`
         // under --check on a host the earlier playbooks have not set up, there is no cluster to ask yet
         if (!out.ok && ctx.check) return skip('no cluster yet (--check)')

@@ -41,6 +41,15 @@ export const groupMembers = (ctx: { hostvars: Record<string, { groups: string[] 
     .filter(([, h]) => h.groups.includes(group))
     .map(([n]) => n)
 
+/**
+ * Whether the control plane `cp` takes ordinary pods (60-untaint removes its taint): no other host is a
+ * worker (single-host dev mode), it is a worker itself (kubespray's kube_node), or the var says so.
+ */
+export function controlPlaneTakesPods(ctx: { hostvars: Record<string, { groups: string[] }> }, cp: string, scheduleOnControlPlane: boolean): boolean {
+  const workers = groupMembers(ctx, 'workers')
+  return workers.every((n) => n === cp) || workers.includes(cp) || scheduleOnControlPlane
+}
+
 /** A kubeadm bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}): kubeadm prints them; they are redacted wherever they appear. */
 export const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g
 
