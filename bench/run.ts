@@ -28,6 +28,7 @@ const runsAt = argv.indexOf('--runs')
 const RUNS = runsAt >= 0 ? Math.max(1, Number(argv[runsAt + 1]) || 1) : QUICK ? 1 : 5
 const SCALE = [3, 10, 30]
 const BIN = path.join(REPO, 'bin/zxplay.mjs')
+const TS_CACHE = path.join(REPO, 'bin/ts-cache.mjs')
 const FLOOR = path.join(REPO, 'bench/floor.ts')
 const ZX_DIR = '/home/zxlab/zxbench-zxplay'
 const ANSIBLE_DIR = '/home/zxlab/zxbench-ansible'
@@ -40,8 +41,8 @@ const say = (s = '') => process.stdout.write(s + '\n')
 const t0 = performance.now()
 const note = (s: string) => process.stderr.write(`· ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${s}\n`)
 
-// Children start as a user would start them: `npm run` puts --import=tsx in NODE_OPTIONS (.npmrc),
-// and bin/zxplay.mjs registers tsx itself; the floor gets --import=tsx on its command line.
+// Children start as a user starts them from a shell: without npm's NODE_OPTIONS (.npmrc's --import=tsx),
+// so bin/zxplay.mjs runs from its compiled cache (bin/ts-cache.mjs); the floor is started from it too.
 const { NODE_OPTIONS: _, FORCE_COLOR: __, ...cleanEnv } = process.env
 const childEnv: NodeJS.ProcessEnv = { ...cleanEnv, NO_COLOR: '1' }
 
@@ -137,7 +138,7 @@ function floorRunner(name: string, label: string, spec: string): Runner {
   return {
     name,
     async run() {
-      const s = await measure(process.execPath, ['--import=tsx', FLOOR, spec])
+      const s = await measure(process.execPath, [TS_CACHE, FLOOR, spec])
       if (s.code !== 0 || !/"failed":0/.test(s.stdout)) fail(`${name} ${label}`, s, 'a command failed')
       return s
     },
@@ -354,7 +355,7 @@ async function main(): Promise<void> {
   say(`  lab: network-namespace hosts on this machine, Debian's sshd, user zxlab (ssh key, known_hosts verified on every side); the site.mts rerun on the real-host lab (3 Debian 12 machines under systemd-nspawn)`)
   say(`  ${RUNS} counted run(s) per runner${QUICK ? '' : ' after one warm-up'}, runners alternating (zxplay with --no-persistent-shell, ansible-playbook, floor, wrapped floor, zxplay with its default persistent shell); whole processes, Node start included`)
   say(`  ansible-playbook: ${ANSIBLE_SETTINGS.join('; ')}`)
-  say(`  floor: bench/floor.ts, ssh2 alone (one connection per host, TCP_NODELAY, commands in sequence, hosts in parallel), run as node --import=tsx like zxplay`)
+  say(`  floor: bench/floor.ts, ssh2 alone (one connection per host, TCP_NODELAY, commands in sequence, hosts in parallel), started like zxplay from the compiled cache (node bin/ts-cache.mjs bench/floor.ts)`)
   say(`  wrapped floor: the same, with each command as zxplay sends it (strict mode and the time limit, in the login bash: lib/transport/shell.ts)`)
   say()
 

@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-// Plain JavaScript so it starts on Node 20 without a loader; it registers tsx for the rest,
-// unless npm/npx already loaded it through .npmrc's node-options (a second copy costs ~55 ms).
-if (!/--import[= ]tsx\b/.test(process.env.NODE_OPTIONS ?? '')) {
-  const { register } = await import('tsx/esm/api')
-  register()
+// Plain JavaScript so it starts on Node 20 without a loader. Under npm/npx, .npmrc's node-options
+// already loaded tsx (a second copy costs ~55 ms): the TypeScript is imported as it is. Otherwise it
+// comes from the compiled cache (ts-cache.mjs), ~0.15 s sooner; tsx only where that cache cannot be written.
+import { pathToFileURL } from 'node:url'
+const tsxLoaded = /--import[= ]tsx\b/.test(`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`)
+const cached = tsxLoaded ? undefined : await import('./ts-cache.mjs')
+const cli = cached && (await cached.importTs(new URL('../lib/cli/cli.ts', import.meta.url)))
+if (cli) {
+  process.exitCode = await cli.main(process.argv.slice(2), cli.processIo(), async (file) => (await cached.importTs(file)) ?? import(pathToFileURL(file).href))
+} else {
+  if (!tsxLoaded) (await import('tsx/esm/api')).register()
+  const { main } = await import('../lib/cli/cli.ts')
+  process.exitCode = await main()
 }
-const { main } = await import('../lib/cli/cli.ts')
-process.exitCode = await main()

@@ -40,9 +40,15 @@ export type CliIo = { stdout: NodeJS.WritableStream & { isTTY?: boolean }; stder
 
 export const processIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, env: process.env, signals: true })
 
+/** How a playbook file becomes a module: import() under tsx; bin/zxplay's compiled cache without it. */
+export type ModuleLoader = (file: string) => Promise<unknown>
+
+let loadModule: ModuleLoader = (file) => import(pathToFileURL(file).href)
+
 /** `bin/zxplay`: run | ping | sh | render | inventory; the exit code. */
-export async function main(argv = process.argv.slice(2), io = processIo()): Promise<number> {
+export async function main(argv = process.argv.slice(2), io = processIo(), loader?: ModuleLoader): Promise<number> {
   runtime.cli = true
+  if (loader) loadModule = loader
   return guard(io, async () => {
     const [cmd, ...args] = argv
     if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') return say(io, USAGE)
@@ -124,10 +130,23 @@ async function guard(io: CliIo, fn: () => Promise<number | void>): Promise<numbe
 
 export async function loadPlaybooks(name: string): Promise<Playbook[]> {
   const file = resolvePlaybookFile(name)
-  const mod = (await import(pathToFileURL(file).href)) as { default?: Playbook | Playbook[] }
+  const mod = (await loadModule(file).catch((e: unknown) => {
+    throw unloadable(file, e)
+  })) as { default?: Playbook | Playbook[] }
   const def = mod.default
   if (!def) throw new UsageError(`${file} has no default export (export default playbook({...}, import.meta))`)
   return Array.isArray(def) ? def : [def]
+}
+
+/** A playbook that does not parse or imports what is not there: bad input, said in a line or two, not a stack. */
+function unloadable(file: string, e: unknown): unknown {
+  const err = e as Error & { code?: string; errors?: { text: string; location?: { file: string; line: number; column: number } }[] }
+  const first = err.errors?.[0]
+  if (first) return new UsageError(`cannot load ${file}: ${first.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : ''}${first.text}`)
+  // tsx's: "Transform failed with 1 error:" and then esbuild's line with the place
+  if (err.name === 'TransformError') return new UsageError(`cannot load ${file}: ${err.message.split('\n').slice(1).join(' ').replace(' ERROR:', '')}`)
+  if (err.code === 'ZXPLAY_LOAD' || err.code === 'ERR_MODULE_NOT_FOUND' || err instanceof SyntaxError) return new UsageError(`cannot load ${file}: ${err.message}`)
+  return e
 }
 
 function resolvePlaybookFile(name: string): string {
