@@ -15,6 +15,7 @@
 // `connection: local` hosts are this machine: they share one lock, taken once per run. A run that
 // reaches one machine under two names meets its own lock there (its token): that is no conflict.
 import { randomBytes } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import os from 'node:os'
 import type { Connection, Proc } from './connection.ts'
 import type { Host } from '../inventory/inventory.ts'
@@ -257,6 +258,8 @@ export class HostLocks {
     this.me = me
     this.file = file
     this.onTakeOver = onTakeOver
+    // every host takes its lock at once, each listening for the stop: no leak at 30 hosts, and no warning
+    setMaxListeners(0, this.stopping.signal)
   }
 
   async take(host: Host, conn: Connection): Promise<void> {

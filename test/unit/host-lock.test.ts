@@ -250,4 +250,23 @@ test('connection: local hosts are one machine: one lock for all of them, taken o
   again.release()
 })
 
+test('30 hosts take their locks at once without a listener-leak warning (one stop listener per host)', async () => {
+  const file = freshFile()
+  const names = Array.from({ length: 30 }, (_, i) => `h${i + 1}: {}`).join(', ')
+  const hosts = parseInventory(`all: {hosts: {${names}}}`, '/x/inv.yaml').hosts
+  const warnings: Error[] = []
+  const onWarning = (w: Error) => warnings.push(w)
+  process.on('warning', onWarning)
+  try {
+    const locks = new HostLocks(me(), file)
+    // every host's lock is this machine's file here: the first takes it, the rest find this run holding it
+    await Promise.all(hosts.map((h) => locks.take(h, conn())))
+    locks.release()
+    await new Promise((r) => setImmediate(r))
+  } finally {
+    process.off('warning', onWarning)
+  }
+  assert.equal(warnings.map((w) => w.message), [])
+})
+
 test.run()
