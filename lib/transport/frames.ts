@@ -6,8 +6,8 @@ const MAX_LINE = 64
 
 export type FrameHandlers = {
   data(bytes: Buffer): void
-  /** `x<status>` (stdout) or `.` (stderr): the command's stream ended; `status` is '' for `.` */
-  end(status: string): void
+  /** `x<status>` (stdout) or `.` (stderr): the command's stream ended; `status` is '' for `.`; `both`: `X<status>`, stderr ended with it */
+  end(status: string, both?: boolean): void
   ready(line: string): void
   /** bytes that are no frame: the stream cannot be trusted any more */
   broken(why: string): void
@@ -74,6 +74,7 @@ export class FrameReader {
     const tag = line[0]
     if (tag === 'L' && /^[1-9]\d{0,5}$/.test(line.slice(1))) this.raw = Number(line.slice(1))
     else if (tag === 'x' && /^\d{1,3}$/.test(line.slice(1))) this.on.end(line.slice(1))
+    else if (tag === 'X' && /^\d{1,3}$/.test(line.slice(1))) this.on.end(line.slice(1), true)
     else if (line === '.') this.on.end('')
     else if (tag === 'R') this.on.ready(line.slice(1))
     else this.fail(`an unknown frame ${JSON.stringify(line.slice(0, 20))}`)

@@ -5,7 +5,7 @@
 import { PassThrough, Writable } from 'node:stream'
 import type { Connection, Proc } from './connection.ts'
 import { FrameReader } from './frames.ts'
-import { inlineTest, SERVER_SCRIPT, SERVER_VERSION } from './shell-server.ts'
+import { inlineTest, SERVER_SCRIPT, SERVER_VERSION, textInput } from './shell-server.ts'
 import { inLoginBash, shq, strictMode, SUDO_PROMPT } from './shell.ts'
 
 /** Who the shell runs as: the login user, or a user reached with sudo (its password answered once). */
@@ -69,7 +69,7 @@ export class PersistentShell {
       // a lone plain `test` without input: the server runs it itself (strict mode changes nothing there)
       const inline = data.length === 0 && inlineTest(script)
       const body = Buffer.from(inline ? script : strictMode(script))
-      const head = `${body.length} ${data.length} ${Math.max(0, Math.ceil(limitMs))} ${inline ? 'i' : 's'}\n`
+      const head = `${body.length} ${data.length} ${Math.max(0, Math.ceil(limitMs))} ${inline ? 'i' : data.length && textInput(data) ? 't' : 's'}\n`
       this.proc.stdin.write(Buffer.concat([Buffer.from(head), body, data, Buffer.from(data.length ? 'go\n' : '')]))
     }
     const stdin = new Writable({
@@ -168,11 +168,13 @@ export class PersistentShell {
   private reader(stream: 'stdout' | 'stderr'): FrameReader {
     return new FrameReader({
       data: (b) => this.current?.[stream].write(b),
-      end: (status) => {
+      end: (status, both) => {
         const c = this.current
         if (!c) return this.discard('sent the end of a command that was not running')
+        if (both && (stream !== 'stdout' || c.ends > 0)) return this.discard('sent the end of both streams where it cannot be')
         if (stream === 'stdout') c.status = Number(status)
-        if (++c.ends === 2) c.finish({ exitCode: c.status ?? null, signal: null })
+        c.ends += both ? 2 : 1
+        if (c.ends === 2) c.finish({ exitCode: c.status ?? null, signal: null })
       },
       ready: () => this.discard('started again'),
       broken: (why) => this.discard(`sent ${why}`),

@@ -4,10 +4,12 @@
 //
 // Requests (client → channel stdin): a line `<script bytes> <input bytes> <limit ms> <how>`, the
 // script, then, when the input is not empty, the input and a line `go`. <how> is `s` (a subshell, as
-// below) or `i` (inline: a lone `test` the client vetted, run by the server itself; see inlineTest).
+// below), `t` (the same, its input short text that bash reads itself; see textInput) or `i` (inline: a
+// lone `test` the client vetted, run by the server itself; see inlineTest).
 // Answers, on two streams, each framed so that no output can forge one:
 //   channel stdout: `L<n>` then n raw bytes of the command's stdout, `o<base64…>` more of it
-//                   (past the first KiB), `x<exit status>` its end;
+//                   (past the first KiB), `x<exit status>` its end (`X<exit status>`: the end
+//                   of stderr too, for an inline command that wrote nothing there);
 //   channel stderr: the same `L` and `o` frames for stderr, `.` its end;
 //   `R<version> <pid>` once on each stream when the shell is ready.
 // Per command the server forks once: the command, in a subshell in its own process group (job
@@ -22,7 +24,7 @@
 // from where the server evals it, not from 1.
 
 /** The protocol's version, in the ready line: a client and a server of different versions refuse each other. */
-export const SERVER_VERSION = 3
+export const SERVER_VERSION = 4
 
 /** The exit status the server reports for a command stopped at its time limit (timeout(1)'s). */
 const TIMED_OUT = 124
@@ -39,6 +41,14 @@ export function inlineTest(script: string): boolean {
   if (words[0] !== 'test' && !(words[0] === '[' && words.at(-1) === ']')) return false
   return words.slice(1, words[0] === '[' ? -1 : undefined).every((w) => /^[\w/.@:=!%+,-]+$/.test(w) && !/^-[vRot]$/.test(w))
 }
+
+/**
+ * Whether the server may read a command's input itself rather than start `head` for it: bash cannot
+ * hold a NUL, and reads a pipe a byte per read(2), cheaper than a program start up to a few KiB.
+ * A converged upload or template check then starts one program fewer.
+ */
+export const textInput = (input: Buffer): boolean => input.length <= TEXT_INPUT_MAX && !input.includes(0)
+const TEXT_INPUT_MAX = 8 * 1024
 
 /** Bytes of a stream that bash frames itself before it hands the rest to base64 (one program start). */
 const IN_BASH = 1024
@@ -132,14 +142,16 @@ export const SERVER_SCRIPT = [
   // inline (inlineTest): no fork, no framer, no watchdog; its stderr through a file, framed here
   '  if [ "$__zhow" = i ]; then',
   '    eval "$__zs" 2>"$__zd/ie" && __zst=0 || __zst=$?',
-  '    [ ! -s "$__zd/ie" ] || __zie',
-  "    printf 'x%s\\n' \"$__zst\" >&3; printf '.\\n' >&4",
+  '    if [ -s "$__zd/ie" ]; then __zie; printf \'x%s\\n\' "$__zst" >&3; printf \'.\\n\' >&4',
+  // nothing on stderr: one frame ends both streams, one packet on the wire instead of two
+  "    else printf 'X%s\\n' \"$__zst\" >&3; fi",
   '    continue',
   '  fi',
   '  __zio=/dev/null',
   '  if [ "$__zin" -gt 0 ]; then',
   // the whole input first, then `go`: a connection cut during the input runs nothing
-  '    head -c "$__zin" >"$__zd_in"',
+  '    if [ "$__zhow" = t ]; then LC_ALL=C read -r -N "$__zin" __zx || break; printf %s "$__zx" >"$__zd_in"; __zx=',
+  '    else head -c "$__zin" >"$__zd_in"; fi',
   '    IFS= read -r __zgo && [ "$__zgo" = go ] || break',
   '    __zio=$__zd_in',
   '  fi',

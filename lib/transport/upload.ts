@@ -47,7 +47,7 @@ export function uploadScript(s: UploadSpec): string {
     // mv onto a folder would move the file into it, and report a change on every run.
     `if [ -d "$d" ] && [ ! -L "$d" ]; then echo "$d is a directory" >&2; exit 1; fi`,
     // A symlink is replaced by the file (mv renames over the link): its target is never read, not even for --diff.
-    `if [ -L "$d" ]; then existed=1; cur=link; elif [ -f "$d" ]; then existed=1; cur=$(sha256sum < "$d"); cur=\${cur%% *}; meta=$(stat -c ${quote(fmt)} -- "$d"); fi`,
+    `if [ -L "$d" ]; then existed=1; cur=link; elif [ -f "$d" ]; then existed=1; ${currentContent(s.content, hash)}; meta=$(stat -c ${quote(fmt)} -- "$d"); fi`,
     `if [ "$cur" = ${hash} ] && [ "$meta" = ${quote(want)} ]; then echo "same $existed"; exit 0; fi`,
     `echo "differs $existed"`,
     s.wantOld ? `if [ "$existed" = 1 ] && [ "$cur" != link ]; then base64 -w0 < "$d"; echo; fi` : '',
@@ -73,6 +73,23 @@ export function uploadScript(s: UploadSpec): string {
           `trap - EXIT`,
         ].join('\n'),
   ].join('\n')
+}
+
+/** Content bash compares itself: short, and without a NUL (a bash string cannot hold one). */
+const BASH_COMPARE_MAX = 64 * 1024
+
+/**
+ * What sets `cur` to the file's SHA-256. Where the content came as a file (the persistent shell's
+ * input; not a pipe, as over a channel) and bash can hold it, bash compares the two byte for byte,
+ * and a converged upload starts no sha256sum: the file's `read` stops at a NUL only if it has one,
+ * which the content has not, and the content is read through /dev/stdin, a new open of that file,
+ * so `cat` below still gets it from the start.
+ */
+function currentContent(content: Buffer, hash: string): string {
+  const hashed = 'cur=$(sha256sum < "$d"); cur=${cur%% *}'
+  if (content.length > BASH_COMPARE_MAX || content.includes(0)) return hashed
+  const same = `{ local LC_ALL=C have want; if IFS= read -r -d '' have < "$d"; then return 1; fi; IFS= read -r -d '' want < /dev/stdin || :; [ "$have" = "$want" ]; }`
+  return `zxplay_same() ${same}; if [ -f /dev/stdin ] && [ -r "$d" ]; then if zxplay_same; then cur=${hash}; else cur=other; fi; else ${hashed}; fi`
 }
 
 export function parseUploadAnswer(stdout: string): UploadAnswer {

@@ -139,6 +139,17 @@ export function transportSuite(persistent: boolean): void {
     assert.is((await run('wc -c', { input: 'y'.repeat(3 << 20) })).stdout.trim(), String(3 << 20))
   })
 
+  test('stdin: short text input (which the persistent shell reads in bash) arrives byte for byte, whatever it holds', async () => {
+    const tricky = ['', 'go\n', '12 0 0 s\ngo\n', 'a\\b\\\\\r\n\t $x `y` "q" \'s\'\n\n\n', '\xe9\u00fc\ud83d\ude00 no newline at the end', 'L3\nabcx0\n.\nR4 1\n']
+    const cases = [...tricky.map((t) => Buffer.from(t)), Buffer.from([0xff, 0xfe, 0x80, 0x0a]), Buffer.alloc(8 * 1024, 'z'), Buffer.alloc(8 * 1024 + 1, 'w')]
+    for (const input of cases) {
+      const r = await run('od -An -tx1 -v | tr -d " \\n"', { input })
+      assert.is(r.stdout, input.toString('hex'), JSON.stringify(input.toString('latin1').slice(0, 40)))
+      assert.is(r.exitCode, 0)
+    }
+    assert.is((await run('cat; echo after')).stdout, 'after\n', 'the next command gets no input left over')
+  })
+
   test('a hung command is stopped at its limit, its children too; the next command runs', async () => {
     const r = await run('sleep 30 & echo $!; wait', { timeoutMs: 700 })
     const pids = r.stdout.trim().split(/\s+/).map(Number)

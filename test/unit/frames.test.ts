@@ -8,7 +8,7 @@ function read(chunks: Buffer[]): { data: Buffer; ends: string[]; broken?: string
   const data: Buffer[] = []
   const ends: string[] = []
   let broken: string | undefined
-  const r = new FrameReader({ data: (b) => data.push(Buffer.from(b)), end: (s) => ends.push(s), ready: () => {}, broken: (w) => (broken = w) })
+  const r = new FrameReader({ data: (b) => data.push(Buffer.from(b)), end: (s, both) => ends.push(both ? `both ${s}` : s), ready: () => {}, broken: (w) => (broken = w) })
   for (const c of chunks) r.push(c)
   return { data: Buffer.concat(data), ends, broken }
 }
@@ -29,6 +29,12 @@ test('a base64 frame after raw ones, decoded as it arrives', () => {
   const rest = Buffer.from('the rest\0\n', 'latin1')
   const stream = Buffer.from(`L2\nabo${rest.toString('base64')}\n.\n`, 'latin1')
   for (const chunks of cuts(stream)) assert.equal(read(chunks), { data: Buffer.from(`ab${rest.toString('latin1')}`, 'latin1'), ends: [''], broken: undefined })
+})
+
+test('X<status>: the end of both streams (an inline command with nothing on stderr), told from x', () => {
+  for (const chunks of cuts(Buffer.from('X1\nx0\nX255\n'))) assert.equal(read(chunks), { data: Buffer.alloc(0), ends: ['both 1', '0', 'both 255'], broken: undefined })
+  assert.match(read([Buffer.from('X\n')]).broken ?? '', /unknown frame/)
+  assert.match(read([Buffer.from('X1234\n')]).broken ?? '', /unknown frame/)
 })
 
 test('what is no frame breaks the stream: a bad length, an unknown line, a long line', () => {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert'
 import { parseFlags } from '../../lib/cli/args.ts'
 import { parseInventory } from '../../lib/inventory/inventory.ts'
 import { HostSession } from '../../lib/transport/session.ts'
-import { inlineTest } from '../../lib/transport/shell-server.ts'
+import { inlineTest, textInput } from '../../lib/transport/shell-server.ts'
 import { transportSuite } from './_transports.ts'
 
 transportSuite(false)
@@ -31,5 +31,12 @@ choice('which commands the persistent shell runs without a fork', () => {
   const forked = ['test -d $HOME', "test -d '/etc'", "test -d $'/e t'", 'test -d /etc && echo', 'test -d /etc; true', 'test -d /et*', 'test -d ~', 'test -d /etc >/dev/null', 'test -d  /etc', 'test -v PATH', 'test -o errexit', 'test -t 1', 'test -R r', '[ -d /etc', '[ ( -d /etc ) ]', 'test -d /etc\n', ' test -d /etc', 'tests -d /etc', 'echo hi', 'test -d `x`', 'test -d /é']
   assert.equal(inline.filter((c) => !inlineTest(c)), [])
   assert.equal(forked.filter((c) => inlineTest(c)), [])
+})
+// ...and reads these inputs in bash (no `head` started): short, no NUL (a bash string cannot hold one)
+choice('which inputs the persistent shell reads itself', () => {
+  const text = ['x', 'go\n', 'é\r\n\\', 'z'.repeat(8 * 1024)].map((t) => Buffer.from(t))
+  const binary = [Buffer.from([0]), Buffer.from('a\0b'), Buffer.from('w'.repeat(8 * 1024 + 1)), Buffer.alloc(1 << 20, 'x')]
+  assert.equal(text.filter((b) => !textInput(b)), [])
+  assert.equal(binary.filter((b) => textInput(b)), [])
 })
 choice.run()

@@ -18,6 +18,29 @@ function upload(dest: string, content: string | Buffer, opts: Partial<UploadSpec
   return { status: r.status, stderr: r.stderr.toString(), answer: r.status === 0 ? parseUploadAnswer(stdout) : undefined }
 }
 
+/**
+ * The same, with the content as a file on stdin, as the persistent shell gives a command its input;
+ * `PATH` first: a folder whose sha256sum records that it ran (and then runs the real one).
+ */
+function uploadFromFile(dest: string, content: string | Buffer, opts: Partial<UploadSpec> = {}) {
+  const spec: UploadSpec = { dest, content: Buffer.from(content), mode: '644', dryRun: false, wantOld: false, ...opts }
+  const input = path.join(tmp, `.input-${Math.random().toString(36).slice(2)}`)
+  fs.writeFileSync(input, spec.content)
+  const spy = path.join(tmp, '.spy')
+  fs.mkdirSync(spy, { recursive: true })
+  fs.writeFileSync(path.join(spy, 'sha256sum'), `#!/bin/sh\necho ran >> ${spy}/ran\nexec /usr/bin/sha256sum "$@"\n`, { mode: 0o755 })
+  fs.rmSync(path.join(spy, 'ran'), { force: true })
+  const fd = fs.openSync(input, 'r')
+  try {
+    const r = spawnSync('bash', ['-c', `set -euo pipefail\n${uploadScript(spec)}`], { stdio: [fd, 'pipe', 'pipe'], env: { ...process.env, PATH: `${spy}:${process.env.PATH}` } })
+    const stdout = r.stdout.toString()
+    return { status: r.status, stderr: r.stderr.toString(), answer: r.status === 0 ? parseUploadAnswer(stdout) : undefined, hashed: fs.existsSync(path.join(spy, 'ran')) }
+  } finally {
+    fs.closeSync(fd)
+    fs.rmSync(input)
+  }
+}
+
 const at = (name: string) => path.join(tmp, name)
 const leftovers = (dir = tmp) => fs.readdirSync(dir).filter((f) => f.startsWith('.zxplay.'))
 const modeOf = (file: string) => (fs.statSync(file).mode & 0o7777).toString(8)
@@ -318,6 +341,70 @@ test('mode too long', badMode('104755'))
 test('mode past 0o7777', badMode(0o10000))
 test('mode with spaces', badMode(' 644'))
 test('mode with a shell command', badMode('644; reboot'))
+
+test('content as a file on stdin: a converged upload is compared by bash, byte for byte, with no sha256sum', () => {
+  const text = 'a=1\r\nü\xff\\ $x `y`\n\n\n'
+  const r1 = uploadFromFile(at('infile.conf'), text)
+  assert.equal(r1.answer, answer('differs', false))
+  const before = fs.statSync(at('infile.conf'))
+  const r2 = uploadFromFile(at('infile.conf'), text)
+  assert.equal(r2.answer, answer('same', true))
+  assert.not.ok(r2.hashed, 'no sha256sum started')
+  assert.is(fs.statSync(at('infile.conf')).mtimeMs, before.mtimeMs)
+  // the file's copy of the input is still read from its start when the content is written
+  assert.equal(uploadFromFile(at('infile.conf'), 'a=2\n').answer, answer('differs', true))
+  assert.is(fs.readFileSync(at('infile.conf'), 'utf8'), 'a=2\n')
+  assert.equal(uploadFromFile(at('infile.conf'), 'a=2\n', { mode: '600' }).answer, answer('differs', true), 'the mode is still compared')
+  assert.equal(uploadFromFile(at('infile.conf'), '', {}).answer, answer('differs', true))
+  assert.equal(uploadFromFile(at('infile.conf'), '').answer, answer('same', true))
+})
+
+test('content as a file on stdin: a file that only starts like it, or holds a NUL after it, differs', () => {
+  for (const [onHost, label] of [
+    ['a=1\n\0tail', 'a NUL and more after the content'],
+    ['a=1\n\0', 'a NUL right after it'],
+    ['a=1\nmore', 'more after it'],
+    ['a=1', 'a byte short'],
+    ['\0a=1\n', 'a NUL before it'],
+  ] as const) {
+    fs.writeFileSync(at('nul.conf'), onHost, { mode: 0o644 })
+    fs.chmodSync(at('nul.conf'), 0o644)
+    const r = uploadFromFile(at('nul.conf'), 'a=1\n')
+    assert.equal(r.answer, answer('differs', true), label)
+    assert.is(fs.readFileSync(at('nul.conf'), 'utf8'), 'a=1\n', label)
+  }
+})
+
+test('content bash cannot hold (a NUL, or past 64 KiB) and a pipe on stdin: compared by sha256sum, as before', () => {
+  const binary = Buffer.from([1, 0, 2, 0, 3])
+  uploadFromFile(at('bin.dat'), binary)
+  const b = uploadFromFile(at('bin.dat'), binary)
+  assert.equal(b.answer, answer('same', true))
+  assert.ok(b.hashed)
+  const big = 'x'.repeat(64 * 1024 + 1)
+  uploadFromFile(at('big.txt'), big)
+  const g = uploadFromFile(at('big.txt'), big)
+  assert.equal(g.answer, answer('same', true))
+  assert.ok(g.hashed)
+  // a pipe cannot be read twice: the content is hashed
+  uploadFromFile(at('piped.conf'), 'p=1\n')
+  assert.equal(upload(at('piped.conf'), 'p=1\n').answer, answer('same', true))
+  assert.equal(upload(at('piped.conf'), 'p=2\n').answer, answer('differs', true))
+})
+
+test('an unreadable file is an error, not an empty one (as sha256sum fails on it)', () => {
+  if (process.getuid?.() === 0) {
+    // root reads any file: run the script as nobody on a file only its owner may read
+    fs.writeFileSync(at('secret.conf'), '', { mode: 0o600 })
+    const input = at('.in-empty')
+    fs.writeFileSync(input, '')
+    const script = uploadScript({ dest: at('secret.conf'), content: Buffer.from(''), mode: '600', dryRun: true, wantOld: false })
+    fs.chmodSync(tmp, 0o755)
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', `set -euo pipefail\n${script}`], { stdio: [fs.openSync(input, 'r'), 'pipe', 'pipe'] })
+    assert.is.not(r.status, 0, r.stdout.toString())
+    assert.match(r.stderr.toString(), 'Permission denied')
+  }
+})
 
 test('parseUploadAnswer: rejects anything else', () => {
   assert.is(errorOf(() => parseUploadAnswer('bash: stat: not found\n')).message, 'unexpected answer from the upload script: bash: stat: not found')
