@@ -1,6 +1,6 @@
 // Uploading a file in one round trip: the content goes on stdin to a script that compares the
-// SHA-256, mode and owner first and only writes (to a temporary name, then rename) when they
-// differ. Pure: builds the script and reads its answer.
+// content (its SHA-256, or byte for byte in bash: currentContent), mode and owner first and only
+// writes (to a temporary name, then rename) when they differ. Pure: builds the script and reads its answer.
 import { createHash } from 'node:crypto'
 import { quote } from './shell.ts'
 
