@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 /** Bumped whenever the compiled form changes, so older mirrors are compiled again. */
 const SCHEME = 1
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const CACHE = path.join(ROOT, 'node_modules', '.cache', 'zxplay')
+export const CACHE = path.join(ROOT, 'node_modules', '.cache', 'zxplay')
 const TS = /\.(m?)ts$/
 const META = '__zxplay_meta'
 
@@ -96,7 +96,7 @@ function compileGraph(entry) {
     const out = code
       .replace(/^((?:import|export)\b[^"\n]*?\bfrom ?|import ?|\} from ?)"([^"\n]+)"/gm, (_, head, spec) => `${head}${JSON.stringify(to(spec))}`)
       .replace(/\bimport\("([^"\n]+)"\)/g, (_, spec) => `import(${JSON.stringify(to(spec))})`)
-    // on the first line, so the source map's lines still match
+    // on the first line: the compiled lines keep their numbers (a stack trace's, against esbuild's output)
     const meta = `const ${META} = { url: ${JSON.stringify(pathToFileURL(file).href)}, filename: ${JSON.stringify(file)}, dirname: ${JSON.stringify(path.dirname(file))} };`
     writeAtomic(mirrorOf(file), meta + out)
     files.push([file, ...stamp(st)])

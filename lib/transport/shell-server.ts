@@ -47,8 +47,8 @@ export function inlineTest(script: string): boolean {
  * hold a NUL, and reads a pipe a byte per read(2), cheaper than a program start up to a few KiB.
  * A converged upload or template check then starts one program fewer.
  */
-export const textInput = (input: Buffer): boolean => input.length <= TEXT_INPUT_MAX && !input.includes(0)
 const TEXT_INPUT_MAX = 8 * 1024
+export const textInput = (input: Buffer): boolean => input.length <= TEXT_INPUT_MAX && !input.includes(0)
 
 /** Bytes of a stream that bash frames itself before it hands the rest to base64 (one program start). */
 const IN_BASH = 1024
